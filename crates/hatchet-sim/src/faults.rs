@@ -1,0 +1,152 @@
+//! Fault injection for `/api` routes: errors, 429s, latency and dropped connections.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Frame;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::ApiError;
+use crate::state::Shared;
+
+/// The fault configuration; every field is optional and 0 means off.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Share of requests answered with a 500/502/503/504 before they are applied.
+    pub error_rate: f64,
+    /// Share of requests answered with 429, body `null` and `Retry-After`.
+    pub rate_limited_rate: f64,
+    pub retry_after_s: u64,
+    /// Delay added to every request.
+    pub latency_ms: u64,
+    /// Share of requests whose connection is dropped: half before, half after being applied.
+    pub drop_rate: f64,
+    /// Share of bulk-delete/bulk-update calls that apply their first 200-item chunk, then 500.
+    pub bulk_partial_failure_rate: f64,
+}
+
+impl FaultConfig {
+    /// Rejects rates outside [0, 1] and sums of request-level rates above 1.
+    pub fn validate(&self) -> Result<(), String> {
+        let rates = [
+            ("error_rate", self.error_rate),
+            ("rate_limited_rate", self.rate_limited_rate),
+            ("drop_rate", self.drop_rate),
+            ("bulk_partial_failure_rate", self.bulk_partial_failure_rate),
+        ];
+        for (name, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} must be within [0, 1], got {rate}"));
+            }
+        }
+        if self.error_rate + self.rate_limited_rate + self.drop_rate > 1.0 {
+            return Err("error_rate + rate_limited_rate + drop_rate must not exceed 1".into());
+        }
+        Ok(())
+    }
+
+    fn roll(&self) -> Fault {
+        let mut rng = rand::rng();
+        let r: f64 = rng.random();
+        if r < self.drop_rate {
+            if rng.random_bool(0.5) {
+                Fault::DropBefore
+            } else {
+                Fault::DropAfter
+            }
+        } else if r < self.drop_rate + self.error_rate {
+            Fault::Error
+        } else if r < self.drop_rate + self.error_rate + self.rate_limited_rate {
+            Fault::RateLimited
+        } else {
+            Fault::None
+        }
+    }
+
+    /// Whether this bulk call should fail after its first chunk.
+    pub fn bulk_partial_failure(&self) -> bool {
+        self.bulk_partial_failure_rate > 0.0 && rand::rng().random_bool(self.bulk_partial_failure_rate)
+    }
+}
+
+enum Fault {
+    None,
+    DropBefore,
+    DropAfter,
+    Error,
+    RateLimited,
+}
+
+/// Middleware: applies the current fault configuration to `/api` requests
+/// (`/api/ready` is exempt, so readiness probes stay reliable).
+pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with("/api/") || path == "/api/ready" {
+        return next.run(req).await;
+    }
+    let config = state.faults();
+    if config.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    }
+    match config.roll() {
+        Fault::None => next.run(req).await,
+        Fault::DropBefore => severed(),
+        Fault::DropAfter => {
+            drop(next.run(req).await);
+            severed()
+        }
+        Fault::Error => server_error(),
+        Fault::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::RETRY_AFTER, config.retry_after_s.to_string()),
+                (header::CONTENT_TYPE, "application/json".to_string()),
+            ],
+            "null",
+        )
+            .into_response(),
+    }
+}
+
+/// A 500 from the API, or a 502/503/504 as a proxy in front of it would answer.
+fn server_error() -> Response {
+    let (status, text) = match rand::rng().random_range(0..4) {
+        0 => return ApiError::Internal.into_response(),
+        1 => (StatusCode::BAD_GATEWAY, "Bad Gateway"),
+        2 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        _ => (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout"),
+    };
+    (status, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+}
+
+/// A response whose body fails at once: hyper then aborts the connection, so the client sees
+/// the connection close without a complete response.
+fn severed() -> Response {
+    Response::new(Body::new(SeveredBody))
+}
+
+struct SeveredBody;
+
+impl http_body::Body for SeveredBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        Poll::Ready(Some(Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "hatchet-sim: connection dropped by fault injection",
+        ))))
+    }
+}

@@ -1,0 +1,132 @@
+//! The HTTP surface: the Hatchet REST routes under `/api`, and the control API under `/_sim`.
+//!
+//! Layers, outermost first: request counting (all routes), fault injection (`/api` only),
+//! bearer auth (`/api/v1` only), then the handler.
+
+mod auth;
+mod control;
+mod crons;
+mod runs;
+mod scheduled;
+mod tasks;
+mod workflows;
+
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::errors::{message, ApiError};
+use crate::faults;
+use crate::state::Shared;
+
+pub fn router(state: Shared) -> Router {
+    let tenant = "/api/v1/tenants/{tenant}";
+    let stable = "/api/v1/stable/tenants/{tenant}";
+    let v1 = Router::new()
+        .route(&format!("{tenant}/workflows"), get(workflows::list))
+        .route(&format!("{stable}/workflow-runs"), get(runs::list))
+        .route(&format!("{stable}/workflow-runs/external-ids"), get(runs::external_ids))
+        .route("/api/v1/stable/workflow-runs/{v1-workflow-run}", get(runs::details))
+        .route("/api/v1/stable/workflow-runs/{v1-workflow-run}/status", get(runs::status))
+        .route(&format!("{stable}/tasks/cancel"), post(tasks::cancel))
+        .route(&format!("{stable}/tasks/replay"), post(tasks::replay))
+        .route(&format!("{tenant}/workflows/cancel"), post(tasks::deprecated_cancel))
+        .route(&format!("{tenant}/workflow-runs/replay"), post(tasks::deprecated_replay))
+        .route(&format!("{tenant}/workflows/scheduled"), get(scheduled::list))
+        .route(&format!("{tenant}/workflows/{{workflow}}/scheduled"), post(scheduled::create))
+        .route(&format!("{tenant}/workflows/scheduled/bulk-delete"), post(scheduled::bulk_delete))
+        .route(&format!("{tenant}/workflows/scheduled/bulk-update"), post(scheduled::bulk_update))
+        .route(
+            &format!("{tenant}/workflows/scheduled/{{scheduled-workflow-run}}"),
+            get(scheduled::get_one)
+                .patch(scheduled::update)
+                .delete(scheduled::delete)
+                .post(scheduled::trigger),
+        )
+        .route(&format!("{tenant}/workflows/crons"), get(crons::list))
+        .route(&format!("{tenant}/workflows/{{workflow}}/crons"), post(crons::create))
+        .route(
+            &format!("{tenant}/workflows/crons/{{cron-workflow}}"),
+            get(crons::get_one)
+                .delete(crons::delete)
+                .patch(crons::set_enabled)
+                .post(crons::trigger),
+        )
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    let api = Router::new()
+        .merge(v1)
+        .route("/api/ready", get(|| async { StatusCode::OK }))
+        .layer(from_fn_with_state(state.clone(), faults::inject));
+    let control = Router::new()
+        .route("/_sim/seed", post(control::seed))
+        .route("/_sim/stats", get(control::stats))
+        .route("/_sim/dump", get(control::dump))
+        .route("/_sim/faults", get(control::get_faults).post(control::set_faults));
+    Router::new()
+        .merge(api)
+        .merge(control)
+        .fallback(|| async { message(StatusCode::NOT_FOUND, "Not Found") })
+        .method_not_allowed_fallback(|| async {
+            message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        })
+        .layer(from_fn_with_state(state.clone(), count_request))
+        .with_state(state)
+}
+
+/// Counts `/api` requests per route template, and the mutating ones, faulted or not.
+async fn count_request(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        let template = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("(unmatched)", |m| m.as_str());
+        let key = format!("{} {template}", req.method());
+        let mutating = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE | Method::PUT);
+        let mut counters = state.requests();
+        *counters.by_route.entry(key).or_default() += 1;
+        if mutating {
+            counters.mutating += 1;
+        }
+    }
+    next.run(req).await
+}
+
+/// `Path` whose rejection is a Hatchet-style 400 instead of axum's plain-text one.
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathParams(t))
+            .map_err(|e| ApiError::bad_param("path", e.body_text()))
+    }
+}
+
+/// Parses a JSON body the way Echo binds one: an empty body binds as `{}`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| ApiError::BadBody(format!("Syntax error: {e}")))
+}
+
+/// Resolves `limit` and `offset` (defaults 50 and 0). A limit below 1 or a negative offset
+/// is a 500, as it is on the real server (division by zero or a SQL error).
+pub fn limit_offset(query: &crate::query::Query) -> Result<(i64, i64), ApiError> {
+    let limit = query.int("limit")?.unwrap_or(50);
+    let offset = query.int("offset")?.unwrap_or(0);
+    if limit < 1 || offset < 0 {
+        return Err(ApiError::Internal);
+    }
+    Ok((limit, offset))
+}

@@ -1,0 +1,362 @@
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::error::{error_message, parse_retry_after};
+use super::models::{
+    BulkDeleteResponse, BulkUpdateResponse, Cron, CronList, IdsResponse, RunList, RunSummary,
+    ScheduledList, ScheduledRun, WorkflowList,
+};
+use super::{Connection, HatchetError};
+use crate::job::{MetadataPair, RunStatus};
+
+/// Server-side run filters shared by the run list and external-ids endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub statuses: Vec<RunStatus>,
+    pub workflow_ids: Vec<String>,
+    pub metadata: Vec<MetadataPair>,
+}
+
+/// One page of the run list, with how long the server took (for slice adaptation).
+pub struct RunPage {
+    pub rows: Vec<RunSummary>,
+    pub elapsed: Duration,
+}
+
+/// A typed client for the Hatchet REST endpoints bulkops uses. Cloning is cheap.
+#[derive(Debug, Clone)]
+pub struct HatchetClient {
+    http: reqwest::Client,
+    conn: Connection,
+    timeout: Duration,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl HatchetClient {
+    pub fn new(conn: Connection, timeout: Duration) -> Result<Self, HatchetError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .user_agent(concat!("bulkops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HatchetError::Connect(e.to_string()))?;
+        Ok(HatchetClient {
+            http,
+            conn,
+            timeout,
+        })
+    }
+
+    pub fn tenant(&self) -> Uuid {
+        self.conn.tenant
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn url(&self, path: &str) -> String {
+        let base = self.conn.server_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    fn tenant_path(&self, prefix: &str, rest: &str) -> String {
+        self.url(&format!("{prefix}/tenants/{}{rest}", self.conn.tenant))
+    }
+
+    fn request(&self, method: Method, url: String) -> RequestBuilder {
+        self.http
+            .request(method, url)
+            .header(reqwest::header::AUTHORIZATION, self.conn.token.bearer())
+            .timeout(self.timeout)
+    }
+
+    async fn send(&self, req: RequestBuilder, timeout: Duration) -> Result<Vec<u8>, HatchetError> {
+        let resp = req
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| HatchetError::from_reqwest(e, timeout))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| HatchetError::from_reqwest(e, timeout))?;
+        if (200..300).contains(&status) {
+            Ok(body.to_vec())
+        } else {
+            Err(HatchetError::Status {
+                status,
+                message: error_message(status, &body),
+                retry_after,
+            })
+        }
+    }
+
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        timeout: Duration,
+    ) -> Result<T, HatchetError> {
+        let body = self.send(req, timeout).await?;
+        serde_json::from_slice(&body).map_err(|e| HatchetError::Decode(e.to_string()))
+    }
+
+    /// Checks that the server answers and accepts the token for this tenant. Sends nothing that
+    /// mutates.
+    pub async fn check_access(&self) -> Result<(), HatchetError> {
+        let req = self
+            .request(Method::GET, self.tenant_path("/api/v1", "/workflows"))
+            .query(&[("limit", "1")]);
+        self.send(req, self.timeout).await.map(|_| ())
+    }
+
+    /// Resolves a workflow name to its id (exact match), or `None` when the tenant has none.
+    pub async fn workflow_id(&self, name: &str) -> Result<Option<String>, HatchetError> {
+        let req = self
+            .request(Method::GET, self.tenant_path("/api/v1", "/workflows"))
+            .query(&[("name", name), ("limit", "1000")]);
+        let list: WorkflowList = self.send_json(req, self.timeout).await?;
+        Ok(list
+            .rows
+            .unwrap_or_default()
+            .into_iter()
+            .find(|w| w.name == name)
+            .map(|w| w.metadata.id))
+    }
+
+    fn filter_query(filter: &RunFilter, statuses: &[RunStatus]) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        for s in statuses {
+            q.push(("statuses", s.as_str().to_string()));
+        }
+        for w in &filter.workflow_ids {
+            q.push(("workflow_ids", w.clone()));
+        }
+        for m in &filter.metadata {
+            q.push(("additional_metadata", m.to_query()));
+        }
+        q
+    }
+
+    /// Run ids created in `(since, until]` (the endpoint's `since` is strict). Unbounded: the
+    /// caller keeps the slice small enough.
+    pub async fn external_ids(
+        &self,
+        filter: &RunFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(Vec<String>, Duration), HatchetError> {
+        let mut query = Self::filter_query(filter, &filter.statuses);
+        query.push(("since", rfc3339(since)));
+        query.push(("until", rfc3339(until)));
+        let req = self
+            .request(
+                Method::GET,
+                self.tenant_path("/api/v1/stable", "/workflow-runs/external-ids"),
+            )
+            .query(&query);
+        let started = Instant::now();
+        let ids: Vec<String> = self.send_json(req, self.timeout).await?;
+        Ok((ids, started.elapsed()))
+    }
+
+    /// One page of runs created in `[since, until]`, newest first, without payloads. Several
+    /// metadata pairs are ANDed (`additional_metadata_operator=AND`).
+    pub async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<RunPage, HatchetError> {
+        let mut query = Self::filter_query(filter, &filter.statuses);
+        query.extend([
+            ("since", rfc3339(since)),
+            ("until", rfc3339(until)),
+            ("only_tasks", "false".to_string()),
+            ("include_payloads", "false".to_string()),
+            ("additional_metadata_operator", "AND".to_string()),
+            ("offset", offset.to_string()),
+            ("limit", limit.max(1).to_string()),
+        ]);
+        let req = self
+            .request(
+                Method::GET,
+                self.tenant_path("/api/v1/stable", "/workflow-runs"),
+            )
+            .query(&query);
+        let started = Instant::now();
+        let list: RunList = self.send_json(req, self.timeout).await?;
+        Ok(RunPage {
+            rows: list.rows,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Cancels runs by id. The server only queues the cancel (CONTRACT c): the echoed ids say
+    /// nothing about what was cancelled.
+    pub async fn cancel(&self, ids: &[String]) -> Result<Vec<String>, HatchetError> {
+        let req = self
+            .request(
+                Method::POST,
+                self.tenant_path("/api/v1/stable", "/tasks/cancel"),
+            )
+            .json(&json!({ "externalIds": ids }));
+        let resp: IdsResponse = self.send_json(req, self.timeout).await?;
+        Ok(resp.ids.unwrap_or_default())
+    }
+
+    /// Replays runs by id; answers with the TASK ids it accepted. The server paces replays at
+    /// about 0.2 s per 100 tasks, so the timeout grows with the request.
+    pub async fn replay(&self, ids: &[String], timeout: Duration) -> Result<Vec<String>, HatchetError> {
+        let req = self
+            .request(
+                Method::POST,
+                self.tenant_path("/api/v1/stable", "/tasks/replay"),
+            )
+            .json(&json!({ "externalIds": ids }));
+        let resp: IdsResponse = self.send_json(req, timeout).await?;
+        Ok(resp.ids.unwrap_or_default())
+    }
+
+    /// One page of scheduled runs, ordered by trigger time, newest first.
+    pub async fn list_scheduled(
+        &self,
+        workflow_id: Option<&str>,
+        metadata: &[MetadataPair],
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ScheduledRun>, HatchetError> {
+        let mut query: Vec<(&str, String)> = vec![
+            ("offset", offset.to_string()),
+            ("limit", limit.max(1).to_string()),
+            ("orderByField", "triggerAt".into()),
+            ("orderByDirection", "DESC".into()),
+        ];
+        if let Some(id) = workflow_id {
+            query.push(("workflowId", id.to_string()));
+        }
+        for m in metadata {
+            query.push(("additionalMetadata", m.to_query()));
+        }
+        let req = self
+            .request(
+                Method::GET,
+                self.tenant_path("/api/v1", "/workflows/scheduled"),
+            )
+            .query(&query);
+        let list: ScheduledList = self.send_json(req, self.timeout).await?;
+        Ok(list.rows.unwrap_or_default())
+    }
+
+    pub async fn bulk_delete_scheduled(
+        &self,
+        ids: &[String],
+    ) -> Result<BulkDeleteResponse, HatchetError> {
+        let req = self
+            .request(
+                Method::POST,
+                self.tenant_path("/api/v1", "/workflows/scheduled/bulk-delete"),
+            )
+            .json(&json!({ "scheduledWorkflowRunIds": ids }));
+        self.send_json(req, self.timeout).await
+    }
+
+    pub async fn bulk_update_scheduled(
+        &self,
+        updates: &[(String, DateTime<Utc>)],
+    ) -> Result<BulkUpdateResponse, HatchetError> {
+        let updates: Vec<_> = updates
+            .iter()
+            .map(|(id, at)| json!({ "id": id, "triggerAt": at.to_rfc3339_opts(SecondsFormat::Millis, true) }))
+            .collect();
+        let req = self
+            .request(
+                Method::POST,
+                self.tenant_path("/api/v1", "/workflows/scheduled/bulk-update"),
+            )
+            .json(&json!({ "updates": updates }));
+        self.send_json(req, self.timeout).await
+    }
+
+    /// Creates a scheduled run of workflow `workflow_name`.
+    pub async fn create_scheduled(
+        &self,
+        workflow_name: &str,
+        trigger_at: DateTime<Utc>,
+        input: &serde_json::Value,
+        additional_metadata: &serde_json::Value,
+        priority: Option<i32>,
+    ) -> Result<ScheduledRun, HatchetError> {
+        let mut body = json!({
+            "input": input,
+            "additionalMetadata": additional_metadata,
+            "triggerAt": trigger_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        });
+        if let Some(p) = priority {
+            body["priority"] = json!(p);
+        }
+        let path = format!("/workflows/{}/scheduled", encode_segment(workflow_name));
+        let req = self
+            .request(Method::POST, self.tenant_path("/api/v1", &path))
+            .json(&body);
+        self.send_json(req, self.timeout).await
+    }
+
+    /// One page of crons, oldest first.
+    pub async fn list_crons(
+        &self,
+        workflow_name: Option<&str>,
+        cron_name: Option<&str>,
+        metadata: &[MetadataPair],
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Cron>, HatchetError> {
+        let mut query: Vec<(&str, String)> = vec![
+            ("offset", offset.to_string()),
+            ("limit", limit.max(1).to_string()),
+            ("orderByField", "createdAt".into()),
+            ("orderByDirection", "ASC".into()),
+        ];
+        if let Some(name) = workflow_name {
+            query.push(("workflowName", name.to_string()));
+        }
+        if let Some(name) = cron_name {
+            query.push(("cronName", name.to_string()));
+        }
+        for m in metadata {
+            query.push(("additionalMetadata", m.to_query()));
+        }
+        let req = self
+            .request(Method::GET, self.tenant_path("/api/v1", "/workflows/crons"))
+            .query(&query);
+        let list: CronList = self.send_json(req, self.timeout).await?;
+        Ok(list.rows.unwrap_or_default())
+    }
+
+    pub async fn delete_cron(&self, id: &str) -> Result<(), HatchetError> {
+        let path = format!("/workflows/crons/{}", encode_segment(id));
+        let req = self.request(Method::DELETE, self.tenant_path("/api/v1", &path));
+        self.send(req, self.timeout).await.map(|_| ())
+    }
+}
+
+fn encode_segment(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

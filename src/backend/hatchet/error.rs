@@ -1,0 +1,178 @@
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// A failed call to Hatchet. Messages never contain the token.
+#[derive(Debug, Error, Clone)]
+pub enum HatchetError {
+    #[error("HTTP {status}: {message}")]
+    Status {
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("cannot connect to the Hatchet server: {0}")]
+    Connect(String),
+    #[error("connection failed mid-request: {0}")]
+    Transport(String),
+    #[error("unexpected response body: {0}")]
+    Decode(String),
+}
+
+impl HatchetError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HatchetError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Worth another attempt for a request that is safe to repeat.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HatchetError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
+                true
+            }
+            HatchetError::Decode(_) => false,
+        }
+    }
+
+    /// The server certainly did not act on the request, so even a non-idempotent call may be
+    /// resent: it refused the connection, or rate-limited the call before handling it.
+    pub fn certainly_not_applied(&self) -> bool {
+        match self {
+            HatchetError::Connect(_) => true,
+            HatchetError::Status { status, .. } => *status == 429 || (400..500).contains(status),
+            _ => false,
+        }
+    }
+
+    /// The server signalled overload: the concurrency window should shrink.
+    pub fn is_pressure(&self) -> bool {
+        match self {
+            HatchetError::Status { status, .. } => *status == 429 || *status >= 500,
+            HatchetError::Timeout(_) | HatchetError::Transport(_) => true,
+            _ => false,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HatchetError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub(super) fn from_reqwest(err: reqwest::Error, timeout: Duration) -> Self {
+        // Strip the URL: it is harmless, but keeps messages short and stable.
+        let err = err.without_url();
+        if err.is_timeout() {
+            HatchetError::Timeout(timeout)
+        } else if err.is_connect() {
+            HatchetError::Connect(source_chain(&err))
+        } else if err.is_decode() {
+            HatchetError::Decode(source_chain(&err))
+        } else {
+            HatchetError::Transport(source_chain(&err))
+        }
+    }
+}
+
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Reads the error message out of any of Hatchet's four error body shapes (CONTRACT f):
+/// `{"errors":[{"description":..}]}`, a bare `{"description":..}`, Echo's `{"message":..}`,
+/// and the rate limiter's `null`.
+pub(super) fn error_message(status: u16, body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let from_json = parsed.as_ref().and_then(|v| {
+        if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+            let texts: Vec<&str> = errors
+                .iter()
+                .filter_map(|e| e.get("description").and_then(|d| d.as_str()))
+                .collect();
+            if !texts.is_empty() {
+                return Some(texts.join("; "));
+            }
+        }
+        v.get("description")
+            .or_else(|| v.get("message"))
+            .and_then(|d| d.as_str())
+            .map(str::to_string)
+    });
+    from_json.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.is_empty() || text == "null" {
+            default_reason(status).to_string()
+        } else {
+            text.chars().take(200).collect()
+        }
+    })
+}
+
+fn default_reason(status: u16) -> &'static str {
+    match status {
+        429 => "rate limited",
+        403 => "forbidden",
+        404 => "not found",
+        500..=599 => "server error",
+        _ => "request failed",
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+pub(super) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_all_four_error_shapes() {
+        assert_eq!(
+            error_message(400, br#"{"errors":[{"description":"bad since","field":"since"}]}"#),
+            "bad since"
+        );
+        assert_eq!(
+            error_message(403, br#"{"description":"Cannot delete scheduled run created via code definition."}"#),
+            "Cannot delete scheduled run created via code definition."
+        );
+        assert_eq!(
+            error_message(500, br#"{"message":"Internal Server Error"}"#),
+            "Internal Server Error"
+        );
+        assert_eq!(error_message(429, b"null"), "rate limited");
+        assert_eq!(error_message(502, b"<html>bad gateway</html>"), "<html>bad gateway</html>");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("soon"), None);
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let d = parse_retry_after(&later).unwrap();
+        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28));
+    }
+}

@@ -1,0 +1,10 @@
+//! The Hatchet REST client, following `shared/hatchet/CONTRACT.md` (quirks included).
+
+mod client;
+mod error;
+pub mod models;
+mod token;
+
+pub use client::{HatchetClient, RunFilter, RunPage};
+pub use error::HatchetError;
+pub use token::{ApiToken, Connection, TokenError};

@@ -1,0 +1,167 @@
+use std::fmt;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use thiserror::Error;
+use uuid::Uuid;
+
+/// The API token. It is a secret: it has no `Display`, its `Debug` is redacted, and it is only
+/// ever written into the `Authorization` header.
+#[derive(Clone)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("HATCHET_CLIENT_TOKEN is not set: export an API token created in the Hatchet dashboard (Settings > API Tokens)")]
+    Missing,
+    #[error("HATCHET_CLIENT_TOKEN is not a Hatchet API token (expected a JWT starting with 'ey'): copy the whole token again")]
+    Malformed,
+    #[error("HATCHET_CLIENT_TOKEN expired at {0}: create a new API token")]
+    Expired(DateTime<Utc>),
+    #[error("the token names no server (no server_url claim): set HATCHET_CLIENT_SERVER_URL")]
+    NoServerUrl,
+    #[error("HATCHET_CLIENT_SERVER_URL '{0}' is not a URL: use e.g. https://hatchet.example.com")]
+    BadServerUrl(String),
+    #[error("the token is for tenant {token} but HATCHET_CLIENT_TENANT_ID is {configured}: unset HATCHET_CLIENT_TENANT_ID or use a token of that tenant")]
+    TenantMismatch { token: Uuid, configured: String },
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    server_url: Option<String>,
+    exp: Option<i64>,
+}
+
+/// Where and as whom to connect, resolved the way the Hatchet SDKs do it: tenant = JWT `sub`,
+/// server = `server_url` claim, each overridable by the `HATCHET_CLIENT_*` variables.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub token: ApiToken,
+    pub tenant: Uuid,
+    pub server_url: url::Url,
+}
+
+impl Connection {
+    pub fn resolve(
+        token: Option<&str>,
+        server_url_override: Option<&str>,
+        tenant_override: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, TokenError> {
+        let raw = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(TokenError::Missing)?;
+        let claims = decode_claims(raw)?;
+        let tenant = Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Malformed)?;
+        if let Some(exp) = claims.exp {
+            let expires = DateTime::from_timestamp(exp, 0).ok_or(TokenError::Malformed)?;
+            if expires <= now {
+                return Err(TokenError::Expired(expires));
+            }
+        }
+        if let Some(configured) = tenant_override.map(str::trim).filter(|t| !t.is_empty()) {
+            if Uuid::parse_str(configured).ok() != Some(tenant) {
+                return Err(TokenError::TenantMismatch {
+                    token: tenant,
+                    configured: configured.to_string(),
+                });
+            }
+        }
+        let server = server_url_override
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or(claims.server_url)
+            .ok_or(TokenError::NoServerUrl)?;
+        let server_url = url::Url::parse(&server)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or(TokenError::BadServerUrl(server))?;
+        Ok(Connection {
+            token: ApiToken(raw.to_string()),
+            tenant,
+            server_url,
+        })
+    }
+}
+
+fn decode_claims(raw: &str) -> Result<Claims, TokenError> {
+    if !raw.starts_with("ey") {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = raw.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(claims: serde_json::Value) -> String {
+        let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "{}.{}.sig",
+            enc(br#"{"alg":"ES256","typ":"JWT"}"#),
+            enc(claims.to_string().as_bytes())
+        )
+    }
+
+    const TENANT: &str = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
+
+    #[test]
+    fn resolves_like_the_sdks() {
+        let now = Utc::now();
+        let t = token(serde_json::json!({"sub": TENANT, "server_url": "http://127.0.0.1:8080", "exp": now.timestamp() + 60}));
+        let c = Connection::resolve(Some(&t), None, None, now).unwrap();
+        assert_eq!(c.tenant.to_string(), TENANT);
+        assert_eq!(c.server_url.as_str(), "http://127.0.0.1:8080/");
+        let c = Connection::resolve(Some(&t), Some("http://10.0.0.1:9"), Some(TENANT), now).unwrap();
+        assert_eq!(c.server_url.host_str(), Some("10.0.0.1"));
+        assert!(!format!("{c:?}").contains(&t), "the token leaked into Debug output");
+    }
+
+    #[test]
+    fn refuses_bad_tokens() {
+        let now = Utc::now();
+        assert_eq!(Connection::resolve(None, None, None, now).unwrap_err(), TokenError::Missing);
+        assert_eq!(
+            Connection::resolve(Some("not-a-token"), None, None, now).unwrap_err(),
+            TokenError::Malformed
+        );
+        let expired = token(serde_json::json!({"sub": TENANT, "server_url": "http://x", "exp": 1000}));
+        assert!(matches!(
+            Connection::resolve(Some(&expired), None, None, now),
+            Err(TokenError::Expired(_))
+        ));
+        let ok = token(serde_json::json!({"sub": TENANT, "server_url": "http://x"}));
+        assert!(matches!(
+            Connection::resolve(Some(&ok), None, Some("00000000-0000-0000-0000-000000000001"), now),
+            Err(TokenError::TenantMismatch { .. })
+        ));
+        let no_url = token(serde_json::json!({"sub": TENANT}));
+        assert_eq!(
+            Connection::resolve(Some(&no_url), None, None, now).unwrap_err(),
+            TokenError::NoServerUrl
+        );
+    }
+}

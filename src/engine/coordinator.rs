@@ -1,0 +1,484 @@
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::Utc;
+use tokio::sync::oneshot;
+
+use super::executor::{ChunkReport, Executor, RunChunk};
+use super::{AdaptiveWindow, Caller, EngineError, Limiter, Progress, RetryPolicy};
+use crate::ops::{Operation, Page};
+use crate::store::{
+    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store,
+};
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Confirm outcomes on the server after execution (for operations that can).
+    pub verify: bool,
+    pub verify_timeout: Duration,
+    pub verify_poll: Duration,
+}
+
+/// How a run of the engine ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// Every item reached a final state; the job is finished.
+    Finished(Counts),
+    /// Stopped by a signal or an error before the end; the job can be resumed.
+    Interrupted {
+        counts: Counts,
+        error: Option<EngineError>,
+    },
+}
+
+/// Ask the coordinator to stop dispatching, let in-flight chunks finish, and return.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Reconcile,
+    Execute,
+    Verify,
+    Done,
+}
+
+pub struct Coordinator {
+    job: JobRecord,
+    store: Store,
+    op: Arc<dyn Operation>,
+    settings: EngineSettings,
+    limiter: Arc<Limiter>,
+    executors: Vec<Addr<Executor>>,
+    idle: Vec<usize>,
+    window: AdaptiveWindow,
+    phase: Phase,
+    in_flight: usize,
+    last_dispatched: i64,
+    enumerating: bool,
+    stopping: bool,
+    error: Option<EngineError>,
+    counts: Counts,
+    verify_queue: VecDeque<(i64, Option<serde_json::Value>)>,
+    verify_started: Option<Instant>,
+    progress: Box<dyn Progress>,
+    done: Option<oneshot::Sender<RunOutcome>>,
+}
+
+impl Coordinator {
+    pub fn new(
+        job: JobRecord,
+        store: Store,
+        op: Arc<dyn Operation>,
+        settings: EngineSettings,
+        limiter: Arc<Limiter>,
+        progress: Box<dyn Progress>,
+        done: oneshot::Sender<RunOutcome>,
+    ) -> Result<Self, EngineError> {
+        let counts = store.counts(&job.id)?;
+        Ok(Coordinator {
+            window: AdaptiveWindow::new(settings.concurrency),
+            job,
+            store,
+            op,
+            settings,
+            limiter,
+            executors: Vec::new(),
+            idle: Vec::new(),
+            phase: Phase::Reconcile,
+            in_flight: 0,
+            last_dispatched: 0,
+            enumerating: false,
+            stopping: false,
+            error: None,
+            counts,
+            verify_queue: VecDeque::new(),
+            verify_started: None,
+            progress,
+            done: Some(done),
+        })
+    }
+
+    fn caller(&self) -> Caller {
+        Caller::new(self.limiter.clone(), self.settings.retry.clone())
+    }
+
+    /// Stops new work after an error; the job stays open for a resume.
+    fn fail(&mut self, error: EngineError, ctx: &mut Context<Self>) {
+        tracing::error!(job = %self.job.id, "{error}");
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        self.stopping = true;
+        self.maybe_finish(ctx);
+    }
+
+    /// Re-reads the counts from the store (a full scan: only at phase changes).
+    fn refresh_counts(&mut self) {
+        match self.store.counts(&self.job.id) {
+            Ok(counts) => self.counts = counts,
+            Err(e) => tracing::warn!("cannot read counts: {e}"),
+        }
+        self.progress.update(&self.counts, self.job.enumerated);
+    }
+
+    /// Keeps the in-memory counts in step with outcomes just written.
+    fn count_outcomes(&mut self, from: ItemState, outcomes: &[ItemOutcome]) {
+        for o in outcomes {
+            self.counts.shift(Some(from), o.state, 1);
+        }
+        self.progress.update(&self.counts, self.job.enumerated);
+    }
+
+    // --- reconcile: chunks a crashed process left in `sending` ---------------------------
+
+    fn reconcile_next(&mut self, ctx: &mut Context<Self>) {
+        let chunk = match self.store.in_doubt_chunks(&self.job.id) {
+            Ok(chunks) => chunks.first().copied(),
+            Err(e) => return self.fail(e.into(), ctx),
+        };
+        let Some(chunk) = chunk else {
+            self.phase = Phase::Execute;
+            self.progress.phase("running");
+            self.enumerate_next(ctx);
+            return self.dispatch(ctx);
+        };
+        let items = match self.store.chunk_items(&self.job.id, chunk) {
+            Ok(items) => items,
+            Err(e) => return self.fail(e.into(), ctx),
+        };
+        tracing::info!(job = %self.job.id, chunk, items = items.len(), "checking an in-doubt chunk before resending anything");
+        let op = self.op.clone();
+        let caller = self.caller();
+        ctx.spawn(
+            async move { op.reconcile(&caller, &items).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    let decided = match result {
+                        Ok(decided) => decided,
+                        Err(e) => return act.fail(EngineError::Reconcile(e), ctx),
+                    };
+                    let outcomes: Vec<ItemOutcome> =
+                        decided.into_iter().filter_map(|(_, outcome)| outcome).collect();
+                    let job = act.job.id.clone();
+                    let written = act
+                        .store
+                        .record_outcomes(&job, &outcomes)
+                        .and_then(|_| act.store.chunk_items(&job, chunk))
+                        .and_then(|left| {
+                            let state = if left.is_empty() {
+                                ChunkState::Done
+                            } else {
+                                ChunkState::Pending
+                            };
+                            act.store.set_chunk_state(&job, chunk, state)
+                        });
+                    if let Err(e) = written {
+                        return act.fail(e.into(), ctx);
+                    }
+                    act.reconcile_next(ctx);
+                }),
+        );
+    }
+
+    // --- enumeration ----------------------------------------------------------------------
+
+    fn enumerate_next(&mut self, ctx: &mut Context<Self>) {
+        if self.job.enumerated || self.enumerating || self.stopping {
+            return;
+        }
+        let Some(cursor) = self.job.cursor.clone() else {
+            return;
+        };
+        self.enumerating = true;
+        let op = self.op.clone();
+        let caller = self.caller();
+        ctx.spawn(
+            async move { op.enumerate(&caller, &cursor).await }
+                .into_actor(self)
+                .map(|result, act, ctx| {
+                    act.enumerating = false;
+                    match result {
+                        Ok(page) => act.commit_page(page, ctx),
+                        Err(e) => act.fail(EngineError::Enumerate(e), ctx),
+                    }
+                }),
+        );
+    }
+
+    fn commit_page(&mut self, page: Page, ctx: &mut Context<Self>) {
+        let next = page.next_cursor.clone();
+        let commit = PageCommit {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            page_scope: page.scope,
+        };
+        match self.store.commit_page(&self.job.id, commit) {
+            Ok(added) => self.counts.merge(&added),
+            Err(e) => return self.fail(e.into(), ctx),
+        }
+        self.job.enumerated = next.is_none();
+        self.job.cursor = next;
+        self.progress.update(&self.counts, self.job.enumerated);
+        self.enumerate_next(ctx);
+        self.dispatch(ctx);
+    }
+
+    // --- execution ------------------------------------------------------------------------
+
+    fn dispatch(&mut self, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Execute {
+            return;
+        }
+        let may_execute = self.job.enumerated || !self.op.execute_after_enumeration();
+        while !self.stopping && may_execute && self.in_flight < self.window.allowed() {
+            let Some(executor) = self.idle.pop() else { break };
+            match self.next_chunk() {
+                Ok(Some((chunk, items))) => self.send_chunk(executor, chunk, items, ctx),
+                Ok(None) => {
+                    self.idle.push(executor);
+                    break;
+                }
+                Err(e) => {
+                    self.idle.push(executor);
+                    return self.fail(e, ctx);
+                }
+            }
+        }
+        self.maybe_finish(ctx);
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<(i64, Vec<Item>)>, EngineError> {
+        loop {
+            let next = self
+                .store
+                .pending_chunks(&self.job.id, self.last_dispatched, 1)?;
+            let Some(&chunk) = next.first() else {
+                return Ok(None);
+            };
+            self.last_dispatched = chunk;
+            let items = self.store.chunk_items(&self.job.id, chunk)?;
+            if items.is_empty() {
+                self.store
+                    .set_chunk_state(&self.job.id, chunk, ChunkState::Done)?;
+                continue;
+            }
+            if !self.op.idempotent() {
+                // Durable before the request leaves: a crash from here on makes it in doubt.
+                self.store
+                    .set_chunk_state(&self.job.id, chunk, ChunkState::Sending)?;
+            }
+            return Ok(Some((chunk, items)));
+        }
+    }
+
+    fn send_chunk(&mut self, executor: usize, chunk: i64, items: Vec<Item>, ctx: &mut Context<Self>) {
+        self.in_flight += 1;
+        let request = self.executors[executor].send(RunChunk { chunk, items });
+        ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
+            act.in_flight -= 1;
+            act.idle.push(executor);
+            match result {
+                Ok(report) => act.chunk_finished(report, ctx),
+                Err(e) => act.fail(e.into(), ctx),
+            }
+        }));
+    }
+
+    fn chunk_finished(&mut self, report: ChunkReport, ctx: &mut Context<Self>) {
+        self.window.observe(&report.stats);
+        if let Err(e) = self
+            .store
+            .finish_chunk(&self.job.id, report.chunk, &report.outcomes)
+        {
+            return self.fail(e.into(), ctx);
+        }
+        self.count_outcomes(ItemState::Pending, &report.outcomes);
+        self.dispatch(ctx);
+    }
+
+    fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight > 0 || self.enumerating || self.phase == Phase::Done {
+            return;
+        }
+        if self.stopping {
+            return self.complete(false);
+        }
+        if self.phase != Phase::Execute || !self.job.enumerated {
+            return;
+        }
+        match self.store.pending_chunks(&self.job.id, 0, 1) {
+            Ok(left) if left.is_empty() => self.start_verify(ctx),
+            Ok(_) => {}
+            Err(e) => self.fail(e.into(), ctx),
+        }
+    }
+
+    // --- verification ---------------------------------------------------------------------
+
+    fn start_verify(&mut self, ctx: &mut Context<Self>) {
+        self.phase = Phase::Verify;
+        if !self.settings.verify {
+            let settled = self.settle_sent(
+                ItemState::Done,
+                "accepted by the server; not verified (--no-verify)",
+            );
+            return match settled {
+                Ok(()) => self.complete(true),
+                Err(e) => self.fail(e, ctx),
+            };
+        }
+        self.progress.phase("verifying");
+        self.verify_started = Some(Instant::now());
+        self.verify_next(ctx);
+    }
+
+    fn settle_sent(&mut self, state: ItemState, reason: &str) -> Result<(), EngineError> {
+        loop {
+            let batch = self
+                .store
+                .items_in_state(&self.job.id, ItemState::Sent, 0, 5000)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let outcomes: Vec<ItemOutcome> = batch
+                .iter()
+                .map(|item| ItemOutcome {
+                    id: item.id.clone(),
+                    state,
+                    reason: Some(reason.to_string()),
+                    http_status: None,
+                    attempts: 0,
+                })
+                .collect();
+            self.store.record_outcomes(&self.job.id, &outcomes)?;
+        }
+    }
+
+    fn verify_next(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping {
+            return self.complete(false);
+        }
+        if self.verify_queue.is_empty() {
+            self.refresh_counts();
+            if self.counts.sent == 0 {
+                return self.complete(true);
+            }
+            let waited = self.verify_started.map_or(Duration::ZERO, |t| t.elapsed());
+            if waited >= self.settings.verify_timeout {
+                let reason = format!(
+                    "not confirmed by the server within {}s (--verify-timeout)",
+                    self.settings.verify_timeout.as_secs()
+                );
+                return match self.settle_sent(ItemState::Unconfirmed, &reason) {
+                    Ok(()) => self.complete(true),
+                    Err(e) => self.fail(e, ctx),
+                };
+            }
+            match self.store.pages_with(&self.job.id, ItemState::Sent) {
+                Ok(pages) => self.verify_queue.extend(pages),
+                Err(e) => return self.fail(e.into(), ctx),
+            }
+            // Hatchet's lists lag: give the server a moment between rounds.
+            ctx.run_later(self.settings.verify_poll, |act, ctx| act.verify_page(ctx));
+            return;
+        }
+        self.verify_page(ctx);
+    }
+
+    fn verify_page(&mut self, ctx: &mut Context<Self>) {
+        let Some((page, scope)) = self.verify_queue.pop_front() else {
+            return self.verify_next(ctx);
+        };
+        let items = match self.store.page_items(&self.job.id, page, ItemState::Sent) {
+            Ok(items) => items,
+            Err(e) => return self.fail(e.into(), ctx),
+        };
+        if items.is_empty() {
+            return self.verify_next(ctx);
+        }
+        let op = self.op.clone();
+        let caller = self.caller();
+        ctx.spawn(
+            async move { op.verify(&caller, scope.as_ref(), &items).await }
+                .into_actor(self)
+                .map(|result, act, ctx| match result {
+                    Ok(outcomes) => match act.store.record_outcomes(&act.job.id, &outcomes) {
+                        Ok(()) => {
+                            act.count_outcomes(ItemState::Sent, &outcomes);
+                            act.verify_next(ctx)
+                        }
+                        Err(e) => act.fail(e.into(), ctx),
+                    },
+                    Err(e) => act.fail(EngineError::Verify(e), ctx),
+                }),
+        );
+    }
+
+    // --- the end --------------------------------------------------------------------------
+
+    fn complete(&mut self, finished: bool) {
+        self.phase = Phase::Done;
+        self.refresh_counts();
+        self.progress.finish();
+        let outcome = if finished {
+            if let Err(e) = self
+                .store
+                .set_job_state(&self.job.id, JobState::Finished, Utc::now())
+            {
+                self.error = Some(e.into());
+            }
+            match self.error.take() {
+                None => RunOutcome::Finished(self.counts.clone()),
+                Some(error) => RunOutcome::Interrupted {
+                    counts: self.counts.clone(),
+                    error: Some(error),
+                },
+            }
+        } else {
+            RunOutcome::Interrupted {
+                counts: self.counts.clone(),
+                error: self.error.take(),
+            }
+        };
+        if let Some(done) = self.done.take() {
+            let _ = done.send(outcome);
+        }
+    }
+}
+
+impl Actor for Coordinator {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        for i in 0..self.settings.concurrency.max(1) {
+            let executor = Executor::new(
+                self.op.clone(),
+                self.limiter.clone(),
+                self.settings.retry.clone(),
+            );
+            self.executors.push(executor.start());
+            self.idle.push(i);
+        }
+        self.progress.phase("reconciling");
+        self.refresh_counts();
+        self.reconcile_next(ctx);
+    }
+}
+
+impl Handler<Stop> for Coordinator {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        if !self.stopping {
+            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "stopping: finishing in-flight chunks");
+            self.stopping = true;
+        }
+        self.maybe_finish(ctx);
+    }
+}

@@ -1,0 +1,62 @@
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::{CallStats, Caller, Limiter, RetryPolicy};
+use crate::ops::Operation;
+use crate::store::{Item, ItemOutcome};
+
+/// Acts on one chunk at a time (`AtomicResponse`): the coordinator's credits, not a mailbox,
+/// decide how much work is outstanding.
+pub struct Executor {
+    op: Arc<dyn Operation>,
+    limiter: Arc<Limiter>,
+    policy: RetryPolicy,
+}
+
+impl Executor {
+    pub fn new(op: Arc<dyn Operation>, limiter: Arc<Limiter>, policy: RetryPolicy) -> Self {
+        Executor {
+            op,
+            limiter,
+            policy,
+        }
+    }
+}
+
+impl Actor for Executor {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "ChunkReport")]
+pub struct RunChunk {
+    pub chunk: i64,
+    pub items: Vec<Item>,
+}
+
+pub struct ChunkReport {
+    pub chunk: i64,
+    pub outcomes: Vec<ItemOutcome>,
+    pub stats: CallStats,
+}
+
+impl Handler<RunChunk> for Executor {
+    type Result = AtomicResponse<Self, ChunkReport>;
+
+    fn handle(&mut self, msg: RunChunk, _ctx: &mut Self::Context) -> Self::Result {
+        let op = self.op.clone();
+        let caller = Caller::new(self.limiter.clone(), self.policy.clone());
+        AtomicResponse::new(Box::pin(
+            async move {
+                let outcomes = op.execute(&caller, &msg.items).await;
+                ChunkReport {
+                    chunk: msg.chunk,
+                    outcomes,
+                    stats: caller.stats(),
+                }
+            }
+            .into_actor(self),
+        ))
+    }
+}

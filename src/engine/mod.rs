@@ -1,0 +1,31 @@
+//! The engine: a Coordinator actor that enumerates into the store and hands chunks to Executor
+//! actors on credits (never `do_send` for work), a process-wide rate limiter, an adaptive
+//! concurrency window, and retries.
+
+mod caller;
+mod coordinator;
+mod executor;
+mod progress;
+mod window;
+
+pub use caller::{CallStats, Caller, Limiter, RetryPolicy};
+pub use coordinator::{Coordinator, EngineSettings, RunOutcome, Stop};
+pub use progress::{JsonProgress, NoProgress, Progress, TtyProgress};
+pub use window::AdaptiveWindow;
+
+use crate::ops::OpError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("enumeration stopped: {0}")]
+    Enumerate(OpError),
+    #[error("verification stopped: {0}")]
+    Verify(OpError),
+    #[error("reconciling an in-doubt chunk failed: {0}")]
+    Reconcile(OpError),
+    #[error("an executor stopped unexpectedly: {0}")]
+    Mailbox(#[from] actix::MailboxError),
+}

@@ -1,0 +1,348 @@
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{SpecError, TimeSpec, Window};
+
+/// A Hatchet run status as the REST API spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Cancelled,
+        RunStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "QUEUED",
+            RunStatus::Running => "RUNNING",
+            RunStatus::Completed => "COMPLETED",
+            RunStatus::Cancelled => "CANCELLED",
+            RunStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        RunStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == upper)
+            .ok_or_else(|| SpecError::UnknownStatus(s.to_string()))
+    }
+}
+
+/// One `key=value` metadata filter. Several pairs mean AND.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MetadataPair {
+    pub key: String,
+    pub value: String,
+}
+
+impl FromStr for MetadataPair {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok(MetadataPair {
+                key: key.trim().to_string(),
+                value: value.to_string(),
+            }),
+            _ => Err(SpecError::MetadataWithoutEquals(s.to_string())),
+        }
+    }
+}
+
+impl MetadataPair {
+    /// The `key:value` form Hatchet's query parameters take.
+    pub fn to_query(&self) -> String {
+        format!("{}:{}", self.key, self.value)
+    }
+
+    /// Whether a run's metadata object carries this pair (values compared as text).
+    pub fn matches(&self, metadata: Option<&serde_json::Value>) -> bool {
+        let Some(found) = metadata.and_then(|m| m.get(&self.key)) else {
+            return false;
+        };
+        match found {
+            serde_json::Value::String(text) => *text == self.value,
+            other => other.to_string() == self.value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RescheduleTarget {
+    To(DateTime<Utc>),
+    /// A signed duration such as `1h` or `-30m`, added to each row's current trigger time.
+    Shift(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum OperationKind {
+    RunsCancel,
+    RunsReplay,
+    ScheduledDelete,
+    ScheduledReschedule { target: RescheduleTarget },
+    CronsDelete,
+    /// Undo of a scheduled delete: re-create the archived rows of job `of`.
+    ScheduledRecreate { of: String },
+    /// Undo of a reschedule: restore the previous trigger times stored by job `of`.
+    ScheduledRestore { of: String },
+}
+
+impl OperationKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperationKind::RunsCancel => "runs cancel",
+            OperationKind::RunsReplay => "runs replay",
+            OperationKind::ScheduledDelete => "scheduled delete",
+            OperationKind::ScheduledReschedule { .. } => "scheduled reschedule",
+            OperationKind::CronsDelete => "crons delete",
+            OperationKind::ScheduledRecreate { .. } => "scheduled recreate (undo)",
+            OperationKind::ScheduledRestore { .. } => "scheduled restore (undo)",
+        }
+    }
+
+    pub fn acts_on_runs(&self) -> bool {
+        matches!(self, OperationKind::RunsCancel | OperationKind::RunsReplay)
+    }
+
+    fn is_undo(&self) -> bool {
+        matches!(
+            self,
+            OperationKind::ScheduledRecreate { .. } | OperationKind::ScheduledRestore { .. }
+        )
+    }
+}
+
+/// Which items a job acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selector {
+    pub since: Option<TimeSpec>,
+    pub until: Option<TimeSpec>,
+    pub statuses: Vec<RunStatus>,
+    pub workflows: Vec<String>,
+    pub metadata: Vec<MetadataPair>,
+    /// SHA-256 of the normalised ID manifest, when the job acts on listed IDs.
+    pub ids_digest: Option<String>,
+    pub trigger_after: Option<TimeSpec>,
+    pub trigger_before: Option<TimeSpec>,
+    pub cron_names: Vec<String>,
+    pub include_code_defined: bool,
+}
+
+impl Selector {
+    fn normalize(&mut self) {
+        self.statuses.sort();
+        self.statuses.dedup();
+        self.workflows.sort();
+        self.workflows.dedup();
+        self.metadata.sort();
+        self.metadata.dedup();
+        self.cron_names.sort();
+        self.cron_names.dedup();
+    }
+
+    fn has_filter(&self) -> bool {
+        self.since.is_some()
+            || self.until.is_some()
+            || !self.statuses.is_empty()
+            || !self.workflows.is_empty()
+            || !self.metadata.is_empty()
+            || self.trigger_after.is_some()
+            || self.trigger_before.is_some()
+            || !self.cron_names.is_empty()
+    }
+}
+
+/// The Hatchet tenant and API origin a job acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub server_url: String,
+    pub tenant: String,
+}
+
+/// A job as the user wrote it. Its hash is the job's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub operation: OperationKind,
+    pub selector: Selector,
+    pub target: Target,
+}
+
+impl JobSpec {
+    /// Validates and normalises a spec; nothing has been sent when this fails.
+    pub fn new(
+        operation: OperationKind,
+        mut selector: Selector,
+        target: Target,
+    ) -> Result<Self, SpecError> {
+        selector.normalize();
+        let by_ids = selector.ids_digest.is_some();
+        if by_ids && selector.has_filter() {
+            return Err(SpecError::IdsAndFilter);
+        }
+        if !by_ids && !operation.is_undo() {
+            let enough = if operation.acts_on_runs() {
+                // External-ids needs a lower bound; a bare status or workflow over all of
+                // history is almost always a mistake.
+                selector.since.is_some()
+            } else {
+                selector.has_filter()
+            };
+            if !enough {
+                return Err(SpecError::EmptySelector);
+            }
+        }
+        Ok(JobSpec {
+            operation,
+            selector,
+            target,
+        })
+    }
+
+    /// Hash of the normalised spec, relative times left unresolved.
+    pub fn identity(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let digest = Sha256::digest(&canonical);
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Resolves the creation-time window once; it is stored with the job and never recomputed.
+    pub fn resolve_window(&self, now: DateTime<Utc>) -> Result<Window, SpecError> {
+        let since = self
+            .selector
+            .since
+            .as_ref()
+            .map(|t| t.resolve(now))
+            .unwrap_or(DateTime::UNIX_EPOCH);
+        let until = self
+            .selector
+            .until
+            .as_ref()
+            .map(|t| t.resolve(now))
+            .unwrap_or(now);
+        if since > now {
+            return Err(SpecError::TimeInFuture { flag: "since" });
+        }
+        if until > now {
+            return Err(SpecError::TimeInFuture { flag: "until" });
+        }
+        if since >= until {
+            return Err(SpecError::EmptyWindow);
+        }
+        Ok(Window { since, until })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target {
+            server_url: "http://127.0.0.1:1".into(),
+            tenant: "t".into(),
+        }
+    }
+
+    #[test]
+    fn identity_ignores_filter_order_but_not_content() {
+        let a = Selector {
+            since: Some(TimeSpec::Ago("24h".into())),
+            statuses: vec![RunStatus::Running, RunStatus::Queued],
+            ..Selector::default()
+        };
+        let b = Selector {
+            statuses: vec![RunStatus::Queued, RunStatus::Running],
+            ..a.clone()
+        };
+        let c = Selector {
+            statuses: vec![RunStatus::Queued],
+            ..a.clone()
+        };
+        let id = |s: Selector| {
+            JobSpec::new(OperationKind::RunsCancel, s, target())
+                .unwrap()
+                .identity()
+        };
+        assert_eq!(id(a.clone()), id(b));
+        assert_ne!(id(a), id(c));
+    }
+
+    #[test]
+    fn refuses_empty_and_mixed_selections() {
+        assert_eq!(
+            JobSpec::new(OperationKind::RunsCancel, Selector::default(), target()),
+            Err(SpecError::EmptySelector)
+        );
+        let mixed = Selector {
+            ids_digest: Some("x".into()),
+            statuses: vec![RunStatus::Queued],
+            ..Selector::default()
+        };
+        assert_eq!(
+            JobSpec::new(OperationKind::RunsCancel, mixed, target()),
+            Err(SpecError::IdsAndFilter)
+        );
+        assert_eq!("bogus".parse::<RunStatus>(), Err(SpecError::UnknownStatus("bogus".into())));
+        assert!("k".parse::<MetadataPair>().is_err());
+        assert_eq!("queued".parse::<RunStatus>(), Ok(RunStatus::Queued));
+    }
+
+    #[test]
+    fn window_is_checked() {
+        let now = crate::job::parse_time("2026-01-10T00:00:00Z").unwrap();
+        let spec = |since: &str, until: Option<&str>| {
+            JobSpec::new(
+                OperationKind::RunsCancel,
+                Selector {
+                    since: Some(TimeSpec::parse("since", since).unwrap()),
+                    until: until.map(|u| TimeSpec::parse("until", u).unwrap()),
+                    ..Selector::default()
+                },
+                target(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            spec("2026-02-01T00:00:00Z", None).resolve_window(now),
+            Err(SpecError::TimeInFuture { flag: "since" })
+        );
+        assert_eq!(
+            spec("1h", Some("2h")).resolve_window(now),
+            Err(SpecError::EmptyWindow)
+        );
+        let w = spec("2d", Some("1d")).resolve_window(now).unwrap();
+        assert_eq!(w.until - w.since, chrono::Duration::days(1));
+    }
+}

@@ -1,0 +1,15 @@
+//! bulkops: resumable, rate-limited bulk operations on Hatchet runs, scheduled runs and crons.
+//!
+//! - `job`: what a job is (spec, selector, frozen window) and input validation;
+//! - `backend`: REST clients (Hatchet);
+//! - `ops`: one file per operation (enumerate, execute, verify, reconcile);
+//! - `engine`: coordinator and executor actors, limiter, adaptive window, retries;
+//! - `store`: the SQLite checkpoint store;
+//! - `cli`: argument parsing, configuration, output.
+
+pub mod backend;
+pub mod cli;
+pub mod engine;
+pub mod job;
+pub mod ops;
+pub mod store;

@@ -1,0 +1,93 @@
+//! The operations bulkops performs, one file each. An operation knows how to enumerate its
+//! items page by page, how to act on a chunk of them, and how to confirm the outcome on the
+//! server; the engine does the rest (dispatch, limits, retries, checkpoints).
+
+mod run_selection;
+mod runs_cancel;
+
+pub use run_selection::RunSelection;
+pub use runs_cancel::RunsCancel;
+
+use async_trait::async_trait;
+
+use crate::engine::Caller;
+use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// What one enumeration step produced.
+pub struct Page {
+    pub items: Vec<NewItem>,
+    /// Where to continue; `None` when enumeration is complete.
+    pub next_cursor: Option<String>,
+    /// What this page covered, kept for verification.
+    pub scope: Option<serde_json::Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Hatchet(#[from] crate::backend::hatchet::HatchetError),
+    #[error("bad enumeration cursor in the state store: {0}")]
+    Cursor(String),
+}
+
+#[async_trait]
+pub trait Operation: Send + Sync {
+    /// The cursor a new job starts enumerating from.
+    fn initial_cursor(&self) -> String;
+
+    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError>;
+
+    /// True when acting on items shifts the pages still to be read (offset paging over the very
+    /// set being mutated): execution then waits until enumeration is complete.
+    fn execute_after_enumeration(&self) -> bool {
+        false
+    }
+
+    /// Whether sending a chunk twice is harmless. A non-idempotent chunk is marked `sending`
+    /// before its request and reconciled, not resent, after a crash.
+    fn idempotent(&self) -> bool;
+
+    /// Acts on one chunk; every item gets an outcome (`Sent` when the server accepted it and
+    /// verification will confirm it).
+    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome>;
+
+    /// Confirms items in `Sent` against the server's current state; returns outcomes only for
+    /// items whose fate is now known.
+    async fn verify(
+        &self,
+        caller: &Caller,
+        scope: Option<&serde_json::Value>,
+        items: &[Item],
+    ) -> Result<Vec<ItemOutcome>, OpError>;
+
+    /// Decides the fate of a chunk found in `sending` after a crash, without resending blindly.
+    /// Returns, per item, either an outcome or `None` to send it again.
+    async fn reconcile(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
+        let _ = caller;
+        Ok(items.iter().cloned().map(|i| (i, None)).collect())
+    }
+}
+
+/// The same outcome for every item of a chunk.
+pub fn outcome_for_all(
+    items: &[Item],
+    state: ItemState,
+    reason: Option<String>,
+    http_status: Option<u16>,
+    attempts: u32,
+) -> Vec<ItemOutcome> {
+    items
+        .iter()
+        .map(|item| ItemOutcome {
+            id: item.id.clone(),
+            state,
+            reason: reason.clone(),
+            http_status,
+            attempts,
+        })
+        .collect()
+}

@@ -1,0 +1,103 @@
+use async_trait::async_trait;
+
+use super::run_selection::SliceScope;
+use super::{outcome_for_all, OpError, Operation, Page, RunSelection};
+use crate::engine::Caller;
+use crate::job::RunStatus;
+use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// `bulkops runs cancel`: cancel by id in chunks (never the server-side filter, which stops at
+/// 20,000 runs). Cancel is idempotent, so chunks are simply resent after a crash. The server
+/// only queues a cancel, so outcomes are confirmed by re-listing.
+pub struct RunsCancel {
+    selection: RunSelection,
+}
+
+impl RunsCancel {
+    pub fn new(selection: RunSelection) -> Self {
+        RunsCancel { selection }
+    }
+}
+
+#[async_trait]
+impl Operation for RunsCancel {
+    fn initial_cursor(&self) -> String {
+        self.selection.initial_cursor()
+    }
+
+    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
+        let (runs, next_cursor, scope) = self.selection.next_slice(caller, cursor).await?;
+        Ok(Page {
+            items: runs.into_iter().map(|r| NewItem::new(r.id)).collect(),
+            next_cursor,
+            scope: Some(scope),
+        })
+    }
+
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let client = self.selection.client();
+        let (result, attempts) = caller.call(true, || client.cancel(&ids)).await;
+        match result {
+            Ok(_) => outcome_for_all(items, ItemState::Sent, None, Some(200), attempts),
+            Err(e) => outcome_for_all(
+                items,
+                ItemState::Failed,
+                Some(format!("cancel request failed: {e}")),
+                e.status(),
+                attempts,
+            ),
+        }
+    }
+
+    async fn verify(
+        &self,
+        caller: &Caller,
+        scope: Option<&serde_json::Value>,
+        items: &[Item],
+    ) -> Result<Vec<ItemOutcome>, OpError> {
+        let Some(scope) = scope.and_then(|s| serde_json::from_value::<SliceScope>(s.clone()).ok())
+        else {
+            return Ok(Vec::new());
+        };
+        let mut outcomes = Vec::new();
+        let mut left: Vec<&Item> = items.iter().collect();
+        let checks = [
+            (RunStatus::Cancelled, ItemState::Done, None),
+            (
+                RunStatus::Completed,
+                ItemState::Skipped,
+                Some("already COMPLETED before the cancel took effect"),
+            ),
+            (
+                RunStatus::Failed,
+                ItemState::Skipped,
+                Some("already FAILED before the cancel took effect"),
+            ),
+        ];
+        for (status, state, reason) in checks {
+            if left.is_empty() {
+                break;
+            }
+            let found = self.selection.in_status(caller, &scope, &[status]).await?;
+            left.retain(|item| {
+                if !found.contains(&item.id) {
+                    return true;
+                }
+                outcomes.push(ItemOutcome {
+                    id: item.id.clone(),
+                    state,
+                    reason: reason.map(str::to_string),
+                    http_status: None,
+                    attempts: 0,
+                });
+                false
+            });
+        }
+        Ok(outcomes)
+    }
+}

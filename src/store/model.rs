@@ -1,0 +1,243 @@
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::job::{JobSpec, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Running,
+    Paused,
+    Finished,
+    Aborted,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Paused => "paused",
+            JobState::Finished => "finished",
+            JobState::Aborted => "aborted",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, JobState::Running | JobState::Paused)
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [JobState::Running, JobState::Paused, JobState::Finished, JobState::Aborted]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown job state {s}"))
+    }
+}
+
+/// Where an item stands. `Pending` and `Sent` are on the way; the other four are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemState {
+    Pending,
+    /// The request was accepted; the server's own state is not yet confirmed.
+    Sent,
+    Done,
+    Failed,
+    Skipped,
+    Unconfirmed,
+}
+
+impl ItemState {
+    pub const ALL: [ItemState; 6] = [
+        ItemState::Pending,
+        ItemState::Sent,
+        ItemState::Done,
+        ItemState::Failed,
+        ItemState::Skipped,
+        ItemState::Unconfirmed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Pending => "pending",
+            ItemState::Sent => "sent",
+            ItemState::Done => "done",
+            ItemState::Failed => "failed",
+            ItemState::Skipped => "skipped",
+            ItemState::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+impl fmt::Display for ItemState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ItemState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ItemState::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown item state {s}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkState {
+    Pending,
+    /// Marked before a non-idempotent request goes out; found on resume, it means "in doubt".
+    Sending,
+    Done,
+}
+
+impl ChunkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChunkState::Pending => "pending",
+            ChunkState::Sending => "sending",
+            ChunkState::Done => "done",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: String,
+    pub identity: String,
+    pub name: Option<String>,
+    pub spec: JobSpec,
+    pub window: Window,
+    pub state: JobState,
+    /// Opaque enumeration cursor of the operation; `None` once enumeration is complete.
+    pub cursor: Option<String>,
+    pub enumerated: bool,
+    pub chunk_size: usize,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub started_by: String,
+    pub reason: Option<String>,
+}
+
+pub struct NewJob {
+    pub identity: String,
+    pub name: Option<String>,
+    pub spec: JobSpec,
+    pub window: Window,
+    pub cursor: String,
+    pub chunk_size: usize,
+    pub started_by: String,
+    pub reason: Option<String>,
+}
+
+/// An item as enumerated: its server id and what the operation needs to act on it later
+/// (a target time, an archived definition, a baseline attempt count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub id: String,
+    pub payload: Option<serde_json::Value>,
+    /// Final state at enumeration, for items that are known up front not to need a request
+    /// (e.g. code-defined rows): `(Skipped, reason)`.
+    pub settled: Option<(ItemState, String)>,
+}
+
+impl NewItem {
+    pub fn new(id: impl Into<String>) -> Self {
+        NewItem {
+            id: id.into(),
+            payload: None,
+            settled: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub seq: i64,
+    pub id: String,
+    pub page: i64,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// One enumerated page, committed together with the cursor advance.
+pub struct PageCommit {
+    pub items: Vec<NewItem>,
+    /// The cursor to continue from; `None` when this was the last page.
+    pub next_cursor: Option<String>,
+    /// What the page covered (for verification by page), e.g. a time slice.
+    pub page_scope: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    pub id: String,
+    pub state: ItemState,
+    pub reason: Option<String>,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: u64,
+    pub pending: u64,
+    pub sent: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub unconfirmed: u64,
+}
+
+impl Counts {
+    /// Moves `n` items from `from` (or from nowhere, for new items) to `to`.
+    pub fn shift(&mut self, from: Option<ItemState>, to: ItemState, n: u64) {
+        if let Some(from) = from {
+            let slot = self.slot(from);
+            *slot = slot.saturating_sub(n);
+            self.total = self.total.saturating_sub(n);
+        }
+        self.add(to, n);
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        for state in ItemState::ALL {
+            let n = *other.clone().slot(state);
+            self.add(state, n);
+        }
+    }
+
+    fn slot(&mut self, state: ItemState) -> &mut u64 {
+        match state {
+            ItemState::Pending => &mut self.pending,
+            ItemState::Sent => &mut self.sent,
+            ItemState::Done => &mut self.done,
+            ItemState::Failed => &mut self.failed,
+            ItemState::Skipped => &mut self.skipped,
+            ItemState::Unconfirmed => &mut self.unconfirmed,
+        }
+    }
+
+    pub fn add(&mut self, state: ItemState, n: u64) {
+        self.total += n;
+        *self.slot(state) += n;
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportRow {
+    pub id: String,
+    pub operation: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub time: Option<String>,
+}

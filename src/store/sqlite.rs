@@ -1,0 +1,542 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::{
+    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewJob, PageCommit,
+    ReportRow, StoreError,
+};
+use crate::job::{JobSpec, Window};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS jobs (
+    id          TEXT PRIMARY KEY,
+    identity    TEXT NOT NULL,
+    name        TEXT,
+    spec        TEXT NOT NULL,
+    since       TEXT NOT NULL,
+    until       TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    cursor      TEXT,
+    enumerated  INTEGER NOT NULL DEFAULT 0,
+    chunk_size  INTEGER NOT NULL,
+    item_count  INTEGER NOT NULL DEFAULT 0,
+    page_count  INTEGER NOT NULL DEFAULT 0,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    finished_at TEXT,
+    started_by  TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_identity ON jobs(identity, state);
+CREATE TABLE IF NOT EXISTS pages (
+    job_id TEXT NOT NULL,
+    page   INTEGER NOT NULL,
+    scope  TEXT,
+    PRIMARY KEY (job_id, page)
+);
+CREATE TABLE IF NOT EXISTS items (
+    job_id      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    page        INTEGER NOT NULL,
+    chunk       INTEGER,
+    state       TEXT NOT NULL,
+    reason      TEXT,
+    http_status INTEGER,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    updated_at  TEXT,
+    payload     TEXT,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(job_id, id);
+CREATE INDEX IF NOT EXISTS items_chunk ON items(job_id, chunk);
+CREATE INDEX IF NOT EXISTS items_state ON items(job_id, state, seq);
+CREATE TABLE IF NOT EXISTS chunks (
+    job_id TEXT NOT NULL,
+    chunk  INTEGER NOT NULL,
+    state  TEXT NOT NULL,
+    PRIMARY KEY (job_id, chunk)
+);
+CREATE INDEX IF NOT EXISTS chunks_state ON chunks(job_id, state, chunk);
+"#;
+
+/// The embedded SQLite store (WAL mode, synchronous=FULL so a committed page or chunk survives
+/// power loss as well as `kill -9`).
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    crate::job::parse_time(text).map_err(|e| StoreError::Corrupt(format!("time {text}: {e}")))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
+     chunk_size, created_at, finished_at, started_by, reason";
+
+struct RawJob {
+    id: String,
+    identity: String,
+    name: Option<String>,
+    spec: String,
+    since: String,
+    until: String,
+    state: String,
+    cursor: Option<String>,
+    enumerated: bool,
+    chunk_size: i64,
+    created_at: String,
+    finished_at: Option<String>,
+    started_by: String,
+    reason: Option<String>,
+}
+
+impl RawJob {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawJob {
+            id: row.get(0)?,
+            identity: row.get(1)?,
+            name: row.get(2)?,
+            spec: row.get(3)?,
+            since: row.get(4)?,
+            until: row.get(5)?,
+            state: row.get(6)?,
+            cursor: row.get(7)?,
+            enumerated: row.get(8)?,
+            chunk_size: row.get(9)?,
+            created_at: row.get(10)?,
+            finished_at: row.get(11)?,
+            started_by: row.get(12)?,
+            reason: row.get(13)?,
+        })
+    }
+
+    fn into_record(self) -> Result<JobRecord, StoreError> {
+        let spec: JobSpec = parse_json(&self.spec)?;
+        Ok(JobRecord {
+            id: self.id,
+            identity: self.identity,
+            name: self.name,
+            spec,
+            window: Window {
+                since: parse_ts(&self.since)?,
+                until: parse_ts(&self.until)?,
+            },
+            state: self.state.parse().map_err(StoreError::Corrupt)?,
+            cursor: self.cursor,
+            enumerated: self.enumerated,
+            chunk_size: usize::try_from(self.chunk_size).unwrap_or(1).max(1),
+            created_at: parse_ts(&self.created_at)?,
+            finished_at: self.finished_at.as_deref().map(parse_ts).transpose()?,
+            started_by: self.started_by,
+            reason: self.reason,
+        })
+    }
+}
+
+fn item_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, i64, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_item(raw: (i64, String, i64, Option<String>)) -> Result<Item, StoreError> {
+    let (seq, id, page, payload) = raw;
+    Ok(Item {
+        seq,
+        id,
+        page,
+        payload: payload.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn create_job(&mut self, new: NewJob, now: DateTime<Utc>) -> Result<JobRecord, StoreError> {
+        let tx = self.conn.transaction()?;
+        let prefix = new.name.clone().unwrap_or_else(|| new.identity.clone());
+        let previous: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM jobs WHERE identity = ?1",
+            [&new.identity],
+            |r| r.get(0),
+        )?;
+        let id = format!("{prefix}-{}", previous + 1);
+        let spec = serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
+             created_at, started_by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11)",
+            params![
+                id,
+                new.identity,
+                new.name,
+                spec,
+                ts(new.window.since),
+                ts(new.window.until),
+                new.cursor,
+                new.chunk_size as i64,
+                ts(now),
+                new.started_by,
+                new.reason
+            ],
+        )?;
+        tx.commit()?;
+        self.job(&id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("job {id} vanished after insert")))
+    }
+
+    pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                RawJob::from_row,
+            )
+            .optional()?
+            .map(RawJob::into_record)
+            .transpose()
+    }
+
+    /// The open (running or paused) job with this identity, if any.
+    pub fn open_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE identity = ?1 \
+                     AND state IN ('running', 'paused') ORDER BY created_at DESC LIMIT 1"
+                ),
+                [identity],
+                RawJob::from_row,
+            )
+            .optional()?
+            .map(RawJob::into_record)
+            .transpose()
+    }
+
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at"))?;
+        let raws = stmt
+            .query_map([], RawJob::from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(RawJob::into_record).collect()
+    }
+
+    pub fn set_job_state(
+        &mut self,
+        id: &str,
+        state: JobState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let finished = (!state.is_open()).then(|| ts(now));
+        self.conn.execute(
+            "UPDATE jobs SET state = ?2, finished_at = ?3 WHERE id = ?1",
+            params![id, state.as_str(), finished],
+        )?;
+        Ok(())
+    }
+
+    /// Writes one enumerated page: its items, the cursor advance and the chunks it completes,
+    /// all in one transaction. Returns the states of the items it added.
+    pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
+        let tx = self.conn.transaction()?;
+        let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
+            "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
+            [job_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let now = ts(Utc::now());
+        let mut added = Counts::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO items (job_id, seq, id, page, state, reason, payload, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for item in &page.items {
+                let payload = item.payload.as_ref().map(|p| p.to_string());
+                let (state, reason) = match &item.settled {
+                    Some((state, reason)) => (*state, Some(reason.as_str())),
+                    None => (ItemState::Pending, None),
+                };
+                let inserted = insert.execute(params![
+                    job_id,
+                    seq,
+                    item.id,
+                    page_no,
+                    state.as_str(),
+                    reason,
+                    payload,
+                    now
+                ])?;
+                if inserted > 0 {
+                    seq += 1;
+                    added.add(state, 1);
+                }
+            }
+        }
+        let scope = page.page_scope.map(|s| s.to_string());
+        tx.execute(
+            "INSERT INTO pages (job_id, page, scope) VALUES (?1, ?2, ?3)",
+            params![job_id, page_no, scope],
+        )?;
+        let enumerated = page.next_cursor.is_none();
+        tx.execute(
+            "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, enumerated = ?4 \
+             WHERE id = ?1",
+            params![job_id, seq, page.next_cursor, enumerated],
+        )?;
+        assign_chunks(&tx, job_id, chunk_size, enumerated)?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Pending chunks in order, skipping those already in flight.
+    pub fn pending_chunks(&self, job_id: &str, after: i64, limit: usize) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'pending' AND chunk > ?2 \
+             ORDER BY chunk LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![job_id, after, limit as i64], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Chunks left in `sending` by a process that died mid-request.
+    pub fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk")?;
+        let rows = stmt
+            .query_map([job_id], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The items of a chunk that still need a request.
+    pub fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND chunk = ?2 \
+             AND state = 'pending' ORDER BY seq",
+        )?;
+        let raws = stmt
+            .query_map(params![job_id, chunk], item_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(to_item).collect()
+    }
+
+    pub fn set_chunk_state(&mut self, job_id: &str, chunk: i64, state: ChunkState) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
+            params![job_id, chunk, state.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Records a finished chunk: its items' outcomes and the chunk marked done, in one
+    /// transaction.
+    pub fn finish_chunk(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        write_outcomes(&tx, job_id, outcomes)?;
+        tx.execute(
+            "UPDATE chunks SET state = 'done' WHERE job_id = ?1 AND chunk = ?2",
+            params![job_id, chunk],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records outcomes found outside a chunk request (verification, reconciliation).
+    pub fn record_outcomes(&mut self, job_id: &str, outcomes: &[ItemOutcome]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        write_outcomes(&tx, job_id, outcomes)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Up to `limit` items in `state` after `after_seq`, in enumeration order.
+    pub fn items_in_state(
+        &self,
+        job_id: &str,
+        state: ItemState,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
+             ORDER BY seq LIMIT ?4",
+        )?;
+        let raws = stmt
+            .query_map(
+                params![job_id, state.as_str(), after_seq, limit as i64],
+                item_from_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(to_item).collect()
+    }
+
+    /// The pages that still have items in `state`, with their scopes.
+    pub fn pages_with(&self, job_id: &str, state: ItemState) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.page, p.scope FROM pages p WHERE p.job_id = ?1 AND EXISTS \
+             (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page AND i.state = ?2) \
+             ORDER BY p.page",
+        )?;
+        let rows = stmt
+            .query_map(params![job_id, state.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(page, scope)| Ok((page, scope.as_deref().map(parse_json).transpose()?)))
+            .collect()
+    }
+
+    /// The items of one page in `state`.
+    pub fn page_items(&self, job_id: &str, page: i64, state: ItemState) -> Result<Vec<Item>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
+        )?;
+        let raws = stmt
+            .query_map(params![job_id, page, state.as_str()], item_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(to_item).collect()
+    }
+
+    pub fn counts(&self, job_id: &str) -> Result<Counts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM items WHERE job_id = ?1 GROUP BY state")?;
+        let mut counts = Counts::default();
+        let rows = stmt.query_map([job_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (state, n) = row?;
+            let state: ItemState = state.parse().map_err(StoreError::Corrupt)?;
+            counts.add(state, n.max(0) as u64);
+        }
+        Ok(counts)
+    }
+
+    /// Calls `each` for every item of a job (only failed, skipped and unconfirmed ones with
+    /// `problems_only`), in enumeration order, without loading them all at once.
+    pub fn for_each_report_row(
+        &self,
+        job: &JobRecord,
+        problems_only: bool,
+        mut each: impl FnMut(ReportRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let filter = if problems_only {
+            "AND state IN ('failed', 'skipped', 'unconfirmed')"
+        } else {
+            ""
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, state, reason, http_status, attempts, updated_at FROM items \
+             WHERE job_id = ?1 {filter} ORDER BY seq"
+        ))?;
+        let mut rows = stmt.query([&job.id])?;
+        let operation = job.spec.operation.name().to_string();
+        while let Some(row) = rows.next()? {
+            each(ReportRow {
+                id: row.get(0)?,
+                operation: operation.clone(),
+                outcome: row.get(1)?,
+                reason: row.get(2)?,
+                http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                attempts: row.get::<_, i64>(4)?.max(0) as u32,
+                time: row.get(5)?,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn write_outcomes(tx: &Transaction<'_>, job_id: &str, outcomes: &[ItemOutcome]) -> Result<(), StoreError> {
+    let now = ts(Utc::now());
+    let mut update = tx.prepare_cached(
+        "UPDATE items SET state = ?3, reason = ?4, http_status = ?5, attempts = attempts + ?6, updated_at = ?7 \
+         WHERE job_id = ?1 AND id = ?2",
+    )?;
+    for o in outcomes {
+        update.execute(params![
+            job_id,
+            o.id,
+            o.state.as_str(),
+            o.reason,
+            o.http_status.map(i64::from),
+            i64::from(o.attempts),
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+/// Groups not-yet-chunked pending items into chunks of `chunk_size`, in enumeration order.
+/// A short tail is chunked only once enumeration is complete.
+fn assign_chunks(tx: &Transaction<'_>, job_id: &str, chunk_size: i64, final_page: bool) -> Result<(), StoreError> {
+    let mut next_chunk: i64 = tx.query_row(
+        "SELECT chunk_count FROM jobs WHERE id = ?1",
+        [job_id],
+        |r| r.get(0),
+    )?;
+    let unassigned: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq FROM items WHERE job_id = ?1 AND chunk IS NULL AND state = 'pending' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([job_id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut set_chunk = tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job_id = ?1 AND seq = ?2")?;
+    let mut add_chunk =
+        tx.prepare_cached("INSERT INTO chunks (job_id, chunk, state) VALUES (?1, ?2, 'pending')")?;
+    for group in unassigned.chunks(chunk_size.max(1) as usize) {
+        if group.len() < chunk_size as usize && !final_page {
+            break;
+        }
+        next_chunk += 1;
+        add_chunk.execute(params![job_id, next_chunk])?;
+        for seq in group {
+            set_chunk.execute(params![job_id, seq, next_chunk])?;
+        }
+    }
+    tx.execute(
+        "UPDATE jobs SET chunk_count = ?2 WHERE id = ?1",
+        params![job_id, next_chunk],
+    )?;
+    Ok(())
+}
