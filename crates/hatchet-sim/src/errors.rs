@@ -55,8 +55,12 @@ pub fn message(status: StatusCode, text: &str) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Forbidden => message(StatusCode::FORBIDDEN, "Please provide valid credentials"),
-            ApiError::Internal => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            ApiError::Forbidden => {
+                message(StatusCode::FORBIDDEN, "Please provide valid credentials")
+            }
+            ApiError::Internal => {
+                message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
             ApiError::BadParam { name, detail } => message(
                 StatusCode::BAD_REQUEST,
                 &format!("Invalid format for parameter {name}: {detail}"),

@@ -74,7 +74,8 @@ impl FaultConfig {
 
     /// Whether this bulk call should fail after its first chunk.
     pub fn bulk_partial_failure(&self) -> bool {
-        self.bulk_partial_failure_rate > 0.0 && rand::rng().random_bool(self.bulk_partial_failure_rate)
+        self.bulk_partial_failure_rate > 0.0
+            && rand::rng().random_bool(self.bulk_partial_failure_rate)
     }
 }
 

@@ -70,7 +70,12 @@ pub async fn start(config: SimConfig) -> io::Result<RunningSim> {
     let tenant = config.tenant.unwrap_or_else(Uuid::new_v4);
     let auth = TokenAuthority::mint(tenant, &url, addr.port());
     let token = auth.token().to_string();
-    let state = Arc::new(AppState::new(tenant, auth, config.cancel_delay, config.replay_delay));
+    let state = Arc::new(AppState::new(
+        tenant,
+        auth,
+        config.cancel_delay,
+        config.replay_delay,
+    ));
     let app = routes::router(state);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(RunningSim {

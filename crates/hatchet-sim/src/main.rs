@@ -43,7 +43,10 @@ async fn main() -> ExitCode {
     };
     let line = serde_json::json!({ "url": sim.url, "token": sim.token, "tenant": sim.tenant });
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::FAILURE;
     }
     drop(stdout);

@@ -18,7 +18,10 @@ impl Query {
     }
 
     pub fn first(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, key: &str) -> Vec<&str> {

@@ -226,7 +226,7 @@ pub struct RunFilter {
 fn metadata_value_is(value: &Value, wanted: &str) -> bool {
     match value {
         Value::String(s) => s == wanted,
-        other => other.to_string() == wanted,
+        other => serde_json::from_str::<Value>(wanted).is_ok_and(|w| w == *other),
     }
 }
 
@@ -235,7 +235,8 @@ pub fn metadata_matches(metadata: &Metadata, pairs: &[(String, String)], all: bo
     if pairs.is_empty() {
         return true;
     }
-    let has = |(k, v): &(String, String)| metadata.get(k).is_some_and(|val| metadata_value_is(val, v));
+    let has =
+        |(k, v): &(String, String)| metadata.get(k).is_some_and(|val| metadata_value_is(val, v));
     if all {
         pairs.iter().all(has)
     } else {
@@ -282,7 +283,7 @@ pub struct TriggerSeed {
 
 impl TriggerSeed {
     fn method(&self, i: usize) -> Method {
-        if self.code_defined_every > 0 && (i + 1) % self.code_defined_every == 0 {
+        if self.code_defined_every > 0 && (i + 1).is_multiple_of(self.code_defined_every) {
             Method::Default
         } else {
             Method::Api
@@ -337,7 +338,14 @@ impl Store {
         self.next_task_id
     }
 
-    fn push_run(&mut self, workflow: usize, status: RunStatus, metadata: Metadata, created_at: DateTime<Utc>, dag_tasks: usize) -> usize {
+    fn push_run(
+        &mut self,
+        workflow: usize,
+        status: RunStatus,
+        metadata: Metadata,
+        created_at: DateTime<Utc>,
+        dag_tasks: usize,
+    ) -> usize {
         let id = Uuid::new_v4();
         let task_id = self.take_task_id();
         let tasks: Vec<Task> = (0..dag_tasks)
@@ -383,7 +391,13 @@ impl Store {
         self.runs.reserve(seed.count);
         for i in 0..seed.count {
             let at = spread(seed.from, seed.to, seed.count, i);
-            self.push_run(workflow, seed.status, seed.metadata.clone(), at, seed.dag_tasks);
+            self.push_run(
+                workflow,
+                seed.status,
+                seed.metadata.clone(),
+                at,
+                seed.dag_tasks,
+            );
         }
         self.resort();
     }
@@ -417,7 +431,10 @@ impl Store {
         let now = Utc::now();
         for i in 0..seed.count {
             self.next_cron_number += 1;
-            let name = format!("{}-cron-{}", self.workflows[workflow].name, self.next_cron_number);
+            let name = format!(
+                "{}-cron-{}",
+                self.workflows[workflow].name, self.next_cron_number
+            );
             let row = Cron {
                 id: Uuid::new_v4(),
                 workflow,
@@ -456,7 +473,8 @@ impl Store {
         after_since
             && f.until.is_none_or(|u| run.created_at <= u)
             && (f.statuses.is_empty() || f.statuses.contains(&run.status))
-            && (f.workflow_ids.is_empty() || f.workflow_ids.contains(&self.workflows[run.workflow].id))
+            && (f.workflow_ids.is_empty()
+                || f.workflow_ids.contains(&self.workflows[run.workflow].id))
             && metadata_matches(&run.metadata, &f.metadata, f.metadata_all)
     }
 

@@ -58,7 +58,11 @@ pub fn run_summary(store: &Store, tenant: Uuid, run: &Run) -> Value {
         "attempt": run.retry_count + 1,
     });
     if run.is_dag() {
-        row["children"] = run.tasks.iter().map(|t| task_summary(store, tenant, run, Some(t))).collect();
+        row["children"] = run
+            .tasks
+            .iter()
+            .map(|t| task_summary(store, tenant, run, Some(t)))
+            .collect();
     }
     row
 }
@@ -97,7 +101,10 @@ pub fn task_summary(store: &Store, tenant: Uuid, run: &Run, task: Option<&Task>)
 /// The rows `only_tasks=true` lists for a run: its DAG tasks, or the run as one task.
 pub fn task_rows(store: &Store, tenant: Uuid, run: &Run) -> Vec<Value> {
     if run.is_dag() {
-        run.tasks.iter().map(|t| task_summary(store, tenant, run, Some(t))).collect()
+        run.tasks
+            .iter()
+            .map(|t| task_summary(store, tenant, run, Some(t)))
+            .collect()
     } else {
         vec![task_summary(store, tenant, run, None)]
     }

@@ -59,7 +59,10 @@ mod tests {
 
     #[test]
     fn tenant_segment_is_found() {
-        assert_eq!(path_tenant("/api/v1/stable/tenants/xyz/tasks/cancel"), Some("xyz"));
+        assert_eq!(
+            path_tenant("/api/v1/stable/tenants/xyz/tasks/cancel"),
+            Some("xyz")
+        );
         assert_eq!(path_tenant("/api/v1/stable/workflow-runs/abc"), None);
     }
 }

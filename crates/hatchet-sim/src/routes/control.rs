@@ -61,7 +61,9 @@ pub async fn seed(State(state): State<Shared>, body: Bytes) -> Result<Json<Value
         }
     };
     if count > MAX_SEED {
-        return Err(ApiError::BadBody(format!("at most {MAX_SEED} rows per call")));
+        return Err(ApiError::BadBody(format!(
+            "at most {MAX_SEED} rows per call"
+        )));
     }
     let now = Utc::now();
     let mut store = state.store();
@@ -101,7 +103,9 @@ pub async fn seed(State(state): State<Shared>, body: Bytes) -> Result<Json<Value
             }
         }
     }
-    Ok(Json(json!({ "seeded": count, "workflow_id": store.workflows[workflow].id })))
+    Ok(Json(
+        json!({ "seeded": count, "workflow_id": store.workflows[workflow].id }),
+    ))
 }
 
 fn status_counts() -> BTreeMap<&'static str, u64> {
@@ -177,7 +181,10 @@ pub async fn get_faults(State(state): State<Shared>) -> Json<FaultConfig> {
 }
 
 /// `POST /_sim/faults`: replaces the fault configuration (omitted fields are 0 = off).
-pub async fn set_faults(State(state): State<Shared>, body: Bytes) -> Result<Json<FaultConfig>, ApiError> {
+pub async fn set_faults(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> Result<Json<FaultConfig>, ApiError> {
     let config: FaultConfig = parse_json(&body)?;
     config.validate().map_err(ApiError::BadBody)?;
     state.set_faults(config.clone());

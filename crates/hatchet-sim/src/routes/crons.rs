@@ -17,7 +17,10 @@ use crate::state::{metadata_matches, Cron, Metadata, Method, Shared};
 use crate::views::{cron_row, page_info};
 
 /// `GET /api/v1/tenants/{tenant}/workflows/crons`.
-pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let (limit, offset) = limit_offset(&query)?;
     let by_name = match query.first("orderByField").unwrap_or("createdAt") {
@@ -67,18 +70,26 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
         .take(limit as usize)
         .map(|c| cron_row(&store, state.tenant, c))
         .collect();
-    Ok(Json(json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) })))
+    Ok(Json(
+        json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) }),
+    ))
 }
 
 /// `GET .../workflows/crons/{cron-workflow}`.
-pub async fn get_one(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
     let store = state.store();
     let cron = store.crons.get(&id).ok_or(ApiError::Internal)?;
     Ok(Json(cron_row(&store, state.tenant, cron)))
 }
 
 /// `DELETE .../workflows/crons/{cron-workflow}`: 204, code-defined crons included.
-pub async fn delete(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
     state.store().crons.remove(&id).ok_or(ApiError::Internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,7 +116,10 @@ pub async fn set_enabled(
 }
 
 /// `POST .../workflows/crons/{cron-workflow}`: run it now (200 `TriggerRunResult`).
-pub async fn trigger(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<Json<Value>, ApiError> {
+pub async fn trigger(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
     let mut store = state.store();
     let cron = store.crons.get(&id).ok_or(ApiError::Internal)?;
     let (workflow, metadata) = (cron.workflow, cron.metadata.clone());
@@ -150,8 +164,14 @@ pub async fn create(
     if !valid_expression(&req.cron_expression) {
         return Err(ApiError::bad_request("Invalid cron expression"));
     }
-    if store.crons.values().any(|c| c.workflow == workflow && c.name == req.cron_name) {
-        return Err(ApiError::bad_request("cron trigger with this name already exists"));
+    if store
+        .crons
+        .values()
+        .any(|c| c.workflow == workflow && c.name == req.cron_name)
+    {
+        return Err(ApiError::bad_request(
+            "cron trigger with this name already exists",
+        ));
     }
     let now = Utc::now();
     let cron = Cron {
@@ -162,7 +182,11 @@ pub async fn create(
         enabled: true,
         created_at: now,
         updated_at: now,
-        input: if req.input.is_null() { json!({}) } else { req.input },
+        input: if req.input.is_null() {
+            json!({})
+        } else {
+            req.input
+        },
         metadata: req.additional_metadata,
         priority: req.priority.unwrap_or(1),
         method: Method::Api,

@@ -30,17 +30,44 @@ pub fn router(state: Shared) -> Router {
     let v1 = Router::new()
         .route(&format!("{tenant}/workflows"), get(workflows::list))
         .route(&format!("{stable}/workflow-runs"), get(runs::list))
-        .route(&format!("{stable}/workflow-runs/external-ids"), get(runs::external_ids))
-        .route("/api/v1/stable/workflow-runs/{v1-workflow-run}", get(runs::details))
-        .route("/api/v1/stable/workflow-runs/{v1-workflow-run}/status", get(runs::status))
+        .route(
+            &format!("{stable}/workflow-runs/external-ids"),
+            get(runs::external_ids),
+        )
+        .route(
+            "/api/v1/stable/workflow-runs/{v1-workflow-run}",
+            get(runs::details),
+        )
+        .route(
+            "/api/v1/stable/workflow-runs/{v1-workflow-run}/status",
+            get(runs::status),
+        )
         .route(&format!("{stable}/tasks/cancel"), post(tasks::cancel))
         .route(&format!("{stable}/tasks/replay"), post(tasks::replay))
-        .route(&format!("{tenant}/workflows/cancel"), post(tasks::deprecated_cancel))
-        .route(&format!("{tenant}/workflow-runs/replay"), post(tasks::deprecated_replay))
-        .route(&format!("{tenant}/workflows/scheduled"), get(scheduled::list))
-        .route(&format!("{tenant}/workflows/{{workflow}}/scheduled"), post(scheduled::create))
-        .route(&format!("{tenant}/workflows/scheduled/bulk-delete"), post(scheduled::bulk_delete))
-        .route(&format!("{tenant}/workflows/scheduled/bulk-update"), post(scheduled::bulk_update))
+        .route(
+            &format!("{tenant}/workflows/cancel"),
+            post(tasks::deprecated_cancel),
+        )
+        .route(
+            &format!("{tenant}/workflow-runs/replay"),
+            post(tasks::deprecated_replay),
+        )
+        .route(
+            &format!("{tenant}/workflows/scheduled"),
+            get(scheduled::list),
+        )
+        .route(
+            &format!("{tenant}/workflows/{{workflow}}/scheduled"),
+            post(scheduled::create),
+        )
+        .route(
+            &format!("{tenant}/workflows/scheduled/bulk-delete"),
+            post(scheduled::bulk_delete),
+        )
+        .route(
+            &format!("{tenant}/workflows/scheduled/bulk-update"),
+            post(scheduled::bulk_update),
+        )
         .route(
             &format!("{tenant}/workflows/scheduled/{{scheduled-workflow-run}}"),
             get(scheduled::get_one)
@@ -49,7 +76,10 @@ pub fn router(state: Shared) -> Router {
                 .post(scheduled::trigger),
         )
         .route(&format!("{tenant}/workflows/crons"), get(crons::list))
-        .route(&format!("{tenant}/workflows/{{workflow}}/crons"), post(crons::create))
+        .route(
+            &format!("{tenant}/workflows/{{workflow}}/crons"),
+            post(crons::create),
+        )
         .route(
             &format!("{tenant}/workflows/crons/{{cron-workflow}}"),
             get(crons::get_one)
@@ -66,7 +96,10 @@ pub fn router(state: Shared) -> Router {
         .route("/_sim/seed", post(control::seed))
         .route("/_sim/stats", get(control::stats))
         .route("/_sim/dump", get(control::dump))
-        .route("/_sim/faults", get(control::get_faults).post(control::set_faults));
+        .route(
+            "/_sim/faults",
+            get(control::get_faults).post(control::set_faults),
+        );
     Router::new()
         .merge(api)
         .merge(control)
@@ -86,7 +119,10 @@ async fn count_request(State(state): State<Shared>, req: Request, next: Next) ->
             .get::<MatchedPath>()
             .map_or("(unmatched)", |m| m.as_str());
         let key = format!("{} {template}", req.method());
-        let mutating = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE | Method::PUT);
+        let mutating = matches!(
+            *req.method(),
+            Method::POST | Method::PATCH | Method::DELETE | Method::PUT
+        );
         let mut counters = state.requests();
         *counters.by_route.entry(key).or_default() += 1;
         if mutating {

@@ -37,13 +37,16 @@ fn run_filter(query: &Query, since_strict: bool) -> Result<RunFilter, ApiError> 
 }
 
 /// `GET /api/v1/stable/tenants/{tenant}/workflow-runs`.
-pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let mut filter = run_filter(&query, false)?;
     filter.metadata_all = query.first("additional_metadata_operator") == Some("AND");
-    let only_tasks = query
-        .bool("only_tasks")?
-        .ok_or_else(|| ApiError::bad_param("only_tasks", "query parameter 'only_tasks' is required"))?;
+    let only_tasks = query.bool("only_tasks")?.ok_or_else(|| {
+        ApiError::bad_param("only_tasks", "query parameter 'only_tasks' is required")
+    })?;
     query.bool("include_payloads")?;
     let (limit, offset) = limit_offset(&query)?;
     let store = state.store();
@@ -53,7 +56,11 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
     let (skip, take) = (offset as usize, limit as usize);
     for i in store.select_runs(&filter) {
         let run = &store.runs[i];
-        let units = if only_tasks { run.tasks.len().max(1) } else { 1 };
+        let units = if only_tasks {
+            run.tasks.len().max(1)
+        } else {
+            1
+        };
         for unit in 0..units {
             let position = total + unit;
             if position >= skip && position < skip + take {
@@ -82,21 +89,38 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
 
 /// `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids`: unbounded, `since` strict,
 /// metadata pairs always OR'ed.
-pub async fn external_ids(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Result<Json<Vec<Uuid>>, ApiError> {
+pub async fn external_ids(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Uuid>>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let filter = run_filter(&query, true)?;
     let store = state.store();
-    Ok(Json(store.select_runs(&filter).map(|i| store.runs[i].id).collect()))
+    Ok(Json(
+        store
+            .select_runs(&filter)
+            .map(|i| store.runs[i].id)
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/stable/workflow-runs/{v1-workflow-run}/status`: a JSON string.
-pub async fn status(State(state): State<Shared>, PathParams(id): PathParams<Uuid>) -> Result<Json<RunStatus>, ApiError> {
+pub async fn status(
+    State(state): State<Shared>,
+    PathParams(id): PathParams<Uuid>,
+) -> Result<Json<RunStatus>, ApiError> {
     let store = state.store();
-    store.run_by_id(id).map(|r| Json(r.status)).ok_or(ApiError::NoRow)
+    store
+        .run_by_id(id)
+        .map(|r| Json(r.status))
+        .ok_or(ApiError::NoRow)
 }
 
 /// `GET /api/v1/stable/workflow-runs/{v1-workflow-run}`: `V1WorkflowRunDetails`.
-pub async fn details(State(state): State<Shared>, PathParams(id): PathParams<Uuid>) -> Result<Json<Value>, ApiError> {
+pub async fn details(
+    State(state): State<Shared>,
+    PathParams(id): PathParams<Uuid>,
+) -> Result<Json<Value>, ApiError> {
     let store = state.store();
     let run = store.run_by_id(id).ok_or(ApiError::NoRow)?;
     Ok(Json(views::run_details(&store, state.tenant, run)))

@@ -12,7 +12,9 @@ use uuid::Uuid;
 use super::{limit_offset, parse_json, PathParams};
 use crate::errors::ApiError;
 use crate::query::{metadata_pairs_strict, Query};
-use crate::state::{metadata_matches, to_millis, Metadata, Method, OrderedIds, Scheduled, Shared, Store};
+use crate::state::{
+    metadata_matches, to_millis, Metadata, Method, OrderedIds, Scheduled, Shared, Store,
+};
 use crate::views::{page_info, scheduled_row};
 
 /// The bulk endpoints work in chunks of this many ids, each its own statement.
@@ -35,7 +37,8 @@ struct ScheduledFilter {
 
 impl ScheduledFilter {
     fn matches(&self, store: &Store, row: &Scheduled) -> bool {
-        self.workflow_id.is_none_or(|w| store.workflows[row.workflow].id == w)
+        self.workflow_id
+            .is_none_or(|w| store.workflows[row.workflow].id == w)
             && self.parent_workflow_run_id.is_none_or(|p| row.id == p)
             && self.parent_step_run_id.is_none()
             && metadata_matches(&row.metadata, &self.metadata, true)
@@ -47,7 +50,10 @@ fn strict_metadata<S: AsRef<str>>(entries: &[S]) -> Result<Vec<(String, String)>
 }
 
 /// `GET /api/v1/tenants/{tenant}/workflows/scheduled`.
-pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let (limit, offset) = limit_offset(&query)?;
     let by_created = match query.first("orderByField").unwrap_or("triggerAt") {
@@ -94,13 +100,21 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
         .take(limit as usize)
         .map(|r| scheduled_row(&store, state.tenant, r))
         .collect();
-    Ok(Json(json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) })))
+    Ok(Json(
+        json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) }),
+    ))
 }
 
 /// `GET .../workflows/scheduled/{scheduled-workflow-run}`.
-pub async fn get_one(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
     let store = state.store();
-    let row = store.scheduled.get(&id).ok_or(ApiError::NotFound(NOT_FOUND))?;
+    let row = store
+        .scheduled
+        .get(&id)
+        .ok_or(ApiError::NotFound(NOT_FOUND))?;
     Ok(Json(scheduled_row(&store, state.tenant, row)))
 }
 
@@ -156,7 +170,10 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let req: UpdateRequest = parse_json(&body)?;
     let mut store = state.store();
-    let row = store.scheduled.get_mut(&id).ok_or(ApiError::NotFound(NOT_FOUND))?;
+    let row = store
+        .scheduled
+        .get_mut(&id)
+        .ok_or(ApiError::NotFound(NOT_FOUND))?;
     let trigger_at = req
         .trigger_at
         .ok_or_else(|| ApiError::bad_request("triggerAt is required"))?;
@@ -173,20 +190,35 @@ pub async fn update(
 }
 
 /// `DELETE .../workflows/scheduled/{id}`: 204; a code-defined row is a 403 bare `APIError`.
-pub async fn delete(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
     let mut store = state.store();
-    let row = store.scheduled.get(&id).ok_or(ApiError::NotFound(NOT_FOUND))?;
+    let row = store
+        .scheduled
+        .get(&id)
+        .ok_or(ApiError::NotFound(NOT_FOUND))?;
     if row.method != Method::Api {
-        return Err(ApiError::BareApi(StatusCode::FORBIDDEN, CODE_DEFINED_DELETE.into()));
+        return Err(ApiError::BareApi(
+            StatusCode::FORBIDDEN,
+            CODE_DEFINED_DELETE.into(),
+        ));
     }
     store.scheduled.remove(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST .../workflows/scheduled/{id}`: run it now; the schedule is consumed.
-pub async fn trigger(State(state): State<Shared>, PathParams((_, id)): PathParams<(Uuid, Uuid)>) -> Result<Json<Value>, ApiError> {
+pub async fn trigger(
+    State(state): State<Shared>,
+    PathParams((_, id)): PathParams<(Uuid, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
     let mut store = state.store();
-    let row = store.scheduled.remove(&id).ok_or(ApiError::NotFound(NOT_FOUND))?;
+    let row = store
+        .scheduled
+        .remove(&id)
+        .ok_or(ApiError::NotFound(NOT_FOUND))?;
     let run = store.trigger_run(row.workflow, row.metadata);
     Ok(Json(json!({ "externalId": run })))
 }
@@ -214,16 +246,25 @@ fn bulk_error(id: Uuid, error: &str) -> Value {
 }
 
 /// `POST .../workflows/scheduled/bulk-delete` (CONTRACT.md d.7).
-pub async fn bulk_delete(State(state): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn bulk_delete(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let req: BulkDeleteRequest = parse_json(&body)?;
     let partial_failure = state.faults().bulk_partial_failure();
     let mut store = state.store();
     let mut errors = Vec::new();
     let targets: Vec<Uuid> = match (&req.scheduled_workflow_run_ids[..], req.filter) {
         ([_, ..], Some(_)) => {
-            return Err(ApiError::bad_request("Provide either scheduledWorkflowRunIds or filter, not both."))
+            return Err(ApiError::bad_request(
+                "Provide either scheduledWorkflowRunIds or filter, not both.",
+            ))
         }
-        ([], None) => return Err(ApiError::bad_request("Provide scheduledWorkflowRunIds or filter.")),
+        ([], None) => {
+            return Err(ApiError::bad_request(
+                "Provide scheduledWorkflowRunIds or filter.",
+            ))
+        }
         (ids, None) => ids.to_vec(),
         ([], Some(f)) => {
             let filter = ScheduledFilter {
@@ -233,7 +274,11 @@ pub async fn bulk_delete(State(state): State<Shared>, body: Bytes) -> Result<Jso
                 metadata: strict_metadata(&f.additional_metadata)?,
             };
             let mut ids = Vec::new();
-            for row in store.scheduled.values().filter(|r| filter.matches(&store, r)) {
+            for row in store
+                .scheduled
+                .values()
+                .filter(|r| filter.matches(&store, r))
+            {
                 if row.method == Method::Api {
                     ids.push(row.id);
                 } else {
@@ -249,7 +294,11 @@ pub async fn bulk_delete(State(state): State<Shared>, body: Bytes) -> Result<Jso
             return Err(ApiError::Internal);
         }
         for &id in chunk {
-            if store.scheduled.get(&id).is_some_and(|r| r.method == Method::Api) {
+            if store
+                .scheduled
+                .get(&id)
+                .is_some_and(|r| r.method == Method::Api)
+            {
                 store.scheduled.remove(&id);
                 deleted.push(id);
             } else if !deleted.contains(id) {
@@ -276,7 +325,10 @@ struct BulkUpdateRequest {
 }
 
 /// `POST .../workflows/scheduled/bulk-update` (CONTRACT.md d.8).
-pub async fn bulk_update(State(state): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn bulk_update(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let req: BulkUpdateRequest = parse_json(&body)?;
     let partial_failure = state.faults().bulk_partial_failure();
     let mut store = state.store();

@@ -54,7 +54,10 @@ impl TaskFilter {
         let metadata = self
             .additional_metadata
             .iter()
-            .map(|e| e.split_once(':').map(|(k, v)| (k.to_string(), v.to_string())))
+            .map(|e| {
+                e.split_once(':')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect::<Option<_>>()
             .ok_or(ApiError::Internal)?;
         Ok(RunFilter {
@@ -120,7 +123,9 @@ pub async fn cancel(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
         (ids, flipping)
     };
     if !flipping.is_empty() {
-        after(&state, state.cancel_delay, move |store| store.finish_cancel(&flipping));
+        after(&state, state.cancel_delay, move |store| {
+            store.finish_cancel(&flipping)
+        });
     }
     Ok(Json(json!({ "ids": ids })))
 }
@@ -149,7 +154,9 @@ pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
     if !accepted.is_empty() {
         let delay = state.replay_delay;
         let queued = accepted.clone();
-        after(&state, delay, move |store| store.advance_replay(&queued, RunStatus::Queued, false));
+        after(&state, delay, move |store| {
+            store.advance_replay(&queued, RunStatus::Queued, false)
+        });
         after(&state, delay * 2, move |store| {
             store.advance_replay(&accepted, RunStatus::Completed, true)
         });

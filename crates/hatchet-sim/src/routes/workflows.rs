@@ -12,7 +12,10 @@ use crate::views::{meta, page_info};
 
 /// `name` is a case-insensitive substring search ("Search by name"), so a client must pick the
 /// exact match itself.
-pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let (limit, offset) = limit_offset(&query)?;
     let needle = query.first("name").map(str::to_lowercase);
@@ -20,7 +23,11 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
     let matching: Vec<_> = store
         .workflows
         .iter()
-        .filter(|w| needle.as_ref().is_none_or(|n| w.name.to_lowercase().contains(n)))
+        .filter(|w| {
+            needle
+                .as_ref()
+                .is_none_or(|n| w.name.to_lowercase().contains(n))
+        })
         .collect();
     let rows: Vec<Value> = matching
         .iter()
@@ -41,5 +48,7 @@ pub async fn list(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Resul
             })
         })
         .collect();
-    Ok(Json(json!({ "rows": rows, "pagination": page_info(matching.len(), offset, limit) })))
+    Ok(Json(
+        json!({ "rows": rows, "pagination": page_info(matching.len(), offset, limit) }),
+    ))
 }
