@@ -9,6 +9,9 @@
 
 pub mod backend;
 pub mod cli;
+pub mod config;
+pub mod report;
+pub mod telemetry;
 pub mod engine;
 pub mod job;
 pub mod ops;

@@ -1,1 +1,70 @@
+//! The command line: parsing, the flow of a job run, and output. Exit codes: 0 all done,
+//! 1 finished with item failures, 2 bad input or configuration (nothing sent), 3 interrupted
+//! (resumable).
 
+mod args;
+mod jobs;
+mod output;
+mod run_job;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::{Command, RunsCommand};
+
+/// How a command ended, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    ItemFailures = 1,
+    BadInput = 2,
+    Interrupted = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// A command that could not run. `BadInput` means nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            CliError::BadInput(_) => Exit::BadInput,
+            CliError::Failed(_) => Exit::ItemFailures,
+        }
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> CliError {
+    CliError::BadInput(e.to_string())
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> Result<Exit, CliError> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
+            &cli.global,
+            run_job::Request::runs(crate::job::OperationKind::RunsCancel, args.select),
+            &args.exec,
+        ),
+        Command::Jobs(cmd) => jobs::run(&cli.global, cmd),
+        Command::Report(args) => jobs::report(&cli.global, &args),
+    }
+}

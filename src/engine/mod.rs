@@ -8,7 +8,7 @@ mod executor;
 mod progress;
 mod window;
 
-pub use caller::{CallStats, Caller, Limiter, RetryPolicy};
+pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy};
 pub use coordinator::{Coordinator, EngineSettings, RunOutcome, Stop};
 pub use progress::{JsonProgress, NoProgress, Progress, TtyProgress};
 pub use window::AdaptiveWindow;

@@ -1,7 +1,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
 use serde_json::json;
 
 use crate::store::Counts;
@@ -21,42 +22,50 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
+/// A progress bar on the terminal, drawn by tracing-indicatif so log lines print above it
+/// instead of tearing it.
 pub struct TtyProgress {
-    bar: ProgressBar,
+    span: tracing::Span,
+    phase: Mutex<String>,
 }
 
 impl TtyProgress {
-    pub fn new(bar: ProgressBar) -> Self {
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix:>12} [{bar:40}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+    pub fn new(job: &str) -> Self {
+        let span = tracing::info_span!("job", id = job);
+        span.pb_set_style(
+            &ProgressStyle::with_template(
+                "{spinner} [{bar:40}] {pos}/{len} {per_sec} ETA {eta} {msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        TtyProgress { bar }
+        span.pb_start();
+        TtyProgress {
+            span,
+            phase: Mutex::new(String::new()),
+        }
     }
 }
 
 impl Progress for TtyProgress {
     fn phase(&self, name: &str) {
-        self.bar.set_prefix(name.to_string());
+        if let Ok(mut phase) = self.phase.lock() {
+            *phase = name.to_string();
+        }
     }
 
     fn update(&self, counts: &Counts, enumerated: bool) {
-        self.bar.set_length(counts.total);
-        self.bar.set_position(counts.total - counts.pending);
-        let more = if enumerated { "" } else { "+ (still listing)" };
-        self.bar.set_message(format!(
-            "{more} done {} failed {} skipped {}",
-            counts.done, counts.failed, counts.skipped
+        self.span.pb_set_length(counts.total);
+        self.span.pb_set_position(counts.total - counts.pending);
+        let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
+        let listing = if enumerated { "" } else { " (still listing)" };
+        self.span.pb_set_message(&format!(
+            "{phase}{listing}: done {} failed {} skipped {} awaiting confirmation {}",
+            counts.done, counts.failed, counts.skipped, counts.sent
         ));
     }
 
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
+    fn finish(&self) {}
 }
 
 /// One JSON object per line on stderr, at most one a second (plus phase changes).

@@ -1,0 +1,150 @@
+//! Command-line definitions (clap). Follows the `hatchet` CLI's habits: `--since 24h`,
+//! repeatable `--status`, `-y/--yes`, `-o json`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::ReportFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bulkops",
+    version,
+    about = "Resumable, rate-limited bulk operations on Hatchet runs, scheduled runs and crons",
+    after_help = "Connection: HATCHET_CLIENT_TOKEN (tenant and server come from the token), \
+                  HATCHET_CLIENT_SERVER_URL and HATCHET_CLIENT_TENANT_ID override.\n\
+                  Exit codes: 0 all done, 1 finished with item failures, 2 bad input (nothing sent), \
+                  3 interrupted (run the same command again to resume)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Checkpoint store (SQLite file) [default: ./bulkops-state.db, or $BULKOPS_STATE]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Extra settings file (TOML), between the defaults and BULKOPS_* variables
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format: text, json or auto (text on a terminal)
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Output of the final summary and listings
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Workflow runs
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Jobs in the state store
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Per-item report of a job
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Cancel every matching run (default statuses: QUEUED, RUNNING)
+    Cancel(RunsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub select: RunSelectArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunSelectArgs {
+    /// Runs created after this time: a duration ago (24h, 7d) or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Runs created up to this time [default: now, frozen when the job is created]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED
+    #[arg(long = "status", value_name = "STATUS", value_delimiter = ',')]
+    pub statuses: Vec<String>,
+    /// Workflow name (repeatable)
+    #[arg(long = "workflow", value_name = "NAME")]
+    pub workflows: Vec<String>,
+    /// Additional metadata key=value (repeatable; all must match)
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExecArgs {
+    /// Requests per second, for the whole process
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Most chunks in flight at once
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Items per request (1 to 1000)
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
+    /// Count the matching items and show a few, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// A stable job name (for cron): re-running resumes it while unfinished
+    #[arg(long = "job", value_name = "NAME")]
+    pub job_name: Option<String>,
+    /// Why this job runs (kept with the job)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Do not confirm outcomes on the server after execution
+    #[arg(long)]
+    pub no_verify: bool,
+    /// How long to wait for the server to confirm outcomes
+    #[arg(long, value_name = "DURATION")]
+    pub verify_timeout: Option<String>,
+    /// Per-request timeout
+    #[arg(long, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs with their state and counts
+    List,
+    /// Show one job
+    Show { job: String },
+    /// Resume an unfinished job
+    Resume {
+        job: String,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub job: String,
+    /// Only failed, skipped and unconfirmed items
+    #[arg(long)]
+    pub failed: bool,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
+}
