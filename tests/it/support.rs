@@ -1,0 +1,198 @@
+//! Helpers: spawn the simulator on port 0, run the bulkops binary against it, read the
+//! simulator's counters.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// The simulator binary, built once per test run (it lives in another workspace package, so
+/// cargo does not build it for this crate's tests by itself).
+fn sim_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "hatchet-sim"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building hatchet-sim failed");
+        let dir = Path::new(env!("CARGO_BIN_EXE_bulkops"))
+            .parent()
+            .expect("target dir")
+            .to_path_buf();
+        let bin = dir.join("hatchet-sim");
+        assert!(bin.exists(), "hatchet-sim not found at {}", bin.display());
+        bin
+    })
+}
+
+pub struct Sim {
+    child: Child,
+    pub url: String,
+    pub token: String,
+    pub tenant: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Sim {
+    pub fn start() -> Sim {
+        Sim::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Sim {
+        let mut child = Command::new(sim_binary())
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("simulator starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("simulator prints its address");
+        let hello: Value = serde_json::from_str(&line).expect("one JSON line");
+        Sim {
+            child,
+            url: hello["url"].as_str().expect("url").to_string(),
+            token: hello["token"].as_str().expect("token").to_string(),
+            tenant: hello["tenant"].as_str().expect("tenant").to_string(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .expect("simulator answers");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().expect("json")
+    }
+
+    pub fn seed(&self, body: Value) -> Value {
+        self.post("/_sim/seed", body)
+    }
+
+    pub fn faults(&self, body: Value) {
+        self.post("/_sim/faults", body);
+    }
+
+    pub fn stats(&self) -> Value {
+        self.http
+            .get(format!("{}/_sim/stats", self.url))
+            .send()
+            .expect("stats")
+            .json()
+            .expect("json")
+    }
+
+    pub fn dump(&self) -> Value {
+        self.http
+            .get(format!("{}/_sim/dump", self.url))
+            .send()
+            .expect("dump")
+            .json()
+            .expect("json")
+    }
+
+    /// Runs of `workflow` in `status`, per the simulator.
+    pub fn count(&self, workflow: &str, status: &str) -> u64 {
+        self.stats()["runs_by_workflow"][workflow][status]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub fn mutating_requests(&self) -> u64 {
+        self.stats()["mutating_requests"].as_u64().expect("counter")
+    }
+
+    /// A `bulkops` command aimed at this simulator with its own token.
+    pub fn bulkops(&self, state: &Path) -> Command {
+        let mut cmd = bulkops_command(state);
+        cmd.env("HATCHET_CLIENT_TOKEN", &self.token);
+        cmd
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The bulkops binary with a clean environment: no ambient Hatchet or BULKOPS settings.
+pub fn bulkops_command(state: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulkops"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HATCHET_CLIENT_") || key.starts_with("BULKOPS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("--state").arg(state).arg("--log-format").arg("json");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// The `-o json` summary (last stdout line).
+    pub fn summary(&self) -> Value {
+        let line = self.stdout.lines().last().unwrap_or("");
+        serde_json::from_str(line).unwrap_or_else(|_| {
+            panic!("no JSON summary on stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Ran {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("bulkops runs");
+    Ran {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// An RFC 3339 time `hours` ago.
+pub fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+/// A token shaped like Hatchet's, with the given claims (signature is not checked by clients).
+pub fn mint_token(claims: Value) -> String {
+    let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    format!(
+        "{}.{}.c2ln",
+        enc(br#"{"alg":"ES256","typ":"JWT"}"#),
+        enc(claims.to_string().as_bytes())
+    )
+}
+
+pub fn seed_runs(sim: &Sim, n: u64, status: &str, workflow: &str, from_h: i64, to_h: i64, metadata: Value) {
+    let seeded = sim.seed(json!({
+        "runs": n, "status": status, "workflow": workflow, "metadata": metadata,
+        "created_from": hours_ago(from_h), "created_to": hours_ago(to_h),
+    }));
+    assert_eq!(seeded["seeded"].as_u64(), Some(n));
+}
