@@ -17,13 +17,15 @@ pub fn meta(id: Uuid, created: DateTime<Utc>, updated: DateTime<Utc>) -> Value {
 
 /// `PaginationResponse` as the scheduled, cron and workflow lists compute it:
 /// `next_page` stops growing only when `current_page == num_pages`.
+/// `limit` must be at least 1 and `offset` not negative (see `routes::limit_offset`).
 pub fn page_info(count: usize, offset: i64, limit: i64) -> Value {
-    let num_pages = (count as i64 + limit - 1) / limit;
-    let current_page = 1 + (offset + limit - 1) / limit;
+    let (offset, limit) = (offset.unsigned_abs(), limit.unsigned_abs().max(1));
+    let num_pages = (count as u64).div_ceil(limit);
+    let current_page = offset.div_ceil(limit).saturating_add(1);
     let next_page = if current_page == num_pages {
         current_page
     } else {
-        current_page + 1
+        current_page.saturating_add(1)
     };
     json!({ "current_page": current_page, "next_page": next_page, "num_pages": num_pages })
 }
@@ -55,7 +57,7 @@ pub fn run_summary(store: &Store, tenant: Uuid, run: &Run) -> Value {
         "workflowRunExternalId": run.id,
         "additionalMetadata": run.metadata,
         "retryCount": run.retry_count,
-        "attempt": run.retry_count + 1,
+        "attempt": run.retry_count.saturating_add(1),
     });
     if run.is_dag() {
         row["children"] = run
@@ -94,7 +96,7 @@ pub fn task_summary(store: &Store, tenant: Uuid, run: &Run, task: Option<&Task>)
         "workflowRunExternalId": run.id,
         "additionalMetadata": run.metadata,
         "retryCount": run.retry_count,
-        "attempt": run.retry_count + 1,
+        "attempt": run.retry_count.saturating_add(1),
     })
 }
 

@@ -660,3 +660,37 @@ async fn faults_fail_requests_without_applying_them() {
         "faulted requests are still counted"
     );
 }
+
+#[tokio::test]
+async fn bulk_partial_failure_applies_the_first_chunk_then_500s() {
+    let sim = spawn().await;
+    sim.seed(json!({"scheduled": 450, "workflow": "s"})).await;
+    let dump = sim.control("/_sim/dump", None).await;
+    let all: Vec<Value> = dump["scheduled"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| r["metadata"]["id"].clone()).collect())
+        .unwrap_or_default();
+    sim.control(
+        "/_sim/faults",
+        Some(json!({"bulk_partial_failure_rate": 1.0})),
+    )
+    .await;
+    let (status, body) = sim
+        .post(
+            &format!("{SCHEDULED}/bulk-delete"),
+            json!({"scheduledWorkflowRunIds": all}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"message": "Internal Server Error"})
+        )
+    );
+    assert_eq!(
+        sim.control("/_sim/stats", None).await["scheduled"],
+        250,
+        "the first 200-item chunk stays applied"
+    );
+}

@@ -51,9 +51,11 @@ pub async fn list(
     let (limit, offset) = limit_offset(&query)?;
     let store = state.store();
     let tenant = state.tenant;
+    // Rows are numbered across runs (or across tasks with only_tasks); keep [skip, end).
+    let (skip, take) = (offset as usize, limit as usize);
+    let end = skip.saturating_add(take);
     let mut total = 0usize;
     let mut rows = Vec::new();
-    let (skip, take) = (offset as usize, limit as usize);
     for i in store.select_runs(&filter) {
         let run = &store.runs[i];
         let units = if only_tasks {
@@ -62,27 +64,27 @@ pub async fn list(
             1
         };
         for unit in 0..units {
-            let position = total + unit;
-            if position >= skip && position < skip + take {
-                let row = if !only_tasks {
-                    views::run_summary(&store, tenant, run)
-                } else {
+            if (skip..end).contains(&(total + unit)) {
+                let row = if only_tasks {
                     views::task_summary(&store, tenant, run, run.tasks.get(unit))
+                } else {
+                    views::run_summary(&store, tenant, run)
                 };
                 rows.push(row);
             }
         }
         total += units;
-        if total >= COUNT_CAP && total >= skip + take {
+        if total >= COUNT_CAP && total >= end {
             break;
         }
     }
-    let count = total.min(COUNT_CAP) as i64;
-    let current_page = offset / limit + 1;
+    // The quirks: the count stops at 20,000 and next_page is always current_page + 1.
+    let count = total.min(COUNT_CAP) as u64;
+    let current_page = (offset / limit).saturating_add(1);
     let pagination = json!({
         "current_page": current_page,
-        "next_page": current_page + 1,
-        "num_pages": (count + limit - 1) / limit,
+        "next_page": current_page.saturating_add(1),
+        "num_pages": count.div_ceil(limit as u64),
     });
     Ok(Json(json!({ "rows": rows, "pagination": pagination })))
 }
