@@ -51,6 +51,12 @@ pub enum Command {
     /// Workflow runs
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Scheduled runs
+    #[command(subcommand)]
+    Scheduled(ScheduledCommand),
+    /// Cron triggers
+    #[command(subcommand)]
+    Crons(CronsCommand),
     /// Jobs in the state store
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -62,6 +68,105 @@ pub enum Command {
 pub enum RunsCommand {
     /// Cancel every matching run (default statuses: QUEUED, RUNNING)
     Cancel(RunsArgs),
+    /// Replay every matching run once (default statuses: FAILED, CANCELLED)
+    Replay(RunsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduledCommand {
+    /// Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)
+    Delete(ScheduledArgs),
+    /// Move every matching API-created scheduled run to a new trigger time
+    Reschedule(RescheduleArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CronsCommand {
+    /// Delete every matching cron trigger (one request each)
+    Delete(CronsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduledArgs {
+    #[command(flatten)]
+    pub select: ScheduledSelectArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RescheduleArgs {
+    /// New trigger time for every row (RFC 3339)
+    #[arg(long, value_name = "TIME", conflicts_with = "shift")]
+    pub to: Option<String>,
+    /// Move every row by this much (1h, -30m, 2d)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub shift: Option<String>,
+    /// Accept targets in the past (such rows fire at once)
+    #[arg(long)]
+    pub allow_past: bool,
+    #[command(flatten)]
+    pub select: ScheduledSelectArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CronsArgs {
+    #[command(flatten)]
+    pub select: CronSelectArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScheduledSelectArgs {
+    /// Rows created after this time: a duration ago (24h, 7d) or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Rows created up to this time [default: now, frozen when the job is created]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Rows due at or after this time (RFC 3339, or a duration ago)
+    #[arg(long, value_name = "TIME")]
+    pub trigger_after: Option<String>,
+    /// Rows due before this time (RFC 3339, or a duration ago)
+    #[arg(long, value_name = "TIME")]
+    pub trigger_before: Option<String>,
+    /// Workflow name (repeatable)
+    #[arg(long = "workflow", value_name = "NAME")]
+    pub workflows: Vec<String>,
+    /// Additional metadata key=value (repeatable; all must match)
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+    /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
+    #[arg(long, value_name = "FILE")]
+    pub ids_file: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CronSelectArgs {
+    /// Crons created after this time: a duration ago (24h, 7d) or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Crons created up to this time [default: now, frozen when the job is created]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Workflow name (repeatable)
+    #[arg(long = "workflow", value_name = "NAME")]
+    pub workflows: Vec<String>,
+    /// Cron name (repeatable)
+    #[arg(long = "cron-name", value_name = "NAME")]
+    pub cron_names: Vec<String>,
+    /// Additional metadata key=value (repeatable; all must match)
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+    /// Also delete code-defined crons (they come back on the next deploy)
+    #[arg(long)]
+    pub include_code_defined: bool,
+    /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
+    #[arg(long, value_name = "FILE")]
+    pub ids_file: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +194,9 @@ pub struct RunSelectArgs {
     /// Additional metadata key=value (repeatable; all must match)
     #[arg(long = "metadata", value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
+    /// Act on exactly these runs: one id per line or a JSON array; `-` reads standard input
+    #[arg(long, value_name = "FILE")]
+    pub ids_file: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -133,6 +241,13 @@ pub enum JobsCommand {
     Show { job: String },
     /// Resume an unfinished job
     Resume {
+        job: String,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Undo a finished job: re-create deleted scheduled runs, restore previous trigger times,
+    /// or (for a cancel) write the ids it cancelled and print the matching replay
+    Undo {
         job: String,
         #[command(flatten)]
         exec: ExecArgs,

@@ -3,9 +3,10 @@
 use std::io::Write;
 
 use super::args::{ExecArgs, GlobalArgs, JobsCommand, Output, ReportArgs};
-use super::run_job::{load_settings, open_store, resume};
+use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec};
 use super::{bad, failed, output, CliError, Exit};
-use crate::store::{JobRecord, Store};
+use crate::job::{JobSpec, OperationKind, Selector};
+use crate::store::{ItemState, JobRecord, Store};
 
 pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
@@ -46,6 +47,7 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             Ok(Exit::Success)
         }
         JobsCommand::Resume { job, exec } => resume(global, &job, &exec),
+        JobsCommand::Undo { job, exec } => undo(global, &job, &exec),
     }
 }
 
@@ -54,7 +56,8 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
     let job = find(&store, &args.job)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    crate::report::write_report(&store, &job, args.failed, args.format, &mut out).map_err(failed)?;
+    crate::report::write_report(&store, &job, args.failed, args.format, &mut out)
+        .map_err(failed)?;
     out.flush().map_err(failed)?;
     Ok(Exit::Success)
 }
@@ -65,8 +68,84 @@ fn open(global: &GlobalArgs) -> Result<Store, CliError> {
 }
 
 fn find(store: &Store, id: &str) -> Result<JobRecord, CliError> {
-    store
-        .job(id)
-        .map_err(failed)?
-        .ok_or_else(|| bad(format!("no job '{id}' in {}: see `bulkops jobs list`", store.path().display())))
+    store.job(id).map_err(failed)?.ok_or_else(|| {
+        bad(format!(
+            "no job '{id}' in {}: see `bulkops jobs list`",
+            store.path().display()
+        ))
+    })
+}
+
+/// `jobs undo JOB`: a new resumable job that re-creates what a scheduled delete removed or puts
+/// back what a reschedule moved; for a cancel, the ids it cancelled and the matching replay.
+fn undo(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit, CliError> {
+    let settings = load_settings(global, exec)?;
+    let store = open_store(&settings)?;
+    let job = find(&store, job_id)?;
+    if job.state.is_open() {
+        return Err(bad(format!(
+            "job {} is still {}: finish it (`bulkops jobs resume {}`) before undoing it",
+            job.id,
+            job.state.as_str(),
+            job.id
+        )));
+    }
+    let kind = match &job.spec.operation {
+        OperationKind::ScheduledDelete => OperationKind::ScheduledRecreate { of: job.id.clone() },
+        OperationKind::ScheduledReschedule { .. } => {
+            OperationKind::ScheduledRestore { of: job.id.clone() }
+        }
+        OperationKind::RunsCancel => return offer_replay(global, &store, &job),
+        other => {
+            return Err(bad(format!(
+                "a {} job cannot be undone: only scheduled delete, scheduled reschedule and runs cancel can",
+                other.name()
+            )))
+        }
+    };
+    drop(store);
+    let conn = connection_from_env()?;
+    if job.spec.target.tenant != conn.tenant.to_string() {
+        return Err(bad(format!(
+            "job {} belongs to tenant {}, but the token is for tenant {}: use that tenant's token",
+            job.id, job.spec.target.tenant, conn.tenant
+        )));
+    }
+    let spec = JobSpec::new(kind, Selector::default(), job.spec.target.clone()).map_err(bad)?;
+    run_spec(global, settings, conn, spec, None, exec)
+}
+
+/// Writes the ids a cancel job cancelled, one per line, and prints the replay of exactly those.
+fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<Exit, CliError> {
+    let path = store
+        .path()
+        .with_file_name(format!("{}-cancelled-ids.txt", job.id));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+    let mut after = 0;
+    let mut count = 0u64;
+    loop {
+        let batch = store
+            .items_in_state(&job.id, ItemState::Done, after, 5000)
+            .map_err(failed)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for item in &batch {
+            writeln!(out, "{}", item.id).map_err(failed)?;
+            count += 1;
+        }
+    }
+    out.flush().map_err(failed)?;
+    let command = format!("bulkops runs replay --ids-file {}", path.display());
+    match global.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({"job": job.id, "cancelled": count, "ids_file": path, "command": command})
+        ),
+        Output::Text => println!(
+            "job {} cancelled {count} runs; their ids are in {}.\nCancel cannot be reversed, but those runs can be replayed:\n  {command}",
+            job.id,
+            path.display()
+        ),
+    }
+    Ok(Exit::Success)
 }

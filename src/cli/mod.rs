@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, RunsCommand};
+use args::{Command, CronsCommand, RunsCommand, ScheduledCommand};
+use run_job::Request;
+
+use crate::job::OperationKind;
 
 /// How a command ended, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +64,30 @@ pub fn run() -> Result<Exit, CliError> {
     match cli.command {
         Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
             &cli.global,
-            run_job::Request::runs(crate::job::OperationKind::RunsCancel, args.select),
+            Request::new(OperationKind::RunsCancel, args.select),
+            &args.exec,
+        ),
+        Command::Runs(RunsCommand::Replay(args)) => run_job::run_new(
+            &cli.global,
+            Request::new(OperationKind::RunsReplay, args.select),
+            &args.exec,
+        ),
+        Command::Scheduled(ScheduledCommand::Delete(args)) => run_job::run_new(
+            &cli.global,
+            Request::new(OperationKind::ScheduledDelete, args.select),
+            &args.exec,
+        ),
+        Command::Scheduled(ScheduledCommand::Reschedule(args)) => {
+            let kind = run_job::reschedule_kind(
+                args.to.as_deref(),
+                args.shift.as_deref(),
+                args.allow_past,
+            )?;
+            run_job::run_new(&cli.global, Request::new(kind, args.select), &args.exec)
+        }
+        Command::Crons(CronsCommand::Delete(args)) => run_job::run_new(
+            &cli.global,
+            Request::new(OperationKind::CronsDelete, args.select),
             &args.exec,
         ),
         Command::Jobs(cmd) => jobs::run(&cli.global, cmd),

@@ -5,11 +5,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use actix::Actor;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use super::args::{ExecArgs, GlobalArgs, RunSelectArgs};
+use super::args::{CronSelectArgs, ExecArgs, GlobalArgs, RunSelectArgs, ScheduledSelectArgs};
 use super::{bad, failed, output, CliError, Exit};
 use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
@@ -18,37 +18,109 @@ use crate::engine::{
     Stop, TtyProgress,
 };
 use crate::job::{
-    JobSpec, MetadataPair, OperationKind, RunStatus, Selector, Target, TimeSpec, Window,
+    parse_duration, parse_time, JobSpec, MetadataPair, OperationKind, RescheduleTarget, RunStatus,
+    Selector, SpecError, Target, TimeSpec, Window,
 };
-use crate::ops::{Operation, RunSelection, RunsCancel};
-use crate::store::{JobRecord, NewJob, Store};
+use crate::ops::{
+    Archive, CronSelection, CronsDelete, Manifest, Operation, RunSelection, RunsCancel, RunsReplay,
+    ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
+    Source, TargetRule,
+};
+use crate::store::{Counts, ItemState, JobRecord, NewJob, Store};
+
+/// The selection flags as typed, for any operation (each subcommand fills what it offers).
+#[derive(Debug, Default)]
+pub struct SelectInput {
+    since: Option<String>,
+    until: Option<String>,
+    statuses: Vec<String>,
+    workflows: Vec<String>,
+    metadata: Vec<String>,
+    trigger_after: Option<String>,
+    trigger_before: Option<String>,
+    cron_names: Vec<String>,
+    include_code_defined: bool,
+    ids_file: Option<String>,
+}
+
+impl From<RunSelectArgs> for SelectInput {
+    fn from(a: RunSelectArgs) -> Self {
+        SelectInput {
+            since: a.since,
+            until: a.until,
+            statuses: a.statuses,
+            workflows: a.workflows,
+            metadata: a.metadata,
+            ids_file: a.ids_file,
+            ..SelectInput::default()
+        }
+    }
+}
+
+impl From<ScheduledSelectArgs> for SelectInput {
+    fn from(a: ScheduledSelectArgs) -> Self {
+        SelectInput {
+            since: a.since,
+            until: a.until,
+            workflows: a.workflows,
+            metadata: a.metadata,
+            trigger_after: a.trigger_after,
+            trigger_before: a.trigger_before,
+            ids_file: a.ids_file,
+            ..SelectInput::default()
+        }
+    }
+}
+
+impl From<CronSelectArgs> for SelectInput {
+    fn from(a: CronSelectArgs) -> Self {
+        SelectInput {
+            since: a.since,
+            until: a.until,
+            workflows: a.workflows,
+            metadata: a.metadata,
+            cron_names: a.cron_names,
+            include_code_defined: a.include_code_defined,
+            ids_file: a.ids_file,
+            ..SelectInput::default()
+        }
+    }
+}
 
 /// What the user asked for, before validation.
 pub struct Request {
     kind: OperationKind,
-    runs: RunSelectArgs,
+    select: SelectInput,
+}
+
+fn time_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, CliError> {
+    value
+        .map(|v| TimeSpec::parse(flag, v))
+        .transpose()
+        .map_err(bad)
 }
 
 impl Request {
-    pub fn runs(kind: OperationKind, runs: RunSelectArgs) -> Self {
-        Request { kind, runs }
+    pub fn new(kind: OperationKind, select: impl Into<SelectInput>) -> Self {
+        Request {
+            kind,
+            select: select.into(),
+        }
     }
 
-    fn selector(&self) -> Result<Selector, CliError> {
-        let a = &self.runs;
-        Ok(Selector {
-            since: a
-                .since
-                .as_deref()
-                .map(|v| TimeSpec::parse("since", v))
-                .transpose()
-                .map_err(bad)?,
-            until: a
-                .until
-                .as_deref()
-                .map(|v| TimeSpec::parse("until", v))
-                .transpose()
-                .map_err(bad)?,
+    /// The selector, and the manifest it names (read and validated here: nothing is sent on a
+    /// malformed id).
+    fn selector(&self) -> Result<(Selector, Option<Manifest>), CliError> {
+        let a = &self.select;
+        let manifest = a
+            .ids_file
+            .as_deref()
+            .map(Manifest::read)
+            .transpose()
+            .map_err(bad)?;
+        let selector = Selector {
+            since: time_flag("since", a.since.as_deref())?,
+            until: time_flag("until", a.until.as_deref())?,
             statuses: a
                 .statuses
                 .iter()
@@ -63,9 +135,43 @@ impl Request {
                 .map(|m| m.parse::<MetadataPair>())
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
-            ..Selector::default()
-        })
+            ids_digest: manifest.as_ref().map(|m| m.digest.clone()),
+            trigger_after: time_flag("trigger-after", a.trigger_after.as_deref())?,
+            trigger_before: time_flag("trigger-before", a.trigger_before.as_deref())?,
+            cron_names: a.cron_names.clone(),
+            include_code_defined: a.include_code_defined,
+        };
+        Ok((selector, manifest))
     }
+}
+
+/// The operation of `scheduled reschedule`, from `--to` / `--shift` (checked here: a target in
+/// the past is refused unless allowed).
+pub fn reschedule_kind(
+    to: Option<&str>,
+    shift: Option<&str>,
+    allow_past: bool,
+) -> Result<OperationKind, CliError> {
+    let target = match (to, shift) {
+        (Some(to), None) => {
+            let at = parse_time(to).map_err(|_| {
+                bad(SpecError::BadTime {
+                    flag: "to",
+                    value: to.to_string(),
+                })
+            })?;
+            if at <= Utc::now() && !allow_past {
+                return Err(bad(SpecError::TargetInPast));
+            }
+            RescheduleTarget::To(at)
+        }
+        (None, Some(shift)) => {
+            parse_duration(shift).ok_or_else(|| bad(SpecError::BadShift(shift.to_string())))?;
+            RescheduleTarget::Shift(shift.trim().to_string())
+        }
+        _ => return Err(bad(SpecError::RescheduleTarget)),
+    };
+    Ok(OperationKind::ScheduledReschedule { target, allow_past })
 }
 
 pub fn load_settings(global: &GlobalArgs, exec: &ExecArgs) -> Result<Settings, CliError> {
@@ -99,8 +205,22 @@ pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
 }
 
 /// Checks the server answers and takes the token. Read-only.
+/// Read-only calls made before a job starts retry briefly: a transient 429 or 5xx is not bad
+/// input, but an unreachable server should be reported within seconds.
+fn preflight_caller() -> Caller {
+    let policy = RetryPolicy {
+        max_retries: 4,
+        min_delay: std::time::Duration::from_millis(200),
+        max_delay: std::time::Duration::from_secs(2),
+        max_retry_after: std::time::Duration::from_secs(5),
+    };
+    Caller::new(engine::limiter(50.0), policy)
+}
+
+/// Checks the server answers and takes the token. Read-only.
 async fn preflight(client: &HatchetClient, server: &str) -> Result<(), CliError> {
-    match client.check_access().await {
+    let (result, _) = preflight_caller().call(true, || client.check_access()).await;
+    match result {
         Ok(()) => Ok(()),
         Err(HatchetError::Status { status: 403, .. }) => Err(CliError::BadInput(format!(
             "the Hatchet server at {server} rejected the token for tenant {} (HTTP 403): use a valid, unrevoked API token of that tenant",
@@ -117,10 +237,15 @@ async fn preflight(client: &HatchetClient, server: &str) -> Result<(), CliError>
     }
 }
 
-async fn resolve_workflows(client: &HatchetClient, names: &[String]) -> Result<Vec<String>, CliError> {
+async fn resolve_workflows(
+    client: &HatchetClient,
+    names: &[String],
+) -> Result<Vec<String>, CliError> {
+    let caller = preflight_caller();
     let mut ids = Vec::new();
     for name in names {
-        match client.workflow_id(name).await.map_err(failed)? {
+        let (found, _) = caller.call(true, || client.workflow_id(name)).await;
+        match found.map_err(failed)? {
             Some(id) => ids.push(id),
             None => {
                 return Err(CliError::BadInput(format!(
@@ -152,44 +277,138 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
     }
 }
 
-/// Builds the operation of a job; workflow names are resolved to ids here.
+/// The items an undo job walks: the done items of job `of`, with their payloads.
+fn archive(store: &Store, of: &str) -> Result<Archive, CliError> {
+    let mut items = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = store
+            .items_in_state(of, ItemState::Done, after, 5000)
+            .map_err(failed)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        items.extend(batch.into_iter().filter_map(|i| Some((i.id, i.payload?))));
+    }
+    Ok(Archive::new(items))
+}
+
+/// Builds the operation of a job; workflow names are resolved to ids here, relative trigger
+/// times against the job's creation, and a manifest's ids come from the store.
 async fn build_operation(
     spec: &JobSpec,
     window: Window,
+    created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
+    store: &Store,
 ) -> Result<Arc<dyn Operation>, CliError> {
     let selector = &spec.selector;
+    let manifest = match &selector.ids_digest {
+        Some(digest) => {
+            let ids = store.manifest(digest).map_err(failed)?;
+            if ids.is_empty() {
+                return Err(bad(format!(
+                    "the ids of this job are not in {}: run it again with its --ids-file",
+                    store.path().display()
+                )));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
     let workflow_ids = resolve_workflows(&client, &selector.workflows).await?;
-    let statuses_or = |default: &[RunStatus]| {
-        if selector.statuses.is_empty() {
-            default.to_vec()
-        } else {
-            selector.statuses.clone()
+    let runs = |default: &[RunStatus]| match manifest.clone() {
+        Some(ids) => RunSelection::from_manifest(client.clone(), window, ids),
+        None => RunSelection::new(
+            client.clone(),
+            window,
+            if selector.statuses.is_empty() {
+                default.to_vec()
+            } else {
+                selector.statuses.clone()
+            },
+            workflow_ids.clone(),
+            selector.metadata.clone(),
+            spec.operation == OperationKind::RunsReplay,
+            settings.slice_target,
+        ),
+    };
+    let scheduled = || {
+        let filter = ScheduledFilter {
+            workflow_ids: workflow_ids.clone(),
+            metadata: selector.metadata.clone(),
+            trigger_after: selector.trigger_after.as_ref().map(|t| t.resolve(created)),
+            trigger_before: selector.trigger_before.as_ref().map(|t| t.resolve(created)),
+            created: window,
+        };
+        match manifest.clone() {
+            Some(ids) => ScheduledSelection::from_manifest(client.clone(), filter, ids),
+            None => ScheduledSelection::new(client.clone(), filter),
         }
     };
     let op: Arc<dyn Operation> = match &spec.operation {
-        OperationKind::RunsCancel => Arc::new(RunsCancel::new(RunSelection::new(
-            client,
-            window,
-            statuses_or(&[RunStatus::Queued, RunStatus::Running]),
-            workflow_ids,
-            selector.metadata.clone(),
-            false,
-            settings.slice_target,
-        ))),
-        other => {
-            return Err(CliError::BadInput(format!(
-                "{} is not available in this build",
-                other.name()
-            )))
+        OperationKind::RunsCancel => Arc::new(RunsCancel::new(runs(&[
+            RunStatus::Queued,
+            RunStatus::Running,
+        ]))),
+        OperationKind::RunsReplay => Arc::new(RunsReplay::new(
+            runs(&[RunStatus::Failed, RunStatus::Cancelled]),
+            settings.verify_poll * 5,
+        )),
+        OperationKind::ScheduledDelete => Arc::new(ScheduledDelete::new(scheduled())),
+        OperationKind::ScheduledReschedule { target, allow_past } => {
+            let rule = match target {
+                RescheduleTarget::To(at) => TargetRule::To(*at),
+                RescheduleTarget::Shift(text) => TargetRule::Shift(
+                    parse_duration(text).ok_or_else(|| bad(SpecError::BadShift(text.clone())))?,
+                ),
+            };
+            Arc::new(ScheduledReschedule::new(
+                client.clone(),
+                Source::Select(Box::new(scheduled()), rule),
+                *allow_past,
+            ))
         }
+        OperationKind::ScheduledRestore { of } => Arc::new(ScheduledReschedule::new(
+            client,
+            Source::Restore(archive(store, of)?),
+            false,
+        )),
+        OperationKind::ScheduledRecreate { of } => {
+            Arc::new(ScheduledRecreate::new(client, archive(store, of)?))
+        }
+        OperationKind::CronsDelete => Arc::new(CronsDelete::new(
+            client,
+            CronSelection {
+                workflows: selector.workflows.clone(),
+                cron_names: selector.cron_names.clone(),
+                metadata: selector.metadata.clone(),
+                created: window,
+                include_code_defined: selector.include_code_defined,
+            },
+            manifest,
+        )),
     };
     Ok(op)
 }
 
+/// Items per chunk: bulk scheduled endpoints take at most 500 ids; operations that make one
+/// request per item checkpoint in small chunks.
+fn chunk_size(kind: &OperationKind, configured: usize) -> usize {
+    match kind {
+        OperationKind::RunsCancel | OperationKind::RunsReplay => configured,
+        OperationKind::ScheduledDelete
+        | OperationKind::ScheduledReschedule { .. }
+        | OperationKind::ScheduledRestore { .. } => configured.min(500),
+        OperationKind::CronsDelete | OperationKind::ScheduledRecreate { .. } => configured.min(50),
+    }
+}
+
 fn named_identity(name: &str, target: &Target) -> String {
-    let digest = Sha256::digest(format!("name\0{name}\0{}\0{}", target.server_url, target.tenant));
+    let digest = Sha256::digest(format!(
+        "name\0{name}\0{}\0{}",
+        target.server_url, target.tenant
+    ));
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -202,15 +421,32 @@ fn started_by() -> String {
 /// Runs a new job, or resumes the unfinished one with the same identity.
 pub fn run_new(global: &GlobalArgs, req: Request, exec: &ExecArgs) -> Result<Exit, CliError> {
     let settings = load_settings(global, exec)?;
-    let selector = req.selector()?;
+    let (selector, manifest) = req.selector()?;
     let conn = connection_from_env()?;
     let target = Target {
         server_url: conn.server_url.to_string(),
         tenant: conn.tenant.to_string(),
     };
     let spec = JobSpec::new(req.kind, selector, target).map_err(bad)?;
-    let window = spec.resolve_window(Utc::now()).map_err(bad)?;
+    run_spec(global, settings, conn, spec, manifest, exec)
+}
+
+/// Runs a validated spec as a new job, or resumes the unfinished one with its identity.
+pub fn run_spec(
+    global: &GlobalArgs,
+    settings: Settings,
+    conn: Connection,
+    spec: JobSpec,
+    manifest: Option<Manifest>,
+    exec: &ExecArgs,
+) -> Result<Exit, CliError> {
+    let now = Utc::now();
+    let window = spec.resolve_window(now).map_err(bad)?;
     let mut store = open_store(&settings)?;
+    if let Some(m) = &manifest {
+        // Kept in the store so a resume never needs the file again.
+        store.put_manifest(&m.digest, &m.ids).map_err(failed)?;
+    }
     let client = HatchetClient::new(conn, settings.request_timeout).map_err(bad)?;
     let identity = match &exec.job_name {
         Some(name) => named_identity(name, &spec.target),
@@ -220,7 +456,8 @@ pub fn run_new(global: &GlobalArgs, req: Request, exec: &ExecArgs) -> Result<Exi
         preflight(&client, &spec.target.server_url).await?;
         let existing = store.open_job(&identity).map_err(failed)?;
         let window = existing.as_ref().map_or(window, |job| job.window);
-        let op = build_operation(&spec, window, client, &settings).await?;
+        let created = existing.as_ref().map_or(now, |job| job.created_at);
+        let op = build_operation(&spec, window, created, client, &settings, &store).await?;
         if exec.dry_run {
             return dry_run(op.as_ref(), &settings, global).await;
         }
@@ -239,11 +476,11 @@ pub fn run_new(global: &GlobalArgs, req: Request, exec: &ExecArgs) -> Result<Exi
                             spec: spec.clone(),
                             window,
                             cursor: op.initial_cursor(),
-                            chunk_size: settings.chunk_size,
+                            chunk_size: chunk_size(&spec.operation, settings.chunk_size),
                             started_by: started_by(),
                             reason: exec.reason.clone(),
                         },
-                        Utc::now(),
+                        now,
                     )
                     .map_err(failed)?
             }
@@ -257,12 +494,17 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit
     let settings = load_settings(global, exec)?;
     let conn = connection_from_env()?;
     let store = open_store(&settings)?;
-    let job = store
-        .job(job_id)
-        .map_err(failed)?
-        .ok_or_else(|| bad(format!("no job '{job_id}' in {}: see `bulkops jobs list`", settings.state.display())))?;
+    let job = store.job(job_id).map_err(failed)?.ok_or_else(|| {
+        bad(format!(
+            "no job '{job_id}' in {}: see `bulkops jobs list`",
+            settings.state.display()
+        ))
+    })?;
     if !job.state.is_open() {
-        return Err(bad(format!("job {job_id} is {}: nothing to resume", job.state.as_str())));
+        return Err(bad(format!(
+            "job {job_id} is {}: nothing to resume",
+            job.state.as_str()
+        )));
     }
     if job.spec.target.tenant != conn.tenant.to_string() {
         return Err(bad(format!(
@@ -273,7 +515,15 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit
     let client = HatchetClient::new(conn, settings.request_timeout).map_err(bad)?;
     actix::System::new().block_on(async move {
         preflight(&client, &job.spec.target.server_url).await?;
-        let op = build_operation(&job.spec, job.window, client, &settings).await?;
+        let op = build_operation(
+            &job.spec,
+            job.window,
+            job.created_at,
+            client,
+            &settings,
+            &store,
+        )
+        .await?;
         execute(job, store, op, &settings, exec, global).await
     })
 }
@@ -293,7 +543,10 @@ fn confirm(spec: &JobSpec, window: &Window, yes: bool) -> Result<(), CliError> {
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(bad)?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(bad)?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
         Ok(())
     } else {
@@ -301,7 +554,11 @@ fn confirm(spec: &JobSpec, window: &Window, yes: bool) -> Result<(), CliError> {
     }
 }
 
-async fn dry_run(op: &dyn Operation, settings: &Settings, global: &GlobalArgs) -> Result<Exit, CliError> {
+async fn dry_run(
+    op: &dyn Operation,
+    settings: &Settings,
+    global: &GlobalArgs,
+) -> Result<Exit, CliError> {
     let caller = Caller::new(engine::limiter(settings.rate), retry_policy(settings));
     let mut cursor = Some(op.initial_cursor());
     let mut count = 0u64;
@@ -344,6 +601,15 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
         _ = terminate => {},
     }
+}
+
+/// A warning the summary of a finished job must carry.
+fn finish_warning(job: &JobRecord, counts: &Counts) -> Option<String> {
+    let code_defined_crons =
+        job.spec.operation == OperationKind::CronsDelete && job.spec.selector.include_code_defined;
+    (code_defined_crons && counts.done > 0).then(|| {
+        "warning: code-defined crons deleted with --include-code-defined come back when their workflow is next deployed with a changed definition".to_string()
+    })
 }
 
 pub async fn execute(
@@ -398,7 +664,7 @@ pub async fn execute(
                 &counts,
                 Some(&report.display().to_string()),
                 exit,
-                None,
+                finish_warning(&job, &counts).as_deref(),
             );
             Ok(exit)
         }
@@ -407,7 +673,15 @@ pub async fn execute(
                 Some(e) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
                 None => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
             };
-            output::summary(global.output, &job, "interrupted", &counts, None, Exit::Interrupted, Some(&note));
+            output::summary(
+                global.output,
+                &job,
+                "interrupted",
+                &counts,
+                None,
+                Exit::Interrupted,
+                Some(&note),
+            );
             Ok(Exit::Interrupted)
         }
     }

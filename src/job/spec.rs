@@ -92,7 +92,7 @@ impl MetadataPair {
         };
         match found {
             serde_json::Value::String(text) => *text == self.value,
-            other => other.to_string() == self.value,
+            other => serde_json::to_string(other).is_ok_and(|text| text == self.value),
         }
     }
 }
@@ -111,12 +111,21 @@ pub enum OperationKind {
     RunsCancel,
     RunsReplay,
     ScheduledDelete,
-    ScheduledReschedule { target: RescheduleTarget },
+    ScheduledReschedule {
+        target: RescheduleTarget,
+        /// Let targets in the past through (they fire at once).
+        #[serde(default)]
+        allow_past: bool,
+    },
     CronsDelete,
     /// Undo of a scheduled delete: re-create the archived rows of job `of`.
-    ScheduledRecreate { of: String },
+    ScheduledRecreate {
+        of: String,
+    },
     /// Undo of a reschedule: restore the previous trigger times stored by job `of`.
-    ScheduledRestore { of: String },
+    ScheduledRestore {
+        of: String,
+    },
 }
 
 impl OperationKind {
@@ -314,7 +323,10 @@ mod tests {
             JobSpec::new(OperationKind::RunsCancel, mixed, target()),
             Err(SpecError::IdsAndFilter)
         );
-        assert_eq!("bogus".parse::<RunStatus>(), Err(SpecError::UnknownStatus("bogus".into())));
+        assert_eq!(
+            "bogus".parse::<RunStatus>(),
+            Err(SpecError::UnknownStatus("bogus".into()))
+        );
         assert!("k".parse::<MetadataPair>().is_err());
         assert_eq!("queued".parse::<RunStatus>(), Ok(RunStatus::Queued));
     }

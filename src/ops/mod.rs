@@ -2,11 +2,25 @@
 //! items page by page, how to act on a chunk of them, and how to confirm the outcome on the
 //! server; the engine does the rest (dispatch, limits, retries, checkpoints).
 
+mod crons_delete;
+mod manifest;
 mod run_selection;
 mod runs_cancel;
+mod runs_replay;
+mod scheduled;
+mod scheduled_delete;
+mod scheduled_recreate;
+mod scheduled_reschedule;
 
+pub use crons_delete::{CronSelection, CronsDelete};
+pub use manifest::{Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
+pub use runs_replay::RunsReplay;
+pub use scheduled::{Archive, ScheduledFilter, ScheduledSelection};
+pub use scheduled_delete::ScheduledDelete;
+pub use scheduled_recreate::ScheduledRecreate;
+pub use scheduled_reschedule::{Move, ScheduledReschedule, Source, TargetRule};
 
 use async_trait::async_trait;
 
@@ -52,13 +66,17 @@ pub trait Operation: Send + Sync {
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome>;
 
     /// Confirms items in `Sent` against the server's current state; returns outcomes only for
-    /// items whose fate is now known.
+    /// items whose fate is now known. Operations whose requests take effect synchronously
+    /// leave nothing in `Sent` and keep this default.
     async fn verify(
         &self,
         caller: &Caller,
         scope: Option<&serde_json::Value>,
         items: &[Item],
-    ) -> Result<Vec<ItemOutcome>, OpError>;
+    ) -> Result<Vec<ItemOutcome>, OpError> {
+        let _ = (caller, scope, items);
+        Ok(Vec::new())
+    }
 
     /// Decides the fate of a chunk found in `sending` after a crash, without resending blindly.
     /// Returns, per item, either an outcome or `None` to send it again.
@@ -90,4 +108,21 @@ pub fn outcome_for_all(
             attempts,
         })
         .collect()
+}
+
+/// One item's outcome with a reason.
+pub fn item_outcome(
+    item: &Item,
+    state: ItemState,
+    reason: String,
+    http_status: Option<u16>,
+    attempts: u32,
+) -> ItemOutcome {
+    ItemOutcome {
+        id: item.id.clone(),
+        state,
+        reason: Some(reason),
+        http_status,
+        attempts,
+    }
 }

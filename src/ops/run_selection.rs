@@ -1,19 +1,104 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use super::manifest::IdPages;
 use super::OpError;
+use crate::backend::hatchet::models::{RunDetails, RunSummary, TaskSummary};
 use crate::backend::hatchet::{HatchetClient, HatchetError, RunFilter};
 use crate::engine::Caller;
 use crate::job::{MetadataPair, RunStatus, Window};
+use crate::store::{ItemState, NewItem};
 
-/// A run found by enumeration. `retry_count` is known when the list endpoint was used.
+/// What the server said about a run when it was read: enough to tell later whether it changed
+/// (replay's baseline) and where it sits in time (for re-listing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSnapshot {
+    pub status: String,
+    /// The highest retry count of the run and its tasks.
+    pub retry: i64,
+    pub created_at: Option<DateTime<Utc>>,
+    /// A DAG run's task ids (empty for a standalone task run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<String>,
+}
+
+fn highest_retry(own: Option<i64>, tasks: &[TaskSummary]) -> i64 {
+    tasks
+        .iter()
+        .filter_map(|t| t.retry_count)
+        .chain(own)
+        .max()
+        .unwrap_or(0)
+}
+
+impl RunSnapshot {
+    pub fn of_summary(row: &RunSummary) -> Self {
+        RunSnapshot {
+            status: row.status.clone(),
+            retry: highest_retry(row.retry_count, &row.children),
+            created_at: row.created_at.or(row.metadata.created_at),
+            tasks: row
+                .children
+                .iter()
+                .map(|t| t.task_external_id.clone())
+                .collect(),
+        }
+    }
+
+    pub fn of_details(details: &RunDetails) -> Self {
+        let id = &details.run.metadata.id;
+        let standalone = matches!(&details.tasks[..], [only] if only.task_external_id == *id);
+        RunSnapshot {
+            status: details.run.status.clone(),
+            retry: highest_retry(None, &details.tasks),
+            created_at: details.run.created_at.or(details.run.metadata.created_at),
+            tasks: if standalone {
+                Vec::new()
+            } else {
+                details
+                    .tasks
+                    .iter()
+                    .map(|t| t.task_external_id.clone())
+                    .collect()
+            },
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status
+            .parse::<RunStatus>()
+            .is_ok_and(RunStatus::is_active)
+    }
+}
+
+/// A run found by enumeration. The snapshot is known when the list or details endpoint was
+/// read; `None` from a manifest means the server does not know the id.
 #[derive(Debug, Clone)]
 pub struct FoundRun {
     pub id: String,
-    pub retry_count: Option<i64>,
+    pub snapshot: Option<RunSnapshot>,
+    pub missing: bool,
+}
+
+impl FoundRun {
+    /// The store item for this run; a manifest id the server does not know is settled as
+    /// skipped at once.
+    pub fn into_item(self, payload: Option<serde_json::Value>) -> NewItem {
+        let missing = self.missing;
+        let mut item = NewItem::new(self.id);
+        item.payload = payload;
+        if missing {
+            item.settled = Some((
+                ItemState::Skipped,
+                "not found on the server (unknown id, or a run of another tenant)".into(),
+            ));
+        }
+        item
+    }
 }
 
 /// Walks the frozen window in disjoint, adaptive time slices `(since, until]`, oldest first.
@@ -23,12 +108,16 @@ pub struct FoundRun {
 /// list endpoint with `additional_metadata_operator=AND`, no server-side status filter (so
 /// status changes cannot shift its offsets), and checks status and every pair client-side.
 /// Operations that need per-run data (replay) always use the list endpoint.
+///
+/// From a manifest (`--ids-file`) it reads each id's details instead, in pages; a page's scope
+/// is then the span of its runs' creation times.
 pub struct RunSelection {
     client: HatchetClient,
     window: Window,
     filter: RunFilter,
     use_list: bool,
     target_per_slice: usize,
+    manifest: Option<IdPages>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,6 +138,12 @@ const LIST_PAGE: usize = 1_000;
 /// A slice over this many ids is split before it is committed, to bound memory per page.
 const HARD_MAX_FACTOR: usize = 10;
 const SLOW_SLICE: Duration = Duration::from_secs(5);
+/// Re-reading runs pages the list over their creation span at most this many times before it
+/// falls back to one details call per run still unseen.
+const REREAD_MAX_PAGES: usize = 10;
+/// Manifest ids per enumerated page (one details call each), and details calls in flight.
+const MANIFEST_PAGE: usize = 1_000;
+const DETAILS_IN_FLIGHT: usize = 8;
 
 impl RunSelection {
     pub fn new(
@@ -71,6 +166,15 @@ impl RunSelection {
             },
             use_list,
             target_per_slice: target_per_slice.max(1),
+            manifest: None,
+        }
+    }
+
+    /// Selection of exactly the runs listed in a manifest.
+    pub fn from_manifest(client: HatchetClient, window: Window, ids: Vec<String>) -> Self {
+        RunSelection {
+            manifest: Some(IdPages::new(ids, MANIFEST_PAGE)),
+            ..RunSelection::new(client, window, Vec::new(), Vec::new(), Vec::new(), true, 1)
         }
     }
 
@@ -83,6 +187,9 @@ impl RunSelection {
     }
 
     pub fn initial_cursor(&self) -> String {
+        if self.manifest.is_some() {
+            return IdPages::initial_cursor();
+        }
         let span = (self.window.until - self.window.since).num_milliseconds();
         let cursor = SliceCursor {
             since: self.window.since,
@@ -98,14 +205,20 @@ impl RunSelection {
         caller: &Caller,
         cursor: &str,
     ) -> Result<(Vec<FoundRun>, Option<String>, serde_json::Value), OpError> {
+        if let Some(pages) = &self.manifest {
+            return self.manifest_page(caller, pages, cursor).await;
+        }
         let cursor: SliceCursor =
             serde_json::from_str(cursor).map_err(|e| OpError::Cursor(e.to_string()))?;
         let mut width = cursor.width_ms.max(MIN_WIDTH_MS);
         loop {
-            let until = (cursor.since + chrono::Duration::milliseconds(width)).min(self.window.until);
+            let until =
+                (cursor.since + chrono::Duration::milliseconds(width)).min(self.window.until);
             let splittable = width > MIN_WIDTH_MS && until > cursor.since;
             match self.fetch(caller, cursor.since, until).await {
-                Ok((runs, _)) if splittable && runs.len() > self.target_per_slice * HARD_MAX_FACTOR => {
+                Ok((runs, _))
+                    if splittable && runs.len() > self.target_per_slice * HARD_MAX_FACTOR =>
+                {
                     width /= 2;
                 }
                 Ok((runs, elapsed)) => {
@@ -130,8 +243,96 @@ impl RunSelection {
         }
     }
 
+    async fn manifest_page(
+        &self,
+        caller: &Caller,
+        pages: &IdPages,
+        cursor: &str,
+    ) -> Result<(Vec<FoundRun>, Option<String>, serde_json::Value), OpError> {
+        let (ids, next) = pages.next(cursor)?;
+        let runs = self.snapshots(caller, ids).await?;
+        let created: Vec<DateTime<Utc>> = runs
+            .iter()
+            .filter_map(|r| r.snapshot.as_ref()?.created_at)
+            .collect();
+        let scope = match (created.iter().min(), created.iter().max()) {
+            (Some(&since), Some(&until)) => serde_json::json!(SliceScope { since, until }),
+            _ => serde_json::Value::Null,
+        };
+        Ok((runs, next, scope))
+    }
+
+    /// Reads each run's details (a few calls in flight); unknown ids come back `missing`.
+    pub async fn snapshots(
+        &self,
+        caller: &Caller,
+        ids: &[String],
+    ) -> Result<Vec<FoundRun>, HatchetError> {
+        let reads: Vec<_> = ids.iter().map(|id| self.snapshot(caller, id)).collect();
+        stream::iter(reads)
+            .buffered(DETAILS_IN_FLIGHT)
+            .collect::<Vec<Result<FoundRun, HatchetError>>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn snapshot(&self, caller: &Caller, id: &str) -> Result<FoundRun, HatchetError> {
+        let (result, _) = caller.call(true, || self.client.run_details(id)).await;
+        let snapshot = result?.as_ref().map(RunSnapshot::of_details);
+        Ok(FoundRun {
+            id: id.to_string(),
+            missing: snapshot.is_none(),
+            snapshot,
+        })
+    }
+
+    /// The current state of these runs: pages the run list (no filters) over the span of their
+    /// creation times, newest first, until every run is seen; runs it does not reach are read
+    /// one by one. A run absent from the result is unknown to the server.
+    pub async fn reread(
+        &self,
+        caller: &Caller,
+        runs: &[(String, Option<DateTime<Utc>>)],
+    ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
+        let mut wanted: HashSet<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
+        let mut found = HashMap::new();
+        let created: Vec<DateTime<Utc>> = runs.iter().filter_map(|(_, at)| *at).collect();
+        if let (Some(&since), Some(&until)) = (created.iter().min(), created.iter().max()) {
+            let all = RunFilter::default();
+            let mut offset = 0;
+            for _ in 0..REREAD_MAX_PAGES {
+                let (result, _) = caller
+                    .call(true, || {
+                        self.client.list_runs(&all, since, until, offset, LIST_PAGE)
+                    })
+                    .await;
+                let rows = result?.rows;
+                let short = rows.len() < LIST_PAGE;
+                for row in rows {
+                    if wanted.remove(row.metadata.id.as_str()) {
+                        found.insert(row.metadata.id.clone(), RunSnapshot::of_summary(&row));
+                    }
+                }
+                if short || wanted.is_empty() {
+                    break;
+                }
+                offset += LIST_PAGE;
+            }
+        }
+        let rest: Vec<String> = wanted.into_iter().map(str::to_string).collect();
+        for run in self.snapshots(caller, &rest).await? {
+            if let Some(snapshot) = run.snapshot {
+                found.insert(run.id, snapshot);
+            }
+        }
+        Ok(found)
+    }
+
     fn adapt(&self, width: i64, found: usize, elapsed: Duration) -> i64 {
-        let span = (self.window.until - self.window.since).num_milliseconds().max(MIN_WIDTH_MS);
+        let span = (self.window.until - self.window.since)
+            .num_milliseconds()
+            .max(MIN_WIDTH_MS);
         let next = if found > self.target_per_slice * 2 || elapsed > SLOW_SLICE {
             width / 2
         } else if found < self.target_per_slice / 4 {
@@ -150,14 +351,17 @@ impl RunSelection {
     ) -> Result<(Vec<FoundRun>, Duration), HatchetError> {
         if !self.use_list {
             let (result, _) = caller
-                .call(true, || self.client.external_ids(&self.filter, since, until))
+                .call(true, || {
+                    self.client.external_ids(&self.filter, since, until)
+                })
                 .await;
             let (ids, elapsed) = result?;
             let runs = ids
                 .into_iter()
                 .map(|id| FoundRun {
                     id,
-                    retry_count: None,
+                    snapshot: None,
+                    missing: false,
                 })
                 .collect();
             return Ok((runs, elapsed));
@@ -191,8 +395,9 @@ impl RunSelection {
                     .all(|pair| pair.matches(row.additional_metadata.as_ref()));
                 if status_ok && metadata_ok && seen.insert(row.metadata.id.clone()) {
                     runs.push(FoundRun {
+                        snapshot: Some(RunSnapshot::of_summary(&row)),
                         id: row.metadata.id,
-                        retry_count: row.retry_count,
+                        missing: false,
                     });
                 }
             }
@@ -218,7 +423,9 @@ impl RunSelection {
         // The list endpoint's `since` is inclusive, external-ids' strict: widen by a hair.
         let since = scope.since - chrono::Duration::milliseconds(1);
         let (result, _) = caller
-            .call(true, || self.client.external_ids(&filter, since, scope.until))
+            .call(true, || {
+                self.client.external_ids(&filter, since, scope.until)
+            })
             .await;
         Ok(result?.0.into_iter().collect())
     }

@@ -4,7 +4,7 @@ use super::run_selection::SliceScope;
 use super::{outcome_for_all, OpError, Operation, Page, RunSelection};
 use crate::engine::Caller;
 use crate::job::RunStatus;
-use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+use crate::store::{Item, ItemOutcome, ItemState};
 
 /// `bulkops runs cancel`: cancel by id in chunks (never the server-side filter, which stops at
 /// 20,000 runs). Cancel is idempotent, so chunks are simply resent after a crash. The server
@@ -28,7 +28,7 @@ impl Operation for RunsCancel {
     async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
         let (runs, next_cursor, scope) = self.selection.next_slice(caller, cursor).await?;
         Ok(Page {
-            items: runs.into_iter().map(|r| NewItem::new(r.id)).collect(),
+            items: runs.into_iter().map(|r| r.into_item(None)).collect(),
             next_cursor,
             scope: Some(scope),
         })

@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, chunk)
 );
 CREATE INDEX IF NOT EXISTS chunks_state ON chunks(job_id, state, chunk);
+CREATE TABLE IF NOT EXISTS manifests (
+    digest TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    id     TEXT NOT NULL,
+    PRIMARY KEY (digest, seq)
+);
 "#;
 
 /// The embedded SQLite store (WAL mode, synchronous=FULL so a committed page or chunk survives
@@ -166,7 +172,8 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -191,7 +198,8 @@ impl Store {
             |r| r.get(0),
         )?;
         let id = format!("{prefix}-{}", previous + 1);
-        let spec = serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let spec =
+            serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
             "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
              created_at, started_by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11)",
@@ -243,9 +251,9 @@ impl Store {
     }
 
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at"
+        ))?;
         let raws = stmt
             .query_map([], RawJob::from_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -320,8 +328,44 @@ impl Store {
         Ok(added)
     }
 
+    /// Keeps a manifest's ids under its digest (once; the same digest means the same ids), so a
+    /// job selected by `--ids-file` resumes without the file.
+    pub fn put_manifest(&mut self, digest: &str, ids: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+            [digest],
+            |r| r.get(0),
+        )?;
+        if !known {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO manifests (digest, seq, id) VALUES (?1, ?2, ?3)")?;
+            for (seq, id) in ids.iter().enumerate() {
+                insert.execute(params![digest, seq as i64, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The ids of a manifest kept by `put_manifest`, in order; empty when unknown.
+    pub fn manifest(&self, digest: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM manifests WHERE digest = ?1 ORDER BY seq")?;
+        let ids = stmt
+            .query_map([digest], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
     /// Pending chunks in order, skipping those already in flight.
-    pub fn pending_chunks(&self, job_id: &str, after: i64, limit: usize) -> Result<Vec<i64>, StoreError> {
+    pub fn pending_chunks(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'pending' AND chunk > ?2 \
              ORDER BY chunk LIMIT ?3",
@@ -334,9 +378,9 @@ impl Store {
 
     /// Chunks left in `sending` by a process that died mid-request.
     pub fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk",
+        )?;
         let rows = stmt
             .query_map([job_id], |r| r.get(0))?
             .collect::<Result<Vec<i64>, _>>()?;
@@ -355,7 +399,12 @@ impl Store {
         raws.into_iter().map(to_item).collect()
     }
 
-    pub fn set_chunk_state(&mut self, job_id: &str, chunk: i64, state: ChunkState) -> Result<(), StoreError> {
+    pub fn set_chunk_state(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        state: ChunkState,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
             params![job_id, chunk, state.as_str()],
@@ -382,7 +431,11 @@ impl Store {
     }
 
     /// Records outcomes found outside a chunk request (verification, reconciliation).
-    pub fn record_outcomes(&mut self, job_id: &str, outcomes: &[ItemOutcome]) -> Result<(), StoreError> {
+    pub fn record_outcomes(
+        &mut self,
+        job_id: &str,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         write_outcomes(&tx, job_id, outcomes)?;
         tx.commit()?;
@@ -411,7 +464,11 @@ impl Store {
     }
 
     /// The pages that still have items in `state`, with their scopes.
-    pub fn pages_with(&self, job_id: &str, state: ItemState) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
+    pub fn pages_with(
+        &self,
+        job_id: &str,
+        state: ItemState,
+    ) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT p.page, p.scope FROM pages p WHERE p.job_id = ?1 AND EXISTS \
              (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page AND i.state = ?2) \
@@ -428,7 +485,12 @@ impl Store {
     }
 
     /// The items of one page in `state`.
-    pub fn page_items(&self, job_id: &str, page: i64, state: ItemState) -> Result<Vec<Item>, StoreError> {
+    pub fn page_items(
+        &self,
+        job_id: &str,
+        page: i64,
+        state: ItemState,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
         )?;
@@ -443,7 +505,9 @@ impl Store {
             .conn
             .prepare_cached("SELECT state, COUNT(*) FROM items WHERE job_id = ?1 GROUP BY state")?;
         let mut counts = Counts::default();
-        let rows = stmt.query_map([job_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map([job_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (state, n) = row?;
             let state: ItemState = state.parse().map_err(StoreError::Corrupt)?;
@@ -486,7 +550,11 @@ impl Store {
     }
 }
 
-fn write_outcomes(tx: &Transaction<'_>, job_id: &str, outcomes: &[ItemOutcome]) -> Result<(), StoreError> {
+fn write_outcomes(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    outcomes: &[ItemOutcome],
+) -> Result<(), StoreError> {
     let now = ts(Utc::now());
     let mut update = tx.prepare_cached(
         "UPDATE items SET state = ?3, reason = ?4, http_status = ?5, attempts = attempts + ?6, updated_at = ?7 \
@@ -508,7 +576,12 @@ fn write_outcomes(tx: &Transaction<'_>, job_id: &str, outcomes: &[ItemOutcome]) 
 
 /// Groups not-yet-chunked pending items into chunks of `chunk_size`, in enumeration order.
 /// A short tail is chunked only once enumeration is complete.
-fn assign_chunks(tx: &Transaction<'_>, job_id: &str, chunk_size: i64, final_page: bool) -> Result<(), StoreError> {
+fn assign_chunks(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    chunk_size: i64,
+    final_page: bool,
+) -> Result<(), StoreError> {
     let mut next_chunk: i64 = tx.query_row(
         "SELECT chunk_count FROM jobs WHERE id = ?1",
         [job_id],
@@ -521,7 +594,8 @@ fn assign_chunks(tx: &Transaction<'_>, job_id: &str, chunk_size: i64, final_page
         let rows = stmt.query_map([job_id], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
-    let mut set_chunk = tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job_id = ?1 AND seq = ?2")?;
+    let mut set_chunk =
+        tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job_id = ?1 AND seq = ?2")?;
     let mut add_chunk =
         tx.prepare_cached("INSERT INTO chunks (job_id, chunk, state) VALUES (?1, ?2, 'pending')")?;
     for group in unassigned.chunks(chunk_size.max(1) as usize) {

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::error::{error_message, parse_retry_after};
 use super::models::{
-    BulkDeleteResponse, BulkUpdateResponse, Cron, CronList, IdsResponse, RunList, RunSummary,
-    ScheduledList, ScheduledRun, WorkflowList,
+    BulkDeleteResponse, BulkUpdateResponse, Cron, CronList, IdsResponse, RunDetails, RunList,
+    RunSummary, ScheduledList, ScheduledRun, WorkflowList,
 };
 use super::{Connection, HatchetError};
 use crate::job::{MetadataPair, RunStatus};
@@ -207,6 +207,13 @@ impl HatchetClient {
         })
     }
 
+    /// One run's details, or `None` when the server does not know the id (404).
+    pub async fn run_details(&self, id: &str) -> Result<Option<RunDetails>, HatchetError> {
+        let path = format!("/api/v1/stable/workflow-runs/{}", encode_segment(id));
+        let req = self.request(Method::GET, self.url(&path));
+        not_found_as_none(self.send_json(req, self.timeout).await)
+    }
+
     /// Cancels runs by id. The server only queues the cancel (CONTRACT c): the echoed ids say
     /// nothing about what was cancelled.
     pub async fn cancel(&self, ids: &[String]) -> Result<Vec<String>, HatchetError> {
@@ -222,7 +229,11 @@ impl HatchetClient {
 
     /// Replays runs by id; answers with the TASK ids it accepted. The server paces replays at
     /// about 0.2 s per 100 tasks, so the timeout grows with the request.
-    pub async fn replay(&self, ids: &[String], timeout: Duration) -> Result<Vec<String>, HatchetError> {
+    pub async fn replay(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<String>, HatchetError> {
         let req = self
             .request(
                 Method::POST,
@@ -261,6 +272,13 @@ impl HatchetClient {
             .query(&query);
         let list: ScheduledList = self.send_json(req, self.timeout).await?;
         Ok(list.rows.unwrap_or_default())
+    }
+
+    /// One scheduled run, or `None` when it no longer exists (404: deleted, or it fired).
+    pub async fn get_scheduled(&self, id: &str) -> Result<Option<ScheduledRun>, HatchetError> {
+        let path = format!("/workflows/scheduled/{}", encode_segment(id));
+        let req = self.request(Method::GET, self.tenant_path("/api/v1", &path));
+        not_found_as_none(self.send_json(req, self.timeout).await)
     }
 
     pub async fn bulk_delete_scheduled(
@@ -352,6 +370,14 @@ impl HatchetClient {
         let path = format!("/workflows/crons/{}", encode_segment(id));
         let req = self.request(Method::DELETE, self.tenant_path("/api/v1", &path));
         self.send(req, self.timeout).await.map(|_| ())
+    }
+}
+
+fn not_found_as_none<T>(result: Result<T, HatchetError>) -> Result<Option<T>, HatchetError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -35,6 +35,37 @@ pub struct RunSummary {
     pub retry_count: Option<i64>,
     #[serde(default)]
     pub attempt: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// The tasks of a DAG run (absent for a standalone task run).
+    #[serde(default)]
+    pub children: Vec<TaskSummary>,
+}
+
+/// One task, as a DAG run's child in the run list or in a run's details.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSummary {
+    pub task_external_id: String,
+    #[serde(default)]
+    pub retry_count: Option<i64>,
+}
+
+/// `GET /api/v1/stable/workflow-runs/{id}` (`V1WorkflowRunDetails`), the parts bulkops reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunDetails {
+    pub run: RunHeader,
+    #[serde(default)]
+    pub tasks: Vec<TaskSummary>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunHeader {
+    pub metadata: ResourceMeta,
+    pub status: String,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +155,11 @@ pub struct Cron {
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
+    pub input: Option<serde_json::Value>,
+    #[serde(default)]
     pub additional_metadata: Option<serde_json::Value>,
+    #[serde(default)]
+    pub priority: Option<i32>,
 }
 
 impl Cron {

@@ -1,0 +1,195 @@
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::scheduled::{at_risk_note, Archive, BulkAnswer};
+use super::{OpError, Operation, Page, ScheduledSelection};
+use crate::backend::hatchet::HatchetClient;
+use crate::engine::Caller;
+use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// How a row's new trigger time is computed at enumeration.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetRule {
+    To(DateTime<Utc>),
+    Shift(TimeDelta),
+}
+
+impl TargetRule {
+    pub fn target(self, previous: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            TargetRule::To(at) => at,
+            TargetRule::Shift(by) => previous + by,
+        }
+    }
+}
+
+/// What a reschedule keeps per row: the trigger time it found (for undo) and the one it sets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Move {
+    pub previous: DateTime<Utc>,
+    pub target: DateTime<Utc>,
+}
+
+fn move_of(item: &Item) -> Option<Move> {
+    item.payload
+        .as_ref()
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+}
+
+/// Where the rows come from: a selection with a rule, or (undo) a finished reschedule's moves,
+/// played backwards.
+pub enum Source {
+    Select(Box<ScheduledSelection>, TargetRule),
+    Restore(Archive),
+}
+
+/// `bulkops scheduled reschedule` and its undo. Every target is computed at enumeration and
+/// stored with the previous trigger time, so a resent chunk sets the same times (idempotent) and
+/// `jobs undo` can put them back. Updates go through `bulk-update` in chunks of at most 500,
+/// in UTC; targets in the past are skipped unless allowed; rows due within 10 s are reported
+/// as at risk.
+pub struct ScheduledReschedule {
+    client: HatchetClient,
+    source: Source,
+    allow_past: bool,
+}
+
+impl ScheduledReschedule {
+    pub fn new(client: HatchetClient, source: Source, allow_past: bool) -> Self {
+        ScheduledReschedule {
+            client,
+            source,
+            allow_past,
+        }
+    }
+
+    fn check_target(&self, m: &Move, now: DateTime<Utc>) -> Result<serde_json::Value, String> {
+        if m.target <= now && !self.allow_past {
+            return Err(format!(
+                "target {} is in the past: pass --allow-past to let it fire at once",
+                m.target
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ));
+        }
+        Ok(serde_json::json!(m))
+    }
+}
+
+#[async_trait]
+impl Operation for ScheduledReschedule {
+    fn initial_cursor(&self) -> String {
+        match &self.source {
+            Source::Select(selection, _) => selection.initial_cursor(),
+            Source::Restore(_) => Archive::initial_cursor(),
+        }
+    }
+
+    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
+        let now = Utc::now();
+        let (items, next_cursor) = match &self.source {
+            Source::Select(selection, rule) => {
+                let (found, next) = selection.next_page(caller, cursor).await?;
+                let items = found
+                    .into_iter()
+                    .map(|f| {
+                        f.into_item(|row| {
+                            let previous = row.trigger_at;
+                            let m = Move {
+                                previous,
+                                target: rule.target(previous),
+                            };
+                            self.check_target(&m, now)
+                        })
+                    })
+                    .collect();
+                (items, next)
+            }
+            Source::Restore(archive) => {
+                let (moves, next) = archive.next_page(cursor)?;
+                let items = moves
+                    .iter()
+                    .map(|(id, payload)| {
+                        let mut item = NewItem::new(id.clone());
+                        let back = serde_json::from_value::<Move>(payload.clone())
+                            .map_err(|e| format!("unreadable archived trigger times: {e}"))
+                            .and_then(|m| {
+                                self.check_target(
+                                    &Move {
+                                        previous: m.target,
+                                        target: m.previous,
+                                    },
+                                    now,
+                                )
+                            });
+                        match back {
+                            Ok(p) => item.payload = Some(p),
+                            Err(reason) => item.settled = Some((ItemState::Skipped, reason)),
+                        }
+                        item
+                    })
+                    .collect();
+                (items, next)
+            }
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            scope: None,
+        })
+    }
+
+    fn execute_after_enumeration(&self) -> bool {
+        true
+    }
+
+    fn idempotent(&self) -> bool {
+        true
+    }
+
+    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        let updates: Vec<(String, DateTime<Utc>)> = items
+            .iter()
+            .filter_map(|i| Some((i.id.clone(), move_of(i)?.target)))
+            .collect();
+        let client = &self.client;
+        let (result, attempts) = caller
+            .call(true, || client.bulk_update_scheduled(&updates))
+            .await;
+        let result = result.map(|r| (r.updated_ids, r.errors));
+        let answer = match BulkAnswer::from_result(items, "bulk update", result, attempts) {
+            Ok(answer) => answer,
+            Err(refused) => return refused,
+        };
+        let now = Utc::now();
+        answer
+            .settle(
+                client,
+                caller,
+                items,
+                |item| move_of(item).and_then(|m| at_risk_note(m.previous, now)),
+                |item, row| match (row, move_of(item)) {
+                    (Some(row), Some(m)) if row.trigger_at == m.target => Ok(None),
+                    (None, _) => Err("no longer exists (it fired, or was deleted)".into()),
+                    _ => Err("not rescheduled".into()),
+                },
+            )
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_come_from_the_rule() {
+        let t = crate::job::parse_time("2030-01-01T10:00:00Z").unwrap();
+        let at = crate::job::parse_time("2031-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            TargetRule::Shift(TimeDelta::hours(1)).target(t),
+            t + TimeDelta::hours(1)
+        );
+        assert_eq!(TargetRule::To(at).target(t), at);
+    }
+}
