@@ -255,7 +255,7 @@ def external_ids(tag: str | None = None, statuses: Iterable[str] | None = None,
                    since=since, until=until, statuses=list(statuses or []) or None,
                    additional_metadata=[f"{META_KEY}:{tag}"] if tag else None,
                    workflow_ids=list(workflow_ids or []) or None)
-    return _ok(r)
+    return _ok(r) or []  # the server answers `null`, not [], when nothing matches
 
 
 def count_runs(tag: str, status: str | None = None, since: datetime | None = None) -> int:

@@ -49,24 +49,33 @@ group_alive() {  # any process left in group $1 (or the pid itself)
   [ -n "$(ps -e -o pgid= | tr -d ' ' | grep -x "$1" | head -1)" ]
 }
 
-stop() {
-  local name=$1 p i
+# Send SIGTERM to all three at once (the DB is reset on the next up, so order does not matter),
+# wait up to GRACE seconds for all of them, then SIGKILL what is left.
+declare -A PIDS=()
+for name in worker api engine; do
   p=$(our_pid "$name")
-  if [ -z "$p" ]; then rm -f "$RUN/$name.pid"; return; fi
+  if [ -z "$p" ]; then rm -f "$RUN/$name.pid"; continue; fi
+  PIDS[$name]=$p
   log "stopping $name (pid $p)"
   signal TERM "$p"
-  for ((i = 0; i < GRACE * 4; i++)); do group_alive "$p" || break; sleep 0.25; done
+done
+t0=$SECONDS
+for ((i = 0; i < GRACE * 4; i++)); do
+  left=0
+  for name in "${!PIDS[@]}"; do group_alive "${PIDS[$name]}" && left=1; done
+  [ "$left" = 0 ] && break
+  sleep 0.25
+done
+for name in "${!PIDS[@]}"; do
+  p=${PIDS[$name]}
   if group_alive "$p"; then
     log "$name did not stop within ${GRACE}s: SIGKILL"
     kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do group_alive "$p" || break; sleep 0.25; done
   fi
   rm -f "$RUN/$name.pid"
-}
-
-stop worker
-stop api
-stop engine
+done
+[ "${#PIDS[@]}" = 0 ] || log "stopped ${!PIDS[*]} in $((SECONDS - t0)) s"
 
 if [ "$DROP_DB" = 1 ] || [ "$STOP_PG" = 1 ]; then
   read -r ver name status < <(pg_lsclusters -h 2>/dev/null | awk '{print $1, $2, $4; exit}') || true

@@ -13,7 +13,8 @@
 #
 # Output: $BULKOPS_CACHE/hatchet-run/env (KEY=value lines, no quotes; `set -a; . FILE; set +a` works):
 #   HATCHET_CLIENT_TOKEN, HATCHET_CLIENT_TLS_STRATEGY=none, HATCHET_CLIENT_SERVER_URL,
-#   HATCHET_CLIENT_HOST_PORT, HATCHET_CLIENT_TENANT_ID, ITEST_FLAG_DIR, HATCHET_DATABASE_URL, HATCHET_RUN_DIR
+#   HATCHET_CLIENT_HOST_PORT, HATCHET_CLIENT_TENANT_ID, ITEST_FLAG_DIR, ITEST_SLOTS, HATCHET_DATABASE_URL,
+#   HATCHET_RUN_DIR
 # The token is written only to that file (mode 600) and to hatchet-run/token; it is never printed.
 #
 # Layout under $BULKOPS_CACHE (default ~/.cache/bulkops):
@@ -276,8 +277,11 @@ db_exists() { [ "$(psql_pg -c "SELECT 1 FROM pg_database WHERE datname = '$1'")"
 
 ensure_template() {
   local stamp; stamp=$(template_stamp)
+  # The stamp is kept both in the cache dir and as the template's comment: a template built by another
+  # BULKOPS_CACHE (other keys, other token) on the same PostgreSQL is detected and rebuilt.
   if db_exists "$TPL" && [ -s "$RUN/token" ] && [ -f "$RUN/template.stamp" ] \
      && [ "$(cat "$RUN/template.stamp")" = "$stamp" ] \
+     && [ "$(psql_pg -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$TPL'")" = "$stamp" ] \
      && [ "$(find "$RUN/template.stamp" -mtime -150 | wc -l)" = 1 ]; then   # token lives 180 days
     return
   fi
@@ -303,6 +307,7 @@ ensure_template() {
   [ -n "$tok" ] || die "token create printed no token"
   (umask 077; printf '%s\n' "$tok" > "$RUN/token")
   timing token "$(since "$t")"
+  psql_pg -c "COMMENT ON DATABASE $TPL IS '$stamp'"
   printf '%s\n' "$stamp" > "$RUN/template.stamp"
 }
 
@@ -325,6 +330,7 @@ HATCHET_CLIENT_SERVER_URL=http://127.0.0.1:$API_PORT
 HATCHET_CLIENT_HOST_PORT=127.0.0.1:$GRPC_PORT
 HATCHET_CLIENT_TENANT_ID=$TENANT
 ITEST_FLAG_DIR=$RUN/flags
+ITEST_SLOTS=${ITEST_SLOTS:-100}
 HATCHET_DATABASE_URL=$DB_URL_BASE/$DB?sslmode=disable
 HATCHET_RUN_DIR=$RUN
 EOF
@@ -385,7 +391,7 @@ main() {
     # Fresh env: only the env file's variables (no stray HATCHET_CLIENT_* from the caller), cwd without .env files.
     # (the token goes through the environment, never through a command line)
     (cd "$RUN/worker" && start_bg worker env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$HOME" LANG=C.UTF-8 \
-        PYTHONUNBUFFERED=1 ITEST_SLOTS="${ITEST_SLOTS:-100}" \
+        PYTHONUNBUFFERED=1 \
         bash -c 'set -a; . "$1"; set +a; exec "$2" "$3"' itest-worker "$RUN/env" \
         "$venv/bin/python" "$BULKOPS_ROOT/e2e/itest_worker.py")
     deadline=$(( $(date +%s) + 60 ))
