@@ -121,7 +121,7 @@ fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<E
         .path()
         .with_file_name(format!("{}-cancelled-ids.txt", job.id));
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
-    let mut after = 0;
+    let mut after = -1;
     let mut count = 0u64;
     loop {
         let batch = store

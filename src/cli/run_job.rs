@@ -219,7 +219,9 @@ fn preflight_caller() -> Caller {
 
 /// Checks the server answers and takes the token. Read-only.
 async fn preflight(client: &HatchetClient, server: &str) -> Result<(), CliError> {
-    let (result, _) = preflight_caller().call(true, || client.check_access()).await;
+    let (result, _) = preflight_caller()
+        .call(true, || client.check_access())
+        .await;
     match result {
         Ok(()) => Ok(()),
         Err(HatchetError::Status { status: 403, .. }) => Err(CliError::BadInput(format!(
@@ -280,7 +282,7 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
 /// The items an undo job walks: the done items of job `of`, with their payloads.
 fn archive(store: &Store, of: &str) -> Result<Archive, CliError> {
     let mut items = Vec::new();
-    let mut after = 0;
+    let mut after = -1;
     loop {
         let batch = store
             .items_in_state(of, ItemState::Done, after, 5000)

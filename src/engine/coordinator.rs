@@ -342,7 +342,7 @@ impl Coordinator {
         loop {
             let batch = self
                 .store
-                .items_in_state(&self.job.id, ItemState::Sent, 0, 5000)?;
+                .items_in_state(&self.job.id, ItemState::Sent, -1, 5000)?;
             if batch.is_empty() {
                 return Ok(());
             }

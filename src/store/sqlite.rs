@@ -557,7 +557,7 @@ fn write_outcomes(
 ) -> Result<(), StoreError> {
     let now = ts(Utc::now());
     let mut update = tx.prepare_cached(
-        "UPDATE items SET state = ?3, reason = ?4, http_status = ?5, attempts = attempts + ?6, updated_at = ?7 \
+        "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), attempts = attempts + ?6, updated_at = ?7 \
          WHERE job_id = ?1 AND id = ?2",
     )?;
     for o in outcomes {

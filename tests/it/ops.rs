@@ -1,0 +1,480 @@
+//! Replay, scheduled delete / reschedule, crons delete, undo and manifests against the simulator.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{json, Value};
+
+use crate::support::{run, seed_runs, Ran, Sim};
+
+/// Kills the same command with SIGKILL at random moments, `times` times.
+fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize) {
+    let mut rng = rand::rng();
+    for _ in 0..times {
+        let mut child = sim
+            .bulkops(state)
+            .args(args)
+            .args(["--rate", "40", "--chunk-size", "250"])
+            .env("BULKOPS_VERIFY_POLL", "200ms")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+}
+
+fn finish(sim: &Sim, state: &Path, args: &[&str]) -> Ran {
+    let ran = run(sim
+        .bulkops(state)
+        .args(args)
+        .args(["--rate", "1000", "--concurrency", "8"])
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    ran
+}
+
+/// Scheduled rows of the simulator by id.
+fn scheduled(sim: &Sim) -> BTreeMap<String, Value> {
+    sim.dump()["scheduled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["metadata"]["id"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+/// A scheduled row's definition: everything but its id and timestamps of its own.
+fn definition(row: &Value) -> String {
+    json!([
+        row["workflowName"],
+        row["triggerAt"],
+        row["input"],
+        row["additionalMetadata"],
+        row["priority"],
+        row["method"]
+    ])
+    .to_string()
+}
+
+fn report(sim: &Sim, state: &Path, job: &str, failed_only: bool) -> Vec<Value> {
+    let mut cmd = sim.bulkops(state);
+    cmd.args(["report", job, "--format", "json"]);
+    if failed_only {
+        cmd.arg("--failed");
+    }
+    let ran = run(&mut cmd);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    ran.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 14_000, "FAILED", "wf", 48, 1, json!({}));
+    seed_runs(&sim, 6_000, "CANCELLED", "wf", 48, 1, json!({}));
+    seed_runs(&sim, 2_000, "COMPLETED", "wf", 48, 1, json!({}));
+    seed_runs(&sim, 500, "RUNNING", "wf", 48, 1, json!({}));
+    seed_runs(&sim, 1_000, "FAILED", "other", 48, 1, json!({}));
+    let args = [
+        "runs",
+        "replay",
+        "--since",
+        "3d",
+        "--workflow",
+        "wf",
+        "--yes",
+        "-o",
+        "json",
+    ];
+    kill_at_random(&sim, &state, &args, 4);
+
+    let summary = finish(&sim, &state, &args).summary();
+    assert_eq!(summary["state"], "finished");
+    assert_eq!(summary["counts"]["total"], 20_000);
+    assert_eq!(summary["counts"]["done"], 20_000, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 20_000);
+    let runs = sim.dump()["runs"].as_array().unwrap().clone();
+    let replayed_other = runs
+        .iter()
+        .filter(|r| r["workflow"] == "other" && r["replays"] != 0)
+        .count();
+    assert_eq!(replayed_other, 0, "another workflow was replayed");
+    let jobs = run(sim.bulkops(&state).args(["jobs", "list", "-o", "json"]));
+    assert_eq!(jobs.stdout.lines().count(), 1, "{}", jobs.stdout);
+}
+
+#[test]
+fn replay_reports_dag_runs_and_needs_no_duplicate_requests() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let seeded = sim.seed(json!({
+        "runs": 300, "status": "FAILED", "workflow": "dag", "dag_tasks": 3,
+        "created_from": crate::support::hours_ago(5), "created_to": crate::support::hours_ago(1),
+    }));
+    assert_eq!(seeded["seeded"], 300);
+    let summary = finish(
+        &sim,
+        &state,
+        &["runs", "replay", "--since", "1d", "--yes", "-o", "json"],
+    )
+    .summary();
+    assert_eq!(summary["counts"]["done"], 300, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1);
+    assert_eq!(
+        stats["requests"]["POST /api/v1/stable/tenants/{tenant}/tasks/replay"],
+        1
+    );
+    let rows = report(&sim, &state, summary["job"].as_str().unwrap(), false);
+    assert!(rows
+        .iter()
+        .all(|r| r["outcome"] == "done" && r["http_status"] == 200 && r["attempts"] == 1));
+}
+
+#[test]
+fn scheduled_delete_of_10k_rows_skips_exactly_the_code_defined_ones() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({"scheduled": 10_000, "workflow": "wf", "code_defined_every": 20}));
+    sim.seed(json!({"scheduled": 300, "workflow": "keep"}));
+    let code_defined: HashSet<String> = scheduled(&sim)
+        .into_iter()
+        .filter(|(_, r)| r["method"] == "DEFAULT")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(code_defined.len(), 500);
+
+    let summary = finish(
+        &sim,
+        &state,
+        &[
+            "scheduled",
+            "delete",
+            "--workflow",
+            "wf",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(summary["counts"]["total"], 10_000);
+    assert_eq!(summary["counts"]["done"], 9_500);
+    assert_eq!(summary["counts"]["skipped"], 500);
+    let problems = report(&sim, &state, summary["job"].as_str().unwrap(), true);
+    let skipped: HashSet<String> = problems
+        .iter()
+        .map(|r| {
+            assert_eq!(r["outcome"], "skipped");
+            assert!(
+                r["reason"].as_str().unwrap().contains("code-defined"),
+                "{r}"
+            );
+            r["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(skipped, code_defined);
+    let left = scheduled(&sim);
+    assert_eq!(
+        left.len(),
+        800,
+        "only code-defined rows and other workflows remain"
+    );
+    assert!(left
+        .values()
+        .all(|r| r["method"] == "DEFAULT" || r["workflowName"] == "keep"));
+    // ID chunks of at most 500, never the filter form.
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["POST /api/v1/tenants/{tenant}/workflows/scheduled/bulk-delete"],
+        19
+    );
+}
+
+#[test]
+fn undo_recreates_deleted_rows_with_identical_definitions() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({
+        "scheduled": 240, "workflow": "wf", "code_defined_every": 10,
+        "metadata": {"team": "a", "n": 7}, "input": {"order": 42, "tags": ["x", "y"]},
+    }));
+    sim.seed(json!({"scheduled": 50, "workflow": "wf", "metadata": {"team": "b"}}));
+    let before: Vec<String> = {
+        let mut d: Vec<String> = scheduled(&sim).values().map(definition).collect();
+        d.sort();
+        d
+    };
+    let deleted = finish(
+        &sim,
+        &state,
+        &[
+            "scheduled",
+            "delete",
+            "--metadata",
+            "team=a",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(deleted["counts"]["done"], 216);
+    assert_eq!(scheduled(&sim).len(), 24 + 50);
+
+    let job = deleted["job"].as_str().unwrap();
+    let undo = finish(&sim, &state, &["jobs", "undo", job, "--yes", "-o", "json"]).summary();
+    assert_eq!(undo["operation"], "scheduled recreate (undo)");
+    assert_eq!(undo["counts"]["done"], 216, "{undo}");
+    let mut after: Vec<String> = scheduled(&sim).values().map(definition).collect();
+    after.sort();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn reschedule_by_shift_killed_and_resumed_moves_every_row_by_one_hour_and_undo_restores() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({"scheduled": 6_000, "workflow": "wf"}));
+    sim.seed(json!({"scheduled": 200, "workflow": "other"}));
+    let before = scheduled(&sim);
+    let args = [
+        "scheduled",
+        "reschedule",
+        "--shift",
+        "1h",
+        "--workflow",
+        "wf",
+        "--yes",
+        "-o",
+        "json",
+    ];
+    kill_at_random(&sim, &state, &args, 3);
+    let summary = finish(&sim, &state, &args).summary();
+    assert_eq!(summary["counts"]["done"], 6_000, "{summary}");
+
+    let at =
+        |r: &Value| chrono::DateTime::parse_from_rfc3339(r["triggerAt"].as_str().unwrap()).unwrap();
+    let after = scheduled(&sim);
+    for (id, row) in &before {
+        let shift = at(&after[id]) - at(row);
+        let expected = if row["workflowName"] == "wf" {
+            3_600
+        } else {
+            0
+        };
+        assert_eq!(shift.num_milliseconds(), expected * 1000, "row {id}");
+    }
+
+    let job = summary["job"].as_str().unwrap();
+    let undo = finish(&sim, &state, &["jobs", "undo", job, "--yes", "-o", "json"]).summary();
+    assert_eq!(undo["counts"]["done"], 6_000, "{undo}");
+    let restored = scheduled(&sim);
+    for (id, row) in &before {
+        assert_eq!(restored[id]["triggerAt"], row["triggerAt"], "row {id}");
+    }
+}
+
+#[test]
+fn reschedule_refuses_a_past_target_and_reports_per_item_errors() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({"scheduled": 100, "workflow": "wf", "code_defined_every": 4}));
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let ran = run(sim.bulkops(&state).args([
+        "scheduled",
+        "reschedule",
+        "--to",
+        &past,
+        "--workflow",
+        "wf",
+        "--yes",
+    ]));
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--allow-past"), "{}", ran.stderr);
+    // A shift that lands in the past skips each such row with the reason.
+    let summary = finish(
+        &sim,
+        &state,
+        &[
+            "scheduled",
+            "reschedule",
+            "--shift",
+            "-3h",
+            "--workflow",
+            "wf",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(summary["counts"]["skipped"], 100);
+    let rows = report(&sim, &state, summary["job"].as_str().unwrap(), true);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["reason"].as_str().unwrap().contains("--allow-past"))
+            .count(),
+        75
+    );
+    assert_eq!(
+        sim.stats()["requests"]["POST /api/v1/tenants/{tenant}/workflows/scheduled/bulk-update"],
+        Value::Null
+    );
+}
+
+#[test]
+fn crons_delete_spares_code_defined_crons_unless_asked_and_then_warns() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({"crons": 40, "workflow": "wf", "code_defined_every": 4}));
+    sim.seed(json!({"crons": 5, "workflow": "other"}));
+    let first = finish(
+        &sim,
+        &state,
+        &["crons", "delete", "--workflow", "wf", "--yes", "-o", "json"],
+    )
+    .summary();
+    assert_eq!(first["counts"]["done"], 30);
+    assert_eq!(first["counts"]["skipped"], 10);
+    assert_eq!(sim.stats()["crons"], 15);
+    let second = finish(
+        &sim,
+        &state,
+        &[
+            "crons",
+            "delete",
+            "--workflow",
+            "wf",
+            "--include-code-defined",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(second["counts"]["done"], 10);
+    assert!(
+        second["note"].as_str().unwrap().contains("next deployed"),
+        "{second}"
+    );
+    assert_eq!(sim.stats()["crons"], 5);
+}
+
+#[test]
+fn undo_of_a_cancel_offers_the_replay_of_exactly_those_runs_by_manifest() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 150, "QUEUED", "wf", 10, 1, json!({}));
+    seed_runs(&sim, 40, "FAILED", "wf", 10, 1, json!({}));
+    let cancel = finish(
+        &sim,
+        &state,
+        &["runs", "cancel", "--since", "1d", "--yes", "-o", "json"],
+    )
+    .summary();
+    assert_eq!(cancel["counts"]["done"], 150);
+    let offer = run(sim.bulkops(&state).args([
+        "jobs",
+        "undo",
+        cancel["job"].as_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(offer.code, 0, "{}", offer.stderr);
+    let offer = offer.summary();
+    assert_eq!(offer["cancelled"], 150);
+    let ids_file = offer["ids_file"].as_str().unwrap();
+    assert!(offer["command"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("--ids-file {ids_file}")));
+
+    // The manifest through stdin.
+    let ids = std::fs::read(ids_file).unwrap();
+    let mut child = sim
+        .bulkops(&state)
+        .args([
+            "runs",
+            "replay",
+            "--ids-file",
+            "-",
+            "--yes",
+            "-o",
+            "json",
+            "--rate",
+            "500",
+        ])
+        .env("BULKOPS_VERIFY_POLL", "200ms")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &ids).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let summary: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["counts"]["done"], 150, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["replayed_runs"], 150, "exactly the cancelled runs");
+    assert_eq!(stats["max_replays_per_run"], 1);
+}
+
+#[test]
+fn a_malformed_manifest_line_exits_2_naming_the_line_and_sends_nothing() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let file = dir.path().join("ids.txt");
+    std::fs::write(
+        &file,
+        "5b0c4d0e-1a2b-4c3d-8e9f-000000000001\n\n6b0c4d0e-1a2b-4c3d-8e9f-00000000000Z\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    for op in [
+        vec!["runs", "replay"],
+        vec!["runs", "cancel"],
+        vec!["scheduled", "delete"],
+        vec!["crons", "delete"],
+    ] {
+        let ran = run(sim
+            .bulkops(&state)
+            .args(&op)
+            .args(["--ids-file", file, "--yes"]));
+        assert_eq!(ran.code, 2, "{op:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+        assert!(ran.stderr.contains("line 3"), "{}", ran.stderr);
+    }
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"["5b0c4d0e-1a2b-4c3d-8e9f-000000000001"]"#).unwrap();
+    let mixed = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes"])
+        .arg("--ids-file")
+        .arg(&good));
+    assert_eq!(mixed.code, 2);
+    assert!(mixed.stderr.contains("not both"), "{}", mixed.stderr);
+    assert_eq!(sim.mutating_requests(), 0);
+}
