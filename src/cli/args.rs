@@ -127,21 +127,14 @@ pub struct ScheduledSelectArgs {
     /// Rows created up to this time [default: now, frozen when the job is created]
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    #[command(flatten)]
+    pub common: CommonSelectArgs,
     /// Rows due at or after this time (RFC 3339, or a duration ago)
     #[arg(long, value_name = "TIME")]
     pub trigger_after: Option<String>,
     /// Rows due before this time (RFC 3339, or a duration ago)
     #[arg(long, value_name = "TIME")]
     pub trigger_before: Option<String>,
-    /// Workflow name (repeatable)
-    #[arg(long = "workflow", value_name = "NAME")]
-    pub workflows: Vec<String>,
-    /// Additional metadata key=value (repeatable; all must match)
-    #[arg(long = "metadata", value_name = "KEY=VALUE")]
-    pub metadata: Vec<String>,
-    /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
-    #[arg(long, value_name = "FILE")]
-    pub ids_file: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -152,21 +145,14 @@ pub struct CronSelectArgs {
     /// Crons created up to this time [default: now, frozen when the job is created]
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// Workflow name (repeatable)
-    #[arg(long = "workflow", value_name = "NAME")]
-    pub workflows: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonSelectArgs,
     /// Cron name (repeatable)
     #[arg(long = "cron-name", value_name = "NAME")]
     pub cron_names: Vec<String>,
-    /// Additional metadata key=value (repeatable; all must match)
-    #[arg(long = "metadata", value_name = "KEY=VALUE")]
-    pub metadata: Vec<String>,
     /// Also delete code-defined crons (they come back on the next deploy)
     #[arg(long)]
     pub include_code_defined: bool,
-    /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
-    #[arg(long, value_name = "FILE")]
-    pub ids_file: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -185,16 +171,23 @@ pub struct RunSelectArgs {
     /// Runs created up to this time [default: now, frozen when the job is created]
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    #[command(flatten)]
+    pub common: CommonSelectArgs,
     /// Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED
     #[arg(long = "status", value_name = "STATUS", value_delimiter = ',')]
     pub statuses: Vec<String>,
+}
+
+/// Filters every operation offers.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonSelectArgs {
     /// Workflow name (repeatable)
     #[arg(long = "workflow", value_name = "NAME")]
     pub workflows: Vec<String>,
     /// Additional metadata key=value (repeatable; all must match)
     #[arg(long = "metadata", value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
-    /// Act on exactly these runs: one id per line or a JSON array; `-` reads standard input
+    /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
     #[arg(long, value_name = "FILE")]
     pub ids_file: Option<String>,
 }

@@ -49,9 +49,9 @@ impl From<RunSelectArgs> for SelectInput {
             since: a.since,
             until: a.until,
             statuses: a.statuses,
-            workflows: a.workflows,
-            metadata: a.metadata,
-            ids_file: a.ids_file,
+            workflows: a.common.workflows,
+            metadata: a.common.metadata,
+            ids_file: a.common.ids_file,
             ..SelectInput::default()
         }
     }
@@ -62,11 +62,11 @@ impl From<ScheduledSelectArgs> for SelectInput {
         SelectInput {
             since: a.since,
             until: a.until,
-            workflows: a.workflows,
-            metadata: a.metadata,
+            workflows: a.common.workflows,
+            metadata: a.common.metadata,
             trigger_after: a.trigger_after,
             trigger_before: a.trigger_before,
-            ids_file: a.ids_file,
+            ids_file: a.common.ids_file,
             ..SelectInput::default()
         }
     }
@@ -77,11 +77,11 @@ impl From<CronSelectArgs> for SelectInput {
         SelectInput {
             since: a.since,
             until: a.until,
-            workflows: a.workflows,
-            metadata: a.metadata,
+            workflows: a.common.workflows,
+            metadata: a.common.metadata,
             cron_names: a.cron_names,
             include_code_defined: a.include_code_defined,
-            ids_file: a.ids_file,
+            ids_file: a.common.ids_file,
             ..SelectInput::default()
         }
     }

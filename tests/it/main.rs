@@ -2,4 +2,5 @@
 //! test with its own simulator on 127.0.0.1:0 and its own state file.
 
 mod cancel;
+mod ops;
 mod support;
