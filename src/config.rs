@@ -90,7 +90,10 @@ impl Settings {
             .set_override_option("chunk_size", flags.chunk_size.map(|v| v as u64))?
             .set_override_option(
                 "state",
-                flags.state.as_ref().map(|p| p.to_string_lossy().into_owned()),
+                flags
+                    .state
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
             )?
             .set_override_option("log_format", flags.log_format.clone())?
             .set_override_option("verify_timeout", flags.verify_timeout.clone())?
@@ -155,8 +158,20 @@ mod tests {
     #[test]
     fn refuses_out_of_range_values() {
         let bad = |o: Overrides| Settings::load(None, &o).unwrap_err().to_string();
-        assert!(bad(Overrides { chunk_size: Some(0), ..Overrides::default() }).contains("1 to 1000"));
-        assert!(bad(Overrides { chunk_size: Some(1001), ..Overrides::default() }).contains("1 to 1000"));
-        assert!(bad(Overrides { rate: Some(0.0), ..Overrides::default() }).contains("--rate"));
+        assert!(bad(Overrides {
+            chunk_size: Some(0),
+            ..Overrides::default()
+        })
+        .contains("1 to 1000"));
+        assert!(bad(Overrides {
+            chunk_size: Some(1001),
+            ..Overrides::default()
+        })
+        .contains("1 to 1000"));
+        assert!(bad(Overrides {
+            rate: Some(0.0),
+            ..Overrides::default()
+        })
+        .contains("--rate"));
     }
 }

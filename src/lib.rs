@@ -10,9 +10,9 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
-pub mod report;
-pub mod telemetry;
 pub mod engine;
 pub mod job;
 pub mod ops;
+pub mod report;
 pub mod store;
+pub mod telemetry;

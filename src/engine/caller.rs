@@ -75,7 +75,11 @@ impl Caller {
     /// Calls `f` until it succeeds or fails for good. With `safe_to_repeat` false (a
     /// non-idempotent request), only failures that certainly were not applied are retried.
     /// Returns the result and how many attempts were made.
-    pub async fn call<T, F, Fut>(&self, safe_to_repeat: bool, f: F) -> (Result<T, HatchetError>, u32)
+    pub async fn call<T, F, Fut>(
+        &self,
+        safe_to_repeat: bool,
+        f: F,
+    ) -> (Result<T, HatchetError>, u32)
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, HatchetError>>,
@@ -96,9 +100,7 @@ impl Caller {
             result
         })
         .retry(backoff)
-        .when(|e: &HatchetError| {
-            e.is_transient() && (safe_to_repeat || e.certainly_not_applied())
-        })
+        .when(|e: &HatchetError| e.is_transient() && (safe_to_repeat || e.certainly_not_applied()))
         .adjust(|e: &HatchetError, next: Option<Duration>| {
             // Retry-After replaces our own delay, but never adds attempts beyond the policy.
             next.map(|d| e.retry_after().map_or(d, |ra| ra.min(max_retry_after)))

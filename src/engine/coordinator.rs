@@ -163,8 +163,10 @@ impl Coordinator {
                         Ok(decided) => decided,
                         Err(e) => return act.fail(EngineError::Reconcile(e), ctx),
                     };
-                    let outcomes: Vec<ItemOutcome> =
-                        decided.into_iter().filter_map(|(_, outcome)| outcome).collect();
+                    let outcomes: Vec<ItemOutcome> = decided
+                        .into_iter()
+                        .filter_map(|(_, outcome)| outcome)
+                        .collect();
                     let job = act.job.id.clone();
                     let written = act
                         .store
@@ -237,7 +239,9 @@ impl Coordinator {
         }
         let may_execute = self.job.enumerated || !self.op.execute_after_enumeration();
         while !self.stopping && may_execute && self.in_flight < self.window.allowed() {
-            let Some(executor) = self.idle.pop() else { break };
+            let Some(executor) = self.idle.pop() else {
+                break;
+            };
             match self.next_chunk() {
                 Ok(Some((chunk, items))) => self.send_chunk(executor, chunk, items, ctx),
                 Ok(None) => {
@@ -277,7 +281,13 @@ impl Coordinator {
         }
     }
 
-    fn send_chunk(&mut self, executor: usize, chunk: i64, items: Vec<Item>, ctx: &mut Context<Self>) {
+    fn send_chunk(
+        &mut self,
+        executor: usize,
+        chunk: i64,
+        items: Vec<Item>,
+        ctx: &mut Context<Self>,
+    ) {
         self.in_flight += 1;
         let request = self.executors[executor].send(RunChunk { chunk, items });
         ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {

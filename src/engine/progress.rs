@@ -2,8 +2,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressStyle;
-use tracing_indicatif::span_ext::IndicatifSpanExt;
 use serde_json::json;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 use crate::store::Counts;
 
@@ -89,7 +89,9 @@ impl Progress for JsonProgress {
     }
 
     fn update(&self, counts: &Counts, enumerated: bool) {
-        let Ok(mut last) = self.last.lock() else { return };
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
         if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
             return;
         }

@@ -31,7 +31,9 @@ impl AdaptiveWindow {
 
     pub fn observe(&mut self, stats: &CallStats) {
         let slow = match (stats.slowest_ok, self.best_latency) {
-            (Some(latency), Some(best)) => latency > best * LATENCY_FACTOR + Duration::from_millis(50),
+            (Some(latency), Some(best)) => {
+                latency > best * LATENCY_FACTOR + Duration::from_millis(50)
+            }
             _ => false,
         };
         if let Some(latency) = stats.slowest_ok {
@@ -65,9 +67,17 @@ mod tests {
             w.observe(&ok(10));
         }
         assert_eq!(w.allowed(), 8);
-        w.observe(&CallStats { requests: 2, pressure: 1, slowest_ok: None });
+        w.observe(&CallStats {
+            requests: 2,
+            pressure: 1,
+            slowest_ok: None,
+        });
         assert_eq!(w.allowed(), 4);
-        w.observe(&CallStats { requests: 2, pressure: 2, slowest_ok: None });
+        w.observe(&CallStats {
+            requests: 2,
+            pressure: 2,
+            slowest_ok: None,
+        });
         assert_eq!(w.allowed(), 2);
         w.observe(&ok(10));
         assert_eq!(w.allowed(), 2, "growth is additive, not a jump back");

@@ -33,10 +33,15 @@ impl JobState {
 impl FromStr for JobState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [JobState::Running, JobState::Paused, JobState::Finished, JobState::Aborted]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown job state {s}"))
+        [
+            JobState::Running,
+            JobState::Paused,
+            JobState::Finished,
+            JobState::Aborted,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("unknown job state {s}"))
     }
 }
 

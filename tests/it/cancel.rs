@@ -20,7 +20,17 @@ fn cancels_50k_runs_over_several_days_and_nothing_else() {
 
     let ran = run(sim
         .bulkops(&state)
-        .args(["runs", "cancel", "--since", "7d", "--workflow", "wf-a", "--yes", "-o", "json"])
+        .args([
+            "runs",
+            "cancel",
+            "--since",
+            "7d",
+            "--workflow",
+            "wf-a",
+            "--yes",
+            "-o",
+            "json",
+        ])
         .args(["--rate", "500", "--concurrency", "8"]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let summary = ran.summary();
@@ -29,19 +39,36 @@ fn cancels_50k_runs_over_several_days_and_nothing_else() {
     assert_eq!(summary["counts"]["done"], 50_000);
 
     assert_eq!(sim.count("wf-a", "CANCELLED"), 50_000);
-    assert_eq!(sim.count("wf-a", "QUEUED"), 2_000, "runs before the window were touched");
+    assert_eq!(
+        sim.count("wf-a", "QUEUED"),
+        2_000,
+        "runs before the window were touched"
+    );
     assert_eq!(sim.count("wf-a", "COMPLETED"), 3_000);
-    assert_eq!(sim.count("wf-b", "QUEUED"), 5_000, "another workflow was touched");
+    assert_eq!(
+        sim.count("wf-b", "QUEUED"),
+        5_000,
+        "another workflow was touched"
+    );
     let stats = sim.stats();
     assert_eq!(stats["max_cancels_per_run"], 1);
     // ID chunks of 500 only: 100 cancel calls, never the capped filter form.
-    assert_eq!(stats["requests"]["POST /api/v1/stable/tenants/{tenant}/tasks/cancel"], 100);
+    assert_eq!(
+        stats["requests"]["POST /api/v1/stable/tenants/{tenant}/tasks/cancel"],
+        100
+    );
 
     // The per-item report has one line per run.
-    let report = run(sim.bulkops(&state).args(["report", summary["job"].as_str().unwrap()]));
+    let report = run(sim
+        .bulkops(&state)
+        .args(["report", summary["job"].as_str().unwrap()]));
     assert_eq!(report.code, 0);
     assert_eq!(report.stdout.lines().count(), 50_001);
-    assert!(report.stdout.lines().skip(1).all(|l| l.contains(",runs cancel,done,")));
+    assert!(report
+        .stdout
+        .lines()
+        .skip(1)
+        .all(|l| l.contains(",runs cancel,done,")));
 }
 
 #[test]
@@ -58,17 +85,27 @@ fn status_filter_changing_under_the_job_misses_nothing() {
     let ran = run(sim
         .bulkops(&state)
         .env("BULKOPS_SLICE_TARGET", "300")
-        .args(["runs", "cancel", "--since", "3d", "--status", "QUEUED", "--yes", "-o", "json"])
+        .args([
+            "runs", "cancel", "--since", "3d", "--status", "QUEUED", "--yes", "-o", "json",
+        ])
         .args(["--rate", "1000", "--chunk-size", "200"]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["counts"]["done"], 20_000);
     assert_eq!(sim.count("wf", "CANCELLED"), 20_000);
     assert_eq!(sim.count("wf", "QUEUED"), 0);
-    assert_eq!(sim.count("wf", "RUNNING"), 1_000, "RUNNING runs were not asked for");
-    let slices = sim.stats()["requests"]["GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids"]
+    assert_eq!(
+        sim.count("wf", "RUNNING"),
+        1_000,
+        "RUNNING runs were not asked for"
+    );
+    let slices = sim.stats()["requests"]
+        ["GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids"]
         .as_u64()
         .unwrap();
-    assert!(slices > 20, "expected many slices, got {slices} external-ids calls");
+    assert!(
+        slices > 20,
+        "expected many slices, got {slices} external-ids calls"
+    );
 }
 
 #[test]
@@ -76,13 +113,46 @@ fn several_metadata_pairs_all_must_match() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    seed_runs(&sim, 100, "QUEUED", "both", 10, 1, json!({"team": "a", "env": "prod"}));
-    seed_runs(&sim, 100, "QUEUED", "team-only", 10, 1, json!({"team": "a", "env": "dev"}));
-    seed_runs(&sim, 100, "QUEUED", "env-only", 10, 1, json!({"team": "b", "env": "prod"}));
+    seed_runs(
+        &sim,
+        100,
+        "QUEUED",
+        "both",
+        10,
+        1,
+        json!({"team": "a", "env": "prod"}),
+    );
+    seed_runs(
+        &sim,
+        100,
+        "QUEUED",
+        "team-only",
+        10,
+        1,
+        json!({"team": "a", "env": "dev"}),
+    );
+    seed_runs(
+        &sim,
+        100,
+        "QUEUED",
+        "env-only",
+        10,
+        1,
+        json!({"team": "b", "env": "prod"}),
+    );
 
     let ran = run(sim
         .bulkops(&state)
-        .args(["runs", "cancel", "--since", "1d", "--metadata", "team=a", "--metadata", "env=prod"])
+        .args([
+            "runs",
+            "cancel",
+            "--since",
+            "1d",
+            "--metadata",
+            "team=a",
+            "--metadata",
+            "env=prod",
+        ])
         .args(["--yes", "-o", "json"]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["counts"]["done"], 100);
@@ -91,9 +161,17 @@ fn several_metadata_pairs_all_must_match() {
     assert_eq!(sim.count("env-only", "QUEUED"), 100);
 
     // One pair goes through external-ids (exact match) and must not widen either.
-    let ran = run(sim
-        .bulkops(&state)
-        .args(["runs", "cancel", "--since", "1d", "--metadata", "env=dev", "--yes", "-o", "json"]));
+    let ran = run(sim.bulkops(&state).args([
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--metadata",
+        "env=dev",
+        "--yes",
+        "-o",
+        "json",
+    ]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["counts"]["done"], 100);
     assert_eq!(sim.count("team-only", "CANCELLED"), 100);
@@ -106,12 +184,13 @@ fn injected_errors_and_429s_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     seed_runs(&sim, 10_000, "QUEUED", "wf", 30, 1, json!({}));
-    sim.faults(json!({"error_rate": 0.3, "rate_limited_rate": 0.1, "retry_after_s": 1, "drop_rate": 0.05}));
+    sim.faults(
+        json!({"error_rate": 0.3, "rate_limited_rate": 0.1, "retry_after_s": 1, "drop_rate": 0.05}),
+    );
 
-    let ran = run(sim
-        .bulkops(&state)
-        .env("BULKOPS_MAX_RETRIES", "15")
-        .args(["runs", "cancel", "--since", "2d", "--yes", "-o", "json", "--rate", "200"]));
+    let ran = run(sim.bulkops(&state).env("BULKOPS_MAX_RETRIES", "15").args([
+        "runs", "cancel", "--since", "2d", "--yes", "-o", "json", "--rate", "200",
+    ]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let summary = ran.summary();
     assert_eq!(summary["counts"]["done"], 10_000, "{summary}");
@@ -121,7 +200,10 @@ fn injected_errors_and_429s_lose_nothing() {
     let calls = sim.stats()["requests"]["POST /api/v1/stable/tenants/{tenant}/tasks/cancel"]
         .as_u64()
         .unwrap();
-    assert!(calls > 20, "only {calls} cancel calls for 20 chunks: were faults injected?");
+    assert!(
+        calls > 20,
+        "only {calls} cancel calls for 20 chunks: were faults injected?"
+    );
 }
 
 #[test]
@@ -131,7 +213,17 @@ fn kill_9_at_random_moments_then_rerun_cancels_everything_once() {
     let state = dir.path().join("state.db");
     seed_runs(&sim, 30_000, "QUEUED", "wf", 48, 1, json!({}));
     seed_runs(&sim, 2_000, "QUEUED", "other", 48, 1, json!({}));
-    let args = ["runs", "cancel", "--since", "3d", "--workflow", "wf", "--yes", "-o", "json"];
+    let args = [
+        "runs",
+        "cancel",
+        "--since",
+        "3d",
+        "--workflow",
+        "wf",
+        "--yes",
+        "-o",
+        "json",
+    ];
     let mut rng = rand::rng();
     for _ in 0..4 {
         let mut child = sim
@@ -169,7 +261,17 @@ fn sigterm_stops_cleanly_with_exit_3_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
-    let args = ["runs", "cancel", "--since", "1d", "--yes", "-o", "json", "--chunk-size", "100"];
+    let args = [
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--chunk-size",
+        "100",
+    ];
     let child = sim
         .bulkops(&state)
         .args(args)
@@ -180,7 +282,11 @@ fn sigterm_stops_cleanly_with_exit_3_and_resumes() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let summary: serde_json::Value =
@@ -201,9 +307,15 @@ fn dry_run_counts_and_changes_nothing() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     seed_runs(&sim, 1_234, "QUEUED", "wf", 20, 1, json!({}));
-    let ran = run(sim
-        .bulkops(&dir.path().join("s.db"))
-        .args(["runs", "cancel", "--since", "1d", "--dry-run", "-o", "json"]));
+    let ran = run(sim.bulkops(&dir.path().join("s.db")).args([
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--dry-run",
+        "-o",
+        "json",
+    ]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let out = ran.summary();
     assert_eq!(out["matching"], 1_234);
@@ -221,19 +333,44 @@ fn bad_input_exits_2_with_one_line_and_sends_nothing() {
     let expired = mint_token(json!({"sub": sim.tenant, "server_url": sim.url, "exp": now - 60}));
     let future = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
     let base = ["runs", "cancel", "--yes"];
-    let cases: Vec<(Vec<&str>, Vec<(&str, String)>, &str)> = vec![
+    // (arguments, environment, what the error must name)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![], vec![], "--since"),
         (vec!["--status", "QUEUED"], vec![], "--since"),
-        (vec!["--since", "1d", "--status", "PAUSED"], vec![], "QUEUED, RUNNING"),
+        (
+            vec!["--since", "1d", "--status", "PAUSED"],
+            vec![],
+            "QUEUED, RUNNING",
+        ),
         (vec!["--since", &future], vec![], "future"),
-        (vec!["--since", "1h", "--until", "2h"], vec![], "earlier than --until"),
+        (
+            vec!["--since", "1h", "--until", "2h"],
+            vec![],
+            "earlier than --until",
+        ),
         (vec!["--since", "yesterday"], vec![], "24h"),
-        (vec!["--since", "1d"], vec![("HATCHET_CLIENT_TOKEN", "garbage".into())], "token"),
-        (vec!["--since", "1d"], vec![("HATCHET_CLIENT_TOKEN", String::new())], "HATCHET_CLIENT_TOKEN"),
-        (vec!["--since", "1d"], vec![("HATCHET_CLIENT_TOKEN", expired)], "expired"),
         (
             vec!["--since", "1d"],
-            vec![("HATCHET_CLIENT_TENANT_ID", "00000000-0000-4000-8000-000000000001".into())],
+            vec![("HATCHET_CLIENT_TOKEN", "garbage".into())],
+            "token",
+        ),
+        (
+            vec!["--since", "1d"],
+            vec![("HATCHET_CLIENT_TOKEN", String::new())],
+            "HATCHET_CLIENT_TOKEN",
+        ),
+        (
+            vec!["--since", "1d"],
+            vec![("HATCHET_CLIENT_TOKEN", expired)],
+            "expired",
+        ),
+        (
+            vec!["--since", "1d"],
+            vec![(
+                "HATCHET_CLIENT_TENANT_ID",
+                "00000000-0000-4000-8000-000000000001".into(),
+            )],
             "HATCHET_CLIENT_TENANT_ID",
         ),
         (
@@ -241,11 +378,27 @@ fn bad_input_exits_2_with_one_line_and_sends_nothing() {
             vec![("HATCHET_CLIENT_SERVER_URL", "http://127.0.0.1:1".into())],
             "cannot reach",
         ),
-        (vec!["--since", "1d", "--workflow", "no-such-wf"], vec![], "unknown workflow"),
-        (vec!["--since", "1d", "--chunk-size", "0"], vec![], "1 to 1000"),
-        (vec!["--since", "1d", "--chunk-size", "1001"], vec![], "1 to 1000"),
+        (
+            vec!["--since", "1d", "--workflow", "no-such-wf"],
+            vec![],
+            "unknown workflow",
+        ),
+        (
+            vec!["--since", "1d", "--chunk-size", "0"],
+            vec![],
+            "1 to 1000",
+        ),
+        (
+            vec!["--since", "1d", "--chunk-size", "1001"],
+            vec![],
+            "1 to 1000",
+        ),
         (vec!["--since", "1d", "--rate", "0"], vec![], "--rate"),
-        (vec!["--since", "1d", "--metadata", "team"], vec![], "key=value"),
+        (
+            vec!["--since", "1d", "--metadata", "team"],
+            vec![],
+            "key=value",
+        ),
         (
             vec!["--since", "1d", "--state", "/nonexistent-dir/x/state.db"],
             vec![],
@@ -260,13 +413,22 @@ fn bad_input_exits_2_with_one_line_and_sends_nothing() {
         }
         let ran = run(&mut cmd);
         assert_eq!(ran.code, 2, "{args:?} {env:?}: {}", ran.stderr);
-        let lines: Vec<&str> = ran.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = ran
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         assert_eq!(lines.len(), 1, "{args:?}: expected one line, got {lines:?}");
-        assert!(lines[0].contains(fix), "{args:?}: '{}' does not name '{fix}'", lines[0]);
+        assert!(
+            lines[0].contains(fix),
+            "{args:?}: '{}' does not name '{fix}'",
+            lines[0]
+        );
         assert!(!ran.stderr.contains(&sim.token), "the token leaked");
     }
     // A token of another tenant: the server refuses it.
-    let foreign = mint_token(json!({"sub": "00000000-0000-4000-8000-000000000002", "server_url": sim.url}));
+    let foreign =
+        mint_token(json!({"sub": "00000000-0000-4000-8000-000000000002", "server_url": sim.url}));
     let ran = run(sim
         .bulkops(&state)
         .env("HATCHET_CLIENT_TOKEN", &foreign)

@@ -140,7 +140,10 @@ pub fn bulkops_command(state: &Path) -> Command {
             cmd.env_remove(key);
         }
     }
-    cmd.arg("--state").arg(state).arg("--log-format").arg("json");
+    cmd.arg("--state")
+        .arg(state)
+        .arg("--log-format")
+        .arg("json");
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -156,7 +159,10 @@ impl Ran {
     pub fn summary(&self) -> Value {
         let line = self.stdout.lines().last().unwrap_or("");
         serde_json::from_str(line).unwrap_or_else(|_| {
-            panic!("no JSON summary on stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+            panic!(
+                "no JSON summary on stdout:\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
         })
     }
 }
@@ -189,7 +195,15 @@ pub fn mint_token(claims: Value) -> String {
     )
 }
 
-pub fn seed_runs(sim: &Sim, n: u64, status: &str, workflow: &str, from_h: i64, to_h: i64, metadata: Value) {
+pub fn seed_runs(
+    sim: &Sim,
+    n: u64,
+    status: &str,
+    workflow: &str,
+    from_h: i64,
+    to_h: i64,
+    metadata: Value,
+) {
     let seeded = sim.seed(json!({
         "runs": n, "status": status, "workflow": workflow, "metadata": metadata,
         "created_from": hours_ago(from_h), "created_to": hours_ago(to_h),

@@ -152,11 +152,17 @@ mod tests {
     #[test]
     fn reads_all_four_error_shapes() {
         assert_eq!(
-            error_message(400, br#"{"errors":[{"description":"bad since","field":"since"}]}"#),
+            error_message(
+                400,
+                br#"{"errors":[{"description":"bad since","field":"since"}]}"#
+            ),
             "bad since"
         );
         assert_eq!(
-            error_message(403, br#"{"description":"Cannot delete scheduled run created via code definition."}"#),
+            error_message(
+                403,
+                br#"{"description":"Cannot delete scheduled run created via code definition."}"#
+            ),
             "Cannot delete scheduled run created via code definition."
         );
         assert_eq!(
@@ -164,7 +170,10 @@ mod tests {
             "Internal Server Error"
         );
         assert_eq!(error_message(429, b"null"), "rate limited");
-        assert_eq!(error_message(502, b"<html>bad gateway</html>"), "<html>bad gateway</html>");
+        assert_eq!(
+            error_message(502, b"<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
     }
 
     #[test]

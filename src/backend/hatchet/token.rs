@@ -62,7 +62,10 @@ impl Connection {
         tenant_override: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Self, TokenError> {
-        let raw = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(TokenError::Missing)?;
+        let raw = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(TokenError::Missing)?;
         let claims = decode_claims(raw)?;
         let tenant = Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Malformed)?;
         if let Some(exp) = claims.exp {
@@ -131,31 +134,46 @@ mod tests {
     #[test]
     fn resolves_like_the_sdks() {
         let now = Utc::now();
-        let t = token(serde_json::json!({"sub": TENANT, "server_url": "http://127.0.0.1:8080", "exp": now.timestamp() + 60}));
+        let t = token(
+            serde_json::json!({"sub": TENANT, "server_url": "http://127.0.0.1:8080", "exp": now.timestamp() + 60}),
+        );
         let c = Connection::resolve(Some(&t), None, None, now).unwrap();
         assert_eq!(c.tenant.to_string(), TENANT);
         assert_eq!(c.server_url.as_str(), "http://127.0.0.1:8080/");
-        let c = Connection::resolve(Some(&t), Some("http://10.0.0.1:9"), Some(TENANT), now).unwrap();
+        let c =
+            Connection::resolve(Some(&t), Some("http://10.0.0.1:9"), Some(TENANT), now).unwrap();
         assert_eq!(c.server_url.host_str(), Some("10.0.0.1"));
-        assert!(!format!("{c:?}").contains(&t), "the token leaked into Debug output");
+        assert!(
+            !format!("{c:?}").contains(&t),
+            "the token leaked into Debug output"
+        );
     }
 
     #[test]
     fn refuses_bad_tokens() {
         let now = Utc::now();
-        assert_eq!(Connection::resolve(None, None, None, now).unwrap_err(), TokenError::Missing);
+        assert_eq!(
+            Connection::resolve(None, None, None, now).unwrap_err(),
+            TokenError::Missing
+        );
         assert_eq!(
             Connection::resolve(Some("not-a-token"), None, None, now).unwrap_err(),
             TokenError::Malformed
         );
-        let expired = token(serde_json::json!({"sub": TENANT, "server_url": "http://x", "exp": 1000}));
+        let expired =
+            token(serde_json::json!({"sub": TENANT, "server_url": "http://x", "exp": 1000}));
         assert!(matches!(
             Connection::resolve(Some(&expired), None, None, now),
             Err(TokenError::Expired(_))
         ));
         let ok = token(serde_json::json!({"sub": TENANT, "server_url": "http://x"}));
         assert!(matches!(
-            Connection::resolve(Some(&ok), None, Some("00000000-0000-0000-0000-000000000001"), now),
+            Connection::resolve(
+                Some(&ok),
+                None,
+                Some("00000000-0000-0000-0000-000000000001"),
+                now
+            ),
             Err(TokenError::TenantMismatch { .. })
         ));
         let no_url = token(serde_json::json!({"sub": TENANT}));
