@@ -173,12 +173,15 @@ def cancel_async_and_echo():
 def cancel_replay_bad_bodies():
     tag = hh.new_tag("bad")
     ids = hh.trigger_unserved(1, tag)
+    hh.wait_for_count(tag, "QUEUED", 1, timeout=60)
     out = {}
     for name, path in (("cancel", CANCEL), ("replay", REPLAY)):
         both = R.post(path, {"externalIds": ids, "filter": {"since": iso(T0)}})
         neither = R.post(path, {})
         nocolon = R.post(path, {"filter": {"since": iso(T0), "additionalMetadata": ["nocolon"]}})
         nosince = R.post(path, {"filter": {"statuses": ["QUEUED"], "additionalMetadata": [f"itest:{tag}"]}})
+        # control: the same filter with since would match the QUEUED run (cancel it only at the end)
+        control = xids(since=T0, statuses=["QUEUED"], additional_metadata=[f"itest:{tag}"]).json
         badstatus = R.post(path, {"filter": {"since": iso(T0), "statuses": ["BOGUS"], "additionalMetadata": [f"itest:{tag}"]}})
         badjson = R.request("POST", path, None)
         out[name] = {
@@ -188,6 +191,7 @@ def cancel_replay_bad_bodies():
             "filter_metadata_without_colon": [nocolon.status, nocolon.json],
             "filter_invalid_status": [badstatus.status, badstatus.json],
             "filter_without_since": [nosince.status, nosince.json],
+            "control_external_ids_with_since": control,
         }
     hh.cancel_ids(ids)
     return out
@@ -309,17 +313,18 @@ def replay_caps_and_timing():
 @check
 def list_filters():
     a, b = hh.new_tag("ma"), hh.new_tag("mb")
-    hh.trigger_unserved(3, a, extra_meta={"grp": a})
+    start = utcnow() - timedelta(seconds=1)  # window holding only this check's runs
+    hh.trigger_unserved(4, a, extra_meta={"grp": a})  # 4 runs in a, 3 in b: tells which pair wins
     hh.trigger("ok", 2, b, extra_meta={"grp": b, "other": "x"})
     hh.trigger("fail", 1, b, extra_meta={"grp": b})
-    hh.wait_for_count(a, "QUEUED", 3, timeout=60)
+    hh.wait_for_count(a, "QUEUED", 4, timeout=60)
     hh.wait_for_count(b, "COMPLETED", 2, timeout=60)
     hh.wait_for_count(b, "FAILED", 1, timeout=60)
-    lst = lambda **q: len(R.get(RUNS, since=T0, only_tasks=False, limit=500, **q).json["rows"])  # noqa: E731
-    xn = lambda **q: len(xids(since=T0, **q).json or [])  # noqa: E731
+    lst = lambda **q: len(R.get(RUNS, since=start, only_tasks=False, limit=500, **q).json["rows"])  # noqa: E731
+    xn = lambda **q: len(xids(since=start, **q).json or [])  # noqa: E731
     total = xn()
-    mixed = [f"grp:{a}", "other:x"]   # different keys: 3 runs match the first, 2 the second, none both
-    same_key = [f"grp:{a}", f"grp:{b}"]
+    mixed = [f"grp:{a}", "other:x"]   # different keys: 4 runs match the first, 2 the second, none both
+    same_key = [f"grp:{a}", f"grp:{b}"]  # OR would give 7; 4 = first pair kept, 3 = last pair kept
     two_in_one_run = [f"grp:{b}", "other:x"]  # both pairs on the same 2 runs
     return {
         "list_two_keys_default": lst(additional_metadata=mixed),
@@ -330,9 +335,9 @@ def list_filters():
         "list_same_key_twice_default": lst(additional_metadata=same_key),
         "list_same_key_twice_AND": lst(additional_metadata=same_key, additional_metadata_operator="AND"),
         "external_ids_same_key_twice": xn(additional_metadata=same_key),
-        "list_pair_without_colon_matches_all": lst(additional_metadata=["nocolon"], limit=10000) == total,
-        "list_bogus_status_matches_all": lst(statuses=["BOGUS"], limit=10000) == total,
-        "list_bogus_status_http": R.get(RUNS, since=T0, only_tasks=False, statuses=["BOGUS"]).status,
+        "list_pair_without_colon_matches_all": lst(additional_metadata=["nocolon"]) == total,
+        "list_bogus_status_matches_all": lst(statuses=["BOGUS"]) == total,
+        "list_bogus_status_http": R.get(RUNS, since=start, only_tasks=False, statuses=["BOGUS"]).status,
         "external_ids_bogus_status_matches_all": xn(statuses=["BOGUS"]) == total,
         "list_lowercase_failed_in_b": lst(statuses=["failed"], additional_metadata=[f"grp:{b}"]),
         "list_FAILED_in_b": lst(statuses=["FAILED"], additional_metadata=[f"grp:{b}"]),
@@ -378,7 +383,7 @@ def list_pagination():
     odd = R.get(RUNS, since=T0, only_tasks=False, additional_metadata=[f"itest:{tag}"], limit=50, offset=25).json["pagination"]
     z = R.get(RUNS, since=T0, only_tasks=False, limit=0)
     neg = R.get(RUNS, since=T0, only_tasks=False, limit=-1)
-    nos = R.get(RUNS, only_tasks=False)
+    nos = R.get(RUNS, only_tasks=False, additional_metadata=[f"itest:{tag}"])
     noonly = R.get(RUNS, since=T0)
     empty = R.get(RUNS, since=T0, only_tasks=False, additional_metadata=["itest:none"]).json
     # ordering: newest first, deterministic?
@@ -451,6 +456,34 @@ def scheduled_fire_deletes_row():
             "past_triggerAt_create_status": past.status, "past_triggerAt_run_completed_after_s": dt_past,
             "run_additionalMetadata": run_meta,
             "delete_after_fire": [d.status, d.json], "patch_after_fire": [p.status, p.json]}
+
+
+@check
+def scheduled_ticker_race():
+    """Delete / reschedule API scheduled runs shortly before their triggerAt: do they still fire?"""
+    tag = hh.new_tag("race")
+    leads = [12, 8, 6, 4, 2, 1]  # seconds before triggerAt at which the change is made
+    at = utcnow() + timedelta(seconds=16)
+    mk = lambda kind, lead: R.post("/api/v1/tenants/{tenant}/workflows/itest-task/scheduled", {  # noqa: E731
+        "input": {"mode": "ok"}, "additionalMetadata": {"itest": f"{tag}-{kind}-{lead}"}, "triggerAt": iso(at)}).json["metadata"]["id"]
+    dels = {lead: mk("del", lead) for lead in leads}
+    pats = {lead: mk("patch", lead) for lead in leads}
+    results = {}
+    for lead in leads:
+        while utcnow() < at - timedelta(seconds=lead):
+            time.sleep(0.02)
+        d = R.delete(f"{SCHED}/{dels[lead]}")
+        p = R.patch(f"{SCHED}/{pats[lead]}", {"triggerAt": iso(utcnow() + timedelta(days=1))})
+        results[lead] = {"delete": d.status, "patch": p.status}
+    time.sleep(15)
+    for lead in leads:
+        results[lead]["deleted_run_fired"] = hh.count_runs(f"{tag}-del-{lead}") > 0
+        results[lead]["rescheduled_run_fired_at_old_time"] = hh.count_runs(f"{tag}-patch-{lead}") > 0
+        g = R.get(f"{SCHED}/{pats[lead]}")
+        results[lead]["rescheduled_row_still_listed"] = g.status == 200
+    for lead in leads:
+        R.delete(f"{SCHED}/{pats[lead]}")
+    return {f"lead_{k}s": v for k, v in results.items()}
 
 
 @check

@@ -31,8 +31,16 @@ def rss_mb() -> dict[str, float]:
             out[name] = round(sum(int(x) for x in ps.split()) / 1024, 1)
         except OSError:
             pass
-    ps = subprocess.run(["ps", "-o", "rss=", "-C", "postgres"], capture_output=True, text=True).stdout
-    out["postgres(all backends, RSS sum)"] = round(sum(int(x) for x in ps.split()) / 1024, 1)
+    # PostgreSQL: proportional set size (shared buffers counted once across backends)
+    pss = 0
+    for pid in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split():
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            pass
+    out["postgres_pss"] = round(pss / 1024, 1)
     return out
 
 

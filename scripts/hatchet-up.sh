@@ -70,12 +70,16 @@ psql_pg() { PGOPTIONS='-c client_min_messages=warning' as_pg psql -X -v ON_ERROR
 # ---------------------------------------------------------------------------------------------------
 ensure_postgres() {
   local t; t=$(now)
-  if ! command -v pg_ctlcluster >/dev/null || ! dpkg -s postgresql >/dev/null 2>&1; then
-    log "installing PostgreSQL from Debian packages"
+  local pkgs=()
+  { command -v pg_ctlcluster >/dev/null && dpkg -s postgresql >/dev/null 2>&1; } || pkgs+=(postgresql)
+  command -v curl >/dev/null || pkgs+=(curl)
+  if [ "${#pkgs[@]}" -gt 0 ]; then
+    log "installing ${pkgs[*]} from Debian packages"
     export DEBIAN_FRONTEND=noninteractive
-    if ! bounded 600 apt-get install -y -q postgresql >/dev/null; then
+    # apt-get update only when the install fails (e.g. empty package lists on a fresh machine)
+    if ! bounded 600 apt-get install -y -q "${pkgs[@]}" >/dev/null; then
       bounded 300 apt-get update -q >/dev/null
-      bounded 600 apt-get install -y -q postgresql >/dev/null
+      bounded 600 apt-get install -y -q "${pkgs[@]}" >/dev/null
     fi
   fi
   local ver name status
