@@ -63,7 +63,7 @@ timing() { printf '%s %s %ss\n' "$(date -u +%FT%TZ)" "$1" "$2" >> "$TIMINGS"; lo
 bounded() { local t=$1; shift; timeout --kill-after=10 "$t" "$@"; }
 
 as_pg() { (cd /tmp && runuser -u postgres -- "$@"); }
-psql_pg() { PGOPTIONS='-c client_min_messages=warning' as_pg psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_pg() { PGOPTIONS='-c client_min_messages=warning' as_pg timeout 120 psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 # ---------------------------------------------------------------------------------------------------
 # 1. PostgreSQL (Debian package, pg_ctlcluster, no systemd)
