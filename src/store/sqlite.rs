@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(job_id, id);
 CREATE INDEX IF NOT EXISTS items_chunk ON items(job_id, chunk);
 CREATE INDEX IF NOT EXISTS items_state ON items(job_id, state, seq);
+CREATE INDEX IF NOT EXISTS items_page ON items(job_id, page, state);
 CREATE TABLE IF NOT EXISTS chunks (
     job_id TEXT NOT NULL,
     chunk  INTEGER NOT NULL,
@@ -440,6 +441,29 @@ impl Store {
         write_outcomes(&tx, job_id, outcomes)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Puts every item in `from` back to pending with `reason`, in new chunks of the job's chunk
+    /// size, so they are sent again. Returns how many items moved.
+    pub fn requeue(
+        &mut self,
+        job_id: &str,
+        from: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let chunk_size: i64 =
+            tx.query_row("SELECT chunk_size FROM jobs WHERE id = ?1", [job_id], |r| {
+                r.get(0)
+            })?;
+        let moved = tx.execute(
+            "UPDATE items SET state = 'pending', chunk = NULL, reason = ?3, updated_at = ?4 \
+             WHERE job_id = ?1 AND state = ?2",
+            params![job_id, from.as_str(), reason, ts(Utc::now())],
+        )?;
+        assign_chunks(&tx, job_id, chunk_size, true)?;
+        tx.commit()?;
+        Ok(moved as u64)
     }
 
     /// Up to `limit` items in `state` after `after_seq`, in enumeration order.
