@@ -260,9 +260,15 @@ async fn resolve_workflows(
     Ok(ids)
 }
 
-fn engine_settings(settings: &Settings, exec: &ExecArgs) -> EngineSettings {
+fn engine_settings(settings: &Settings, exec: &ExecArgs, kind: &OperationKind) -> EngineSettings {
+    // Replay requests go one at a time through the operation's pacer whatever the concurrency;
+    // more chunks in flight would only wait there marked `sending`, in doubt after a crash.
+    let concurrency = match kind {
+        OperationKind::RunsReplay => 1,
+        _ => settings.concurrency,
+    };
     EngineSettings {
-        concurrency: settings.concurrency,
+        concurrency,
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
@@ -356,6 +362,7 @@ async fn build_operation(
         OperationKind::RunsReplay => Arc::new(RunsReplay::new(
             runs(&[RunStatus::Failed, RunStatus::Cancelled]),
             settings.verify_poll * 5,
+            settings.replay_interval,
         )),
         OperationKind::ScheduledDelete => Arc::new(ScheduledDelete::new(scheduled())),
         OperationKind::ScheduledReschedule { target, allow_past } => {
@@ -394,17 +401,25 @@ async fn build_operation(
     Ok(op)
 }
 
-/// Items per chunk: bulk scheduled endpoints take at most 500 ids; operations that make one
-/// request per item checkpoint in small chunks.
-fn chunk_size(kind: &OperationKind, configured: usize) -> usize {
+/// Items per chunk, 500 unless configured. Replay defaults to 50: Hatchet silently drops replay
+/// batches that are big or close together (docs/hatchet-behaviour.md D3). Bulk scheduled
+/// endpoints take at most 500 ids; operations that make one request per item checkpoint in small
+/// chunks.
+fn chunk_size(kind: &OperationKind, configured: Option<usize>) -> usize {
     match kind {
-        OperationKind::RunsCancel | OperationKind::RunsReplay => configured,
+        OperationKind::RunsReplay => configured.unwrap_or(REPLAY_CHUNK),
+        OperationKind::RunsCancel => configured.unwrap_or(CHUNK),
         OperationKind::ScheduledDelete
         | OperationKind::ScheduledReschedule { .. }
-        | OperationKind::ScheduledRestore { .. } => configured.min(500),
-        OperationKind::CronsDelete | OperationKind::ScheduledRecreate { .. } => configured.min(50),
+        | OperationKind::ScheduledRestore { .. } => configured.unwrap_or(CHUNK).min(500),
+        OperationKind::CronsDelete | OperationKind::ScheduledRecreate { .. } => {
+            configured.unwrap_or(CHUNK).min(50)
+        }
     }
 }
+
+const CHUNK: usize = 500;
+const REPLAY_CHUNK: usize = 50;
 
 fn named_identity(name: &str, target: &Target) -> String {
     let digest = Sha256::digest(format!(
@@ -535,9 +550,9 @@ fn confirm(spec: &JobSpec, window: &Window, yes: bool) -> Result<(), CliError> {
         return Ok(());
     }
     eprint!(
-        "About to {} items selected by {} in ({}, {}] on tenant {} at {}.\nContinue? [y/N] ",
+        "About to {} every item with {}, created in ({}, {}], on tenant {} at {}.\nContinue? [y/N] ",
         spec.operation.name(),
-        serde_json::to_string(&spec.selector).unwrap_or_default(),
+        spec.selector.describe(),
         window.since,
         window.until,
         spec.target.tenant,
@@ -633,7 +648,7 @@ pub async fn execute(
         job.clone(),
         store,
         op,
-        engine_settings(settings, exec),
+        engine_settings(settings, exec, &job.spec.operation),
         engine::limiter(settings.rate),
         progress,
         done_tx,
