@@ -169,8 +169,9 @@ impl HatchetClient {
             )
             .query(&query);
         let started = Instant::now();
-        let ids: Vec<String> = self.send_json(req, self.timeout).await?;
-        Ok((ids, started.elapsed()))
+        // The server answers `null`, not `[]`, when nothing matches.
+        let ids: Option<Vec<String>> = self.send_json(req, self.timeout).await?;
+        Ok((ids.unwrap_or_default(), started.elapsed()))
     }
 
     /// One page of runs created in `[since, until]`, newest first, without payloads. Several

@@ -90,20 +90,20 @@ pub async fn list(
 }
 
 /// `GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids`: unbounded, `since` strict,
-/// metadata pairs always OR'ed.
+/// metadata pairs always OR'ed. An empty result is JSON `null`, as the real server sends it
+/// (docs/hatchet-behaviour.md).
 pub async fn external_ids(
     State(state): State<Shared>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<Uuid>>, ApiError> {
+) -> Result<Json<Option<Vec<Uuid>>>, ApiError> {
     let query = Query::parse(raw.as_deref());
     let filter = run_filter(&query, true)?;
     let store = state.store();
-    Ok(Json(
-        store
-            .select_runs(&filter)
-            .map(|i| store.runs[i].id)
-            .collect(),
-    ))
+    let ids: Vec<Uuid> = store
+        .select_runs(&filter)
+        .map(|i| store.runs[i].id)
+        .collect();
+    Ok(Json((!ids.is_empty()).then_some(ids)))
 }
 
 /// `GET /api/v1/stable/workflow-runs/{v1-workflow-run}/status`: a JSON string.
