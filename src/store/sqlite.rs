@@ -52,9 +52,13 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (job_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(job_id, id);
-CREATE INDEX IF NOT EXISTS items_chunk ON items(job_id, chunk);
+-- Lookups by chunk and by page must not fall back to items_state (which scans every pending
+-- item of the job): these cover the equality columns and the ORDER BY seq.
+DROP INDEX IF EXISTS items_chunk;
+CREATE INDEX IF NOT EXISTS items_by_chunk ON items(job_id, chunk, state, seq);
 CREATE INDEX IF NOT EXISTS items_state ON items(job_id, state, seq);
-CREATE INDEX IF NOT EXISTS items_page ON items(job_id, page, state);
+DROP INDEX IF EXISTS items_page;
+CREATE INDEX IF NOT EXISTS items_by_page ON items(job_id, page, state, seq);
 CREATE TABLE IF NOT EXISTS chunks (
     job_id TEXT NOT NULL,
     chunk  INTEGER NOT NULL,
@@ -88,6 +92,9 @@ fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 \
+     AND chunk = ?2 AND state = 'pending' ORDER BY seq";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
      chunk_size, created_at, finished_at, started_by, reason";
@@ -390,10 +397,7 @@ impl Store {
 
     /// The items of a chunk that still need a request.
     pub fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND chunk = ?2 \
-             AND state = 'pending' ORDER BY seq",
-        )?;
+        let mut stmt = self.conn.prepare_cached(CHUNK_ITEMS)?;
         let raws = stmt
             .query_map(params![job_id, chunk], item_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -637,4 +641,29 @@ fn assign_chunks(
         params![job_id, next_chunk],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dispatching a chunk must look its items up by chunk: through the state index it would scan
+    /// every pending item of the job, once per chunk (quadratic in the job's size).
+    #[test]
+    fn chunk_lookup_uses_the_chunk_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CHUNK_ITEMS}"))
+            .unwrap()
+            .query_map(params!["job", 1], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("items_by_chunk")),
+            "{plan:?}"
+        );
+    }
 }
