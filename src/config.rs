@@ -34,7 +34,7 @@ pub enum LogFormat {
 struct Raw {
     rate: f64,
     concurrency: usize,
-    chunk_size: usize,
+    chunk_size: Option<usize>,
     state: PathBuf,
     request_timeout: String,
     max_retries: usize,
@@ -42,13 +42,15 @@ struct Raw {
     verify_timeout: String,
     verify_poll: String,
     slice_target: usize,
+    replay_interval: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rate: f64,
     pub concurrency: usize,
-    pub chunk_size: usize,
+    /// `None` when nothing sets it: each operation then uses its own default.
+    pub chunk_size: Option<usize>,
     pub state: PathBuf,
     pub request_timeout: Duration,
     pub max_retries: usize,
@@ -56,6 +58,7 @@ pub struct Settings {
     pub verify_timeout: Duration,
     pub verify_poll: Duration,
     pub slice_target: usize,
+    pub replay_interval: Duration,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -103,8 +106,8 @@ impl Settings {
     }
 
     fn validate(raw: Raw) -> Result<Self, ConfigError> {
-        if !(1..=1000).contains(&raw.chunk_size) {
-            return Err(SpecError::ChunkSize(raw.chunk_size).into());
+        if let Some(n) = raw.chunk_size.filter(|n| !(1..=1000).contains(n)) {
+            return Err(SpecError::ChunkSize(n).into());
         }
         if !(raw.rate > 0.0 && raw.rate.is_finite()) {
             return Err(SpecError::Rate.into());
@@ -129,6 +132,7 @@ impl Settings {
             verify_timeout: duration("verify_timeout", &raw.verify_timeout)?,
             verify_poll: duration("verify_poll", &raw.verify_poll)?,
             slice_target: raw.slice_target.max(1),
+            replay_interval: duration("replay_interval", &raw.replay_interval)?,
         })
     }
 }
@@ -152,7 +156,8 @@ mod tests {
         .unwrap();
         assert_eq!(s.rate, 7.0);
         assert_eq!(s.concurrency, 2);
-        assert_eq!(s.chunk_size, 500);
+        assert_eq!(s.chunk_size, None, "left to each operation");
+        assert_eq!(s.replay_interval, Duration::from_secs(2));
     }
 
     #[test]

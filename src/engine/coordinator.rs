@@ -66,6 +66,8 @@ pub struct Coordinator {
     counts: Counts,
     verify_queue: VecDeque<(i64, Option<serde_json::Value>)>,
     verify_started: Option<Instant>,
+    /// Rounds of items sent again after verification (see `Operation::resend_unconfirmed`).
+    resends: u32,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<RunOutcome>>,
 }
@@ -99,6 +101,7 @@ impl Coordinator {
             counts,
             verify_queue: VecDeque::new(),
             verify_started: None,
+            resends: 0,
             progress,
             done: Some(done),
         })
@@ -381,14 +384,7 @@ impl Coordinator {
             }
             let waited = self.verify_started.map_or(Duration::ZERO, |t| t.elapsed());
             if waited >= self.settings.verify_timeout {
-                let reason = format!(
-                    "not confirmed by the server within {}s (--verify-timeout)",
-                    self.settings.verify_timeout.as_secs()
-                );
-                return match self.settle_sent(ItemState::Unconfirmed, &reason) {
-                    Ok(()) => self.complete(true),
-                    Err(e) => self.fail(e, ctx),
-                };
+                return self.verify_timed_out(ctx);
             }
             match self.store.pages_with(&self.job.id, ItemState::Sent) {
                 Ok(pages) => self.verify_queue.extend(pages),
@@ -399,6 +395,44 @@ impl Coordinator {
             return;
         }
         self.verify_page(ctx);
+    }
+
+    /// `--verify-timeout` ran out with items still unconfirmed. When the operation's server may
+    /// drop accepted requests, they go back to execution (whose checks decide again whether each
+    /// may be sent) for a bounded number of rounds, then fail; otherwise they end unconfirmed.
+    fn verify_timed_out(&mut self, ctx: &mut Context<Self>) {
+        let timeout = self.settings.verify_timeout.as_secs();
+        let settled = match self.op.resend_unconfirmed() {
+            Some(resend) if self.resends < resend.rounds => {
+                self.resends += 1;
+                let reason = format!(
+                    "accepted, but the server showed no effect within {timeout}s: sending again (round {})",
+                    self.resends
+                );
+                return match self.store.requeue(&self.job.id, ItemState::Sent, &reason) {
+                    Ok(items) => {
+                        tracing::warn!(job = %self.job.id, items, round = self.resends, "the server accepted these items but never applied them: sending them again");
+                        self.phase = Phase::Execute;
+                        self.progress.phase("resending");
+                        self.refresh_counts();
+                        self.dispatch(ctx)
+                    }
+                    Err(e) => self.fail(e.into(), ctx),
+                };
+            }
+            Some(resend) => self.settle_sent(
+                ItemState::Failed,
+                &format!("{} (sent {} times)", resend.reason, self.resends + 1),
+            ),
+            None => self.settle_sent(
+                ItemState::Unconfirmed,
+                &format!("not confirmed by the server within {timeout}s (--verify-timeout)"),
+            ),
+        };
+        match settled {
+            Ok(()) => self.complete(true),
+            Err(e) => self.fail(e, ctx),
+        }
     }
 
     fn verify_page(&mut self, ctx: &mut Context<Self>) {

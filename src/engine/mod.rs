@@ -1,15 +1,17 @@
 //! The engine: a Coordinator actor that enumerates into the store and hands chunks to Executor
 //! actors on credits (never `do_send` for work), a process-wide rate limiter, an adaptive
-//! concurrency window, and retries.
+//! concurrency window, retries, and a pacer for operations whose requests must be spaced.
 
 mod caller;
 mod coordinator;
 mod executor;
+mod pacer;
 mod progress;
 mod window;
 
 pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy};
 pub use coordinator::{Coordinator, EngineSettings, RunOutcome, Stop};
+pub use pacer::Pacer;
 pub use progress::{JsonProgress, NoProgress, Progress, TtyProgress};
 pub use window::AdaptiveWindow;
 

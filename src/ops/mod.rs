@@ -78,6 +78,13 @@ pub trait Operation: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// For an operation whose server may accept a request and silently never apply it: how
+    /// items still unconfirmed when `--verify-timeout` runs out are handled. `None` (the
+    /// default): they end `unconfirmed`.
+    fn resend_unconfirmed(&self) -> Option<Resend> {
+        None
+    }
+
     /// Decides the fate of a chunk found in `sending` after a crash, without resending blindly.
     /// Returns, per item, either an outcome or `None` to send it again.
     async fn reconcile(
@@ -88,6 +95,16 @@ pub trait Operation: Send + Sync {
         let _ = caller;
         Ok(items.iter().cloned().map(|i| (i, None)).collect())
     }
+}
+
+/// Sending again what the server accepted but never applied. The engine puts such items back
+/// in new chunks and runs them through `execute` again (which must send only items it proves
+/// unchanged), then verifies them with a fresh `--verify-timeout`; after `rounds` such rounds in
+/// one process, the items left fail with `reason`.
+#[derive(Debug, Clone, Copy)]
+pub struct Resend {
+    pub rounds: u32,
+    pub reason: &'static str,
 }
 
 /// The same outcome for every item of a chunk.

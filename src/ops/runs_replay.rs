@@ -4,27 +4,38 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::run_selection::RunSnapshot;
-use super::{item_outcome, outcome_for_all, OpError, Operation, Page, RunSelection};
+use super::{item_outcome, outcome_for_all, OpError, Operation, Page, Resend, RunSelection};
 use crate::backend::hatchet::HatchetError;
-use crate::engine::Caller;
+use crate::engine::{Caller, Pacer};
 use crate::store::{Item, ItemOutcome, ItemState};
 
 /// The server sends replays in batches of about 100 tasks with a 200 ms pause after each
 /// (CONTRACT c); the client waits twice that on top of its base timeout.
 const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 
+/// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
+/// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
+/// are sent again this many times.
+const RESEND_ROUNDS: u32 = 3;
+const DROPPED: &str =
+    "the server accepted the replay but never ran it (dropped): the run is unchanged since enumeration";
+
 /// `bulkops runs replay`: replay by id in chunks. Replay is not idempotent (every accepted replay
 /// runs the task again), so each item's payload holds the run as enumerated (status, retry
 /// count, DAG task ids) and every decision compares the server's current state with it:
 /// a run whose retry count rose was replayed; a run whose status changed without one was not
-/// replayed by this job (the server skips active runs). Before each request the chunk is
-/// re-read and only unchanged runs are sent; after a crash an in-doubt chunk is judged the same
-/// way, so nothing is replayed twice.
+/// replayed by this job. Runs that are QUEUED or RUNNING are never sent (Hatchet wedges a
+/// replayed QUEUED run and ignores a RUNNING one). Before each request the chunk is re-read
+/// and only unchanged runs are sent; after a crash an in-doubt chunk is judged the same way,
+/// and so is a run the server accepted but dropped before it is sent again, so nothing is
+/// replayed twice. Requests go one at a time through a pacer, since the server loses replay
+/// batches that arrive close together (D3).
 pub struct RunsReplay {
     selection: RunSelection,
     /// How long the server's lists may lag behind an accepted replay: an in-doubt chunk that
     /// shows no change is read again after this long before anything is resent.
     settle: Duration,
+    pacer: Pacer,
 }
 
 /// What the current state of a run says about a replay.
@@ -35,6 +46,8 @@ enum Judgement {
         from: i64,
         to: i64,
     },
+    /// QUEUED or RUNNING now, without a new retry.
+    Active(String),
     /// The status moved away from the enumerated one without a new retry.
     Changed {
         from: String,
@@ -51,6 +64,7 @@ fn judge(baseline: &RunSnapshot, current: Option<&RunSnapshot>) -> Judgement {
             from: baseline.retry,
             to: now.retry,
         },
+        Some(now) if now.is_active() => Judgement::Active(now.status.clone()),
         Some(now) if now.status != baseline.status => Judgement::Changed {
             from: baseline.status.clone(),
             to: now.status.clone(),
@@ -59,15 +73,59 @@ fn judge(baseline: &RunSnapshot, current: Option<&RunSnapshot>) -> Judgement {
     }
 }
 
+/// When a run is judged: the words of the outcome, and whether an active run is final.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Moment {
+    /// Just before its request: anything but unchanged means "do not send".
+    BeforeSend,
+    /// After an accepted request: an active run may be our replay under way.
+    AfterSend,
+    /// In a chunk a crash left in doubt.
+    InDoubt,
+}
+
+fn still_active(status: &str) -> String {
+    format!("still active ({status}): replaying it would wedge a QUEUED run on Hatchet (it would never start, and could stall the other queued runs of its workflow) or be ignored for a RUNNING one; replay it once it has finished")
+}
+
 fn baseline(item: &Item) -> Option<RunSnapshot> {
     item.payload
         .as_ref()
         .and_then(|p| serde_json::from_value(p.clone()).ok())
 }
 
+/// The outcome a judgement gives at `moment`; `None` leaves the run undecided (unchanged, or
+/// active right after its replay was accepted).
+fn decide(item: &Item, judgement: Judgement, moment: Moment) -> Option<ItemOutcome> {
+    let (state, reason) = match judgement {
+        Judgement::Unchanged => return None,
+        Judgement::Active(_) if moment == Moment::AfterSend => return None,
+        Judgement::Active(status) => (ItemState::Skipped, still_active(&status)),
+        Judgement::Gone => (ItemState::Skipped, "no longer found on the server".into()),
+        Judgement::Replayed { from, to } => {
+            let when = match moment {
+                Moment::BeforeSend => "already replayed when this job came to send it, so not sent again",
+                Moment::AfterSend => "replayed",
+                Moment::InDoubt => "replayed before the interruption",
+            };
+            (ItemState::Done, format!("{when} (retry count {from} -> {to})"))
+        }
+        Judgement::Changed { from, to } => (
+            ItemState::Skipped,
+            format!("status changed from {from} to {to} since enumeration without a new retry: not replayed"),
+        ),
+    };
+    Some(item_outcome(item, state, reason, None, 0))
+}
+
 impl RunsReplay {
-    pub fn new(selection: RunSelection, settle: Duration) -> Self {
-        RunsReplay { selection, settle }
+    /// `interval`: the least time between the end of one replay request and the next.
+    pub fn new(selection: RunSelection, settle: Duration, interval: Duration) -> Self {
+        RunsReplay {
+            selection,
+            settle,
+            pacer: Pacer::new(interval),
+        }
     }
 
     fn request_timeout(&self, items: &[Item]) -> Duration {
@@ -78,14 +136,13 @@ impl RunsReplay {
         self.selection.client().timeout() + TIMEOUT_PER_TASK * tasks as u32
     }
 
-    /// Re-reads the items and sorts them: an outcome for each run that changed since
-    /// enumeration (`before_send` words the reason for a run about to be sent), `None` for the
-    /// unchanged ones, which may be sent.
+    /// Re-reads the items and decides each at `moment`: an outcome for each run whose fate is
+    /// now known, `None` for the undecided ones (at `BeforeSend`: the ones that may be sent).
     async fn judge_items(
         &self,
         caller: &Caller,
         items: &[Item],
-        changed_means: &str,
+        moment: Moment,
     ) -> Result<Vec<(Item, Option<ItemOutcome>)>, HatchetError> {
         let keys: Vec<_> = items
             .iter()
@@ -95,29 +152,12 @@ impl RunsReplay {
         Ok(items
             .iter()
             .map(|item| {
-                let Some(base) = baseline(item) else {
-                    return (item.clone(), None);
-                };
-                let decided = match judge(&base, current.get(&item.id)) {
-                    Judgement::Unchanged => None,
-                    Judgement::Gone => Some(item_outcome(
+                let decided = match baseline(item) {
+                    Some(base) => decide(item, judge(&base, current.get(&item.id)), moment),
+                    None => Some(item_outcome(
                         item,
-                        ItemState::Skipped,
-                        "no longer found on the server".into(),
-                        None,
-                        0,
-                    )),
-                    Judgement::Replayed { from, to } => Some(item_outcome(
-                        item,
-                        ItemState::Done,
-                        format!("{changed_means} (retry count {from} -> {to})"),
-                        None,
-                        0,
-                    )),
-                    Judgement::Changed { from, to } => Some(item_outcome(
-                        item,
-                        ItemState::Skipped,
-                        format!("status changed from {from} to {to} since enumeration without a new retry: not replayed (Hatchet skips active runs)"),
+                        ItemState::Failed,
+                        "no enumerated state of this run in the store, so a replay could not be checked: nothing was sent".into(),
                         None,
                         0,
                     )),
@@ -157,52 +197,13 @@ impl RunsReplay {
             })
             .collect()
     }
-}
 
-#[async_trait]
-impl Operation for RunsReplay {
-    fn initial_cursor(&self) -> String {
-        self.selection.initial_cursor()
-    }
-
-    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
-        let (runs, next_cursor, scope) = self.selection.next_slice(caller, cursor).await?;
-        let items = runs
-            .into_iter()
-            .map(|run| {
-                let snapshot = run.snapshot.clone();
-                let mut item = run.into_item(snapshot.as_ref().map(|s| serde_json::json!(s)));
-                if let Some(s) = snapshot.filter(RunSnapshot::is_active) {
-                    item.settled = Some((
-                        ItemState::Skipped,
-                        format!("still {}: Hatchet does not replay active runs", s.status),
-                    ));
-                }
-                item
-            })
-            .collect();
-        Ok(Page {
-            items,
-            next_cursor,
-            scope: Some(scope),
-        })
-    }
-
-    fn idempotent(&self) -> bool {
-        false
-    }
-
-    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
-        // Runs that changed since enumeration were replayed by someone else or are active now:
-        // sending them would replay twice or be skipped silently.
-        let judged = match self
-            .judge_items(
-                caller,
-                items,
-                "already replayed by someone else before this job sent it",
-            )
-            .await
-        {
+    /// Re-reads the chunk and replays the runs that are unchanged since enumeration.
+    async fn check_and_send(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        // Runs that changed since enumeration were replayed already (by someone else, or by a
+        // request of this job the server ran late) or are active now: sending them would replay
+        // twice, wedge them, or be ignored.
+        let judged = match self.judge_items(caller, items, Moment::BeforeSend).await {
             Ok(judged) => judged,
             Err(e) => {
                 return outcome_for_all(
@@ -239,7 +240,7 @@ impl Operation for RunsReplay {
             Err(e) => {
                 // The server may have queued some batches: find out, never resend blindly.
                 tokio::time::sleep(self.settle).await;
-                let after = self.judge_items(caller, &to_send, "replayed").await;
+                let after = self.judge_items(caller, &to_send, Moment::AfterSend).await;
                 let reason = format!("replay request failed ({e}); the run shows no replay, so it was not resent: replay it again after checking");
                 match after {
                     Ok(judged) => outcomes.extend(judged.into_iter().map(|(item, o)| {
@@ -257,6 +258,43 @@ impl Operation for RunsReplay {
         }
         outcomes
     }
+}
+
+#[async_trait]
+impl Operation for RunsReplay {
+    fn initial_cursor(&self) -> String {
+        self.selection.initial_cursor()
+    }
+
+    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
+        let (runs, next_cursor, scope) = self.selection.next_slice(caller, cursor).await?;
+        let items = runs
+            .into_iter()
+            .map(|run| {
+                let snapshot = run.snapshot.clone();
+                let mut item = run.into_item(snapshot.as_ref().map(|s| serde_json::json!(s)));
+                if let Some(s) = snapshot.filter(RunSnapshot::is_active) {
+                    item.settled = Some((ItemState::Skipped, still_active(&s.status)));
+                }
+                item
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor,
+            scope: Some(scope),
+        })
+    }
+
+    fn idempotent(&self) -> bool {
+        false
+    }
+
+    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        // Inside the pacer: the re-read is as fresh as it can be, one replay request is in
+        // flight at a time, and requests are spaced.
+        self.pacer.run(self.check_and_send(caller, items)).await
+    }
 
     async fn verify(
         &self,
@@ -264,8 +302,17 @@ impl Operation for RunsReplay {
         _scope: Option<&serde_json::Value>,
         items: &[Item],
     ) -> Result<Vec<ItemOutcome>, OpError> {
-        let judged = self.judge_items(caller, items, "replayed").await?;
+        let judged = self.judge_items(caller, items, Moment::AfterSend).await?;
         Ok(judged.into_iter().filter_map(|(_, o)| o).collect())
+    }
+
+    /// A run still unchanged after `--verify-timeout` (and re-read again just before its next
+    /// request) was not replayed, so sending it again cannot replay it twice.
+    fn resend_unconfirmed(&self) -> Option<Resend> {
+        Some(Resend {
+            rounds: RESEND_ROUNDS,
+            reason: DROPPED,
+        })
     }
 
     async fn reconcile(
@@ -273,8 +320,7 @@ impl Operation for RunsReplay {
         caller: &Caller,
         items: &[Item],
     ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
-        let reason = "replayed before the interruption";
-        let mut judged = self.judge_items(caller, items, reason).await?;
+        let mut judged = self.judge_items(caller, items, Moment::InDoubt).await?;
         let unchanged: Vec<Item> = judged
             .iter()
             .filter(|(_, o)| o.is_none())
@@ -286,7 +332,7 @@ impl Operation for RunsReplay {
         // The lists lag: look again before declaring these safe to resend.
         tokio::time::sleep(self.settle).await;
         let again: HashMap<String, Option<ItemOutcome>> = self
-            .judge_items(caller, &unchanged, reason)
+            .judge_items(caller, &unchanged, Moment::InDoubt)
             .await?
             .into_iter()
             .map(|(i, o)| (i.id, o))
@@ -341,6 +387,43 @@ mod tests {
                 to: "COMPLETED".into()
             }
         );
+        for status in ["QUEUED", "RUNNING"] {
+            assert_eq!(
+                judge(&base, Some(&snap(status, 1, &[]))),
+                Judgement::Active(status.into())
+            );
+        }
+    }
+
+    #[test]
+    fn an_active_run_is_never_sent_but_may_be_our_replay_after_sending() {
+        let base = snap("FAILED", 0, &[]);
+        let run = item("r1", &base);
+        let active = || judge(&base, Some(&snap("QUEUED", 0, &[])));
+        for moment in [Moment::BeforeSend, Moment::InDoubt] {
+            let skipped = decide(&run, active(), moment).expect("decided");
+            assert_eq!(skipped.state, ItemState::Skipped);
+            assert!(skipped
+                .reason
+                .unwrap()
+                .starts_with("still active (QUEUED): replaying it would wedge"));
+        }
+        assert_eq!(decide(&run, active(), Moment::AfterSend), None);
+        assert_eq!(
+            decide(&run, judge(&base, Some(&base)), Moment::BeforeSend),
+            None
+        );
+        let late = decide(
+            &run,
+            judge(&base, Some(&snap("QUEUED", 1, &[]))),
+            Moment::BeforeSend,
+        )
+        .expect("decided");
+        assert_eq!(late.state, ItemState::Done);
+        assert!(late
+            .reason
+            .unwrap()
+            .contains("not sent again (retry count 0 -> 1)"));
     }
 
     #[test]

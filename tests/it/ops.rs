@@ -3,12 +3,16 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde_json::{json, Value};
 
 use crate::support::{run, seed_runs, Ran, Sim};
+
+/// Replay pacing for tests that send many chunks (the default is 2s between replay requests).
+const FAST_REPLAYS: &str = "20ms";
+const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
 
 /// Kills the same command with SIGKILL at random moments, `times` times.
 fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize) {
@@ -19,6 +23,7 @@ fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize) {
             .args(args)
             .args(["--rate", "40", "--chunk-size", "250"])
             .env("BULKOPS_VERIFY_POLL", "200ms")
+            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -34,7 +39,8 @@ fn finish(sim: &Sim, state: &Path, args: &[&str]) -> Ran {
         .bulkops(state)
         .args(args)
         .args(["--rate", "1000", "--concurrency", "8"])
-        .env("BULKOPS_VERIFY_POLL", "200ms"));
+        .env("BULKOPS_VERIFY_POLL", "200ms")
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     ran
 }
@@ -117,32 +123,110 @@ fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
 }
 
 #[test]
-fn replay_reports_dag_runs_and_needs_no_duplicate_requests() {
+fn replay_by_default_sends_50_runs_per_request_2s_apart_and_reports_dag_runs() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     let seeded = sim.seed(json!({
-        "runs": 300, "status": "FAILED", "workflow": "dag", "dag_tasks": 3,
+        "runs": 100, "status": "FAILED", "workflow": "dag", "dag_tasks": 3,
         "created_from": crate::support::hours_ago(5), "created_to": crate::support::hours_ago(1),
     }));
-    assert_eq!(seeded["seeded"], 300);
-    let summary = finish(
-        &sim,
-        &state,
-        &["runs", "replay", "--since", "1d", "--yes", "-o", "json"],
-    )
-    .summary();
-    assert_eq!(summary["counts"]["done"], 300, "{summary}");
+    assert_eq!(seeded["seeded"], 100);
+    let started = Instant::now();
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
+    let took = started.elapsed();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let summary = ran.summary();
+    assert_eq!(summary["counts"]["done"], 100, "{summary}");
     let stats = sim.stats();
     assert_eq!(stats["max_replays_per_run"], 1);
-    assert_eq!(
-        stats["requests"]["POST /api/v1/stable/tenants/{tenant}/tasks/replay"],
-        1
+    assert_eq!(stats["requests"][REPLAY_ROUTE], 2, "chunks of 50");
+    assert!(
+        took >= Duration::from_secs(2),
+        "the second request waits 2s: {took:?}"
     );
     let rows = report(&sim, &state, summary["job"].as_str().unwrap(), false);
     assert!(rows
         .iter()
         .all(|r| r["outcome"] == "done" && r["http_status"] == 200 && r["attempts"] == 1));
+}
+
+/// A replay run against the simulator with fast pacing and a 1s verification round.
+fn replay_quickly(sim: &Sim, state: &Path) -> Ran {
+    run(sim
+        .bulkops(state)
+        .args([
+            "runs",
+            "replay",
+            "--since",
+            "1d",
+            "--status",
+            "FAILED,QUEUED,RUNNING",
+        ])
+        .args(["--verify-timeout", "1s", "--yes", "-o", "json"])
+        .env("BULKOPS_VERIFY_POLL", "100ms")
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS))
+}
+
+#[test]
+fn replay_resends_what_the_server_dropped_until_each_run_is_replayed_exactly_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 100, "FAILED", "wf", 10, 1, json!({}));
+    seed_runs(&sim, 20, "QUEUED", "wf", 10, 1, json!({}));
+    seed_runs(&sim, 5, "RUNNING", "wf", 10, 1, json!({}));
+    sim.faults(json!({"replay_drop_rate": 0.3}));
+
+    let ran = replay_quickly(&sim, &state);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let summary = ran.summary();
+    assert_eq!(summary["counts"]["done"], 100, "{summary}");
+    assert_eq!(summary["counts"]["skipped"], 25, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 100);
+    assert_eq!(stats["wedged_runs"], 0, "a QUEUED run was replayed");
+    // 30% of each request is lost: 50+50 (15+15 lost), then 30 (9), 9 (2) and 2 (none).
+    assert_eq!(stats["dropped_replays"], 41);
+    assert_eq!(stats["requests"][REPLAY_ROUTE], 5);
+    let rows = report(&sim, &state, summary["job"].as_str().unwrap(), true);
+    assert_eq!(rows.len(), 25);
+    for row in rows {
+        let reason = row["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("still active (QUEUED): replaying it would wedge")
+                || reason.starts_with("still active (RUNNING)"),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn replays_the_server_keeps_dropping_fail_after_three_resends() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10, "FAILED", "wf", 10, 1, json!({}));
+    sim.faults(json!({"replay_drop_rate": 1.0}));
+
+    let ran = replay_quickly(&sim, &state);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    let summary = ran.summary();
+    assert_eq!(summary["counts"]["failed"], 10, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["replayed_runs"], 0);
+    assert_eq!(
+        stats["requests"][REPLAY_ROUTE], 4,
+        "one send and three resends"
+    );
+    let rows = report(&sim, &state, summary["job"].as_str().unwrap(), true);
+    assert_eq!(rows.len(), 10);
+    assert!(rows.iter().all(|r| r["reason"]
+        == "the server accepted the replay but never ran it (dropped): the run is unchanged since enumeration (sent 4 times)"));
 }
 
 #[test]

@@ -32,6 +32,9 @@ pub struct FaultConfig {
     pub drop_rate: f64,
     /// Share of bulk-delete/bulk-update calls that apply their first 200-item chunk, then 500.
     pub bulk_partial_failure_rate: f64,
+    /// Share of the runs of each accepted replay request (rounded down) that are silently never
+    /// replayed: 200 with every id, counters unchanged.
+    pub replay_drop_rate: f64,
 }
 
 impl FaultConfig {
@@ -42,6 +45,7 @@ impl FaultConfig {
             ("rate_limited_rate", self.rate_limited_rate),
             ("drop_rate", self.drop_rate),
             ("bulk_partial_failure_rate", self.bulk_partial_failure_rate),
+            ("replay_drop_rate", self.replay_drop_rate),
         ];
         for (name, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {

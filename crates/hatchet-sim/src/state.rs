@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -151,6 +152,8 @@ pub struct Run {
     pub cancels: u32,
     pub replays: u32,
     pub retry_count: u32,
+    /// Replayed while QUEUED: it stays QUEUED for good (docs/hatchet-behaviour.md D1).
+    pub wedged: bool,
     pending_cancel: bool,
     /// The generation of the replay in flight, if any.
     pending_replay: Option<u64>,
@@ -305,6 +308,8 @@ pub struct Store {
     next_task_id: i64,
     next_replay_generation: u64,
     next_cron_number: u64,
+    /// Replays accepted with a 200 and then lost (`replay_drop_rate`).
+    pub dropped_replays: u64,
 }
 
 impl Store {
@@ -372,6 +377,7 @@ impl Store {
             cancels: 0,
             replays: 0,
             retry_count: 0,
+            wedged: false,
             pending_cancel: false,
             pending_replay: None,
         });
@@ -517,14 +523,33 @@ impl Store {
         }
     }
 
-    /// Accepts a replay of every run that is not busy (active, or with a cancel or replay
-    /// pending); busy runs are skipped silently. Returns `(run, generation)` per accepted run.
-    pub fn accept_replay(&mut self, runs: &[usize]) -> Vec<(usize, u64)> {
-        let mut accepted = Vec::new();
+    /// Accepts a replay of these runs as Hatchet v0.104.7 does (docs/hatchet-behaviour.md D1,
+    /// D3). A QUEUED run is replayed and wedged: its retry count rises and it stays QUEUED for
+    /// good. Other busy runs (RUNNING, or with a cancel or replay pending) are skipped silently.
+    /// Of the rest, `drop_rate` of them (rounded down, picked at random) are lost silently, as
+    /// when the server's replay lock drops a batch. Returns `(run, generation)` per replay that
+    /// will run.
+    pub fn accept_replay(&mut self, runs: &[usize], drop_rate: f64) -> Vec<(usize, u64)> {
+        let mut replayable = Vec::new();
         for &i in runs {
-            if self.runs[i].busy() {
-                continue;
+            let run = &mut self.runs[i];
+            if run.status == RunStatus::Queued && !run.pending_cancel {
+                run.replays += 1;
+                run.retry_count += 1;
+                run.wedged = true;
+                run.pending_replay = None;
+            } else if !run.busy() {
+                replayable.push(i);
             }
+        }
+        let dropped = (replayable.len() as f64 * drop_rate).floor() as usize;
+        if dropped > 0 {
+            replayable.shuffle(&mut rand::rng());
+            replayable.truncate(replayable.len() - dropped);
+            self.dropped_replays += dropped as u64;
+        }
+        let mut accepted = Vec::new();
+        for i in replayable {
             self.next_replay_generation += 1;
             let generation = self.next_replay_generation;
             let run = &mut self.runs[i];

@@ -354,6 +354,97 @@ async fn replay_skips_active_runs_and_counts_replays() {
     assert_eq!(list["rows"][0]["retryCount"], 2);
 }
 
+#[tokio::test]
+async fn replaying_a_queued_run_wedges_it_for_good() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 2, "status": "QUEUED", "workflow": "q"}))
+        .await;
+    sim.seed(json!({"runs": 1, "status": "RUNNING", "workflow": "r"}))
+        .await;
+    let runs = sim.dump_runs().await;
+    let all: Vec<Value> = runs.iter().map(|r| r["id"].clone()).collect();
+    let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body["ids"]).len(), 3, "every id is echoed");
+    // Long past the replay's QUEUED and COMPLETED steps.
+    tokio::time::sleep(DELAY * 4).await;
+    let by_wf = |runs: &[Value], wf: &str| -> Vec<(Value, Value, Value, Value)> {
+        runs.iter()
+            .filter(|r| r["workflow"] == wf)
+            .map(|r| {
+                (
+                    r["status"].clone(),
+                    r["replays"].clone(),
+                    r["retry_count"].clone(),
+                    r["wedged"].clone(),
+                )
+            })
+            .collect()
+    };
+    let runs = sim.dump_runs().await;
+    let wedged = (json!("QUEUED"), json!(1), json!(1), json!(true));
+    assert_eq!(by_wf(&runs, "q"), vec![wedged.clone(), wedged]);
+    assert_eq!(
+        by_wf(&runs, "r"),
+        vec![(json!("RUNNING"), json!(0), json!(0), json!(false))],
+        "a RUNNING run is skipped"
+    );
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(stats["wedged_runs"], 2);
+    assert_eq!(stats["replayed_runs"], 2);
+}
+
+#[tokio::test]
+async fn replay_drop_rate_loses_a_share_of_each_request_silently() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 50, "status": "FAILED", "workflow": "f"}))
+        .await;
+    let refused = sim
+        .http
+        .post(format!("{}/_sim/faults", sim.url))
+        .json(&json!({"replay_drop_rate": 1.5}))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    sim.control("/_sim/faults", Some(json!({"replay_drop_rate": 0.3})))
+        .await;
+    let all: Vec<String> = sim
+        .dump_runs()
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body["ids"]), all, "200 with every id all the same");
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(
+        (&stats["replayed_runs"], &stats["dropped_replays"]),
+        (&json!(35), &json!(15)),
+        "30% of 50"
+    );
+    let dropped: Vec<String> = sim
+        .dump_runs()
+        .await
+        .iter()
+        .filter(|r| r["replays"] == 0)
+        .map(|r| {
+            assert_eq!(
+                (&r["retry_count"], &r["status"]),
+                (&json!(0), &json!("FAILED"))
+            );
+            r["id"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(dropped.len(), 15);
+    // 30% of 3 rounds down to nothing: a small request loses nothing.
+    sim.post(REPLAY, json!({"externalIds": dropped[..3]})).await;
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(stats["replayed_runs"], 38);
+    assert_eq!(stats["max_replays_per_run"], 1);
+}
+
 async fn failed_workflow_id(sim: &Sim, name: &str) -> String {
     let (_, list) = sim
         .get(&format!("/api/v1/tenants/{{tenant}}/workflows?name={name}"))

@@ -117,7 +117,7 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
     let store = state.store();
     let mut by_status = status_counts();
     let mut by_workflow: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
-    let (mut max_cancels, mut max_replays, mut replayed) = (0, 0, 0);
+    let (mut max_cancels, mut max_replays, mut replayed, mut wedged) = (0, 0, 0, 0);
     for run in &store.runs {
         *by_status.entry(run.status.as_str()).or_default() += 1;
         let wf = by_workflow
@@ -127,6 +127,7 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         max_cancels = max_cancels.max(run.cancels);
         max_replays = max_replays.max(run.replays);
         replayed += u64::from(run.replays > 0);
+        wedged += u64::from(run.wedged);
     }
     let requests = state.requests();
     Json(json!({
@@ -137,6 +138,8 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         "max_cancels_per_run": max_cancels,
         "max_replays_per_run": max_replays,
         "replayed_runs": replayed,
+        "wedged_runs": wedged,
+        "dropped_replays": store.dropped_replays,
         "scheduled": store.scheduled.len(),
         "crons": store.crons.len(),
     }))
@@ -158,6 +161,7 @@ pub async fn dump(State(state): State<Shared>) -> Json<Value> {
                 "cancels": r.cancels,
                 "replays": r.replays,
                 "retry_count": r.retry_count,
+                "wedged": r.wedged,
                 "task_ids": r.tasks.iter().map(|t| t.external_id).collect::<Vec<_>>(),
             })
         })

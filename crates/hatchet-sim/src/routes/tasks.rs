@@ -130,9 +130,10 @@ pub async fn cancel(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
     Ok(Json(json!({ "ids": ids })))
 }
 
-/// Replays every selected run that is not still active; active ones are skipped silently but
-/// still reported. The response lists TASK external ids; unknown ids are left out. An accepted
-/// run turns QUEUED after `--replay-delay-ms` and COMPLETED after as long again.
+/// Replays the selected runs (see `Store::accept_replay`: QUEUED ones are wedged, RUNNING ones
+/// skipped, and with `replay_drop_rate` some are dropped); skipped and dropped runs are still
+/// reported. The response lists TASK external ids; unknown ids are left out. A replayed run
+/// turns QUEUED after `--replay-delay-ms` and COMPLETED after as long again.
 pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let (ids, accepted) = {
         let mut store = state.store();
@@ -149,7 +150,8 @@ pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
                 ids.push(id);
             }
         }
-        (ids.ids, store.accept_replay(&selection.runs))
+        let drop_rate = state.faults().replay_drop_rate;
+        (ids.ids, store.accept_replay(&selection.runs, drop_rate))
     };
     if !accepted.is_empty() {
         let delay = state.replay_delay;
