@@ -272,15 +272,33 @@ fn sigterm_stops_cleanly_with_exit_3_and_resumes() {
         "--chunk-size",
         "100",
     ];
-    let child = sim
+    let mut child = sim
         .bulkops(&state)
         .args(args)
         .args(["--rate", "20"])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signal only once the job is really under way (its first chunks done), however slow the
+    // machine is; keep draining stderr so the child never blocks on it.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if event["processed"].as_u64().is_some_and(|n| n > 0) {
+                let _ = started_tx.send(());
+            }
+        }
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("bulkops reported progress");
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
