@@ -41,7 +41,7 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn one_section_at_a_time_spaced_by_the_interval() {
         let interval = Duration::from_millis(100);
         let section = Duration::from_millis(20);
