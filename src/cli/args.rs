@@ -238,6 +238,9 @@ pub enum JobsCommand {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Give up on an unfinished job: nothing more is sent for it, and the same command then
+    /// starts a new job instead of resuming this one
+    Abort { job: String },
     /// Undo a finished job: re-create deleted scheduled runs, restore previous trigger times,
     /// or (for a cancel) write the ids it cancelled and print the matching replay
     Undo {

@@ -48,6 +48,29 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
         }
         JobsCommand::Resume { job, exec } => resume(global, &job, &exec),
         JobsCommand::Undo { job, exec } => undo(global, &job, &exec),
+        JobsCommand::Abort { job } => {
+            let mut store = open(global)?;
+            let job = find(&store, &job)?;
+            if !job.state.is_open() {
+                return Err(bad(format!(
+                    "job {} is {}: only a running or paused job can be aborted",
+                    job.id,
+                    job.state.as_str()
+                )));
+            }
+            store
+                .set_job_state(&job.id, crate::store::JobState::Aborted, chrono::Utc::now())
+                .map_err(failed)?;
+            let counts = store.counts(&job.id).map_err(failed)?;
+            println!(
+                "job {} aborted; {} of {} items were left unprocessed (see `bulkops report {}`)",
+                job.id,
+                counts.pending + counts.sent,
+                counts.total,
+                job.id
+            );
+            Ok(Exit::Success)
+        }
     }
 }
 

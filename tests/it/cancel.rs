@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::json;
 
-use crate::support::{mint_token, run, seed_runs, Sim};
+use crate::support::{interrupt_after_progress, mint_token, run, seed_runs, Sim};
 
 #[test]
 fn cancels_50k_runs_over_several_days_and_nothing_else() {
@@ -272,43 +272,9 @@ fn sigterm_stops_cleanly_with_exit_3_and_resumes() {
         "--chunk-size",
         "100",
     ];
-    let mut child = sim
-        .bulkops(&state)
-        .args(args)
-        .args(["--rate", "20"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Signal only once the job is really under way (its first chunks done), however slow the
-    // machine is; keep draining stderr so the child never blocks on it.
-    let (started_tx, started_rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if event["processed"].as_u64().is_some_and(|n| n > 0) {
-                let _ = started_tx.send(());
-            }
-        }
-    });
-    started_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("bulkops reported progress");
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let summary: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let out = interrupt_after_progress(sim.bulkops(&state).args(args).args(["--rate", "20"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let summary = out.summary();
     assert_eq!(summary["state"], "interrupted");
     let done_before = summary["counts"]["total"].as_u64().unwrap()
         - summary["counts"]["pending"].as_u64().unwrap();
@@ -455,4 +421,45 @@ fn bad_input_exits_2_with_one_line_and_sends_nothing() {
     assert!(ran.stderr.contains("403"), "{}", ran.stderr);
     assert_eq!(sim.mutating_requests(), 0, "bad input reached the server");
     assert_eq!(sim.count("wf", "QUEUED"), 100);
+}
+
+#[test]
+fn an_aborted_job_is_not_resumed_by_the_same_command() {
+    // Cancels take effect at once here, so the count of queued runs below is exact.
+    let sim = Sim::start_with(&["--cancel-delay-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
+    let args = [
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--chunk-size",
+        "100",
+    ];
+    let first = interrupt_after_progress(sim.bulkops(&state).args(args).args(["--rate", "10"]));
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let first_job = first.summary()["job"].as_str().unwrap().to_string();
+
+    let aborted = run(sim.bulkops(&state).args(["jobs", "abort", &first_job]));
+    assert_eq!(aborted.code, 0, "{}", aborted.stderr);
+    let again = run(sim.bulkops(&state).args(["jobs", "abort", &first_job]));
+    assert_eq!(again.code, 2, "aborting twice is bad input");
+
+    let left = sim.count("wf", "QUEUED");
+    assert!(left > 0 && left < 3_000, "{left}");
+    let second = run(sim.bulkops(&state).args(args).args(["--rate", "500"]));
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let summary = second.summary();
+    assert_ne!(
+        summary["job"].as_str().unwrap(),
+        first_job,
+        "the aborted job was resumed"
+    );
+    assert_eq!(summary["counts"]["done"].as_u64(), Some(left));
+    assert_eq!(sim.count("wf", "CANCELLED"), 3_000);
 }

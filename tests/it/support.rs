@@ -210,3 +210,40 @@ pub fn seed_runs(
     }));
     assert_eq!(seeded["seeded"].as_u64(), Some(n));
 }
+
+/// Starts `cmd`, sends it SIGTERM once it has reported progress (its first chunks done), however
+/// slow the machine is, and waits for it to exit.
+pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bulkops starts");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    // Keep draining stderr so the child never blocks on it; keep it for failure messages.
+    let drained = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let event: Value = serde_json::from_str(&line).unwrap_or_default();
+            if event["processed"].as_u64().is_some_and(|n| n > 0) {
+                let _ = started_tx.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("bulkops reported progress");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(killed.expect("kill runs").success());
+    let out = child.wait_with_output().expect("bulkops exits");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: drained.join().unwrap_or_default(),
+    }
+}
