@@ -106,20 +106,31 @@ def test_replay_2200_failed_runs_with_kill_9_and_resume(bulkops: Bulkops):
         _wait_for_retries(tag, failed, timeout=180)
         time.sleep(5)  # a late duplicate replay would show as retryCount 2
         runs = _server_view(tag)
-        never = sorted(i for i in failed if _retry(runs[i]) == 0)
-        twice = sorted(i for i in failed if _retry(runs[i]) > 1)
+        def retries(i: str) -> list[int]:  # the run's own retryCount, then its tasks'
+            return [_retry(runs[i])] + [_retry(c) for c in runs[i].get("children") or []]
+
+        never = sorted(i for i in failed if max(retries(i)) == 0)
+        twice = sorted(i for i in failed if max(retries(i)) > 1)
+        partly = sorted(i for i in failed if min(retries(i)) == 0 < max(retries(i)))
         report = bulkops.report(job) if job else []
         rows = {row["id"]: row for row in report}
 
         def explain(ids: list[str]) -> str:
-            return "; ".join(f"{i}: server {runs[i]['status']}/retry {_retry(runs[i])}, bulkops "
-                             f"{rows.get(i, {}).get('outcome')} ({rows.get(i, {}).get('reason')})" for i in ids[:5])
+            kinds = {"DAG": sum(i in dag_tasks for i in ids), "standalone": sum(i not in dag_tasks for i in ids)}
+            return f"{kinds}; e.g. " + "; ".join(
+                f"{i} ({'DAG' if i in dag_tasks else 'standalone'}): server {runs[i]['status']}, retryCount "
+                f"run/tasks {retries(i)}, bulkops {rows.get(i, {}).get('outcome')} ({rows.get(i, {}).get('reason')})"
+                for i in ids[:4])
 
+        summary = r.summary if r.stdout.strip() else None
         assert not twice, f"{len(twice)} runs were replayed more than once: {explain(twice)}"
+        assert not partly, (
+            f"{len(partly)} DAG runs were only partly replayed (some tasks at retryCount 0): the server "
+            f"dropped part of a replay request. Summary {summary}; {explain(partly)}")
         assert not never, (
             f"{len(never)} of {len(failed)} runs were never replayed (retryCount still 0): a replay the "
             f"server accepted and dropped (docs/hatchet-behaviour.md D3) that bulkops did not resend. "
-            f"Summary {r.summary if r.stdout.strip() else None}; e.g. {explain(never)}")
+            f"Summary {summary}; {explain(never)}")
 
         # Exactly once, on every run and every task of every DAG.
         assert {i: _retry(runs[i]) for i in failed} == {i: 1 for i in failed}
