@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 
 import hatchet_helpers as hh
-from conftest import Bulkops
+from conftest import Bulkops, real_connection
 from sim_fixture import Sim, running_sim
 
 Q_A, Q_B, DONE_A, FAILED_A = 300, 100, 50, 40
@@ -74,7 +74,6 @@ def worlds(sim: Sim, bulkops_bin: Path, hatchet_env: dict[str, str], tmp_path_fa
     a, b = hh.new_tag("diff-a"), hh.new_tag("diff-b")
     _seed_sim(sim, a, b)
     real_ids = _build_real(a, b)
-    from conftest import real_connection
     yield {
         "a": a, "b": b, "real_ids": real_ids, "sim": sim,
         "real": Bulkops(bulkops_bin, tmp_path_factory.mktemp("real"), real_connection(hatchet_env)),
