@@ -212,6 +212,9 @@ pub struct ExecArgs {
     /// A stable job name (for cron): re-running resumes it while unfinished
     #[arg(long = "job", value_name = "NAME")]
     pub job_name: Option<String>,
+    /// Run again a job whose effect repeats (a `--shift`) although the same job already finished
+    #[arg(long)]
+    pub again: bool,
     /// Why this job runs (kept with the job)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,

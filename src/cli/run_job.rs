@@ -484,6 +484,7 @@ pub fn run_spec(
                 job
             }
             None => {
+                refuse_accidental_repeat(&store, &identity, &spec, exec.again)?;
                 confirm(&spec, &window, exec.yes)?;
                 store
                     .create_job(
@@ -504,6 +505,29 @@ pub fn run_spec(
         };
         execute(job, store, op, &settings, exec, global).await
     })
+}
+
+/// A re-run after a crash cannot tell whether the job finished just before it, so re-running a
+/// finished job whose effect repeats (it would shift every row once more) needs `--again`.
+fn refuse_accidental_repeat(
+    store: &Store,
+    identity: &str,
+    spec: &JobSpec,
+    again: bool,
+) -> Result<(), CliError> {
+    if again || !spec.operation.repeats_its_effect() {
+        return Ok(());
+    }
+    match store.finished_job(identity).map_err(failed)? {
+        Some(job) => Err(bad(format!(
+            "this exact {} already finished as job {} at {}: running it again would move the same rows again; see `bulkops report {}`, or pass --again to do it once more",
+            spec.operation.name(),
+            job.id,
+            job.finished_at.unwrap_or(job.created_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            job.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Resumes a job by id, with the connection from the environment.

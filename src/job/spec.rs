@@ -141,6 +141,18 @@ impl OperationKind {
         }
     }
 
+    /// Whether running the same job twice changes the same items twice (a shift moves rows
+    /// again), so a finished job must not be repeated by accident.
+    pub fn repeats_its_effect(&self) -> bool {
+        matches!(
+            self,
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::Shift(_),
+                ..
+            }
+        )
+    }
+
     pub fn acts_on_runs(&self) -> bool {
         matches!(self, OperationKind::RunsCancel | OperationKind::RunsReplay)
     }

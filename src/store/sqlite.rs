@@ -244,11 +244,20 @@ impl Store {
 
     /// The open (running or paused) job with this identity, if any.
     pub fn open_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.latest_job(identity, "state IN ('running', 'paused')")
+    }
+
+    /// The last job with this identity that ran to its end, if any.
+    pub fn finished_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.latest_job(identity, "state = 'finished'")
+    }
+
+    fn latest_job(&self, identity: &str, state: &str) -> Result<Option<JobRecord>, StoreError> {
         self.conn
             .query_row(
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM jobs WHERE identity = ?1 \
-                     AND state IN ('running', 'paused') ORDER BY created_at DESC LIMIT 1"
+                     AND {state} ORDER BY created_at DESC LIMIT 1"
                 ),
                 [identity],
                 RawJob::from_row,

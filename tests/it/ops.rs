@@ -15,13 +15,15 @@ const FAST_REPLAYS: &str = "20ms";
 const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
 
 /// Kills the same command with SIGKILL at random moments, `times` times.
-fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize) {
+/// Starts the job `times` times, each killed with SIGKILL after a random moment. `rate` keeps the
+/// whole job longer than all the runs together, so every kill lands before the end.
+fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize, rate: &str) {
     let mut rng = rand::rng();
     for _ in 0..times {
         let mut child = sim
             .bulkops(state)
             .args(args)
-            .args(["--rate", "40", "--chunk-size", "250"])
+            .args(["--rate", rate, "--chunk-size", "250"])
             .env("BULKOPS_VERIFY_POLL", "200ms")
             .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS)
             .stdout(Stdio::null())
@@ -103,7 +105,7 @@ fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
         "-o",
         "json",
     ];
-    kill_at_random(&sim, &state, &args, 4);
+    kill_at_random(&sim, &state, &args, 4, "40");
 
     let summary = finish(&sim, &state, &args).summary();
     assert_eq!(summary["state"], "finished");
@@ -350,9 +352,17 @@ fn reschedule_by_shift_killed_and_resumed_moves_every_row_by_one_hour_and_undo_r
         "-o",
         "json",
     ];
-    kill_at_random(&sim, &state, &args, 3);
+    // 13 list pages and 24 updates at 6 requests/s outlast three runs of at most 1.5 s.
+    kill_at_random(&sim, &state, &args, 3, "6");
     let summary = finish(&sim, &state, &args).summary();
     assert_eq!(summary["counts"]["done"], 6_000, "{summary}");
+
+    // The same shift again, as after a crash that hid the end: refused, nothing sent.
+    let sent = sim.mutating_requests();
+    let again = run(sim.bulkops(&state).args(args));
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("--again"), "{}", again.stderr);
+    assert_eq!(sim.mutating_requests(), sent);
 
     let at =
         |r: &Value| chrono::DateTime::parse_from_rfc3339(r["triggerAt"].as_str().unwrap()).unwrap();
