@@ -40,7 +40,8 @@ impl RunSnapshot {
         RunSnapshot {
             status: row.status.clone(),
             retry: highest_retry(row.retry_count, &row.children),
-            created_at: row.created_at.or(row.metadata.created_at),
+            // A DAG row's `createdAt` is its latest start (docs/hatchet-behaviour.md D13).
+            created_at: row.metadata.created_at.or(row.created_at),
             tasks: row
                 .children
                 .iter()
@@ -55,7 +56,7 @@ impl RunSnapshot {
         RunSnapshot {
             status: details.run.status.clone(),
             retry: highest_retry(None, &details.tasks),
-            created_at: details.run.created_at.or(details.run.metadata.created_at),
+            created_at: details.run.metadata.created_at.or(details.run.created_at),
             tasks: if standalone {
                 Vec::new()
             } else {

@@ -13,6 +13,11 @@ use crate::store::{Item, ItemOutcome, ItemState};
 /// (CONTRACT c); the client waits twice that on top of its base timeout.
 const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 
+/// The server replays a request in batches of about 100 tasks, and of concurrent batches all but
+/// one can lose its advisory lock and vanish (docs/hatchet-behaviour.md D16): a request carries
+/// at most this many tasks (a single bigger DAG run goes alone).
+const MAX_TASKS_PER_REQUEST: usize = 100;
+
 /// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
 /// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
 /// are sent again this many times.
@@ -94,6 +99,28 @@ fn baseline(item: &Item) -> Option<RunSnapshot> {
         .and_then(|p| serde_json::from_value(p.clone()).ok())
 }
 
+fn task_count(item: &Item) -> usize {
+    baseline(item).map_or(1, |b| b.tasks.len().max(1))
+}
+
+/// Consecutive runs of a chunk grouped into requests of at most `max_tasks` tasks.
+fn requests(items: &[Item], max_tasks: usize) -> Vec<&[Item]> {
+    let mut groups = Vec::new();
+    let (mut start, mut tasks) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let n = task_count(item);
+        if i > start && tasks + n > max_tasks {
+            groups.push(&items[start..i]);
+            (start, tasks) = (i, 0);
+        }
+        tasks += n;
+    }
+    if start < items.len() {
+        groups.push(&items[start..]);
+    }
+    groups
+}
+
 /// The outcome a judgement gives at `moment`; `None` leaves the run undecided (unchanged, or
 /// active right after its replay was accepted).
 fn decide(item: &Item, judgement: Judgement, moment: Moment) -> Option<ItemOutcome> {
@@ -129,10 +156,7 @@ impl RunsReplay {
     }
 
     fn request_timeout(&self, items: &[Item]) -> Duration {
-        let tasks: usize = items
-            .iter()
-            .map(|i| baseline(i).map_or(1, |b| b.tasks.len().max(1)))
-            .sum();
+        let tasks: usize = items.iter().map(task_count).sum();
         self.selection.client().timeout() + TIMEOUT_PER_TASK * tasks as u32
     }
 
@@ -293,7 +317,11 @@ impl Operation for RunsReplay {
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
         // Inside the pacer: the re-read is as fresh as it can be, one replay request is in
         // flight at a time, and requests are spaced.
-        self.pacer.run(self.check_and_send(caller, items)).await
+        let mut outcomes = Vec::with_capacity(items.len());
+        for request in requests(items, MAX_TASKS_PER_REQUEST) {
+            outcomes.extend(self.pacer.run(self.check_and_send(caller, request)).await);
+        }
+        outcomes
     }
 
     async fn verify(
@@ -424,6 +452,34 @@ mod tests {
             .reason
             .unwrap()
             .contains("not sent again (retry count 0 -> 1)"));
+    }
+
+    #[test]
+    fn requests_carry_at_most_100_tasks_of_whole_runs() {
+        let dag = |n: usize| {
+            let tasks: Vec<String> = (0..n).map(|t| format!("t{t}")).collect();
+            let tasks: Vec<&str> = tasks.iter().map(String::as_str).collect();
+            item("d", &snap("FAILED", 0, &tasks))
+        };
+        let sizes = |items: &[Item]| -> Vec<usize> {
+            requests(items, MAX_TASKS_PER_REQUEST)
+                .iter()
+                .map(|r| r.iter().map(task_count).sum())
+                .collect()
+        };
+        let standalone: Vec<Item> = (0..50)
+            .map(|_| item("r", &snap("FAILED", 0, &[])))
+            .collect();
+        assert_eq!(sizes(&standalone), vec![50]);
+        let dags: Vec<Item> = (0..50).map(|_| dag(3)).collect();
+        assert_eq!(sizes(&dags), vec![99, 51]);
+        assert_eq!(
+            sizes(&[dag(150), dag(2)]),
+            vec![150, 2],
+            "a big DAG goes alone"
+        );
+        assert_eq!(sizes(&[dag(2), dag(150)]), vec![2, 150]);
+        assert!(requests(&[], MAX_TASKS_PER_REQUEST).is_empty());
     }
 
     #[test]

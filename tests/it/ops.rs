@@ -13,6 +13,7 @@ use crate::support::{run, seed_runs, Ran, Sim};
 /// Replay pacing for tests that send many chunks (the default is 2s between replay requests).
 const FAST_REPLAYS: &str = "20ms";
 const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
+const DETAILS_ROUTE: &str = "GET /api/v1/stable/workflow-runs/{v1-workflow-run}";
 
 /// Kills the same command with SIGKILL at random moments, `times` times.
 /// Starts the job `times` times, each killed with SIGKILL after a random moment. `rate` keeps the
@@ -125,7 +126,7 @@ fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
 }
 
 #[test]
-fn replay_by_default_sends_50_runs_per_request_2s_apart_and_reports_dag_runs() {
+fn replay_by_default_sends_50_runs_or_100_tasks_per_request_2s_apart_and_reports_dag_runs() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -134,6 +135,8 @@ fn replay_by_default_sends_50_runs_per_request_2s_apart_and_reports_dag_runs() {
         "created_from": crate::support::hours_ago(5), "created_to": crate::support::hours_ago(1),
     }));
     assert_eq!(seeded["seeded"], 100);
+    // As Hatchet: a request's tasks beyond the first 100 are lost (D16).
+    sim.faults(json!({"replay_batch_tasks": 100}));
     let started = Instant::now();
     let ran = run(sim
         .bulkops(&state)
@@ -145,10 +148,15 @@ fn replay_by_default_sends_50_runs_per_request_2s_apart_and_reports_dag_runs() {
     assert_eq!(summary["counts"]["done"], 100, "{summary}");
     let stats = sim.stats();
     assert_eq!(stats["max_replays_per_run"], 1);
-    assert_eq!(stats["requests"][REPLAY_ROUTE], 2, "chunks of 50");
+    assert_eq!(stats["dropped_replays"], 0);
+    // 100 three-task DAG runs: two chunks of 50 runs, each sent as 33 + 17 runs (99 + 51 tasks).
+    assert_eq!(stats["requests"][REPLAY_ROUTE], 4);
+    // Re-reads found every run by listing its creation time (`metadata.createdAt`; a DAG row's
+    // `createdAt` is its latest start, D13), not one details call per run.
+    assert_eq!(stats["requests"][DETAILS_ROUTE], Value::Null, "{stats}");
     assert!(
-        took >= Duration::from_secs(2),
-        "the second request waits 2s: {took:?}"
+        took >= Duration::from_secs(6),
+        "each request after the first waits 2s: {took:?}"
     );
     let rows = report(&sim, &state, summary["job"].as_str().unwrap(), false);
     assert!(rows

@@ -35,6 +35,10 @@ pub struct FaultConfig {
     /// Share of the runs of each accepted replay request (rounded down) that are silently never
     /// replayed: 200 with every id, counters unchanged.
     pub replay_drop_rate: f64,
+    /// Replays a request in batches of this many tasks (whole runs, in request order) and loses
+    /// every batch after the first, as Hatchet v0.104.7 loses the batches that miss its
+    /// advisory lock (docs/hatchet-behaviour.md D16). 0 = one batch, nothing lost.
+    pub replay_batch_tasks: usize,
 }
 
 impl FaultConfig {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, SubsecRound, TimeDelta, Utc};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -146,6 +146,8 @@ pub struct Run {
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When its latest attempt started; `None` while it never left the queue.
+    pub started_at: Option<DateTime<Utc>>,
     pub task_id: i64,
     /// Empty for a standalone task run; the DAG's tasks otherwise.
     pub tasks: Vec<Task>,
@@ -351,6 +353,8 @@ impl Store {
         created_at: DateTime<Utc>,
         dag_tasks: usize,
     ) -> usize {
+        // Postgres keeps microseconds: a finer time would be one no client can name exactly.
+        let created_at = created_at.trunc_subsecs(6);
         let id = Uuid::new_v4();
         let task_id = self.take_task_id();
         let tasks: Vec<Task> = (0..dag_tasks)
@@ -372,6 +376,9 @@ impl Store {
             metadata,
             created_at,
             updated_at: created_at,
+            // Hatchet takes ~150 ms from creation to the start of a run.
+            started_at: (status != RunStatus::Queued)
+                .then(|| created_at + chrono::TimeDelta::milliseconds(150)),
             task_id,
             tasks,
             cancels: 0,
@@ -529,7 +536,7 @@ impl Store {
     /// Of the rest, `drop_rate` of them (rounded down, picked at random) are lost silently, as
     /// when the server's replay lock drops a batch. Returns `(run, generation)` per replay that
     /// will run.
-    pub fn accept_replay(&mut self, runs: &[usize], drop_rate: f64) -> Vec<(usize, u64)> {
+    pub fn accept_replay(&mut self, runs: &[usize], faults: ReplayFaults) -> Vec<(usize, u64)> {
         let mut replayable = Vec::new();
         for &i in runs {
             let run = &mut self.runs[i];
@@ -542,12 +549,18 @@ impl Store {
                 replayable.push(i);
             }
         }
-        let dropped = (replayable.len() as f64 * drop_rate).floor() as usize;
+        if faults.batch_tasks > 0 {
+            let first = self.first_batch(&replayable, faults.batch_tasks);
+            self.dropped_replays += (replayable.len() - first) as u64;
+            replayable.truncate(first);
+        }
+        let dropped = (replayable.len() as f64 * faults.drop_rate).floor() as usize;
         if dropped > 0 {
             replayable.shuffle(&mut rand::rng());
             replayable.truncate(replayable.len() - dropped);
             self.dropped_replays += dropped as u64;
         }
+        let now = Utc::now();
         let mut accepted = Vec::new();
         for i in replayable {
             self.next_replay_generation += 1;
@@ -555,10 +568,25 @@ impl Store {
             let run = &mut self.runs[i];
             run.replays += 1;
             run.retry_count += 1;
+            run.started_at = Some(now);
             run.pending_replay = Some(generation);
             accepted.push((i, generation));
         }
         accepted
+    }
+
+    /// How many of these runs (at least one) fit in one batch of `batch_tasks` tasks, whole runs
+    /// in request order.
+    fn first_batch(&self, runs: &[usize], batch_tasks: usize) -> usize {
+        let mut tasks = 0;
+        runs.iter()
+            .take_while(|&&i| {
+                tasks += self.runs[i].tasks.len().max(1);
+                tasks <= batch_tasks
+            })
+            .count()
+            .max(1)
+            .min(runs.len())
     }
 
     /// Moves replayed runs to `status`; `done` ends the replay.
@@ -575,6 +603,13 @@ impl Store {
             }
         }
     }
+}
+
+/// How the server loses accepted replays (see `FaultConfig`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplayFaults {
+    pub drop_rate: f64,
+    pub batch_tasks: usize,
 }
 
 /// A set that remembers insertion order, for de-duplicated id lists.

@@ -35,12 +35,22 @@ fn display_name(name: &str, id: Uuid) -> String {
     format!("{name}-{}", &short[..6])
 }
 
+/// What Hatchet shows as a run's `createdAt` where it is really the start of its latest attempt
+/// (a DAG row of the list, the details' `run`): only `metadata.createdAt` is the creation time
+/// (docs/hatchet-behaviour.md D13).
+fn latest_start(run: &Run) -> String {
+    ts(run.started_at.unwrap_or(run.created_at))
+}
+
+/// The `createdAt` of every task in the details endpoint (D13).
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
 /// A `V1TaskSummary` for a whole run (the list endpoint with `only_tasks=false`).
 pub fn run_summary(store: &Store, tenant: Uuid, run: &Run) -> Value {
     let wf = &store.workflows[run.workflow];
     let mut row = json!({
         "metadata": meta(run.id, run.created_at, run.updated_at),
-        "createdAt": ts(run.created_at),
+        "createdAt": if run.is_dag() { latest_start(run) } else { ts(run.created_at) },
         "displayName": display_name(&wf.name, run.id),
         "input": {},
         "output": {},
@@ -144,13 +154,19 @@ pub fn run_details(store: &Store, tenant: Uuid, run: &Run) -> Value {
             "workflowId": wf.id,
             "workflowVersionId": wf.version_id,
             "additionalMetadata": run.metadata,
-            "createdAt": ts(run.created_at),
+            "createdAt": latest_start(run),
             "input": {},
             "output": {},
         },
         "taskEvents": [],
         "shape": shape,
-        "tasks": task_rows(store, tenant, run),
+        "tasks": task_rows(store, tenant, run)
+            .into_iter()
+            .map(|mut task| {
+                task["createdAt"] = json!(ZERO_TIME);
+                task
+            })
+            .collect::<Vec<_>>(),
     })
 }
 

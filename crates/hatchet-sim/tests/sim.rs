@@ -445,6 +445,82 @@ async fn replay_drop_rate_loses_a_share_of_each_request_silently() {
     assert_eq!(stats["max_replays_per_run"], 1);
 }
 
+#[tokio::test]
+async fn replay_batch_tasks_loses_every_batch_after_the_first() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 40, "status": "FAILED", "workflow": "dag", "dag_tasks": 3}))
+        .await;
+    sim.control("/_sim/faults", Some(json!({"replay_batch_tasks": 100})))
+        .await;
+    let all: Vec<String> = sim
+        .dump_runs()
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body["ids"]).len(), 120, "every task id all the same");
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(
+        (&stats["replayed_runs"], &stats["dropped_replays"]),
+        (&json!(33), &json!(7)),
+        "whole runs up to 100 tasks, then nothing"
+    );
+    let replayed: Vec<Value> = sim
+        .dump_runs()
+        .await
+        .iter()
+        .map(|r| r["replays"].clone())
+        .collect();
+    assert_eq!(replayed[..33], vec![json!(1); 33], "request order");
+}
+
+#[tokio::test]
+async fn a_dag_row_shows_its_latest_start_as_created_at() {
+    let sim = spawn().await;
+    let (from, to) = ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z");
+    sim.seed(json!({"runs": 2, "status": "FAILED", "workflow": "dag", "dag_tasks": 3, "created_from": from, "created_to": to}))
+        .await;
+    sim.seed(json!({"runs": 2, "status": "FAILED", "workflow": "task", "created_from": from, "created_to": to}))
+        .await;
+    let (_, list) = sim
+        .get(&format!(
+            "{RUNS}?since=2000-01-01T00:00:00Z&only_tasks=false"
+        ))
+        .await;
+    let rows = list["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 4);
+    let time = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default()).expect("a time")
+    };
+    for row in &rows {
+        let (created, shown) = (time(&row["metadata"]["createdAt"]), time(&row["createdAt"]));
+        if row["type"] == "DAG" {
+            assert!(shown > created, "a DAG row's createdAt is its start: {row}");
+        } else {
+            assert_eq!(shown, created, "{row}");
+        }
+        let id = row["metadata"]["id"].as_str().unwrap_or_default();
+        let (_, details) = sim.get(&format!("/api/v1/stable/workflow-runs/{id}")).await;
+        assert_eq!(
+            details["run"]["metadata"]["createdAt"],
+            row["metadata"]["createdAt"]
+        );
+        assert!(time(&details["run"]["createdAt"]) > created, "{details}");
+        let tasks = details["tasks"].as_array().cloned().unwrap_or_default();
+        assert!(!tasks.is_empty());
+        for task in tasks {
+            assert_eq!(task["createdAt"], "0001-01-01T00:00:00Z");
+        }
+    }
+    // The window filters on the creation time, not on what `createdAt` shows.
+    let (_, exact) = sim
+        .get(&format!("{RUNS}?since={from}&until={to}&only_tasks=false"))
+        .await;
+    assert_eq!(exact["rows"].as_array().map(Vec::len), Some(4));
+}
+
 async fn failed_workflow_id(sim: &Sim, name: &str) -> String {
     let (_, list) = sim
         .get(&format!("/api/v1/tenants/{{tenant}}/workflows?name={name}"))
@@ -625,7 +701,7 @@ async fn scheduled_list_pagination_and_metadata_validation() {
 }
 
 #[tokio::test]
-async fn tokens_for_other_tenants_and_garbage_get_403() {
+async fn tokens_for_other_tenants_and_garbage_get_403_and_unknown_tenants_404() {
     let sim = spawn().await;
     let workflows = "/api/v1/tenants/{tenant}/workflows";
     assert_eq!(sim.get(workflows).await.0, StatusCode::OK);
@@ -648,17 +724,15 @@ async fn tokens_for_other_tenants_and_garbage_get_403() {
         sim.api_as(&foreign, Method::GET, workflows, None).await,
         (StatusCode::FORBIDDEN, forbidden.clone())
     );
-    // The foreign token on its own tenant's path is refused too: that tenant is not the sim's.
+    // A path naming a tenant the sim does not have is 404 whatever the token: Hatchet looks the
+    // tenant up before it checks the token (docs/hatchet-behaviour.md D15).
     let own_path = format!("/api/v1/tenants/{other}/workflows");
+    let not_found = (StatusCode::NOT_FOUND, json!({"message": "not found"}));
     assert_eq!(
-        sim.api_as(&foreign, Method::GET, &own_path, None).await.0,
-        StatusCode::FORBIDDEN
+        sim.api_as(&foreign, Method::GET, &own_path, None).await,
+        not_found
     );
-    // The sim's token on another tenant's path.
-    assert_eq!(
-        sim.get(&own_path).await,
-        (StatusCode::FORBIDDEN, forbidden.clone())
-    );
+    assert_eq!(sim.get(&own_path).await, not_found);
     assert_eq!(
         sim.api_as("eyJnot.a.token", Method::GET, workflows, None)
             .await,

@@ -10,7 +10,9 @@ use crate::errors::ApiError;
 use crate::state::Shared;
 
 /// Accepts a request whose `Authorization` carries a valid token for the sim's tenant and,
-/// on tenant-scoped paths, names that same tenant. Anything else is 403.
+/// on tenant-scoped paths, names that same tenant. A path naming any other tenant is 404
+/// `{"message":"not found"}` whatever the token (Hatchet looks the tenant up first,
+/// docs/hatchet-behaviour.md D15); anything else is 403.
 pub async fn require_token(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let token_tenant = req
         .headers()
@@ -22,7 +24,9 @@ pub async fn require_token(State(state): State<Shared>, req: Request, next: Next
         Some(segment) => segment.parse::<Uuid>().ok() == Some(state.tenant),
         None => true,
     };
-    if token_tenant == Some(state.tenant) && path_ok {
+    if !path_ok {
+        ApiError::NotFound("not found").into_response()
+    } else if token_tenant == Some(state.tenant) {
         next.run(req).await
     } else {
         ApiError::Forbidden.into_response()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::parse_json;
 use crate::errors::ApiError;
-use crate::state::{OrderedIds, RunFilter, RunStatus, Shared, Store};
+use crate::state::{OrderedIds, ReplayFaults, RunFilter, RunStatus, Shared, Store};
 
 /// Filter mode acts on at most this many runs per cancel request, newest first.
 const CANCEL_FILTER_CAP: usize = 20_000;
@@ -150,8 +150,12 @@ pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
                 ids.push(id);
             }
         }
-        let drop_rate = state.faults().replay_drop_rate;
-        (ids.ids, store.accept_replay(&selection.runs, drop_rate))
+        let faults = state.faults();
+        let faults = ReplayFaults {
+            drop_rate: faults.replay_drop_rate,
+            batch_tasks: faults.replay_batch_tasks,
+        };
+        (ids.ids, store.accept_replay(&selection.runs, faults))
     };
     if !accepted.is_empty() {
         let delay = state.replay_delay;
