@@ -214,7 +214,8 @@ def test_runs_list_rows_match_the_sim(sim: Sim, hatchet: Any, runs_data: dict) -
         assert row.workflow_name == d["a"]
         assert row.status.value == seeded["status"]
         assert row.additional_metadata == seeded["metadata"]
-        assert row.created_at == parse_ts(seeded["created_at"])
+        assert row.created_at == parse_ts(seeded["created_at"])  # QUEUED: never started (D13)
+        assert row.metadata.created_at == parse_ts(seeded["created_at"])
         assert row.retry_count == 0
         if seeded["task_ids"]:
             assert row.type == V1WorkflowType.DAG
