@@ -121,12 +121,6 @@ pub struct CronsArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ScheduledSelectArgs {
-    /// Rows created after this time: a duration ago (24h, 7d) or RFC 3339
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Rows created up to this time [default: now, frozen when the job is created]
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
     #[command(flatten)]
     pub common: CommonSelectArgs,
     /// Rows due at or after this time (RFC 3339, or a duration ago)
@@ -139,12 +133,6 @@ pub struct ScheduledSelectArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct CronSelectArgs {
-    /// Crons created after this time: a duration ago (24h, 7d) or RFC 3339
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Crons created up to this time [default: now, frozen when the job is created]
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
     #[command(flatten)]
     pub common: CommonSelectArgs,
     /// Cron name (repeatable)
@@ -165,12 +153,6 @@ pub struct RunsArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunSelectArgs {
-    /// Runs created after this time: a duration ago (24h, 7d) or RFC 3339
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Runs created up to this time [default: now, frozen when the job is created]
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
     #[command(flatten)]
     pub common: CommonSelectArgs,
     /// Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED
@@ -181,6 +163,12 @@ pub struct RunSelectArgs {
 /// Filters every operation offers.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CommonSelectArgs {
+    /// Created after this time: a duration ago (24h, 7d) or RFC 3339
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Created up to this time [default: now, frozen when the job is created]
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// Workflow name (repeatable)
     #[arg(long = "workflow", value_name = "NAME")]
     pub workflows: Vec<String>,

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use super::args::{CronSelectArgs, ExecArgs, GlobalArgs, RunSelectArgs, ScheduledSelectArgs};
+use super::args::{
+    CommonSelectArgs, CronSelectArgs, ExecArgs, GlobalArgs, RunSelectArgs, ScheduledSelectArgs,
+};
 use super::{bad, failed, output, CliError, Exit};
 use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
@@ -43,16 +45,24 @@ pub struct SelectInput {
     ids_file: Option<String>,
 }
 
-impl From<RunSelectArgs> for SelectInput {
-    fn from(a: RunSelectArgs) -> Self {
+impl From<CommonSelectArgs> for SelectInput {
+    fn from(a: CommonSelectArgs) -> Self {
         SelectInput {
             since: a.since,
             until: a.until,
-            statuses: a.statuses,
-            workflows: a.common.workflows,
-            metadata: a.common.metadata,
-            ids_file: a.common.ids_file,
+            workflows: a.workflows,
+            metadata: a.metadata,
+            ids_file: a.ids_file,
             ..SelectInput::default()
+        }
+    }
+}
+
+impl From<RunSelectArgs> for SelectInput {
+    fn from(a: RunSelectArgs) -> Self {
+        SelectInput {
+            statuses: a.statuses,
+            ..a.common.into()
         }
     }
 }
@@ -60,14 +70,9 @@ impl From<RunSelectArgs> for SelectInput {
 impl From<ScheduledSelectArgs> for SelectInput {
     fn from(a: ScheduledSelectArgs) -> Self {
         SelectInput {
-            since: a.since,
-            until: a.until,
-            workflows: a.common.workflows,
-            metadata: a.common.metadata,
             trigger_after: a.trigger_after,
             trigger_before: a.trigger_before,
-            ids_file: a.common.ids_file,
-            ..SelectInput::default()
+            ..a.common.into()
         }
     }
 }
@@ -75,14 +80,9 @@ impl From<ScheduledSelectArgs> for SelectInput {
 impl From<CronSelectArgs> for SelectInput {
     fn from(a: CronSelectArgs) -> Self {
         SelectInput {
-            since: a.since,
-            until: a.until,
-            workflows: a.common.workflows,
-            metadata: a.common.metadata,
             cron_names: a.cron_names,
             include_code_defined: a.include_code_defined,
-            ids_file: a.common.ids_file,
-            ..SelectInput::default()
+            ..a.common.into()
         }
     }
 }

@@ -240,7 +240,7 @@ impl Coordinator {
         if self.phase != Phase::Execute {
             return;
         }
-        let may_execute = self.job.enumerated || !self.op.execute_after_enumeration();
+        let may_execute = self.job.enumerated || !self.op.sending().after_enumeration;
         while !self.stopping && may_execute && self.in_flight < self.window.allowed() {
             let Some(executor) = self.idle.pop() else {
                 break;
@@ -275,7 +275,7 @@ impl Coordinator {
                     .set_chunk_state(&self.job.id, chunk, ChunkState::Done)?;
                 continue;
             }
-            if !self.op.idempotent() {
+            if !self.op.sending().idempotent {
                 // Durable before the request leaves: a crash from here on makes it in doubt.
                 self.store
                     .set_chunk_state(&self.job.id, chunk, ChunkState::Sending)?;

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::IdPages;
-use super::{item_outcome, OpError, Operation, Page};
+use super::{item_outcome, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::Cron;
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
@@ -221,12 +221,8 @@ impl Operation for CronsDelete {
         })
     }
 
-    fn execute_after_enumeration(&self) -> bool {
-        true
-    }
-
-    fn idempotent(&self) -> bool {
-        true
+    fn sending(&self) -> Sending {
+        Sending::REPEATABLE_AFTER_ENUMERATION
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

@@ -44,6 +44,35 @@ pub enum OpError {
     Cursor(String),
 }
 
+/// How the engine may send an operation's chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sending {
+    /// Sending a chunk twice is harmless. Otherwise a chunk is marked `sending` before its
+    /// request and reconciled, not resent, after a crash.
+    pub idempotent: bool,
+    /// Acting on items shifts the pages still to be read (offset paging over the very set being
+    /// mutated): execution waits until enumeration is complete.
+    pub after_enumeration: bool,
+}
+
+impl Sending {
+    /// Idempotent requests, sent while enumeration goes on (cancel by id).
+    pub const REPEATABLE: Sending = Sending {
+        idempotent: true,
+        after_enumeration: false,
+    };
+    /// Requests that must not be sent twice, sent while enumeration goes on.
+    pub const ONCE: Sending = Sending {
+        idempotent: false,
+        after_enumeration: false,
+    };
+    /// Idempotent requests over a list they shift, sent once it has been read to the end.
+    pub const REPEATABLE_AFTER_ENUMERATION: Sending = Sending {
+        idempotent: true,
+        after_enumeration: true,
+    };
+}
+
 #[async_trait]
 pub trait Operation: Send + Sync {
     /// The cursor a new job starts enumerating from.
@@ -51,15 +80,7 @@ pub trait Operation: Send + Sync {
 
     async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError>;
 
-    /// True when acting on items shifts the pages still to be read (offset paging over the very
-    /// set being mutated): execution then waits until enumeration is complete.
-    fn execute_after_enumeration(&self) -> bool {
-        false
-    }
-
-    /// Whether sending a chunk twice is harmless. A non-idempotent chunk is marked `sending`
-    /// before its request and reconciled, not resent, after a crash.
-    fn idempotent(&self) -> bool;
+    fn sending(&self) -> Sending;
 
     /// Acts on one chunk; every item gets an outcome (`Sent` when the server accepted it and
     /// verification will confirm it).

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::run_selection::SliceScope;
-use super::{outcome_for_all, OpError, Operation, Page, RunSelection};
+use super::{outcome_for_all, OpError, Operation, Page, RunSelection, Sending};
 use crate::engine::Caller;
 use crate::job::RunStatus;
 use crate::store::{Item, ItemOutcome, ItemState};
@@ -34,8 +34,8 @@ impl Operation for RunsCancel {
         })
     }
 
-    fn idempotent(&self) -> bool {
-        true
+    fn sending(&self) -> Sending {
+        Sending::REPEATABLE
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

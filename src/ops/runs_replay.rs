@@ -4,7 +4,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::run_selection::RunSnapshot;
-use super::{item_outcome, outcome_for_all, OpError, Operation, Page, Resend, RunSelection};
+use super::{
+    item_outcome, outcome_for_all, OpError, Operation, Page, Resend, RunSelection, Sending,
+};
 use crate::backend::hatchet::HatchetError;
 use crate::engine::{Caller, Pacer};
 use crate::store::{Item, ItemOutcome, ItemState};
@@ -310,8 +312,8 @@ impl Operation for RunsReplay {
         })
     }
 
-    fn idempotent(&self) -> bool {
-        false
+    fn sending(&self) -> Sending {
+        Sending::ONCE
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

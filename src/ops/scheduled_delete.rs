@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::scheduled::{at_risk_note, BulkAnswer};
-use super::{OpError, Operation, Page, ScheduledSelection};
+use super::{OpError, Operation, Page, ScheduledSelection, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome};
@@ -46,12 +46,8 @@ impl Operation for ScheduledDelete {
         })
     }
 
-    fn execute_after_enumeration(&self) -> bool {
-        true
-    }
-
-    fn idempotent(&self) -> bool {
-        true
+    fn sending(&self) -> Sending {
+        Sending::REPEATABLE_AFTER_ENUMERATION
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::scheduled::Archive;
-use super::{item_outcome, OpError, Operation, Page};
+use super::{item_outcome, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -179,8 +179,8 @@ impl Operation for ScheduledRecreate {
         })
     }
 
-    fn idempotent(&self) -> bool {
-        false
+    fn sending(&self) -> Sending {
+        Sending::ONCE
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

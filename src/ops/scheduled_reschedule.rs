@@ -3,7 +3,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::scheduled::{at_risk_note, Archive, BulkAnswer};
-use super::{OpError, Operation, Page, ScheduledSelection};
+use super::{OpError, Operation, Page, ScheduledSelection, Sending};
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
@@ -139,12 +139,8 @@ impl Operation for ScheduledReschedule {
         })
     }
 
-    fn execute_after_enumeration(&self) -> bool {
-        true
-    }
-
-    fn idempotent(&self) -> bool {
-        true
+    fn sending(&self) -> Sending {
+        Sending::REPEATABLE_AFTER_ENUMERATION
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {

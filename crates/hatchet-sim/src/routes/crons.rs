@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{limit_offset, parse_json, PathParams};
+use super::{descending, limit_offset, page_of, parse_json, PathParams};
 use crate::errors::ApiError;
 use crate::query::{metadata_pairs_strict, Query};
 use crate::state::{metadata_matches, Cron, Metadata, Method, Shared};
-use crate::views::{cron_row, page_info};
+use crate::views::cron_row;
 
 /// `GET /api/v1/tenants/{tenant}/workflows/crons`.
 pub async fn list(
@@ -28,11 +28,7 @@ pub async fn list(
         "name" => true,
         _ => return Err(ApiError::Internal),
     };
-    let descending = match query.first("orderByDirection").unwrap_or("DESC") {
-        "DESC" => true,
-        "ASC" => false,
-        _ => return Err(ApiError::Internal),
-    };
+    let descending = descending(&query)?;
     let workflow_id = query.uuid("workflowId")?;
     let workflow_name = query.first("workflowName");
     let cron_name = query.first("cronName");
@@ -64,15 +60,9 @@ pub async fn list(
             order
         }
     });
-    let page: Vec<Value> = rows
-        .iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|c| cron_row(&store, state.tenant, c))
-        .collect();
-    Ok(Json(
-        json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) }),
-    ))
+    Ok(page_of(&rows, offset, limit, |c| {
+        cron_row(&store, state.tenant, c)
+    }))
 }
 
 /// `GET .../workflows/crons/{cron-workflow}`.

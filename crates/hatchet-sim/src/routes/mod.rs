@@ -17,8 +17,9 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
 
 use crate::errors::{message, ApiError};
 use crate::faults;
@@ -154,6 +155,26 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         body
     };
     serde_json::from_slice(body).map_err(|e| ApiError::BadBody(format!("Syntax error: {e}")))
+}
+
+/// `orderByDirection`: DESC unless given as ASC; any other value is the 500 Hatchet answers.
+pub fn descending(query: &crate::query::Query) -> Result<bool, ApiError> {
+    match query.first("orderByDirection").unwrap_or("DESC") {
+        "DESC" => Ok(true),
+        "ASC" => Ok(false),
+        _ => Err(ApiError::Internal),
+    }
+}
+
+/// One `limit`/`offset` page of `rows` as `{rows, pagination}`, each row shown by `view`.
+pub fn page_of<T>(rows: &[T], offset: i64, limit: i64, view: impl Fn(&T) -> Value) -> Json<Value> {
+    let page: Vec<Value> = rows
+        .iter()
+        .skip(offset.unsigned_abs() as usize)
+        .take(limit.unsigned_abs() as usize)
+        .map(view)
+        .collect();
+    Json(json!({ "rows": page, "pagination": crate::views::page_info(rows.len(), offset, limit) }))
 }
 
 /// Resolves `limit` and `offset` (defaults 50 and 0). A limit below 1 or a negative offset

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{limit_offset, parse_json, PathParams};
+use super::{descending, limit_offset, page_of, parse_json, PathParams};
 use crate::errors::ApiError;
 use crate::query::{metadata_pairs_strict, Query};
 use crate::state::{
     metadata_matches, to_millis, Metadata, Method, OrderedIds, Scheduled, Shared, Store,
 };
-use crate::views::{page_info, scheduled_row};
+use crate::views::scheduled_row;
 
 /// The bulk endpoints work in chunks of this many ids, each its own statement.
 const BULK_CHUNK: usize = 200;
@@ -61,11 +61,7 @@ pub async fn list(
         "createdAt" => true,
         _ => return Err(ApiError::Internal),
     };
-    let descending = match query.first("orderByDirection").unwrap_or("DESC") {
-        "DESC" => true,
-        "ASC" => false,
-        _ => return Err(ApiError::Internal),
-    };
+    let descending = descending(&query)?;
     let filter = ScheduledFilter {
         workflow_id: query.uuid("workflowId")?,
         parent_workflow_run_id: query.uuid("parentWorkflowRunId")?,
@@ -94,15 +90,9 @@ pub async fn list(
             ka.cmp(&kb)
         }
     });
-    let page: Vec<Value> = rows
-        .iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|r| scheduled_row(&store, state.tenant, r))
-        .collect();
-    Ok(Json(
-        json!({ "rows": page, "pagination": page_info(rows.len(), offset, limit) }),
-    ))
+    Ok(page_of(&rows, offset, limit, |r| {
+        scheduled_row(&store, state.tenant, r)
+    }))
 }
 
 /// `GET .../workflows/scheduled/{scheduled-workflow-run}`.

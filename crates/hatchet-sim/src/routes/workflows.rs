@@ -4,11 +4,11 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::limit_offset;
+use super::{limit_offset, page_of};
 use crate::errors::ApiError;
 use crate::query::Query;
 use crate::state::Shared;
-use crate::views::{meta, page_info};
+use crate::views::meta;
 
 /// `name` is a case-insensitive substring search ("Search by name"), so a client must pick the
 /// exact match itself.
@@ -29,26 +29,18 @@ pub async fn list(
                 .is_none_or(|n| w.name.to_lowercase().contains(n))
         })
         .collect();
-    let rows: Vec<Value> = matching
-        .iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|w| {
-            json!({
-                "metadata": meta(w.id, w.created_at, w.created_at),
-                "name": w.name,
-                "tenantId": state.tenant,
-                "isPaused": false,
-                "versions": [{
-                    "metadata": meta(w.version_id, w.created_at, w.created_at),
-                    "version": "v1",
-                    "order": 1,
-                    "workflowId": w.id,
-                }],
-            })
+    Ok(page_of(&matching, offset, limit, |w| {
+        json!({
+            "metadata": meta(w.id, w.created_at, w.created_at),
+            "name": w.name,
+            "tenantId": state.tenant,
+            "isPaused": false,
+            "versions": [{
+                "metadata": meta(w.version_id, w.created_at, w.created_at),
+                "version": "v1",
+                "order": 1,
+                "workflowId": w.id,
+            }],
         })
-        .collect();
-    Ok(Json(
-        json!({ "rows": rows, "pagination": page_info(matching.len(), offset, limit) }),
-    ))
+    }))
 }
