@@ -123,11 +123,11 @@ pub struct CronsArgs {
 pub struct ScheduledSelectArgs {
     #[command(flatten)]
     pub common: CommonSelectArgs,
-    /// Rows due at or after this time (RFC 3339, or a duration ago)
-    #[arg(long, value_name = "TIME")]
+    /// Rows due at or after this time: RFC 3339, or +2h (from now) / -1d (ago)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub trigger_after: Option<String>,
-    /// Rows due before this time (RFC 3339, or a duration ago)
-    #[arg(long, value_name = "TIME")]
+    /// Rows due before this time: RFC 3339, or +2h (from now) / -1d (ago)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub trigger_before: Option<String>,
 }
 

@@ -100,6 +100,13 @@ fn time_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>
         .map_err(bad)
 }
 
+fn trigger_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, CliError> {
+    value
+        .map(|v| TimeSpec::parse_trigger(flag, v))
+        .transpose()
+        .map_err(bad)
+}
+
 impl Request {
     pub fn new(kind: OperationKind, select: impl Into<SelectInput>) -> Self {
         Request {
@@ -136,8 +143,8 @@ impl Request {
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
             ids_digest: manifest.as_ref().map(|m| m.digest.clone()),
-            trigger_after: time_flag("trigger-after", a.trigger_after.as_deref())?,
-            trigger_before: time_flag("trigger-before", a.trigger_before.as_deref())?,
+            trigger_after: trigger_flag("trigger-after", a.trigger_after.as_deref())?,
+            trigger_before: trigger_flag("trigger-before", a.trigger_before.as_deref())?,
             cron_names: a.cron_names.clone(),
             include_code_defined: a.include_code_defined,
         };

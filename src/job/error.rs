@@ -9,6 +9,8 @@ pub enum SpecError {
     UnknownStatus(String),
     #[error("--{flag} '{value}' is not a time: use a duration such as 24h or 7d, or an RFC 3339 time such as 2026-01-02T03:04:05Z")]
     BadTime { flag: &'static str, value: String },
+    #[error("--{flag} '{value}' is not a trigger time: write a duration from now with its direction, +2h (ahead) or -1d (ago), or an RFC 3339 time")]
+    BadTriggerTime { flag: &'static str, value: String },
     #[error("--{flag} is in the future: pick a time before now")]
     TimeInFuture { flag: &'static str },
     #[error("--since is not before --until: pick a --since earlier than --until")]

@@ -10,6 +10,8 @@ use super::SpecError;
 pub enum TimeSpec {
     /// This long before the job's creation (`24h`, `7d`).
     Ago(String),
+    /// This long after the job's creation (`+2h`: trigger times lie ahead).
+    Ahead(String),
     At(DateTime<Utc>),
 }
 
@@ -27,11 +29,35 @@ impl TimeSpec {
             })
     }
 
+    /// A trigger time (`--trigger-after`, `--trigger-before`): RFC 3339, or a duration signed
+    /// with its direction, `+2h` ahead or `-1d` ago. A scheduled run's trigger may lie either
+    /// way, so a bare `2h` is refused rather than guessed.
+    pub fn parse_trigger(flag: &'static str, value: &str) -> Result<Self, SpecError> {
+        if let Ok(at) = parse_time(value) {
+            return Ok(TimeSpec::At(at));
+        }
+        let bad = || SpecError::BadTriggerTime {
+            flag,
+            value: value.to_string(),
+        };
+        let value = value.trim();
+        parse_duration(value).ok_or_else(bad)?;
+        if let Some(ahead) = value.strip_prefix('+') {
+            Ok(TimeSpec::Ahead(ahead.to_string()))
+        } else if let Some(ago) = value.strip_prefix('-') {
+            Ok(TimeSpec::Ago(ago.to_string()))
+        } else {
+            Err(bad())
+        }
+    }
+
     pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        // Durations were validated at parse time; an unparsable one cannot reach here.
+        let duration = |text: &str| parse_duration(text).unwrap_or_else(Duration::zero);
         match self {
             TimeSpec::At(at) => *at,
-            // Validated at parse time; an unparsable value cannot reach here.
-            TimeSpec::Ago(text) => now - parse_duration(text).unwrap_or_else(Duration::zero),
+            TimeSpec::Ago(text) => now - duration(text),
+            TimeSpec::Ahead(text) => now + duration(text),
         }
     }
 }
@@ -82,5 +108,27 @@ mod tests {
         );
         assert!(TimeSpec::parse("since", "yesterday").is_err());
         assert!(TimeSpec::parse("since", "-2d").is_err());
+    }
+
+    #[test]
+    fn trigger_times_say_their_direction() {
+        let now = parse_time("2026-01-10T00:00:00Z").unwrap();
+        let trigger = |v: &str| TimeSpec::parse_trigger("trigger-before", v);
+        assert_eq!(
+            trigger("+90m").unwrap().resolve(now),
+            parse_time("2026-01-10T01:30:00Z").unwrap()
+        );
+        assert_eq!(
+            trigger("-1d").unwrap().resolve(now),
+            parse_time("2026-01-09T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            trigger("2026-02-01T00:00:00Z").unwrap(),
+            TimeSpec::At(parse_time("2026-02-01T00:00:00Z").unwrap())
+        );
+        for ambiguous in ["2h", "soon", "+soon"] {
+            let error = trigger(ambiguous).unwrap_err().to_string();
+            assert!(error.contains("+2h") && error.contains("-1d"), "{error}");
+        }
     }
 }

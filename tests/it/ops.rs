@@ -580,3 +580,76 @@ fn a_malformed_manifest_line_exits_2_naming_the_line_and_sends_nothing() {
     assert!(mixed.stderr.contains("not both"), "{}", mixed.stderr);
     assert_eq!(sim.mutating_requests(), 0);
 }
+
+#[test]
+fn relative_trigger_times_say_their_direction_and_bare_ones_are_refused() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    // Due one to two hours from now.
+    sim.seed(json!({"scheduled": 100, "workflow": "wf"}));
+    let before = scheduled(&sim);
+
+    let bare =
+        run(sim
+            .bulkops(&state)
+            .args(["scheduled", "delete", "--trigger-before", "90m", "--yes"]));
+    assert_eq!(bare.code, 2, "{}", bare.stderr);
+    assert_eq!(bare.stderr.trim().lines().count(), 1, "{}", bare.stderr);
+    assert!(
+        bare.stderr.contains("+2h (ahead) or -1d (ago)"),
+        "{}",
+        bare.stderr
+    );
+    assert_eq!(sim.mutating_requests(), 0);
+
+    let past = finish(
+        &sim,
+        &state,
+        &[
+            "scheduled",
+            "delete",
+            "--trigger-before",
+            "-1m",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(past["counts"]["total"], 0, "nothing was due in the past");
+
+    let ahead = finish(
+        &sim,
+        &state,
+        &[
+            "scheduled",
+            "delete",
+            "--trigger-before",
+            "+90m",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    let done = ahead["counts"]["done"].as_u64().unwrap();
+    assert!(
+        (45..=55).contains(&done),
+        "about half are due within 90m: {ahead}"
+    );
+    let after = scheduled(&sim);
+    assert_eq!(after.len() as u64, 100 - done);
+    let latest_deleted = before
+        .iter()
+        .filter(|(id, _)| !after.contains_key(*id))
+        .map(|(_, r)| r["triggerAt"].as_str().unwrap().to_string())
+        .max()
+        .unwrap();
+    assert!(
+        after
+            .values()
+            .all(|r| r["triggerAt"].as_str().unwrap() > latest_deleted.as_str()),
+        "exactly the earliest-due rows were deleted"
+    );
+}
