@@ -1,12 +1,9 @@
 //! `bulkops runs cancel` against the simulator: scale beyond the 20k filter cap, a status
 //! filter that changes under the job, faults, `kill -9` and resume, and bad input.
 
-use std::time::Duration;
-
-use rand::Rng;
 use serde_json::json;
 
-use crate::support::{interrupt_after_progress, mint_token, run, seed_runs, Sim};
+use crate::support::{interrupt_after_progress, kill_at_random, mint_token, run, seed_runs, Sim};
 
 #[test]
 fn cancels_50k_runs_over_several_days_and_nothing_else() {
@@ -224,20 +221,9 @@ fn kill_9_at_random_moments_then_rerun_cancels_everything_once() {
         "-o",
         "json",
     ];
-    let mut rng = rand::rng();
-    for _ in 0..4 {
-        let mut child = sim
-            .bulkops(&state)
-            .args(args)
-            .args(["--rate", "60", "--chunk-size", "250"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(200..1500)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
+    // 120 cancels of 250 runs at 20 requests/s (6 s, and more for the slices) outlast four
+    // runs of at most 1.2 s.
+    kill_at_random(&sim, &state, &args, 4, "20");
     let ran = run(sim.bulkops(&state).args(args).args(["--rate", "500"]));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let summary = ran.summary();

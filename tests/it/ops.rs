@@ -5,37 +5,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use serde_json::{json, Value};
 
-use crate::support::{run, seed_runs, Ran, Sim};
+use crate::support::{kill_at_random, run, seed_runs, Ran, Sim, FAST_REPLAYS};
 
-/// Replay pacing for tests that send many chunks (the default is 2s between replay requests).
-const FAST_REPLAYS: &str = "20ms";
 const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
 const DETAILS_ROUTE: &str = "GET /api/v1/stable/workflow-runs/{v1-workflow-run}";
-
-/// Kills the same command with SIGKILL at random moments, `times` times.
-/// Starts the job `times` times, each killed with SIGKILL after a random moment. `rate` keeps the
-/// whole job longer than all the runs together, so every kill lands before the end.
-fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize, rate: &str) {
-    let mut rng = rand::rng();
-    for _ in 0..times {
-        let mut child = sim
-            .bulkops(state)
-            .args(args)
-            .args(["--rate", rate, "--chunk-size", "250"])
-            .env("BULKOPS_VERIFY_POLL", "200ms")
-            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
-}
 
 fn finish(sim: &Sim, state: &Path, args: &[&str]) -> Ran {
     let ran = run(sim
@@ -106,7 +81,9 @@ fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
         "-o",
         "json",
     ];
-    kill_at_random(&sim, &state, &args, 4, "40");
+    // 23 list pages, then a re-read and a request per chunk of 250: over 180 requests at 20/s
+    // outlast four runs of at most 1.2 s.
+    kill_at_random(&sim, &state, &args, 4, "20");
 
     let summary = finish(&sim, &state, &args).summary();
     assert_eq!(summary["state"], "finished");
@@ -360,7 +337,7 @@ fn reschedule_by_shift_killed_and_resumed_moves_every_row_by_one_hour_and_undo_r
         "-o",
         "json",
     ];
-    // 13 list pages and 24 updates at 6 requests/s outlast three runs of at most 1.5 s.
+    // 13 list pages and 24 updates at 6 requests/s outlast three runs of at most 1.2 s.
     kill_at_random(&sim, &state, &args, 3, "6");
     let summary = finish(&sim, &state, &args).summary();
     assert_eq!(summary["counts"]["done"], 6_000, "{summary}");

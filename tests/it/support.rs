@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine;
+use rand::Rng;
 use serde_json::{json, Value};
 
 /// The simulator binary, built once per test run (it lives in another workspace package, so
@@ -245,5 +246,30 @@ pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: drained.join().unwrap_or_default(),
+    }
+}
+
+/// Replay pacing for tests that send many chunks (the default is 2s between replay requests).
+pub const FAST_REPLAYS: &str = "20ms";
+
+/// Starts the job `times` times in chunks of 250, each run killed with SIGKILL after a random
+/// 0.2 to 1.2 s. `rate` must keep the whole job longer than all the runs together, so that every
+/// kill lands before the end (a re-run after the end would start a new job).
+pub fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize, rate: &str) {
+    let mut rng = rand::rng();
+    for _ in 0..times {
+        let mut child = sim
+            .bulkops(state)
+            .args(args)
+            .args(["--rate", rate, "--chunk-size", "250"])
+            .env("BULKOPS_VERIFY_POLL", "200ms")
+            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bulkops starts");
+        std::thread::sleep(Duration::from_millis(rng.random_range(200..1200)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
     }
 }
