@@ -229,8 +229,19 @@ pub enum JobsCommand {
         #[command(flatten)]
         exec: ExecArgs,
     },
-    /// Give up on an unfinished job: nothing more is sent for it, and the same command then
-    /// starts a new job instead of resuming this one
+    /// Pause a running job: the process running it finishes its in-flight chunks and exits 3;
+    /// `jobs resume` (or the same command) continues it
+    Pause { job: String },
+    /// Change a job's requests per second, in the process running it (within a second) and on
+    /// every later resume
+    Retune {
+        job: String,
+        /// New requests per second, for the whole process
+        #[arg(long, value_name = "R")]
+        rate: f64,
+    },
+    /// Give up on an unfinished job: nothing more is sent for it (a process running it stops
+    /// after its in-flight chunks), and the same command then starts a new job
     Abort { job: String },
     /// Undo a finished job: re-create deleted scheduled runs, restore previous trigger times,
     /// or (for a cancel) write the ids it cancelled and print the matching replay

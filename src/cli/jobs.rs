@@ -6,7 +6,7 @@ use super::args::{ExecArgs, GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec};
 use super::{bad, failed, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
-use crate::store::{ItemState, JobRecord, Store};
+use crate::store::{ItemState, JobRecord, JobState, Store};
 
 pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
@@ -48,18 +48,43 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
         }
         JobsCommand::Resume { job, exec } => resume(global, &job, &exec),
         JobsCommand::Undo { job, exec } => undo(global, &job, &exec),
-        JobsCommand::Abort { job } => {
+        JobsCommand::Pause { job } => {
             let mut store = open(global)?;
             let job = find(&store, &job)?;
-            if !job.state.is_open() {
+            if job.state != JobState::Running {
                 return Err(bad(format!(
-                    "job {} is {}: only a running or paused job can be aborted",
+                    "job {} is {}: only a running job can be paused",
                     job.id,
                     job.state.as_str()
                 )));
             }
             store
-                .set_job_state(&job.id, crate::store::JobState::Aborted, chrono::Utc::now())
+                .set_job_state(&job.id, JobState::Paused, chrono::Utc::now())
+                .map_err(failed)?;
+            println!(
+                "job {} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {}` continues it",
+                job.id, job.id
+            );
+            Ok(Exit::Success)
+        }
+        JobsCommand::Retune { job, rate } => {
+            if !(rate > 0.0 && rate.is_finite()) {
+                return Err(bad(crate::job::SpecError::Rate));
+            }
+            let mut store = open(global)?;
+            let job = open_job(&store, &job, "retuned")?;
+            store.set_job_rate(&job.id, rate).map_err(failed)?;
+            println!(
+                "job {}: {rate} requests/s from now on (a process running it applies it within a second)",
+                job.id
+            );
+            Ok(Exit::Success)
+        }
+        JobsCommand::Abort { job } => {
+            let mut store = open(global)?;
+            let job = open_job(&store, &job, "aborted")?;
+            store
+                .set_job_state(&job.id, JobState::Aborted, chrono::Utc::now())
                 .map_err(failed)?;
             let counts = store.counts(&job.id).map_err(failed)?;
             println!(
@@ -88,6 +113,19 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
 fn open(global: &GlobalArgs) -> Result<Store, CliError> {
     let settings = load_settings(global, &ExecArgs::default())?;
     open_store(&settings)
+}
+
+/// A running or paused job, for an action only those allow.
+fn open_job(store: &Store, id: &str, action: &str) -> Result<JobRecord, CliError> {
+    let job = find(store, id)?;
+    if job.state.is_open() {
+        return Ok(job);
+    }
+    Err(bad(format!(
+        "job {} is {}: only a running or paused job can be {action}",
+        job.id,
+        job.state.as_str()
+    )))
 }
 
 fn find(store: &Store, id: &str) -> Result<JobRecord, CliError> {

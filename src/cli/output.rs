@@ -59,6 +59,7 @@ pub fn job_line(job: &JobRecord, counts: &Counts) -> serde_json::Value {
         "window": {"since": job.window.since, "until": job.window.until},
         "started_by": job.started_by,
         "reason": job.reason,
+        "rate": job.rate,
         "target": {"server_url": job.spec.target.server_url, "tenant": job.spec.target.tenant},
         "selector": job.spec.selector,
         "counts": counts,

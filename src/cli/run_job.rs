@@ -28,7 +28,7 @@ use crate::ops::{
     ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
     Source, TargetRule,
 };
-use crate::store::{Counts, ItemState, JobRecord, NewJob, Store};
+use crate::store::{Counts, ItemState, JobRecord, JobState, NewJob, Store};
 
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
@@ -662,7 +662,7 @@ fn finish_warning(job: &JobRecord, counts: &Counts) -> Option<String> {
 
 pub async fn execute(
     job: JobRecord,
-    store: Store,
+    mut store: Store,
     op: Arc<dyn Operation>,
     settings: &Settings,
     exec: &ExecArgs,
@@ -674,13 +674,23 @@ pub async fn execute(
         Box::new(JsonProgress::default())
     };
     let state_path = store.path().to_path_buf();
+    if job.state == JobState::Paused {
+        store
+            .set_job_state(&job.id, JobState::Running, Utc::now())
+            .map_err(failed)?;
+    }
+    // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
+    let rate = match (exec.rate, job.rate) {
+        (None, Some(retuned)) => retuned,
+        _ => settings.rate,
+    };
     let (done_tx, done_rx) = oneshot::channel();
     let coordinator = Coordinator::new(
         job.clone(),
         store,
         op,
         engine_settings(settings, exec, &job.spec.operation),
-        engine::limiter(settings.rate),
+        engine::limiter(rate),
         progress,
         done_tx,
     )
@@ -717,9 +727,11 @@ pub async fn execute(
             Ok(exit)
         }
         RunOutcome::Interrupted { counts, error } => {
-            let note = match error {
-                Some(e) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
-                None => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
+            let note = match (error, job.state) {
+                (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
+                (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {}` (or the same command) continues it", job.id),
+                (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
+                (None, _) => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
             };
             output::summary(
                 global.output,

@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -10,15 +10,51 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use crate::backend::hatchet::HatchetError;
 
 /// The one process-wide ceiling on requests per second, shared by every executor and by
-/// enumeration and verification.
-pub type Limiter = DefaultDirectRateLimiter;
+/// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
+/// governor quotas are fixed, so a change swaps in a new governor.
+pub struct Limiter {
+    rate: Mutex<f64>,
+    governor: RwLock<Arc<DefaultDirectRateLimiter>>,
+}
 
-pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
+fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
     let period = Duration::from_secs_f64(1.0 / rate_per_sec.max(0.001));
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::MIN);
     Arc::new(RateLimiter::direct(quota))
+}
+
+pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
+    Arc::new(Limiter {
+        rate: Mutex::new(rate_per_sec),
+        governor: RwLock::new(governor(rate_per_sec)),
+    })
+}
+
+impl Limiter {
+    /// Waits for the next request slot at the current rate.
+    pub async fn until_ready(&self) {
+        // Cloned out so that no lock is held while waiting; a poisoned lock (a panic
+        // elsewhere) still holds a usable governor.
+        let governor = match self.governor.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        governor.until_ready().await;
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.rate.lock().map_or(0.0, |r| *r)
+    }
+
+    /// Changes the rate; calls already waiting finish at the old one.
+    pub fn set_rate(&self, rate_per_sec: f64) {
+        if let (Ok(mut rate), Ok(mut slot)) = (self.rate.lock(), self.governor.write()) {
+            *rate = rate_per_sec;
+            *slot = governor(rate_per_sec);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +149,17 @@ impl Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_rate_applies_to_the_next_request() {
+        let limiter = limiter(0.1);
+        limiter.until_ready().await; // the one-request burst
+        limiter.set_rate(1000.0);
+        assert_eq!(limiter.rate(), 1000.0);
+        // At 0.1/s the next slot is 10 s away.
+        let next = tokio::time::timeout(Duration::from_secs(5), limiter.until_ready()).await;
+        assert!(next.is_ok(), "still waiting at the old rate");
+    }
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

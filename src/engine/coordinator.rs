@@ -35,6 +35,9 @@ pub enum RunOutcome {
     },
 }
 
+/// How often a running job looks for `jobs pause|abort|retune` written by another process.
+const CONTROL_POLL: Duration = Duration::from_secs(1);
+
 /// Ask the coordinator to stop dispatching, let in-flight chunks finish, and return.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -464,6 +467,26 @@ impl Coordinator {
         );
     }
 
+    /// Obeys what `jobs pause`, `jobs abort` and `jobs retune` wrote into the store.
+    fn check_control(&mut self, ctx: &mut Context<Self>) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        let (state, rate) = match self.store.job_control(&self.job.id) {
+            Ok(control) => control,
+            Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
+        };
+        if let Some(rate) = rate.filter(|r| *r != self.limiter.rate()) {
+            tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
+            self.limiter.set_rate(rate);
+        }
+        if state != JobState::Running && !self.stopping {
+            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "the job was {} from outside: finishing in-flight chunks and stopping", state.as_str());
+            self.stopping = true;
+            self.maybe_finish(ctx);
+        }
+    }
+
     // --- the end --------------------------------------------------------------------------
 
     fn complete(&mut self, finished: bool) {
@@ -511,6 +534,7 @@ impl Actor for Coordinator {
         }
         self.progress.phase("reconciling");
         self.refresh_counts();
+        ctx.run_interval(CONTROL_POLL, |act, ctx| act.check_control(ctx));
         self.reconcile_next(ctx);
     }
 }

@@ -130,6 +130,8 @@ pub struct JobRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub started_by: String,
     pub reason: Option<String>,
+    /// Requests per second set by `jobs retune`; it overrides the configured rate.
+    pub rate: Option<f64>,
 }
 
 pub struct NewJob {

@@ -97,7 +97,7 @@ const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload FROM items WHERE job_id
      AND chunk = ?2 AND state = 'pending' ORDER BY seq";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason";
+     chunk_size, created_at, finished_at, started_by, reason, rate";
 
 struct RawJob {
     id: String,
@@ -114,6 +114,7 @@ struct RawJob {
     finished_at: Option<String>,
     started_by: String,
     reason: Option<String>,
+    rate: Option<f64>,
 }
 
 impl RawJob {
@@ -133,6 +134,7 @@ impl RawJob {
             finished_at: row.get(11)?,
             started_by: row.get(12)?,
             reason: row.get(13)?,
+            rate: row.get(14)?,
         })
     }
 
@@ -155,6 +157,7 @@ impl RawJob {
             finished_at: self.finished_at.as_deref().map(parse_ts).transpose()?,
             started_by: self.started_by,
             reason: self.reason,
+            rate: self.rate,
         })
     }
 }
@@ -173,6 +176,19 @@ fn to_item(raw: (i64, String, i64, Option<String>)) -> Result<Item, StoreError> 
     })
 }
 
+/// Columns added after the first release, for state files written before them.
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let has_rate: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'rate'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_rate {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN rate REAL")?;
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
@@ -187,6 +203,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        add_missing_columns(&conn).map_err(open_err)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -265,6 +282,23 @@ impl Store {
             .optional()?
             .map(RawJob::into_record)
             .transpose()
+    }
+
+    /// What another process may have changed about a running job: its state (`jobs pause`,
+    /// `jobs abort`) and its rate (`jobs retune`).
+    pub fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
+        let (state, rate): (String, Option<f64>) =
+            self.conn
+                .query_row("SELECT state, rate FROM jobs WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok((state.parse().map_err(StoreError::Corrupt)?, rate))
+    }
+
+    pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;
+        Ok(())
     }
 
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
@@ -674,5 +708,32 @@ mod tests {
             plan.iter().any(|step| step.contains("items_by_chunk")),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn a_state_file_from_before_retune_gains_the_rate_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let old_jobs = SCHEMA.split(";").next().unwrap().to_string();
+        assert!(
+            !old_jobs.contains(" rate "),
+            "the schema text names no rate column"
+        );
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&old_jobs)
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let columns: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_table_info('jobs')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(columns.contains(&"rate".to_string()), "{columns:?}");
+        drop(store);
+        Store::open(&path).expect("opening twice adds nothing twice");
     }
 }

@@ -2,5 +2,6 @@
 //! test with its own simulator on 127.0.0.1:0 and its own state file.
 
 mod cancel;
+mod control;
 mod ops;
 mod support;

@@ -215,6 +215,18 @@ pub fn seed_runs(
 /// Starts `cmd`, sends it SIGTERM once it has reported progress (its first chunks done), however
 /// slow the machine is, and waits for it to exit.
 pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
+    after_progress(cmd, Duration::from_secs(120), |pid| {
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        assert!(killed.expect("kill runs").success());
+    })
+}
+
+/// Starts `cmd`, calls `act` with its pid once it has reported progress (its first chunks
+/// done), however slow the machine is, and waits for it to exit. A process still running
+/// `deadline` after `act` is killed and the test fails: `act` was meant to end it sooner.
+pub fn after_progress(cmd: &mut Command, deadline: Duration, act: impl FnOnce(u32)) -> Ran {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -238,15 +250,40 @@ pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
     started_rx
         .recv_timeout(Duration::from_secs(60))
         .expect("bulkops reported progress");
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status();
-    assert!(killed.expect("kill runs").success());
+    let pid = child.id();
+    act(pid);
+    let (exited_tx, exited_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let overdue = exited_rx.recv_timeout(deadline).is_err();
+        if overdue {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        overdue
+    });
     let out = child.wait_with_output().expect("bulkops exits");
+    let _ = exited_tx.send(());
+    let overdue = watchdog.join().unwrap_or(true);
+    let stderr = drained.join().unwrap_or_default();
+    assert!(
+        !overdue,
+        "bulkops was still running {deadline:?} later:\n{stderr}"
+    );
     Ran {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: drained.join().unwrap_or_default(),
+        stderr,
     }
+}
+
+/// The id of the only job in the state file.
+pub fn only_job(sim: &Sim, state: &Path) -> String {
+    let jobs = run(sim.bulkops(state).args(["jobs", "list", "-o", "json"]));
+    let lines: Vec<&str> = jobs.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", jobs.stdout);
+    let job: Value = serde_json::from_str(lines[0]).expect("a JSON job line");
+    job["job"].as_str().expect("job id").to_string()
 }
 
 /// Replay pacing for tests that send many chunks (the default is 2s between replay requests).

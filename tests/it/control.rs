@@ -1,0 +1,140 @@
+//! `jobs pause`, `jobs retune` and `jobs abort` from another process, while a job runs.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{after_progress, only_job, run, seed_runs, Sim};
+
+/// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: over 200 s unless something
+/// changes it, so a run that ends within `DEADLINE` was changed by the control under test.
+const SLOW: [&str; 4] = ["--rate", "0.5", "--chunk-size", "100"];
+const DEADLINE: Duration = Duration::from_secs(60);
+const ARGS: [&str; 7] = ["runs", "cancel", "--since", "1d", "--yes", "-o", "json"];
+
+fn job_view(sim: &Sim, state: &std::path::Path, job: &str) -> Value {
+    let shown = run(sim.bulkops(state).args(["jobs", "show", job, "-o", "json"]));
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    serde_json::from_str(&shown.stdout).expect("a JSON job")
+}
+
+#[test]
+fn retune_changes_the_rate_of_the_running_process() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    let ran = after_progress(sim.bulkops(&state).args(ARGS).args(SLOW), DEADLINE, |_| {
+        let job = only_job(&sim, &state);
+        let retuned = run(sim
+            .bulkops(&state)
+            .args(["jobs", "retune", &job, "--rate", "1000"]));
+        assert_eq!(retuned.code, 0, "{}", retuned.stderr);
+    });
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 10_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 10_000);
+    assert!(ran.stderr.contains("new rate from `bulkops jobs retune`"));
+    let job = only_job(&sim, &state);
+    assert_eq!(job_view(&sim, &state, &job)["rate"], 1000.0);
+
+    for bad_rate in ["0", "-5"] {
+        let refused = run(sim
+            .bulkops(&state)
+            .args(["jobs", "retune", &job, "--rate", bad_rate]));
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+    }
+    let finished = run(sim
+        .bulkops(&state)
+        .args(["jobs", "retune", &job, "--rate", "5"]));
+    assert_eq!(finished.code, 2, "a finished job has no rate to change");
+    assert!(finished.stderr.contains("finished"), "{}", finished.stderr);
+}
+
+#[test]
+fn pause_stops_the_running_process_and_resume_continues_at_the_retuned_rate() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    let mut job = String::new();
+    let paused = after_progress(sim.bulkops(&state).args(ARGS).args(SLOW), DEADLINE, |_| {
+        job = only_job(&sim, &state);
+        let pause = run(sim.bulkops(&state).args(["jobs", "pause", &job]));
+        assert_eq!(pause.code, 0, "{}", pause.stderr);
+    });
+    assert_eq!(paused.code, 3, "{}", paused.stderr);
+    let summary = paused.summary();
+    assert!(
+        summary["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("paused"),
+        "{summary}"
+    );
+    assert_eq!(job_view(&sim, &state, &job)["state"], "paused");
+    let sent = sim.mutating_requests();
+    assert!(sim.count("wf", "QUEUED") > 0, "paused before the end");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        sim.mutating_requests(),
+        sent,
+        "nothing is sent while paused"
+    );
+
+    let refused = run(sim.bulkops(&state).args(["jobs", "pause", &job]));
+    assert_eq!(refused.code, 2, "only a running job can be paused");
+
+    let retuned = run(sim
+        .bulkops(&state)
+        .args(["jobs", "retune", &job, "--rate", "1000"]));
+    assert_eq!(retuned.code, 0, "{}", retuned.stderr);
+    // Resumed without --rate: at 0.5/s the rest would take minutes.
+    let resumed = after_progress(
+        sim.bulkops(&state)
+            .args(["jobs", "resume", &job, "-o", "json"]),
+        DEADLINE,
+        |_| {},
+    );
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 10_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 10_000);
+    assert_eq!(job_view(&sim, &state, &job)["state"], "finished");
+}
+
+#[test]
+fn abort_stops_the_running_process_and_nothing_more_is_sent() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    let mut job = String::new();
+    let aborted = after_progress(sim.bulkops(&state).args(ARGS).args(SLOW), DEADLINE, |_| {
+        job = only_job(&sim, &state);
+        let abort = run(sim.bulkops(&state).args(["jobs", "abort", &job]));
+        assert_eq!(abort.code, 0, "{}", abort.stderr);
+    });
+    assert_eq!(aborted.code, 3, "{}", aborted.stderr);
+    assert!(
+        aborted.summary()["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("aborted"),
+        "{}",
+        aborted.stdout
+    );
+    let view = job_view(&sim, &state, &job);
+    assert_eq!(view["state"], "aborted");
+    assert!(
+        view["counts"]["pending"].as_u64().unwrap_or(0) > 0,
+        "{view}"
+    );
+    let sent = sim.mutating_requests();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sim.mutating_requests(), sent);
+    let resume = run(sim.bulkops(&state).args(["jobs", "resume", &job]));
+    assert_eq!(resume.code, 2, "an aborted job is not resumed");
+}
