@@ -69,7 +69,8 @@ pub struct Coordinator {
     counts: Counts,
     verify_queue: VecDeque<(i64, Option<serde_json::Value>)>,
     verify_started: Option<Instant>,
-    /// Rounds of items sent again after verification (see `Operation::resend_unconfirmed`).
+    /// Rounds of items sent again after verification (see `Operation::resend_unconfirmed`),
+    /// over every run of the job.
     resends: u32,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<RunOutcome>>,
@@ -86,6 +87,7 @@ impl Coordinator {
         done: oneshot::Sender<RunOutcome>,
     ) -> Result<Self, EngineError> {
         let counts = store.counts(&job.id)?;
+        let resends = job.resend_rounds;
         Ok(Coordinator {
             window: AdaptiveWindow::new(settings.concurrency),
             job,
@@ -104,7 +106,7 @@ impl Coordinator {
             counts,
             verify_queue: VecDeque::new(),
             verify_started: None,
-            resends: 0,
+            resends,
             progress,
             done: Some(done),
         })
@@ -412,7 +414,10 @@ impl Coordinator {
                     "accepted, but the server showed no effect within {timeout}s: sending again (round {})",
                     self.resends
                 );
-                return match self.store.requeue(&self.job.id, ItemState::Sent, &reason) {
+                return match self
+                    .store
+                    .requeue_for_resend(&self.job.id, ItemState::Sent, &reason)
+                {
                     Ok(items) => {
                         tracing::warn!(job = %self.job.id, items, round = self.resends, "the server accepted these items but never applied them: sending them again");
                         self.phase = Phase::Execute;

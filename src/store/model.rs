@@ -132,6 +132,8 @@ pub struct JobRecord {
     pub reason: Option<String>,
     /// Requests per second set by `jobs retune`; it overrides the configured rate.
     pub rate: Option<f64>,
+    /// Rounds of items sent again after verification so far (see `Operation::resend_unconfirmed`).
+    pub resend_rounds: u32,
 }
 
 pub struct NewJob {

@@ -97,7 +97,7 @@ const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload FROM items WHERE job_id
      AND chunk = ?2 AND state = 'pending' ORDER BY seq";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
 
 struct RawJob {
     id: String,
@@ -115,6 +115,7 @@ struct RawJob {
     started_by: String,
     reason: Option<String>,
     rate: Option<f64>,
+    resend_rounds: u32,
 }
 
 impl RawJob {
@@ -135,6 +136,7 @@ impl RawJob {
             started_by: row.get(12)?,
             reason: row.get(13)?,
             rate: row.get(14)?,
+            resend_rounds: row.get(15)?,
         })
     }
 
@@ -158,6 +160,7 @@ impl RawJob {
             started_by: self.started_by,
             reason: self.reason,
             rate: self.rate,
+            resend_rounds: self.resend_rounds,
         })
     }
 }
@@ -176,15 +179,22 @@ fn to_item(raw: (i64, String, i64, Option<String>)) -> Result<Item, StoreError> 
     })
 }
 
-/// Columns added after the first release, for state files written before them.
+/// Columns of `jobs` added after the first release, for state files written before them.
+const ADDED_JOB_COLUMNS: [(&str, &str); 2] = [
+    ("rate", "REAL"),
+    ("resend_rounds", "INTEGER NOT NULL DEFAULT 0"),
+];
+
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
-    let has_rate: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'rate'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_rate {
-        conn.execute_batch("ALTER TABLE jobs ADD COLUMN rate REAL")?;
+    for (name, definition) in ADDED_JOB_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} {definition}"))?;
+        }
     }
     Ok(())
 }
@@ -492,13 +502,19 @@ impl Store {
 
     /// Puts every item in `from` back to pending with `reason`, in new chunks of the job's chunk
     /// size, so they are sent again. Returns how many items moved.
-    pub fn requeue(
+    /// Puts the items in `from` back to pending for another round of sending, and counts the
+    /// round in the job (so that a resumed job keeps to its bound). Returns how many items moved.
+    pub fn requeue_for_resend(
         &mut self,
         job_id: &str,
         from: ItemState,
         reason: &str,
     ) -> Result<u64, StoreError> {
         let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
+            [job_id],
+        )?;
         let chunk_size: i64 =
             tx.query_row("SELECT chunk_size FROM jobs WHERE id = ?1", [job_id], |r| {
                 r.get(0)
@@ -711,13 +727,13 @@ mod tests {
     }
 
     #[test]
-    fn a_state_file_from_before_retune_gains_the_rate_column() {
+    fn a_state_file_from_the_first_release_gains_the_added_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let old_jobs = SCHEMA.split(";").next().unwrap().to_string();
         assert!(
             !old_jobs.contains(" rate "),
-            "the schema text names no rate column"
+            "the first schema has no rate column"
         );
         Connection::open(&path)
             .unwrap()
@@ -732,7 +748,9 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert!(columns.contains(&"rate".to_string()), "{columns:?}");
+        for (added, _) in ADDED_JOB_COLUMNS {
+            assert!(columns.contains(&added.to_string()), "{columns:?}");
+        }
         drop(store);
         Store::open(&path).expect("opening twice adds nothing twice");
     }

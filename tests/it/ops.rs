@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{kill_at_random, run, seed_runs, Ran, Sim, FAST_REPLAYS};
+use crate::support::{after_progress, kill_at_random, run, seed_runs, Ran, Sim, FAST_REPLAYS};
 
 const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
 const DETAILS_ROUTE: &str = "GET /api/v1/stable/workflow-runs/{v1-workflow-run}";
@@ -629,4 +629,53 @@ fn relative_trigger_times_say_their_direction_and_bare_ones_are_refused() {
             .all(|r| r["triggerAt"].as_str().unwrap() > latest_deleted.as_str()),
         "exactly the earliest-due rows were deleted"
     );
+}
+
+#[test]
+fn resend_rounds_are_bounded_across_a_kill_9() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10, "FAILED", "wf", 10, 1, json!({}));
+    sim.faults(json!({"replay_drop_rate": 1.0}));
+    let replays = || sim.stats()["requests"][REPLAY_ROUTE].as_u64().unwrap_or(0);
+    let args = [
+        "runs",
+        "replay",
+        "--since",
+        "1d",
+        "--verify-timeout",
+        "1s",
+        "--yes",
+        "-o",
+        "json",
+    ];
+    let quick = |cmd: &mut std::process::Command| {
+        cmd.env("BULKOPS_VERIFY_POLL", "100ms")
+            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
+    };
+    let mut first = sim.bulkops(&state);
+    first.args(args);
+    quick(&mut first);
+    let killed = after_progress(&mut first, Duration::from_secs(60), |pid| {
+        // Killed once the first resend round has gone out.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while replays() < 2 {
+            assert!(Instant::now() < deadline, "no resend within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        assert!(status.expect("kill runs").success());
+    });
+    assert_ne!(killed.code, 0);
+
+    let mut rest = sim.bulkops(&state);
+    rest.args(args);
+    quick(&mut rest);
+    let ran = run(&mut rest);
+    assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["failed"], 10);
+    assert_eq!(replays(), 4, "one send and three resends over both runs");
 }
