@@ -1,3 +1,5 @@
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +79,8 @@ impl CronsDelete {
             .collect()
     }
 
-    fn item(&self, cron: Cron) -> Option<NewItem> {
+    /// The item for a listed cron, unless it was created outside the job's window.
+    fn item_in_window(&self, cron: Cron) -> Option<NewItem> {
         let window = &self.selection.created;
         if cron
             .metadata
@@ -86,6 +89,11 @@ impl CronsDelete {
         {
             return None;
         }
+        Some(self.item(cron))
+    }
+
+    /// The item for a cron the job acts on: a code-defined one is skipped unless included.
+    fn item(&self, cron: Cron) -> NewItem {
         let mut item = NewItem::new(cron.metadata.id.clone());
         if cron.is_code_defined() && !self.selection.include_code_defined {
             item.settled = Some((
@@ -94,7 +102,52 @@ impl CronsDelete {
             ));
         }
         item.payload = Some(serde_json::json!(cron));
-        Some(item)
+        item
+    }
+
+    /// A manifest page's crons as the server lists them now (no bulk read by id exists, and a
+    /// single GET of an unknown id answers 500), so that code-defined ones are spared there
+    /// too; ids it does not list are skipped.
+    async fn manifest_items(
+        &self,
+        caller: &Caller,
+        ids: &[String],
+    ) -> Result<Vec<NewItem>, OpError> {
+        let mut wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut found: HashMap<String, Cron> = HashMap::new();
+        let mut offset = 0;
+        while !wanted.is_empty() {
+            let (result, _) = caller
+                .call(true, || {
+                    self.client.list_crons(None, None, &[], offset, LIST_PAGE)
+                })
+                .await;
+            let rows = result?;
+            let short = rows.len() < LIST_PAGE;
+            for cron in rows {
+                if wanted.remove(cron.metadata.id.as_str()) {
+                    found.insert(cron.metadata.id.clone(), cron);
+                }
+            }
+            if short {
+                break;
+            }
+            offset += LIST_PAGE;
+        }
+        Ok(ids
+            .iter()
+            .map(|id| match found.remove(id) {
+                Some(cron) => self.item(cron),
+                None => {
+                    let mut item = NewItem::new(id);
+                    item.settled = Some((
+                        ItemState::Skipped,
+                        "not found (already deleted, or another tenant's)".into(),
+                    ));
+                    item
+                }
+            })
+            .collect())
     }
 
     /// Whether a cron is still listed (by its workflow and name).
@@ -180,7 +233,7 @@ impl Operation for CronsDelete {
         if let Some(pages) = &self.manifest {
             let (ids, next_cursor) = pages.next(cursor)?;
             return Ok(Page {
-                items: ids.iter().map(NewItem::new).collect(),
+                items: self.manifest_items(caller, ids).await?,
                 next_cursor,
                 scope: None,
             });
@@ -215,7 +268,10 @@ impl Operation for CronsDelete {
             None
         };
         Ok(Page {
-            items: rows.into_iter().filter_map(|c| self.item(c)).collect(),
+            items: rows
+                .into_iter()
+                .filter_map(|c| self.item_in_window(c))
+                .collect(),
             next_cursor: next.map(|c| serde_json::to_string(&c).unwrap_or_default()),
             scope: None,
         })

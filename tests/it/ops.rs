@@ -460,6 +460,53 @@ fn crons_delete_spares_code_defined_crons_unless_asked_and_then_warns() {
 }
 
 #[test]
+fn crons_from_a_manifest_spare_code_defined_ones_too() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    sim.seed(json!({"crons": 1_200, "workflow": "wf", "code_defined_every": 4}));
+    let crons = sim.dump()["crons"].as_array().unwrap().clone();
+    let mut ids: Vec<String> = crons
+        .iter()
+        .map(|c| c["metadata"]["id"].as_str().unwrap().to_string())
+        .collect();
+    let unknown = "5b0c4d0e-1a2b-4c3d-8e9f-000000000001";
+    ids.push(unknown.into());
+    let file = dir.path().join("crons.txt");
+    std::fs::write(&file, ids.join("\n")).unwrap();
+
+    let summary = finish(
+        &sim,
+        &state,
+        &[
+            "crons",
+            "delete",
+            "--ids-file",
+            file.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .summary();
+    assert_eq!(summary["counts"]["done"], 900, "{summary}");
+    assert_eq!(summary["counts"]["skipped"], 301, "{summary}");
+    let left = sim.dump()["crons"].as_array().unwrap().clone();
+    assert_eq!(left.len(), 300);
+    assert!(left.iter().all(|c| c["method"] == "DEFAULT"));
+    let rows = report(&sim, &state, summary["job"].as_str().unwrap(), true);
+    let reason_of = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["reason"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(reason_of(unknown).starts_with("not found"));
+    let code_defined = left[0]["metadata"]["id"].as_str().unwrap();
+    assert!(reason_of(code_defined).contains("--include-code-defined"));
+}
+
+#[test]
 fn undo_of_a_cancel_offers_the_replay_of_exactly_those_runs_by_manifest() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
