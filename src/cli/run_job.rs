@@ -491,7 +491,7 @@ pub fn run_spec(
                 job
             }
             None => {
-                refuse_accidental_repeat(&store, &identity, &spec, exec.again)?;
+                refuse_accidental_repeat(&store, &identity, &spec, exec)?;
                 confirm(&spec, &window, exec.yes)?;
                 store
                     .create_job(
@@ -515,14 +515,15 @@ pub fn run_spec(
 }
 
 /// A re-run after a crash cannot tell whether the job finished just before it, so re-running a
-/// finished job whose effect repeats (it would shift every row once more) needs `--again`.
+/// finished job whose effect repeats (it would shift every row once more) needs `--again`. A job
+/// named with `--job` is meant to recur (cron) and is not held back.
 fn refuse_accidental_repeat(
     store: &Store,
     identity: &str,
     spec: &JobSpec,
-    again: bool,
+    exec: &ExecArgs,
 ) -> Result<(), CliError> {
-    if again || !spec.operation.repeats_its_effect() {
+    if exec.again || exec.job_name.is_some() || !spec.operation.repeats_its_effect() {
         return Ok(());
     }
     match store.finished_job(identity).map_err(failed)? {

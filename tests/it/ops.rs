@@ -351,16 +351,24 @@ fn reschedule_by_shift_killed_and_resumed_moves_every_row_by_one_hour_and_undo_r
 
     let at =
         |r: &Value| chrono::DateTime::parse_from_rfc3339(r["triggerAt"].as_str().unwrap()).unwrap();
-    let after = scheduled(&sim);
-    for (id, row) in &before {
-        let shift = at(&after[id]) - at(row);
-        let expected = if row["workflowName"] == "wf" {
-            3_600
-        } else {
-            0
-        };
-        assert_eq!(shift.num_milliseconds(), expected * 1000, "row {id}");
-    }
+    let assert_shifted = |hours: i64| {
+        let now = scheduled(&sim);
+        for (id, row) in &before {
+            let shift = at(&now[id]) - at(row);
+            let expected = if row["workflowName"] == "wf" {
+                hours
+            } else {
+                0
+            };
+            assert_eq!(shift.num_hours(), expected, "row {id}");
+            assert_eq!(shift.num_milliseconds() % 3_600_000, 0, "row {id}");
+        }
+    };
+    assert_shifted(1);
+    // Asked for in so many words, it moves them once more.
+    let twice = finish(&sim, &state, &[&args[..], &["--again"]].concat()).summary();
+    assert_eq!(twice["counts"]["done"], 6_000, "{twice}");
+    assert_shifted(2);
 
     let job = summary["job"].as_str().unwrap();
     let undo = finish(&sim, &state, &["jobs", "undo", job, "--yes", "-o", "json"]).summary();
