@@ -13,7 +13,6 @@ use crate::backend::hatchet::HatchetError;
 /// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
 /// governor quotas are fixed, so a change swaps in a new governor.
 pub struct Limiter {
-    rate: Mutex<f64>,
     governor: RwLock<Arc<DefaultDirectRateLimiter>>,
 }
 
@@ -27,7 +26,6 @@ fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
 
 pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
     Arc::new(Limiter {
-        rate: Mutex::new(rate_per_sec),
         governor: RwLock::new(governor(rate_per_sec)),
     })
 }
@@ -44,15 +42,12 @@ impl Limiter {
         governor.until_ready().await;
     }
 
-    pub fn rate(&self) -> f64 {
-        self.rate.lock().map_or(0.0, |r| *r)
-    }
-
     /// Changes the rate; calls already waiting finish at the old one.
     pub fn set_rate(&self, rate_per_sec: f64) {
-        if let (Ok(mut rate), Ok(mut slot)) = (self.rate.lock(), self.governor.write()) {
-            *rate = rate_per_sec;
-            *slot = governor(rate_per_sec);
+        let fresh = governor(rate_per_sec);
+        match self.governor.write() {
+            Ok(mut slot) => *slot = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
         }
     }
 }
@@ -155,7 +150,6 @@ mod tests {
         let limiter = limiter(0.1);
         limiter.until_ready().await; // the one-request burst
         limiter.set_rate(1000.0);
-        assert_eq!(limiter.rate(), 1000.0);
         // At 0.1/s the next slot is 10 s away.
         let next = tokio::time::timeout(Duration::from_secs(5), limiter.until_ready()).await;
         assert!(next.is_ok(), "still waiting at the old rate");

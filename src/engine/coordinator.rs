@@ -72,6 +72,9 @@ pub struct Coordinator {
     /// Rounds of items sent again after verification (see `Operation::resend_unconfirmed`),
     /// over every run of the job.
     resends: u32,
+    /// The job's stored rate as last seen: only a change of it (`jobs retune`) replaces the
+    /// rate this run started with, which a `--rate` flag may have set.
+    stored_rate: Option<f64>,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<RunOutcome>>,
 }
@@ -87,7 +90,7 @@ impl Coordinator {
         done: oneshot::Sender<RunOutcome>,
     ) -> Result<Self, EngineError> {
         let counts = store.counts(&job.id)?;
-        let resends = job.resend_rounds;
+        let (resends, stored_rate) = (job.resend_rounds, job.rate);
         Ok(Coordinator {
             window: AdaptiveWindow::new(settings.concurrency),
             job,
@@ -107,6 +110,7 @@ impl Coordinator {
             verify_queue: VecDeque::new(),
             verify_started: None,
             resends,
+            stored_rate,
             progress,
             done: Some(done),
         })
@@ -481,9 +485,12 @@ impl Coordinator {
             Ok(control) => control,
             Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
         };
-        if let Some(rate) = rate.filter(|r| *r != self.limiter.rate()) {
-            tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
-            self.limiter.set_rate(rate);
+        if rate != self.stored_rate {
+            self.stored_rate = rate;
+            if let Some(rate) = rate {
+                tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
+                self.limiter.set_rate(rate);
+            }
         }
         if state != JobState::Running && !self.stopping {
             tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "the job was {} from outside: finishing in-flight chunks and stopping", state.as_str());
