@@ -211,12 +211,12 @@ pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
     Store::open(&settings.state).map_err(bad)
 }
 
-/// Checks the server answers and takes the token. Read-only.
-/// Read-only calls made before a job starts retry briefly: a transient 429 or 5xx is not bad
-/// input, but an unreachable server should be reported within seconds.
-fn preflight_caller() -> Caller {
+/// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
+/// from a busy server is not bad input) but with short delays, so that an unreachable server is
+/// reported within seconds.
+fn preflight_caller(settings: &Settings) -> Caller {
     let policy = RetryPolicy {
-        max_retries: 4,
+        max_retries: settings.max_retries,
         min_delay: std::time::Duration::from_millis(200),
         max_delay: std::time::Duration::from_secs(2),
         max_retry_after: std::time::Duration::from_secs(5),
@@ -225,8 +225,12 @@ fn preflight_caller() -> Caller {
 }
 
 /// Checks the server answers and takes the token. Read-only.
-async fn preflight(client: &HatchetClient, server: &str) -> Result<(), CliError> {
-    let (result, _) = preflight_caller()
+async fn preflight(
+    client: &HatchetClient,
+    server: &str,
+    settings: &Settings,
+) -> Result<(), CliError> {
+    let (result, _) = preflight_caller(settings)
         .call(true, || client.check_access())
         .await;
     match result {
@@ -249,8 +253,9 @@ async fn preflight(client: &HatchetClient, server: &str) -> Result<(), CliError>
 async fn resolve_workflows(
     client: &HatchetClient,
     names: &[String],
+    settings: &Settings,
 ) -> Result<Vec<String>, CliError> {
-    let caller = preflight_caller();
+    let caller = preflight_caller(settings);
     let mut ids = Vec::new();
     for name in names {
         let (found, _) = caller.call(true, || client.workflow_id(name)).await;
@@ -331,7 +336,7 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflow_ids = resolve_workflows(&client, &selector.workflows).await?;
+    let workflow_ids = resolve_workflows(&client, &selector.workflows, settings).await?;
     let runs = |default: &[RunStatus]| match manifest.clone() {
         Some(ids) => RunSelection::from_manifest(client.clone(), window, ids),
         None => RunSelection::new(
@@ -477,7 +482,7 @@ pub fn run_spec(
         None => spec.identity(),
     };
     actix::System::new().block_on(async move {
-        preflight(&client, &spec.target.server_url).await?;
+        preflight(&client, &spec.target.server_url, &settings).await?;
         let existing = store.open_job(&identity).map_err(failed)?;
         let window = existing.as_ref().map_or(window, |job| job.window);
         let created = existing.as_ref().map_or(now, |job| job.created_at);
@@ -563,7 +568,7 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit
     }
     let client = HatchetClient::new(conn, settings.request_timeout).map_err(bad)?;
     actix::System::new().block_on(async move {
-        preflight(&client, &job.spec.target.server_url).await?;
+        preflight(&client, &job.spec.target.server_url, &settings).await?;
         let op = build_operation(
             &job.spec,
             job.window,
