@@ -285,6 +285,7 @@ fn engine_settings(settings: &Settings, exec: &ExecArgs, kind: &OperationKind) -
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
         verify_poll: settings.verify_poll,
+        owner: crate::store::this_process(),
     }
 }
 
@@ -680,6 +681,19 @@ pub async fn execute(
         Box::new(JsonProgress::default())
     };
     let state_path = store.path().to_path_buf();
+    let engine_settings = engine_settings(settings, exec, &job.spec.operation);
+    let claimed = store
+        .claim_job(&job.id, &engine_settings.owner, Utc::now())
+        .map_err(failed)?;
+    if let Err(lease) = claimed {
+        return Err(bad(format!(
+            "job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`",
+            job.id,
+            lease.owner,
+            lease.heartbeat.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            job.id
+        )));
+    }
     if job.state == JobState::Paused {
         store
             .set_job_state(&job.id, JobState::Running, Utc::now())
@@ -695,7 +709,7 @@ pub async fn execute(
         job.clone(),
         store,
         op,
-        engine_settings(settings, exec, &job.spec.operation),
+        engine_settings,
         engine::limiter(rate),
         progress,
         done_tx,

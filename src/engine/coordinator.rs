@@ -21,6 +21,8 @@ pub struct EngineSettings {
     pub verify: bool,
     pub verify_timeout: Duration,
     pub verify_poll: Duration,
+    /// This process as the holder of the job's lease (see `store::this_process`).
+    pub owner: String,
 }
 
 /// How a run of the engine ended.
@@ -476,10 +478,19 @@ impl Coordinator {
         );
     }
 
-    /// Obeys what `jobs pause`, `jobs abort` and `jobs retune` wrote into the store.
+    /// Renews the job's lease, and obeys what `jobs pause`, `jobs abort` and `jobs retune` wrote
+    /// into the store.
     fn check_control(&mut self, ctx: &mut Context<Self>) {
         if self.phase == Phase::Done {
             return;
+        }
+        match self
+            .store
+            .heartbeat(&self.job.id, &self.settings.owner, Utc::now())
+        {
+            Ok(true) => {}
+            Ok(false) => return self.fail(EngineError::LeaseLost, ctx),
+            Err(e) => tracing::warn!("cannot renew the job's lease: {e}"),
         }
         let (state, rate) = match self.store.job_control(&self.job.id) {
             Ok(control) => control,
@@ -503,6 +514,9 @@ impl Coordinator {
 
     fn complete(&mut self, finished: bool) {
         self.phase = Phase::Done;
+        if let Err(e) = self.store.release_job(&self.job.id, &self.settings.owner) {
+            tracing::warn!("cannot release the job's lease: {e}");
+        }
         self.refresh_counts();
         self.progress.finish();
         let outcome = if finished {

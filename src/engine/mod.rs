@@ -28,6 +28,8 @@ pub enum EngineError {
     Verify(OpError),
     #[error("reconciling an in-doubt chunk failed: {0}")]
     Reconcile(OpError),
+    #[error("another process took this job over (this one sent no heartbeat for too long)")]
+    LeaseLost,
     #[error("an executor stopped unexpectedly: {0}")]
     Mailbox(#[from] actix::MailboxError),
 }

@@ -2,9 +2,11 @@
 //! and every finished chunk is one transaction, so a crash at any instant loses nothing that
 //! was committed and resends only chunks not marked done.
 
+mod lease;
 mod model;
 mod sqlite;
 
+pub use lease::{this_process, Lease};
 pub use model::{
     ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
     PageCommit, ReportRow,

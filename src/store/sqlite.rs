@@ -2,11 +2,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
-    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewJob, PageCommit,
-    ReportRow, StoreError,
+    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
+    PageCommit, ReportRow, StoreError,
 };
 use crate::job::{JobSpec, Window};
 
@@ -180,9 +180,11 @@ fn to_item(raw: (i64, String, i64, Option<String>)) -> Result<Item, StoreError> 
 }
 
 /// Columns of `jobs` added after the first release, for state files written before them.
-const ADDED_JOB_COLUMNS: [(&str, &str); 2] = [
+const ADDED_JOB_COLUMNS: [(&str, &str); 4] = [
     ("rate", "REAL"),
     ("resend_rounds", "INTEGER NOT NULL DEFAULT 0"),
+    ("owner", "TEXT"),
+    ("heartbeat", "TEXT"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
@@ -303,6 +305,61 @@ impl Store {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
         Ok((state.parse().map_err(StoreError::Corrupt)?, rate))
+    }
+
+    /// Takes the job for `owner`, unless another holder may still be running it: then its
+    /// lease is the answer. Claims are serialised by an immediate transaction.
+    pub fn claim_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Lease>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (holder, heartbeat): (Option<String>, Option<String>) = tx.query_row(
+            "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if let (Some(holder), Some(heartbeat)) = (holder, heartbeat) {
+            let lease = Lease {
+                owner: holder,
+                heartbeat: parse_ts(&heartbeat)?,
+            };
+            if lease.owner != owner && lease.is_held(now) {
+                return Ok(Err(lease));
+            }
+        }
+        tx.execute(
+            "UPDATE jobs SET owner = ?2, heartbeat = ?3 WHERE id = ?1",
+            params![id, owner, ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    /// Renews `owner`'s lease; `false` when another process has taken the job over.
+    pub fn heartbeat(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let renewed = self.conn.execute(
+            "UPDATE jobs SET heartbeat = ?3 WHERE id = ?1 AND owner = ?2",
+            params![id, owner, ts(now)],
+        )?;
+        Ok(renewed == 1)
+    }
+
+    pub fn release_job(&mut self, id: &str, owner: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE jobs SET owner = NULL, heartbeat = NULL WHERE id = ?1 AND owner = ?2",
+            params![id, owner],
+        )?;
+        Ok(())
     }
 
     pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {

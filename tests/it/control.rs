@@ -138,3 +138,42 @@ fn abort_stops_the_running_process_and_nothing_more_is_sent() {
     let resume = run(sim.bulkops(&state).args(["jobs", "resume", &job]));
     assert_eq!(resume.code, 2, "an aborted job is not resumed");
 }
+
+#[test]
+fn a_second_process_is_refused_a_running_job_and_a_killed_one_leaves_it_free() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    let killed = after_progress(sim.bulkops(&state).args(ARGS).args(SLOW), DEADLINE, |pid| {
+        let second = run(sim.bulkops(&state).args(ARGS).args(SLOW));
+        assert_eq!(second.code, 2, "{}", second.stderr);
+        let errors: Vec<&str> = second
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", second.stderr);
+        assert!(
+            errors[0].contains(&format!(":{pid} ")) && errors[0].contains("jobs pause"),
+            "{}",
+            second.stderr
+        );
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        assert!(status.expect("kill runs").success());
+    });
+    assert_ne!(killed.code, 0);
+
+    // Its holder is gone: the same command resumes the job at once.
+    let resumed = run(sim.bulkops(&state).args(ARGS).args(["--rate", "1000"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 10_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 10_000);
+    assert_eq!(
+        only_job(&sim, &state),
+        resumed.summary()["job"].as_str().unwrap()
+    );
+}
