@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -141,21 +141,25 @@ fn replay_by_default_sends_50_runs_or_100_tasks_per_request_2s_apart_and_reports
         .all(|r| r["outcome"] == "done" && r["http_status"] == 200 && r["attempts"] == 1));
 }
 
-/// A replay run against the simulator with fast pacing and a 1s verification round.
+/// A replay against the simulator with fast pacing and a 1s verification round.
+fn quick_replay(sim: &Sim, state: &Path) -> Command {
+    let mut cmd = sim.bulkops(state);
+    cmd.args([
+        "runs",
+        "replay",
+        "--since",
+        "1d",
+        "--status",
+        "FAILED,QUEUED,RUNNING",
+    ])
+    .args(["--verify-timeout", "1s", "--yes", "-o", "json"])
+    .env("BULKOPS_VERIFY_POLL", "100ms")
+    .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
+    cmd
+}
+
 fn replay_quickly(sim: &Sim, state: &Path) -> Ran {
-    run(sim
-        .bulkops(state)
-        .args([
-            "runs",
-            "replay",
-            "--since",
-            "1d",
-            "--status",
-            "FAILED,QUEUED,RUNNING",
-        ])
-        .args(["--verify-timeout", "1s", "--yes", "-o", "json"])
-        .env("BULKOPS_VERIFY_POLL", "100ms")
-        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS))
+    run(&mut quick_replay(sim, state))
 }
 
 #[test]
@@ -694,24 +698,7 @@ fn resend_rounds_are_bounded_across_a_kill_9() {
     seed_runs(&sim, 10, "FAILED", "wf", 10, 1, json!({}));
     sim.faults(json!({"replay_drop_rate": 1.0}));
     let replays = || sim.stats()["requests"][REPLAY_ROUTE].as_u64().unwrap_or(0);
-    let args = [
-        "runs",
-        "replay",
-        "--since",
-        "1d",
-        "--verify-timeout",
-        "1s",
-        "--yes",
-        "-o",
-        "json",
-    ];
-    let quick = |cmd: &mut std::process::Command| {
-        cmd.env("BULKOPS_VERIFY_POLL", "100ms")
-            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
-    };
-    let mut first = sim.bulkops(&state);
-    first.args(args);
-    quick(&mut first);
+    let mut first = quick_replay(&sim, &state);
     let killed = after_progress(&mut first, Duration::from_secs(60), |pid| {
         // Killed once the first resend round has gone out.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -719,17 +706,14 @@ fn resend_rounds_are_bounded_across_a_kill_9() {
             assert!(Instant::now() < deadline, "no resend within 30 s");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let status = std::process::Command::new("kill")
+        let status = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
         assert!(status.expect("kill runs").success());
     });
     assert_ne!(killed.code, 0);
 
-    let mut rest = sim.bulkops(&state);
-    rest.args(args);
-    quick(&mut rest);
-    let ran = run(&mut rest);
+    let ran = replay_quickly(&sim, &state);
     assert_eq!(ran.code, 1, "{}\n{}", ran.stdout, ran.stderr);
     assert_eq!(ran.summary()["counts"]["failed"], 10);
     assert_eq!(replays(), 4, "one send and three resends over both runs");
