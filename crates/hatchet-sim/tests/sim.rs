@@ -91,6 +91,15 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// Every run's id, in seeding order.
+    async fn run_ids(&self) -> Vec<String> {
+        self.dump_runs()
+            .await
+            .iter()
+            .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     async fn status_of(&self, id: &str) -> String {
         let (_, v) = self
             .get(&format!("/api/v1/stable/workflow-runs/{id}/status"))
@@ -409,12 +418,7 @@ async fn replay_drop_rate_loses_a_share_of_each_request_silently() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     sim.control("/_sim/faults", Some(json!({"replay_drop_rate": 0.3})))
         .await;
-    let all: Vec<String> = sim
-        .dump_runs()
-        .await
-        .iter()
-        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let all = sim.run_ids().await;
     let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body["ids"]), all, "200 with every id all the same");
@@ -452,12 +456,7 @@ async fn replay_batch_tasks_loses_every_batch_after_the_first() {
         .await;
     sim.control("/_sim/faults", Some(json!({"replay_batch_tasks": 100})))
         .await;
-    let all: Vec<String> = sim
-        .dump_runs()
-        .await
-        .iter()
-        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let all = sim.run_ids().await;
     let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body["ids"]).len(), 120, "every task id all the same");
