@@ -17,6 +17,6 @@ RUN apt-get update \
 COPY --from=build /src/target/release/bulkops /usr/local/bin/bulkops
 USER 10001
 WORKDIR /var/lib/bulkops
-ENV BULKOPS_STATE=/var/lib/bulkops/bulkops-state.db
+ENV BULKOPS_STATE=/var/lib/bulkops/state.db
 ENTRYPOINT ["/usr/local/bin/bulkops"]
 CMD ["--help"]

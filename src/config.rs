@@ -21,6 +21,13 @@ pub enum ConfigError {
     Invalid(#[from] SpecError),
     #[error("log_format '{0}' is unknown: use text, json or auto")]
     LogFormat(String),
+    #[error("no default state location (neither XDG_STATE_HOME nor HOME is set): pass --state PATH or set BULKOPS_STATE")]
+    NoStateHome,
+    #[error("cannot create the state directory {path}: {source}: pass --state PATH or set BULKOPS_STATE")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +42,8 @@ struct Raw {
     rate: f64,
     concurrency: usize,
     chunk_size: Option<usize>,
-    state: PathBuf,
+    /// Unset: one place per user and machine (`default_state`).
+    state: Option<PathBuf>,
     request_timeout: String,
     max_retries: usize,
     log_format: String,
@@ -125,7 +133,10 @@ impl Settings {
             rate: raw.rate,
             concurrency: raw.concurrency,
             chunk_size: raw.chunk_size,
-            state: raw.state,
+            state: match raw.state {
+                Some(path) => path,
+                None => default_state()?,
+            },
             request_timeout: duration("request_timeout", &raw.request_timeout)?,
             max_retries: raw.max_retries,
             log_format,
@@ -135,6 +146,27 @@ impl Settings {
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
         })
     }
+}
+
+/// The state file when none is named: one per user and machine, whatever the working directory,
+/// so that the same job started from two directories meets one job and one lease (two files
+/// would each run it). `$XDG_STATE_HOME/bulkops/state.db`, else
+/// `~/.local/state/bulkops/state.db`; the directory is created.
+fn default_state() -> Result<PathBuf, ConfigError> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = var("XDG_STATE_HOME")
+        .or_else(|| var("HOME").map(|home| home.join(".local").join("state")))
+        .ok_or(ConfigError::NoStateHome)?;
+    let dir = base.join("bulkops");
+    std::fs::create_dir_all(&dir).map_err(|source| ConfigError::StateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir.join("state.db"))
 }
 
 #[cfg(test)]

@@ -26,7 +26,8 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Checkpoint store (SQLite file) [default: ./bulkops-state.db, or $BULKOPS_STATE]
+    /// Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else
+    /// $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Extra settings file (TOML), between the defaults and BULKOPS_* variables
@@ -67,9 +68,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// Cancel every matching run (default statuses: QUEUED, RUNNING)
-    Cancel(RunsArgs),
+    Cancel(CancelArgs),
     /// Replay every matching run once (default statuses: FAILED, CANCELLED)
-    Replay(RunsArgs),
+    Replay(ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +92,15 @@ pub struct ScheduledArgs {
     #[command(flatten)]
     pub select: ScheduledSelectArgs,
     #[command(flatten)]
-    pub exec: ExecArgs,
+    pub spread: SpreadArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
 }
 
 #[derive(Debug, Args)]
@@ -105,10 +114,21 @@ pub struct RescheduleArgs {
     /// Accept targets in the past (such rows fire at once)
     #[arg(long)]
     pub allow_past: bool,
+    /// Run a `--shift` again although the same job already finished (it moves the rows again)
+    #[arg(long)]
+    pub again: bool,
     #[command(flatten)]
     pub select: ScheduledSelectArgs,
     #[command(flatten)]
-    pub exec: ExecArgs,
+    pub spread: SpreadArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +136,13 @@ pub struct CronsArgs {
     #[command(flatten)]
     pub select: CronSelectArgs,
     #[command(flatten)]
-    pub exec: ExecArgs,
+    pub spread: SpreadArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -144,11 +170,35 @@ pub struct CronSelectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RunsArgs {
+pub struct CancelArgs {
     #[command(flatten)]
     pub select: RunSelectArgs,
     #[command(flatten)]
-    pub exec: ExecArgs,
+    pub spread: SpreadArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
+}
+
+/// Replay sends one request at a time (the server loses replays that overlap), so it offers no
+/// `--concurrency`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub select: RunSelectArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -180,32 +230,12 @@ pub struct CommonSelectArgs {
     pub ids_file: Option<String>,
 }
 
+/// How fast a job talks to the server and how it confirms outcomes: every command that sends.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ExecArgs {
+pub struct PaceArgs {
     /// Requests per second, for the whole process
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
-    /// Most chunks in flight at once
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Items per request (1 to 1000)
-    #[arg(long, value_name = "N")]
-    pub chunk_size: Option<usize>,
-    /// Count the matching items and show a few, without changing anything
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// A stable job name (for cron): re-running resumes it while unfinished
-    #[arg(long = "job", value_name = "NAME")]
-    pub job_name: Option<String>,
-    /// Run again a job whose effect repeats (a `--shift`) although the same job already finished
-    #[arg(long)]
-    pub again: bool,
-    /// Why this job runs (kept with the job)
-    #[arg(long, value_name = "TEXT")]
-    pub reason: Option<String>,
     /// Do not confirm outcomes on the server after execution
     #[arg(long)]
     pub no_verify: bool,
@@ -217,6 +247,44 @@ pub struct ExecArgs {
     pub request_timeout: Option<String>,
 }
 
+/// Commands whose chunks may overlap.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SpreadArgs {
+    /// Most chunks in flight at once
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+/// Commands that send many items per request.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChunkArgs {
+    /// Items per request (1 to 1000)
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
+}
+
+/// Commands that start a job.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NewJobArgs {
+    /// Count the matching items and show a few, without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Why this job runs (kept with the job)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+/// Commands whose job may be named (an undo's identity comes from the job it undoes).
+#[derive(Debug, Args, Clone, Default)]
+pub struct JobNameArg {
+    /// A stable job name (for cron): re-running resumes it while unfinished
+    #[arg(long = "job", value_name = "NAME")]
+    pub job_name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs with their state and counts
@@ -226,8 +294,11 @@ pub enum JobsCommand {
     /// Resume an unfinished job
     Resume {
         job: String,
+        /// Most chunks in flight at once (not for a replay, which sends one request at a time)
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
         #[command(flatten)]
-        exec: ExecArgs,
+        pace: PaceArgs,
     },
     /// Pause a running job: the process running it finishes its in-flight chunks and exits 3;
     /// `jobs resume` (or the same command) continues it
@@ -248,7 +319,9 @@ pub enum JobsCommand {
     Undo {
         job: String,
         #[command(flatten)]
-        exec: ExecArgs,
+        pace: PaceArgs,
+        #[command(flatten)]
+        new_job: NewJobArgs,
     },
 }
 

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use super::args::{ExecArgs, GlobalArgs, JobsCommand, Output, ReportArgs};
-use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec};
+use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
+use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec, Execution};
 use super::{bad, failed, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
 use crate::store::{ItemState, JobRecord, JobState, Store};
@@ -46,8 +46,28 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             }
             Ok(Exit::Success)
         }
-        JobsCommand::Resume { job, exec } => resume(global, &job, &exec),
-        JobsCommand::Undo { job, exec } => undo(global, &job, &exec),
+        JobsCommand::Resume {
+            job,
+            concurrency,
+            pace,
+        } => resume(
+            global,
+            &job,
+            &Execution {
+                pace,
+                concurrency,
+                ..Execution::default()
+            },
+        ),
+        JobsCommand::Undo { job, pace, new_job } => undo(
+            global,
+            &job,
+            &Execution {
+                pace,
+                new_job,
+                ..Execution::default()
+            },
+        ),
         JobsCommand::Pause { job } => {
             let mut store = open(global)?;
             let job = find(&store, &job)?;
@@ -111,7 +131,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
 }
 
 fn open(global: &GlobalArgs) -> Result<Store, CliError> {
-    let settings = load_settings(global, &ExecArgs::default())?;
+    let settings = load_settings(global, &Execution::default())?;
     open_store(&settings)
 }
 
@@ -139,7 +159,7 @@ fn find(store: &Store, id: &str) -> Result<JobRecord, CliError> {
 
 /// `jobs undo JOB`: a new resumable job that re-creates what a scheduled delete removed or puts
 /// back what a reschedule moved; for a cancel, the ids it cancelled and the matching replay.
-fn undo(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit, CliError> {
+fn undo(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exit, CliError> {
     let settings = load_settings(global, exec)?;
     let store = open_store(&settings)?;
     let job = find(&store, job_id)?;

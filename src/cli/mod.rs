@@ -13,7 +13,7 @@ use clap::Parser;
 
 pub use args::Cli;
 use args::{Command, CronsCommand, RunsCommand, ScheduledCommand};
-use run_job::Request;
+use run_job::{Execution, Request};
 
 use crate::job::OperationKind;
 
@@ -65,17 +65,37 @@ pub fn run() -> Result<Exit, CliError> {
         Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::RunsCancel, args.select),
-            &args.exec,
+            &Execution {
+                pace: args.pace,
+                concurrency: args.spread.concurrency,
+                chunk_size: args.chunks.chunk_size,
+                new_job: args.new_job,
+                job_name: args.name.job_name,
+                again: false,
+            },
         ),
         Command::Runs(RunsCommand::Replay(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::RunsReplay, args.select),
-            &args.exec,
+            &Execution {
+                pace: args.pace,
+                chunk_size: args.chunks.chunk_size,
+                new_job: args.new_job,
+                job_name: args.name.job_name,
+                ..Execution::default()
+            },
         ),
         Command::Scheduled(ScheduledCommand::Delete(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::ScheduledDelete, args.select),
-            &args.exec,
+            &Execution {
+                pace: args.pace,
+                concurrency: args.spread.concurrency,
+                chunk_size: args.chunks.chunk_size,
+                new_job: args.new_job,
+                job_name: args.name.job_name,
+                again: false,
+            },
         ),
         Command::Scheduled(ScheduledCommand::Reschedule(args)) => {
             let kind = run_job::reschedule_kind(
@@ -83,12 +103,29 @@ pub fn run() -> Result<Exit, CliError> {
                 args.shift.as_deref(),
                 args.allow_past,
             )?;
-            run_job::run_new(&cli.global, Request::new(kind, args.select), &args.exec)
+            run_job::run_new(
+                &cli.global,
+                Request::new(kind, args.select),
+                &Execution {
+                    pace: args.pace,
+                    concurrency: args.spread.concurrency,
+                    chunk_size: args.chunks.chunk_size,
+                    new_job: args.new_job,
+                    job_name: args.name.job_name,
+                    again: args.again,
+                },
+            )
         }
         Command::Crons(CronsCommand::Delete(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::CronsDelete, args.select),
-            &args.exec,
+            &Execution {
+                pace: args.pace,
+                concurrency: args.spread.concurrency,
+                new_job: args.new_job,
+                job_name: args.name.job_name,
+                ..Execution::default()
+            },
         ),
         Command::Jobs(cmd) => jobs::run(&cli.global, cmd),
         Command::Report(args) => jobs::report(&cli.global, &args),

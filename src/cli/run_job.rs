@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use super::args::{
-    CommonSelectArgs, CronSelectArgs, ExecArgs, GlobalArgs, RunSelectArgs, ScheduledSelectArgs,
+    CommonSelectArgs, CronSelectArgs, GlobalArgs, NewJobArgs, PaceArgs, RunSelectArgs,
+    ScheduledSelectArgs,
 };
 use super::{bad, failed, output, CliError, Exit};
 use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
@@ -28,7 +29,7 @@ use crate::ops::{
     ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
     Source, TargetRule,
 };
-use crate::store::{Counts, ItemState, JobRecord, JobState, NewJob, Store};
+use crate::store::{Begun, Counts, ItemState, JobRecord, JobState, Lease, NewJob, Store};
 
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
@@ -85,6 +86,18 @@ impl From<CronSelectArgs> for SelectInput {
             ..a.common.into()
         }
     }
+}
+
+/// What a command asked of execution, from whichever of the flag groups in `args` it offers;
+/// a flag a command does not offer stays at its default here.
+#[derive(Debug, Default, Clone)]
+pub struct Execution {
+    pub pace: PaceArgs,
+    pub concurrency: Option<usize>,
+    pub chunk_size: Option<usize>,
+    pub new_job: NewJobArgs,
+    pub job_name: Option<String>,
+    pub again: bool,
 }
 
 /// What the user asked for, before validation.
@@ -181,15 +194,15 @@ pub fn reschedule_kind(
     Ok(OperationKind::ScheduledReschedule { target, allow_past })
 }
 
-pub fn load_settings(global: &GlobalArgs, exec: &ExecArgs) -> Result<Settings, CliError> {
+pub fn load_settings(global: &GlobalArgs, exec: &Execution) -> Result<Settings, CliError> {
     let overrides = Overrides {
-        rate: exec.rate,
+        rate: exec.pace.rate,
         concurrency: exec.concurrency,
         chunk_size: exec.chunk_size,
         state: global.state.clone(),
         log_format: global.log_format.clone(),
-        verify_timeout: exec.verify_timeout.clone(),
-        request_timeout: exec.request_timeout.clone(),
+        verify_timeout: exec.pace.verify_timeout.clone(),
+        request_timeout: exec.pace.request_timeout.clone(),
     };
     let settings = Settings::load(global.config.as_deref(), &overrides).map_err(bad)?;
     crate::telemetry::init(settings.log_format);
@@ -272,7 +285,12 @@ async fn resolve_workflows(
     Ok(ids)
 }
 
-fn engine_settings(settings: &Settings, exec: &ExecArgs, kind: &OperationKind) -> EngineSettings {
+fn engine_settings(
+    settings: &Settings,
+    exec: &Execution,
+    kind: &OperationKind,
+    owner: String,
+) -> EngineSettings {
     // Replay requests go one at a time through the operation's pacer whatever the concurrency;
     // more chunks in flight would only wait there marked `sending`, in doubt after a crash.
     let concurrency = match kind {
@@ -282,10 +300,10 @@ fn engine_settings(settings: &Settings, exec: &ExecArgs, kind: &OperationKind) -
     EngineSettings {
         concurrency,
         retry: retry_policy(settings),
-        verify: !exec.no_verify,
+        verify: !exec.pace.no_verify,
         verify_timeout: settings.verify_timeout,
         verify_poll: settings.verify_poll,
-        owner: crate::store::this_process(),
+        owner,
     }
 }
 
@@ -449,7 +467,7 @@ fn started_by() -> String {
 }
 
 /// Runs a new job, or resumes the unfinished one with the same identity.
-pub fn run_new(global: &GlobalArgs, req: Request, exec: &ExecArgs) -> Result<Exit, CliError> {
+pub fn run_new(global: &GlobalArgs, req: Request, exec: &Execution) -> Result<Exit, CliError> {
     let settings = load_settings(global, exec)?;
     let (selector, manifest) = req.selector()?;
     let conn = connection_from_env()?;
@@ -468,7 +486,7 @@ pub fn run_spec(
     conn: Connection,
     spec: JobSpec,
     manifest: Option<Manifest>,
-    exec: &ExecArgs,
+    exec: &Execution,
 ) -> Result<Exit, CliError> {
     let now = Utc::now();
     let window = spec.resolve_window(now).map_err(bad)?;
@@ -484,71 +502,112 @@ pub fn run_spec(
     };
     actix::System::new().block_on(async move {
         preflight(&client, &spec.target.server_url, &settings).await?;
+        // A first look, for the window to build the operation with and for what to ask; the
+        // job itself is created or resumed, and taken, in one transaction below.
         let existing = store.open_job(&identity).map_err(failed)?;
-        let window = existing.as_ref().map_or(window, |job| job.window);
-        let created = existing.as_ref().map_or(now, |job| job.created_at);
-        let op = build_operation(&spec, window, created, client, &settings, &store).await?;
-        if exec.dry_run {
+        let (window, created) = existing
+            .as_ref()
+            .map_or((window, now), |job| (job.window, job.created_at));
+        let mut op =
+            build_operation(&spec, window, created, client.clone(), &settings, &store).await?;
+        if exec.new_job.dry_run {
             return dry_run(op.as_ref(), &settings, global).await;
         }
-        let job = match existing {
-            Some(job) => {
-                tracing::info!(job = %job.id, "resuming the unfinished job with the same identity");
-                job
-            }
-            None => {
-                refuse_accidental_repeat(&store, &identity, &spec, exec)?;
-                confirm(&spec, &window, exec.yes)?;
-                store
-                    .create_job(
-                        NewJob {
-                            identity,
-                            name: exec.job_name.clone(),
-                            spec: spec.clone(),
-                            window,
-                            cursor: op.initial_cursor(),
-                            chunk_size: chunk_size(&spec.operation, settings.chunk_size),
-                            started_by: started_by(),
-                            reason: exec.reason.clone(),
-                        },
-                        now,
-                    )
-                    .map_err(failed)?
-            }
+        if existing.is_none() {
+            refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+            confirm(&spec, &window, exec.new_job.yes)?;
+        }
+        let owner = crate::store::this_process();
+        let new = NewJob {
+            identity,
+            name: exec.job_name.clone(),
+            spec: spec.clone(),
+            window,
+            cursor: op.initial_cursor(),
+            chunk_size: chunk_size(&spec.operation, settings.chunk_size),
+            started_by: started_by(),
+            reason: exec.new_job.reason.clone(),
         };
-        execute(job, store, op, &settings, exec, global).await
+        let begun = store
+            .begin_job(new, &owner, now)
+            .map_err(failed)?
+            .map_err(held)?;
+        let job = store
+            .job(begun.job_id())
+            .map_err(failed)?
+            .ok_or_else(|| failed(format!("job {} vanished from the store", begun.job_id())))?;
+        match &begun {
+            Begun::Resumed(id) => {
+                tracing::info!(job = %id, "resuming the unfinished job with the same identity");
+                if existing.as_ref().map(|j| &j.id) != Some(id) {
+                    // Another process created it after the first look: its window rules.
+                    op = build_operation(
+                        &spec,
+                        job.window,
+                        job.created_at,
+                        client,
+                        &settings,
+                        &store,
+                    )
+                    .await?;
+                }
+            }
+            Begun::Created(_) => {}
+        }
+        execute(job, store, op, owner, &settings, exec, global).await
     })
 }
 
+/// The refusal of a job another live process holds: the same words wherever it is met.
+fn held(lease: Lease) -> CliError {
+    bad(format!(
+        "job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`",
+        lease.job,
+        lease.owner,
+        lease.heartbeat.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        lease.job
+    ))
+}
+
 /// A re-run after a crash cannot tell whether the job finished just before it, so re-running a
-/// finished job whose effect repeats (it would shift every row once more) needs `--again`. A job
-/// named with `--job` is meant to recur (cron) and is not held back.
+/// finished job whose effect repeats (it would shift every row once more) needs `--again`, and a
+/// finished undo is not run again at all. A job named with `--job` is meant to recur (cron) and
+/// is not held back.
 fn refuse_accidental_repeat(
     store: &Store,
     identity: &str,
     spec: &JobSpec,
-    exec: &ExecArgs,
+    exec: &Execution,
 ) -> Result<(), CliError> {
     if exec.again || exec.job_name.is_some() || !spec.operation.repeats_its_effect() {
         return Ok(());
     }
-    match store.finished_job(identity).map_err(failed)? {
-        Some(job) => Err(bad(format!(
-            "this exact {} already finished as job {} at {}: running it again would move the same rows again; see `bulkops report {}`, or pass --again to do it once more",
+    let Some(job) = store.finished_job(identity).map_err(failed)? else {
+        return Ok(());
+    };
+    let finished = job
+        .finished_at
+        .unwrap_or(job.created_at)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Err(bad(match spec.operation.undoes() {
+        Some(of) => format!(
+            "job {of} was already undone by job {} (finished {finished}): undoing it again would re-create or move back the same rows again; see `bulkops report {}`",
+            job.id, job.id
+        ),
+        None => format!(
+            "this exact {} already finished as job {} at {finished}: running it again would move the same rows again; see `bulkops report {}`, or pass --again to do it once more",
             spec.operation.name(),
             job.id,
-            job.finished_at.unwrap_or(job.created_at).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             job.id
-        ))),
-        None => Ok(()),
-    }
+        ),
+    }))
 }
 
 /// Resumes a job by id, with the connection from the environment.
-pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit, CliError> {
+pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exit, CliError> {
     let settings = load_settings(global, exec)?;
     let conn = connection_from_env()?;
-    let store = open_store(&settings)?;
+    let mut store = open_store(&settings)?;
     let job = store.job(job_id).map_err(failed)?.ok_or_else(|| {
         bad(format!(
             "no job '{job_id}' in {}: see `bulkops jobs list`",
@@ -559,6 +618,11 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit
         return Err(bad(format!(
             "job {job_id} is {}: nothing to resume",
             job.state.as_str()
+        )));
+    }
+    if exec.concurrency.is_some() && job.spec.operation == OperationKind::RunsReplay {
+        return Err(bad(format!(
+            "job {job_id} is a replay, which sends one request at a time: drop --concurrency"
         )));
     }
     if job.spec.target.tenant != conn.tenant.to_string() {
@@ -579,7 +643,12 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &ExecArgs) -> Result<Exit
             &store,
         )
         .await?;
-        execute(job, store, op, &settings, exec, global).await
+        let owner = crate::store::this_process();
+        store
+            .claim_job(&job.id, &owner, Utc::now())
+            .map_err(failed)?
+            .map_err(held)?;
+        execute(job, store, op, owner, &settings, exec, global).await
     })
 }
 
@@ -667,12 +736,14 @@ fn finish_warning(job: &JobRecord, counts: &Counts) -> Option<String> {
     })
 }
 
+/// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 pub async fn execute(
     job: JobRecord,
     mut store: Store,
     op: Arc<dyn Operation>,
+    owner: String,
     settings: &Settings,
-    exec: &ExecArgs,
+    exec: &Execution,
     global: &GlobalArgs,
 ) -> Result<Exit, CliError> {
     let progress: Box<dyn Progress> = if crate::telemetry::interactive(settings.log_format) {
@@ -681,26 +752,14 @@ pub async fn execute(
         Box::new(JsonProgress::default())
     };
     let state_path = store.path().to_path_buf();
-    let engine_settings = engine_settings(settings, exec, &job.spec.operation);
-    let claimed = store
-        .claim_job(&job.id, &engine_settings.owner, Utc::now())
-        .map_err(failed)?;
-    if let Err(lease) = claimed {
-        return Err(bad(format!(
-            "job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`",
-            job.id,
-            lease.owner,
-            lease.heartbeat.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            job.id
-        )));
-    }
+    let engine_settings = engine_settings(settings, exec, &job.spec.operation, owner);
     if job.state == JobState::Paused {
         store
             .set_job_state(&job.id, JobState::Running, Utc::now())
             .map_err(failed)?;
     }
     // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
-    let rate = match (exec.rate, job.rate) {
+    let rate = match (exec.pace.rate, job.rate) {
         (None, Some(retuned)) => retuned,
         _ => settings.rate,
     };

@@ -17,6 +17,8 @@ pub enum SpecError {
     EmptyWindow,
     #[error("--metadata '{0}' has no '=': write it as key=value")]
     MetadataWithoutEquals(String),
+    #[error("--metadata key '{0}' contains ':', which Hatchet's metadata filter cannot express (it splits key and value at the first ':'): select by another key, or list the ids with --ids-file")]
+    MetadataKeyWithColon(String),
     #[error("--chunk-size {0} is out of range: use 1 to 1000")]
     ChunkSize(usize),
     #[error("--rate must be above 0: use e.g. --rate 20")]

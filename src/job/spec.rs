@@ -70,6 +70,9 @@ impl FromStr for MetadataPair {
     type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once('=') {
+            Some((key, _)) if key.contains(':') => {
+                Err(SpecError::MetadataKeyWithColon(key.trim().to_string()))
+            }
             Some((key, value)) if !key.trim().is_empty() => Ok(MetadataPair {
                 key: key.trim().to_string(),
                 value: value.to_string(),
@@ -142,7 +145,8 @@ impl OperationKind {
     }
 
     /// Whether running the same job twice changes the same items twice (a shift moves rows
-    /// again), so a finished job must not be repeated by accident.
+    /// again, an undo re-creates or moves back the same rows again), so a finished job must not
+    /// be repeated by accident.
     pub fn repeats_its_effect(&self) -> bool {
         matches!(
             self,
@@ -150,7 +154,17 @@ impl OperationKind {
                 target: RescheduleTarget::Shift(_),
                 ..
             }
-        )
+        ) || self.undoes().is_some()
+    }
+
+    /// The job an undo undoes.
+    pub fn undoes(&self) -> Option<&str> {
+        match self {
+            OperationKind::ScheduledRecreate { of } | OperationKind::ScheduledRestore { of } => {
+                Some(of)
+            }
+            _ => None,
+        }
     }
 
     pub fn acts_on_runs(&self) -> bool {
@@ -158,10 +172,7 @@ impl OperationKind {
     }
 
     fn is_undo(&self) -> bool {
-        matches!(
-            self,
-            OperationKind::ScheduledRecreate { .. } | OperationKind::ScheduledRestore { .. }
-        )
+        self.undoes().is_some()
     }
 }
 

@@ -79,14 +79,21 @@ impl CronsDelete {
             .collect()
     }
 
-    /// The item for a listed cron, unless it was created outside the job's window.
+    /// The item for a listed cron, unless it was created outside the job's window or lacks a
+    /// metadata pair (the server filters by metadata too, but a selection is never wider than
+    /// asked).
     fn item_in_window(&self, cron: Cron) -> Option<NewItem> {
         let window = &self.selection.created;
-        if cron
+        let outside = cron
             .metadata
             .created_at
-            .is_some_and(|c| c <= window.since || c > window.until)
-        {
+            .is_some_and(|c| c <= window.since || c > window.until);
+        let metadata_ok = self
+            .selection
+            .metadata
+            .iter()
+            .all(|pair| pair.matches(cron.additional_metadata.as_ref()));
+        if outside || !metadata_ok {
             return None;
         }
         Some(self.item(cron))

@@ -131,9 +131,15 @@ fn decide(item: &Item, judgement: Judgement, moment: Moment) -> Option<ItemOutco
         Judgement::Active(_) if moment == Moment::AfterSend => return None,
         Judgement::Active(status) => (ItemState::Skipped, still_active(&status)),
         Judgement::Gone => (ItemState::Skipped, "no longer found on the server".into()),
+        // Before the first request for it, a risen retry count is someone else's replay (another
+        // state file, host or tool): this job did not replay it, and must not.
+        Judgement::Replayed { from, to } if moment == Moment::BeforeSend && item.attempts == 0 => (
+            ItemState::Skipped,
+            format!("replayed by someone else since this job enumerated it (retry count {from} -> {to}): not sent"),
+        ),
         Judgement::Replayed { from, to } => {
             let when = match moment {
-                Moment::BeforeSend => "already replayed when this job came to send it, so not sent again",
+                Moment::BeforeSend => "replayed late by an earlier request of this job, so not sent again",
                 Moment::AfterSend => "replayed",
                 Moment::InDoubt => "replayed before the interruption",
             };
@@ -395,6 +401,7 @@ mod tests {
             id: id.into(),
             page: 1,
             payload: Some(serde_json::json!(base)),
+            attempts: 0,
         }
     }
 
@@ -443,12 +450,17 @@ mod tests {
             decide(&run, judge(&base, Some(&base)), Moment::BeforeSend),
             None
         );
-        let late = decide(
-            &run,
-            judge(&base, Some(&snap("QUEUED", 1, &[]))),
-            Moment::BeforeSend,
-        )
-        .expect("decided");
+        let replayed = || judge(&base, Some(&snap("QUEUED", 1, &[])));
+        let elsewhere = decide(&run, replayed(), Moment::BeforeSend).expect("decided");
+        assert_eq!(elsewhere.state, ItemState::Skipped);
+        assert!(elsewhere.reason.unwrap().starts_with(
+            "replayed by someone else since this job enumerated it (retry count 0 -> 1)"
+        ));
+        let resent = Item {
+            attempts: 1,
+            ..run.clone()
+        };
+        let late = decide(&resent, replayed(), Moment::BeforeSend).expect("decided");
         assert_eq!(late.state, ItemState::Done);
         assert!(late
             .reason

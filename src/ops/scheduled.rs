@@ -19,8 +19,8 @@ const LIST_PAGE: usize = 500;
 const MANIFEST_PAGE: usize = 500;
 const GETS_IN_FLIGHT: usize = 8;
 
-/// Which scheduled runs a job selects; everything but workflow and metadata is checked on the
-/// client. `created` is the job's frozen window, applied to `createdAt`.
+/// Which scheduled runs a job selects; everything but the workflow is checked on the client.
+/// `created` is the job's frozen window, applied to `createdAt`.
 #[derive(Debug, Clone)]
 pub struct ScheduledFilter {
     /// Resolved workflow ids; empty means every workflow.
@@ -37,7 +37,13 @@ impl ScheduledFilter {
             .metadata
             .created_at
             .is_none_or(|c| c > self.created.since && c <= self.created.until);
+        // The server filters by metadata too, but a selection is never wider than asked.
+        let metadata_ok = self
+            .metadata
+            .iter()
+            .all(|pair| pair.matches(row.additional_metadata.as_ref()));
         created_ok
+            && metadata_ok
             && self.trigger_after.is_none_or(|t| row.trigger_at >= t)
             && self.trigger_before.is_none_or(|t| row.trigger_at < t)
     }

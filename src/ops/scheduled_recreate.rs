@@ -1,10 +1,10 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::Utc;
 
 use super::scheduled::Archive;
-use super::{item_outcome, OpError, Operation, Page, Sending};
+use super::{item_outcome, outcome_for_all, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -44,17 +44,18 @@ impl ScheduledRecreate {
         ScheduledRecreate { client, archive }
     }
 
-    /// Definitions of the rows that exist now in the workflows of `items`.
+    /// Definitions of the rows that exist now in the workflows of `items`, with how many rows
+    /// share each.
     async fn existing(
         &self,
         caller: &Caller,
         items: &[Item],
-    ) -> Result<HashSet<String>, HatchetError> {
+    ) -> Result<HashMap<String, usize>, HatchetError> {
         let workflows: HashSet<String> = items
             .iter()
             .filter_map(|i| definition(i)?.workflow_id)
             .collect();
-        let mut keys = HashSet::new();
+        let mut keys = HashMap::new();
         for workflow in &workflows {
             let mut offset = 0;
             loop {
@@ -66,7 +67,9 @@ impl ScheduledRecreate {
                     .await;
                 let rows = result?;
                 let short = rows.len() < LIST_PAGE;
-                keys.extend(rows.iter().map(key));
+                for row in &rows {
+                    *keys.entry(key(row)).or_insert(0) += 1;
+                }
                 if short {
                     break;
                 }
@@ -118,7 +121,7 @@ impl ScheduledRecreate {
                 attempts,
             ),
             Err(e) => match self.existing(caller, std::slice::from_ref(item)).await {
-                Ok(keys) if keys.contains(&key(&row)) => item_outcome(
+                Ok(keys) if keys.contains_key(&key(&row)) => item_outcome(
                     item,
                     ItemState::Done,
                     format!("re-created (the request failed with {e}, but the row exists)"),
@@ -184,9 +187,39 @@ impl Operation for ScheduledRecreate {
     }
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        // A row whose twin exists already (an earlier undo, or someone re-created it by hand)
+        // is not created again: each existing twin stands for one archived row.
+        let mut existing = match self.existing(caller, items).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                return outcome_for_all(
+                    items,
+                    ItemState::Failed,
+                    Some(format!(
+                        "could not list the existing rows to rule out duplicates ({e}); nothing was created"
+                    )),
+                    e.status(),
+                    0,
+                )
+            }
+        };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            outcomes.push(self.create(caller, item).await);
+            let twin = definition(item).and_then(|row| existing.get_mut(&key(&row)));
+            match twin {
+                Some(count) if *count > 0 => {
+                    *count -= 1;
+                    outcomes.push(item_outcome(
+                        item,
+                        ItemState::Skipped,
+                        "an identical row exists already (re-created earlier): not created again"
+                            .into(),
+                        None,
+                        0,
+                    ));
+                }
+                _ => outcomes.push(self.create(caller, item).await),
+            }
         }
         outcomes
     }
@@ -200,7 +233,7 @@ impl Operation for ScheduledRecreate {
         Ok(items
             .iter()
             .map(|item| {
-                let found = definition(item).is_some_and(|row| existing.contains(&key(&row)));
+                let found = definition(item).is_some_and(|row| existing.contains_key(&key(&row)));
                 let decided = found.then(|| {
                     item_outcome(
                         item,

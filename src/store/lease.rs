@@ -11,6 +11,7 @@ pub const LEASE_TIMEOUT: TimeDelta = TimeDelta::seconds(30);
 /// Who holds a job, as the store says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    pub job: String,
     pub owner: String,
     pub heartbeat: DateTime<Utc>,
 }
@@ -69,6 +70,7 @@ mod tests {
         let now = Utc::now();
         let stale = now - LEASE_TIMEOUT - TimeDelta::seconds(1);
         let me = Lease {
+            job: "j".into(),
             owner: this_process(),
             heartbeat: stale,
         };
@@ -80,11 +82,13 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         let gone = Lease {
+            job: "j".into(),
             owner: format!("{}:{pid}", hostname()),
             heartbeat: now,
         };
         assert!(!gone.is_held(now), "an exited process holds nothing");
         let remote = |heartbeat| Lease {
+            job: "j".into(),
             owner: "elsewhere.example:1".into(),
             heartbeat,
         };

@@ -8,7 +8,7 @@ mod sqlite;
 
 pub use lease::{this_process, Lease};
 pub use model::{
-    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
     PageCommit, ReportRow,
 };
 pub use sqlite::Store;

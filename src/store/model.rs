@@ -136,6 +136,22 @@ pub struct JobRecord {
     pub resend_rounds: u32,
 }
 
+/// How `Store::begin_job` took a job: the id of the job it created or of the unfinished one it
+/// resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    Created(String),
+    Resumed(String),
+}
+
+impl Begun {
+    pub fn job_id(&self) -> &str {
+        match self {
+            Begun::Created(id) | Begun::Resumed(id) => id,
+        }
+    }
+}
+
 pub struct NewJob {
     pub identity: String,
     pub name: Option<String>,
@@ -174,6 +190,8 @@ pub struct Item {
     pub id: String,
     pub page: i64,
     pub payload: Option<serde_json::Value>,
+    /// Requests sent for it so far: above 0 for an item sent again after verification.
+    pub attempts: u32,
 }
 
 /// One enumerated page, committed together with the cursor advance.

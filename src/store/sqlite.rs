@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::{
-    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
     PageCommit, ReportRow, StoreError,
 };
 use crate::job::{JobSpec, Window};
@@ -93,7 +93,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreErro
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 \
+const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
      AND chunk = ?2 AND state = 'pending' ORDER BY seq";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
@@ -165,17 +165,26 @@ impl RawJob {
     }
 }
 
-fn item_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, i64, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+type RawItem = (i64, String, i64, Option<String>, u32);
+
+fn item_from_row(row: &Row<'_>) -> rusqlite::Result<RawItem> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
-fn to_item(raw: (i64, String, i64, Option<String>)) -> Result<Item, StoreError> {
-    let (seq, id, page, payload) = raw;
+fn to_item(raw: RawItem) -> Result<Item, StoreError> {
+    let (seq, id, page, payload, attempts) = raw;
     Ok(Item {
         seq,
         id,
         page,
         payload: payload.as_deref().map(parse_json).transpose()?,
+        attempts,
     })
 }
 
@@ -201,21 +210,63 @@ fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// At most one unfinished job per identity, enforced by the schema. State files written before
+/// it may hold several (two processes could both create one): all but the newest are closed
+/// as aborted, the state they would have reached had the guard existed.
+const ONE_OPEN_JOB_PER_IDENTITY: &str = "
+UPDATE jobs SET state = 'aborted', finished_at = COALESCE(finished_at, created_at)
+ WHERE state IN ('running', 'paused') AND EXISTS (
+   SELECT 1 FROM jobs AS newer WHERE newer.identity = jobs.identity
+      AND newer.state IN ('running', 'paused') AND newer.rowid > jobs.rowid);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_open_per_identity ON jobs(identity)
+ WHERE state IN ('running', 'paused');
+";
+
+/// How long a process waits for another's write transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
+/// or old state file at the same instant do not race (one would add a column the other added).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    add_missing_columns(&tx)?;
+    tx.execute_batch(ONE_OPEN_JOB_PER_IDENTITY)?;
+    tx.commit()
+}
+
+/// Switches the file to WAL. The switch needs the file to itself, and SQLite reports a busy file
+/// at once instead of waiting for it, so a process opening the file while another is switching
+/// it retries for as long as any other wait.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0));
+        match mode {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        use_wal(&conn).map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        add_missing_columns(&conn).map_err(open_err)?;
+        migrate(&mut conn).map_err(open_err)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -226,37 +277,44 @@ impl Store {
         &self.path
     }
 
-    pub fn create_job(&mut self, new: NewJob, now: DateTime<Utc>) -> Result<JobRecord, StoreError> {
-        let tx = self.conn.transaction()?;
-        let prefix = new.name.clone().unwrap_or_else(|| new.identity.clone());
-        let previous: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM jobs WHERE identity = ?1",
-            [&new.identity],
-            |r| r.get(0),
-        )?;
-        let id = format!("{prefix}-{}", previous + 1);
-        let spec =
-            serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-             created_at, started_by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11)",
-            params![
-                id,
-                new.identity,
-                new.name,
-                spec,
-                ts(new.window.since),
-                ts(new.window.until),
-                new.cursor,
-                new.chunk_size as i64,
-                ts(now),
-                new.started_by,
-                new.reason
-            ],
-        )?;
+    /// A write transaction that takes the file's write lock at once: a deferred one that read
+    /// first could fail at its first write, without waiting, when another process wrote meanwhile.
+    fn write(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+
+    /// Creates the job, or resumes the unfinished one with its identity, and takes it for
+    /// `owner`, in one immediate transaction: two processes started at the same instant get
+    /// one job, and the second is refused with the holder's lease.
+    pub fn begin_job(
+        &mut self,
+        new: NewJob,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Begun, Lease>, StoreError> {
+        let tx = self.write()?;
+        let open: Option<String> = tx
+            .query_row(
+                "SELECT id FROM jobs WHERE identity = ?1 AND state IN ('running', 'paused')",
+                [&new.identity],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let begun = match open {
+            Some(id) => {
+                if let Err(lease) = take_lease(&tx, &id, owner, now)? {
+                    return Ok(Err(lease));
+                }
+                Begun::Resumed(id)
+            }
+            None => {
+                let id = insert_job(&tx, &new, owner, now)?;
+                Begun::Created(id)
+            }
+        };
         tx.commit()?;
-        self.job(&id)?
-            .ok_or_else(|| StoreError::Corrupt(format!("job {id} vanished after insert")))
+        Ok(Ok(begun))
     }
 
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
@@ -315,29 +373,12 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(), Lease>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (holder, heartbeat): (Option<String>, Option<String>) = tx.query_row(
-            "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if let (Some(holder), Some(heartbeat)) = (holder, heartbeat) {
-            let lease = Lease {
-                owner: holder,
-                heartbeat: parse_ts(&heartbeat)?,
-            };
-            if lease.owner != owner && lease.is_held(now) {
-                return Ok(Err(lease));
-            }
+        let tx = self.write()?;
+        let taken = take_lease(&tx, id, owner, now)?;
+        if taken.is_ok() {
+            tx.commit()?;
         }
-        tx.execute(
-            "UPDATE jobs SET owner = ?2, heartbeat = ?3 WHERE id = ?1",
-            params![id, owner, ts(now)],
-        )?;
-        tx.commit()?;
-        Ok(Ok(()))
+        Ok(taken)
     }
 
     /// Renews `owner`'s lease; `false` when another process has taken the job over.
@@ -395,7 +436,7 @@ impl Store {
     /// Writes one enumerated page: its items, the cursor advance and the chunks it completes,
     /// all in one transaction. Returns the states of the items it added.
     pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
             "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
             [job_id],
@@ -449,7 +490,7 @@ impl Store {
     /// Keeps a manifest's ids under its digest (once; the same digest means the same ids), so a
     /// job selected by `--ids-file` resumes without the file.
     pub fn put_manifest(&mut self, digest: &str, ids: &[String]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
             [digest],
@@ -535,7 +576,7 @@ impl Store {
         chunk: i64,
         outcomes: &[ItemOutcome],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         write_outcomes(&tx, job_id, outcomes)?;
         tx.execute(
             "UPDATE chunks SET state = 'done' WHERE job_id = ?1 AND chunk = ?2",
@@ -551,7 +592,7 @@ impl Store {
         job_id: &str,
         outcomes: &[ItemOutcome],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         write_outcomes(&tx, job_id, outcomes)?;
         tx.commit()?;
         Ok(())
@@ -567,7 +608,7 @@ impl Store {
         from: ItemState,
         reason: &str,
     ) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute(
             "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
             [job_id],
@@ -595,7 +636,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
+            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
              ORDER BY seq LIMIT ?4",
         )?;
         let raws = stmt
@@ -636,7 +677,7 @@ impl Store {
         state: ItemState,
     ) -> Result<Vec<Item>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
+            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
         )?;
         let raws = stmt
             .query_map(params![job_id, page, state.as_str()], item_from_row)?
@@ -692,6 +733,72 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Takes job `id` for `owner` inside `tx`, unless another holder may still be running it.
+fn take_lease(
+    tx: &Transaction<'_>,
+    id: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Lease>, StoreError> {
+    let (holder, heartbeat): (Option<String>, Option<String>) = tx.query_row(
+        "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if let (Some(holder), Some(heartbeat)) = (holder, heartbeat) {
+        let lease = Lease {
+            job: id.to_string(),
+            owner: holder,
+            heartbeat: parse_ts(&heartbeat)?,
+        };
+        if lease.owner != owner && lease.is_held(now) {
+            return Ok(Err(lease));
+        }
+    }
+    tx.execute(
+        "UPDATE jobs SET owner = ?2, heartbeat = ?3 WHERE id = ?1",
+        params![id, owner, ts(now)],
+    )?;
+    Ok(Ok(()))
+}
+
+/// Inserts a new running job held by `owner`; its id is its name (or identity) and a number.
+fn insert_job(
+    tx: &Transaction<'_>,
+    new: &NewJob,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let prefix = new.name.clone().unwrap_or_else(|| new.identity.clone());
+    let previous: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM jobs WHERE identity = ?1",
+        [&new.identity],
+        |r| r.get(0),
+    )?;
+    let id = format!("{prefix}-{}", previous + 1);
+    let spec = serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
+         created_at, started_by, reason, owner, heartbeat) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9)",
+        params![
+            id,
+            new.identity,
+            new.name,
+            spec,
+            ts(new.window.since),
+            ts(new.window.until),
+            new.cursor,
+            new.chunk_size as i64,
+            ts(now),
+            new.started_by,
+            new.reason,
+            owner
+        ],
+    )?;
+    Ok(id)
 }
 
 fn write_outcomes(

@@ -4,4 +4,5 @@
 mod cancel;
 mod control;
 mod ops;
+mod safety;
 mod support;

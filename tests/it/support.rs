@@ -135,16 +135,20 @@ impl Drop for Sim {
 
 /// The bulkops binary with a clean environment: no ambient Hatchet or BULKOPS settings.
 pub fn bulkops_command(state: &Path) -> Command {
+    let mut cmd = bulkops_with_default_state();
+    cmd.arg("--state").arg(state);
+    cmd
+}
+
+/// The bulkops binary with a clean environment and no `--state`: it uses its default state.
+pub fn bulkops_with_default_state() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulkops"));
     for (key, _) in std::env::vars() {
         if key.starts_with("HATCHET_CLIENT_") || key.starts_with("BULKOPS_") {
             cmd.env_remove(key);
         }
     }
-    cmd.arg("--state")
-        .arg(state)
-        .arg("--log-format")
-        .arg("json");
+    cmd.arg("--log-format").arg("json");
     cmd.stdin(Stdio::null());
     cmd
 }
