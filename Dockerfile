@@ -18,5 +18,6 @@ COPY --from=build /src/target/release/bulkops /usr/local/bin/bulkops
 USER 10001
 WORKDIR /var/lib/bulkops
 ENV BULKOPS_STATE=/var/lib/bulkops/state.db
+VOLUME ["/var/lib/bulkops"]
 ENTRYPOINT ["/usr/local/bin/bulkops"]
 CMD ["--help"]
