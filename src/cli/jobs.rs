@@ -14,13 +14,14 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let store = open(global)?;
             for job in store.jobs().map_err(failed)? {
                 let counts = store.counts(&job.id).map_err(failed)?;
+                let state = current_state(&store, &job)?;
                 match global.output {
-                    Output::Json => println!("{}", output::job_line(&job, &counts)),
+                    Output::Json => println!("{}", output::job_line(&job, state, &counts)),
                     Output::Text => println!(
                         "{:<28} {:<22} {:<9} {}  items {} done {} failed {} skipped {} unconfirmed {}",
                         job.id,
                         job.spec.operation.name(),
-                        job.state.as_str(),
+                        state,
                         job.created_at.format("%Y-%m-%d %H:%M:%S"),
                         counts.total,
                         counts.done,
@@ -36,7 +37,7 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let store = open(global)?;
             let job = find(&store, &job)?;
             let counts = store.counts(&job.id).map_err(failed)?;
-            let line = output::job_line(&job, &counts);
+            let line = output::job_line(&job, current_state(&store, &job)?, &counts);
             match global.output {
                 Output::Json => println!("{line}"),
                 Output::Text => println!(
@@ -108,6 +109,20 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
         .map_err(failed)?;
     out.flush().map_err(failed)?;
     Ok(Exit::Success)
+}
+
+/// What a job is doing now, as `jobs list` and `jobs show` say it. The store keeps `running`
+/// from a job's start to its end, also after its process died (signal, `kill -9`, crash), so a
+/// job is `running` only while a live process holds its lease, and `interrupted` otherwise.
+fn current_state(store: &Store, job: &JobRecord) -> Result<&'static str, CliError> {
+    if job.state != JobState::Running {
+        return Ok(job.state.as_str());
+    }
+    let held = store
+        .lease(&job.id)
+        .map_err(failed)?
+        .is_some_and(|lease| lease.is_held(chrono::Utc::now()));
+    Ok(if held { "running" } else { "interrupted" })
 }
 
 fn open(global: &GlobalArgs) -> Result<Store, CliError> {

@@ -49,11 +49,12 @@ pub fn summary(
     }
 }
 
-pub fn job_line(job: &JobRecord, counts: &Counts) -> serde_json::Value {
+/// One job as `jobs list -o json` and `jobs show` print it; `state` is what it does now.
+pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Value {
     json!({
         "job": job.id,
         "operation": job.spec.operation.name(),
-        "state": job.state.as_str(),
+        "state": state,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
         "window": {"since": job.window.since, "until": job.window.until},

@@ -362,6 +362,22 @@ impl Store {
         Ok(())
     }
 
+    /// Who holds the job now, if anyone (`None` once its holder released it).
+    pub fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
+        let (owner, heartbeat): (Option<String>, Option<String>) = self.conn.query_row(
+            "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        match (owner, heartbeat) {
+            (Some(owner), Some(heartbeat)) => Ok(Some(Lease {
+                owner,
+                heartbeat: parse_ts(&heartbeat)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
     pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
         self.conn
             .execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;

@@ -5,3 +5,4 @@ mod cancel;
 mod control;
 mod ops;
 mod support;
+mod truth;
