@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use super::args::{
     CommonSelectArgs, CronSelectArgs, ExecArgs, GlobalArgs, RunSelectArgs, ScheduledSelectArgs,
 };
+use super::output::outln;
 use super::{bad, failed, output, CliError, Exit};
 use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
@@ -629,14 +630,14 @@ async fn dry_run(
         cursor = page.next_cursor;
     }
     match global.output {
-        super::args::Output::Json => println!(
+        super::args::Output::Json => outln!(
             "{}",
             serde_json::json!({"dry_run": true, "matching": count, "sample": sample})
-        ),
+        )?,
         super::args::Output::Text => {
-            println!("dry run: {count} matching items; nothing was changed");
+            outln!("dry run: {count} matching items; nothing was changed")?;
             for id in sample {
-                println!("  {id}");
+                outln!("  {id}")?;
             }
         }
     }

@@ -2,7 +2,7 @@
 //! a closed pipe, and text from an untrusted server.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -86,4 +86,60 @@ fn truth_an_orderly_sigterm_releases_the_lease_and_the_job_shows_interrupted() {
         .query_row("SELECT owner FROM jobs", [], |r| r.get(0))
         .expect("one job");
     assert_eq!(owner, None, "the lease is released on the way out");
+}
+
+/// Runs `cmd` with its stdout a pipe whose read end is closed before it writes anything.
+fn run_into_closed_pipe(cmd: &mut Command) -> (i32, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bulkops starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("bulkops exits");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn truth_output_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
+    seed_runs(&sim, 10, "QUEUED", "other", 20, 1, json!({}));
+    let cancel = ["runs", "cancel", "--since", "1d", "--yes", "--rate", "1000"];
+    let ran = run(sim.bulkops(&state).args(cancel).args(["--workflow", "wf"]));
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let job = only_job(&sim, &state);
+
+    // A report of 3,000 rows is far more than one write, so it must meet the closed pipe.
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["jobs", "list"],
+        vec!["jobs", "list", "-o", "json"],
+        vec!["jobs", "show", &job],
+        vec!["report", &job],
+        vec!["report", &job, "--format", "json"],
+        vec!["runs", "cancel", "--since", "1d", "--dry-run"],
+        // A whole job, whose summary meets the closed pipe at the end.
+        vec![
+            "runs",
+            "cancel",
+            "--since",
+            "1d",
+            "--yes",
+            "--workflow",
+            "other",
+        ],
+    ];
+    for args in commands {
+        let (code, stderr) = run_into_closed_pipe(sim.bulkops(&state).args(&args));
+        assert_eq!(code, 0, "{args:?}:\n{stderr}");
+        for noise in ["panicked", "Broken pipe", "error:"] {
+            assert!(!stderr.contains(noise), "{args:?}:\n{stderr}");
+        }
+    }
+    assert_eq!(sim.count("other", "CANCELLED"), 10);
 }
