@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::args::Output;
 use super::{failed, CliError, Exit};
+use crate::backend::hatchet::without_credentials;
 use crate::store::{Counts, JobRecord};
 
 /// Set once a write met a closed stdout; nothing is written after that.
@@ -122,7 +123,11 @@ pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Va
         "started_by": job.started_by,
         "reason": job.reason,
         "rate": job.rate,
-        "target": {"server_url": job.spec.target.server_url, "tenant": job.spec.target.tenant},
+        // A job stored before targets lost their credentials may still carry them.
+        "target": {
+            "server_url": without_credentials(&job.spec.target.server_url),
+            "tenant": job.spec.target.tenant,
+        },
         "selector": job.spec.selector,
         "counts": counts,
     })

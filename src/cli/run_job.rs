@@ -14,7 +14,7 @@ use super::args::{
 };
 use super::output::outln;
 use super::{bad, failed, output, CliError, Exit};
-use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
+use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
     self, Caller, Coordinator, EngineSettings, JsonProgress, Progress, RetryPolicy, RunOutcome,
@@ -231,6 +231,8 @@ async fn preflight(
     server: &str,
     settings: &Settings,
 ) -> Result<(), CliError> {
+    // A job stored before targets lost their credentials may still carry them.
+    let server = without_credentials(server);
     let (result, _) = preflight_caller(settings)
         .call(true, || client.check_access())
         .await;
@@ -454,8 +456,9 @@ pub fn run_new(global: &GlobalArgs, req: Request, exec: &ExecArgs) -> Result<Exi
     let settings = load_settings(global, exec)?;
     let (selector, manifest) = req.selector()?;
     let conn = connection_from_env()?;
+    // The target is stored, shown and hashed into the job's identity: never with a password.
     let target = Target {
-        server_url: conn.server_url.to_string(),
+        server_url: without_credentials(conn.server_url.as_str()),
         tenant: conn.tenant.to_string(),
     };
     let spec = JobSpec::new(req.kind, selector, target).map_err(bad)?;
