@@ -11,7 +11,7 @@ const REDACTED: &str = "<redacted>";
 
 /// The longest server text kept, in characters (after redaction, so a cut cannot leave a piece
 /// of a secret behind).
-pub const MAX_SERVER_TEXT: usize = 300;
+const MAX_SERVER_TEXT: usize = 300;
 
 /// Shorter pieces of a secret are not looked for: they would match ordinary text.
 const MIN_SECRET_LEN: usize = 6;
@@ -40,7 +40,7 @@ impl Redactor {
             secrets.push(plain);
         }
         secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         Redactor { secrets }
     }
