@@ -19,6 +19,8 @@ pub enum ReportError {
     Store(#[from] StoreError),
     #[error("cannot write the report {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("cannot write the report: {0}")]
+    Write(io::Error),
 }
 
 fn csv_field(text: &str) -> String {
@@ -49,21 +51,33 @@ pub fn write_report(
     problems_only: bool,
     format: ReportFormat,
     out: &mut dyn Write,
-) -> Result<u64, StoreError> {
-    let io_err = |e: io::Error| StoreError::Corrupt(format!("writing the report: {e}"));
+) -> Result<u64, ReportError> {
     if format == ReportFormat::Csv {
-        writeln!(out, "id,operation,outcome,reason,http_status,attempts,time").map_err(io_err)?;
+        writeln!(out, "id,operation,outcome,reason,http_status,attempts,time")
+            .map_err(ReportError::Write)?;
     }
     let mut rows = 0;
+    // The store's callback can only fail with a store error: a failed write is kept aside and
+    // ends the walk.
+    let mut write_failure = None;
     store.for_each_report_row(job, problems_only, |row| {
+        if write_failure.is_some() {
+            return Ok(());
+        }
         rows += 1;
         let line = match format {
             ReportFormat::Csv => csv_line(&row),
             ReportFormat::Json => serde_json::to_string(&row).unwrap_or_default(),
         };
-        writeln!(out, "{line}").map_err(io_err)
+        if let Err(e) = writeln!(out, "{line}") {
+            write_failure = Some(e);
+        }
+        Ok(())
     })?;
-    Ok(rows)
+    match write_failure {
+        Some(e) => Err(ReportError::Write(e)),
+        None => Ok(rows),
+    }
 }
 
 /// Writes the full CSV report of a job next to the state file and returns its path.
@@ -77,7 +91,10 @@ pub fn save_report(store: &Store, job: &JobRecord) -> Result<PathBuf, ReportErro
     fs::create_dir_all(&dir).map_err(io_err)?;
     let file = fs::File::create(&path).map_err(io_err)?;
     let mut out = io::BufWriter::new(file);
-    write_report(store, job, false, ReportFormat::Csv, &mut out)?;
+    write_report(store, job, false, ReportFormat::Csv, &mut out).map_err(|e| match e {
+        ReportError::Write(source) => io_err(source),
+        other => other,
+    })?;
     out.flush().map_err(io_err)?;
     Ok(path)
 }

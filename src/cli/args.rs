@@ -319,6 +319,8 @@ pub enum JobsCommand {
     Undo {
         job: String,
         #[command(flatten)]
+        spread: SpreadArgs,
+        #[command(flatten)]
         pace: PaceArgs,
         #[command(flatten)]
         new_job: NewJobArgs,

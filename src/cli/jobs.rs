@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
+use super::output::outln;
 use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec, Execution};
 use super::{bad, failed, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
@@ -14,20 +15,21 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let store = open(global)?;
             for job in store.jobs().map_err(failed)? {
                 let counts = store.counts(&job.id).map_err(failed)?;
+                let state = current_state(&store, &job)?;
                 match global.output {
-                    Output::Json => println!("{}", output::job_line(&job, &counts)),
-                    Output::Text => println!(
+                    Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
+                    Output::Text => outln!(
                         "{:<28} {:<22} {:<9} {}  items {} done {} failed {} skipped {} unconfirmed {}",
                         job.id,
                         job.spec.operation.name(),
-                        job.state.as_str(),
+                        state,
                         job.created_at.format("%Y-%m-%d %H:%M:%S"),
                         counts.total,
                         counts.done,
                         counts.failed,
                         counts.skipped,
                         counts.unconfirmed
-                    ),
+                    )?,
                 }
             }
             Ok(Exit::Success)
@@ -36,13 +38,13 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let store = open(global)?;
             let job = find(&store, &job)?;
             let counts = store.counts(&job.id).map_err(failed)?;
-            let line = output::job_line(&job, &counts);
+            let line = output::job_line(&job, current_state(&store, &job)?, &counts);
             match global.output {
-                Output::Json => println!("{line}"),
-                Output::Text => println!(
+                Output::Json => outln!("{line}")?,
+                Output::Text => outln!(
                     "{}",
                     serde_json::to_string_pretty(&line).unwrap_or_default()
-                ),
+                )?,
             }
             Ok(Exit::Success)
         }
@@ -59,11 +61,17 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
                 ..Execution::default()
             },
         ),
-        JobsCommand::Undo { job, pace, new_job } => undo(
+        JobsCommand::Undo {
+            job,
+            spread,
+            pace,
+            new_job,
+        } => undo(
             global,
             &job,
             &Execution {
                 pace,
+                concurrency: spread.concurrency,
                 new_job,
                 ..Execution::default()
             },
@@ -81,10 +89,10 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             store
                 .set_job_state(&job.id, JobState::Paused, chrono::Utc::now())
                 .map_err(failed)?;
-            println!(
+            outln!(
                 "job {} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {}` continues it",
                 job.id, job.id
-            );
+            )?;
             Ok(Exit::Success)
         }
         JobsCommand::Retune { job, rate } => {
@@ -94,10 +102,10 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let mut store = open(global)?;
             let job = open_job(&store, &job, "retuned")?;
             store.set_job_rate(&job.id, rate).map_err(failed)?;
-            println!(
+            outln!(
                 "job {}: {rate} requests/s from now on (a process running it applies it within a second)",
                 job.id
-            );
+            )?;
             Ok(Exit::Success)
         }
         JobsCommand::Abort { job } => {
@@ -107,13 +115,13 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
                 .set_job_state(&job.id, JobState::Aborted, chrono::Utc::now())
                 .map_err(failed)?;
             let counts = store.counts(&job.id).map_err(failed)?;
-            println!(
+            outln!(
                 "job {} aborted; {} of {} items were left unprocessed (see `bulkops report {}`)",
                 job.id,
                 counts.pending + counts.sent,
                 counts.total,
                 job.id
-            );
+            )?;
             Ok(Exit::Success)
         }
     }
@@ -122,12 +130,25 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
 pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> {
     let store = open(global)?;
     let job = find(&store, &args.job)?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(output::Stdout);
     crate::report::write_report(&store, &job, args.failed, args.format, &mut out)
         .map_err(failed)?;
     out.flush().map_err(failed)?;
     Ok(Exit::Success)
+}
+
+/// What a job is doing now, as `jobs list` and `jobs show` say it. The store keeps `running`
+/// from a job's start to its end, also after its process died (signal, `kill -9`, crash), so a
+/// job is `running` only while a live process holds its lease, and `interrupted` otherwise.
+fn current_state(store: &Store, job: &JobRecord) -> Result<&'static str, CliError> {
+    if job.state != JobState::Running {
+        return Ok(job.state.as_str());
+    }
+    let held = store
+        .lease(&job.id)
+        .map_err(failed)?
+        .is_some_and(|lease| lease.is_held(chrono::Utc::now()));
+    Ok(if held { "running" } else { "interrupted" })
 }
 
 fn open(global: &GlobalArgs) -> Result<Store, CliError> {
@@ -218,15 +239,15 @@ fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<E
     out.flush().map_err(failed)?;
     let command = format!("bulkops runs replay --ids-file {}", path.display());
     match global.output {
-        Output::Json => println!(
+        Output::Json => outln!(
             "{}",
             serde_json::json!({"job": job.id, "cancelled": count, "ids_file": path, "command": command})
-        ),
-        Output::Text => println!(
+        )?,
+        Output::Text => outln!(
             "job {} cancelled {count} runs; their ids are in {}.\nCancel cannot be reversed, but those runs can be replayed:\n  {command}",
             job.id,
             path.display()
-        ),
+        )?,
     }
     Ok(Exit::Success)
 }

@@ -13,8 +13,9 @@ use super::args::{
     CommonSelectArgs, CronSelectArgs, GlobalArgs, NewJobArgs, PaceArgs, RunSelectArgs,
     ScheduledSelectArgs,
 };
+use super::output::outln;
 use super::{bad, failed, output, CliError, Exit};
-use crate::backend::hatchet::{Connection, HatchetClient, HatchetError};
+use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
     self, Caller, Coordinator, EngineSettings, JsonProgress, Progress, RetryPolicy, RunOutcome,
@@ -243,6 +244,8 @@ async fn preflight(
     server: &str,
     settings: &Settings,
 ) -> Result<(), CliError> {
+    // A job stored before targets lost their credentials may still carry them.
+    let server = without_credentials(server);
     let (result, _) = preflight_caller(settings)
         .call(true, || client.check_access())
         .await;
@@ -471,8 +474,9 @@ pub fn run_new(global: &GlobalArgs, req: Request, exec: &Execution) -> Result<Ex
     let settings = load_settings(global, exec)?;
     let (selector, manifest) = req.selector()?;
     let conn = connection_from_env()?;
+    // The target is stored, shown and hashed into the job's identity: never with a password.
     let target = Target {
-        server_url: conn.server_url.to_string(),
+        server_url: without_credentials(conn.server_url.as_str()),
         tenant: conn.tenant.to_string(),
     };
     let spec = JobSpec::new(req.kind, selector, target).map_err(bad)?;
@@ -698,14 +702,14 @@ async fn dry_run(
         cursor = page.next_cursor;
     }
     match global.output {
-        super::args::Output::Json => println!(
+        super::args::Output::Json => outln!(
             "{}",
             serde_json::json!({"dry_run": true, "matching": count, "sample": sample})
-        ),
+        )?,
         super::args::Output::Text => {
-            println!("dry run: {count} matching items; nothing was changed");
+            outln!("dry run: {count} matching items; nothing was changed")?;
             for id in sample {
-                println!("  {id}");
+                outln!("  {id}")?;
             }
         }
     }

@@ -403,6 +403,11 @@ impl Store {
         Ok(())
     }
 
+    /// Who holds the job now, if anyone (`None` once its holder released it).
+    pub fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
+        read_lease(&self.conn, id)
+    }
+
     pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
         self.conn
             .execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;
@@ -735,6 +740,23 @@ impl Store {
     }
 }
 
+/// Who holds job `id`, if anyone.
+fn read_lease(conn: &Connection, id: &str) -> Result<Option<Lease>, StoreError> {
+    let (owner, heartbeat): (Option<String>, Option<String>) = conn.query_row(
+        "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    match (owner, heartbeat) {
+        (Some(owner), Some(heartbeat)) => Ok(Some(Lease {
+            job: id.to_string(),
+            owner,
+            heartbeat: parse_ts(&heartbeat)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
 /// Takes job `id` for `owner` inside `tx`, unless another holder may still be running it.
 fn take_lease(
     tx: &Transaction<'_>,
@@ -742,17 +764,7 @@ fn take_lease(
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), Lease>, StoreError> {
-    let (holder, heartbeat): (Option<String>, Option<String>) = tx.query_row(
-        "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if let (Some(holder), Some(heartbeat)) = (holder, heartbeat) {
-        let lease = Lease {
-            job: id.to_string(),
-            owner: holder,
-            heartbeat: parse_ts(&heartbeat)?,
-        };
+    if let Some(lease) = read_lease(tx, id)? {
         if lease.owner != owner && lease.is_held(now) {
             return Ok(Err(lease));
         }

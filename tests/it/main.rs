@@ -6,3 +6,4 @@ mod control;
 mod ops;
 mod safety;
 mod support;
+mod truth;

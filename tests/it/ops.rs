@@ -16,7 +16,7 @@ fn finish(sim: &Sim, state: &Path, args: &[&str]) -> Ran {
     let ran = run(sim
         .bulkops(state)
         .args(args)
-        .args(["--rate", "1000", "--concurrency", "8"])
+        .args(["--rate", "1000"])
         .env("BULKOPS_VERIFY_POLL", "200ms")
         .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -8,9 +9,10 @@ use uuid::Uuid;
 
 use super::error::{error_message, parse_retry_after};
 use super::models::{
-    BulkDeleteResponse, BulkUpdateResponse, Cron, CronList, IdsResponse, RunDetails, RunList,
-    RunSummary, ScheduledList, ScheduledRun, WorkflowList,
+    BulkDeleteResponse, BulkError, BulkUpdateResponse, Cron, CronList, IdsResponse, RunDetails,
+    RunList, RunSummary, ScheduledList, ScheduledRun, WorkflowList,
 };
+use super::redact::Redactor;
 use super::{Connection, HatchetError};
 use crate::job::{MetadataPair, RunStatus};
 
@@ -34,6 +36,7 @@ pub struct HatchetClient {
     http: reqwest::Client,
     conn: Connection,
     timeout: Duration,
+    redactor: Arc<Redactor>,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -49,6 +52,7 @@ impl HatchetClient {
             .map_err(|e| HatchetError::Connect(e.to_string()))?;
         Ok(HatchetClient {
             http,
+            redactor: Arc::new(conn.redactor()),
             conn,
             timeout,
         })
@@ -79,6 +83,40 @@ impl HatchetClient {
     }
 
     async fn send(&self, req: RequestBuilder, timeout: Duration) -> Result<Vec<u8>, HatchetError> {
+        self.exchange(req, timeout, |body| Ok(body.to_vec())).await
+    }
+
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        timeout: Duration,
+    ) -> Result<T, HatchetError> {
+        self.exchange(req, timeout, |body| {
+            serde_json::from_slice(body).map_err(|e| HatchetError::Decode(e.to_string()))
+        })
+        .await
+    }
+
+    /// Every request goes through here, so that every error (whose text may quote the server,
+    /// the body included) passes the redactor before anything can log or store it.
+    async fn exchange<T>(
+        &self,
+        req: RequestBuilder,
+        timeout: Duration,
+        decode: impl FnOnce(&[u8]) -> Result<T, HatchetError>,
+    ) -> Result<T, HatchetError> {
+        let result = match self.response_body(req, timeout).await {
+            Ok(body) => decode(&body),
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| e.redacted(&self.redactor))
+    }
+
+    async fn response_body(
+        &self,
+        req: RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, HatchetError> {
         let resp = req
             .timeout(timeout)
             .send()
@@ -105,13 +143,11 @@ impl HatchetClient {
         }
     }
 
-    async fn send_json<T: DeserializeOwned>(
-        &self,
-        req: RequestBuilder,
-        timeout: Duration,
-    ) -> Result<T, HatchetError> {
-        let body = self.send(req, timeout).await?;
-        serde_json::from_slice(&body).map_err(|e| HatchetError::Decode(e.to_string()))
+    /// Per-item errors of a bulk answer are server text too.
+    fn redact_bulk_errors(&self, errors: &mut [BulkError]) {
+        for e in errors {
+            e.error = self.redactor.clean(&e.error);
+        }
     }
 
     /// Checks that the server answers and accepts the token for this tenant. Sends nothing that
@@ -292,7 +328,9 @@ impl HatchetClient {
                 self.tenant_path("/api/v1", "/workflows/scheduled/bulk-delete"),
             )
             .json(&json!({ "scheduledWorkflowRunIds": ids }));
-        self.send_json(req, self.timeout).await
+        let mut resp: BulkDeleteResponse = self.send_json(req, self.timeout).await?;
+        self.redact_bulk_errors(&mut resp.errors);
+        Ok(resp)
     }
 
     pub async fn bulk_update_scheduled(
@@ -309,7 +347,9 @@ impl HatchetClient {
                 self.tenant_path("/api/v1", "/workflows/scheduled/bulk-update"),
             )
             .json(&json!({ "updates": updates }));
-        self.send_json(req, self.timeout).await
+        let mut resp: BulkUpdateResponse = self.send_json(req, self.timeout).await?;
+        self.redact_bulk_errors(&mut resp.errors);
+        Ok(resp)
     }
 
     /// Creates a scheduled run of workflow `workflow_name`.

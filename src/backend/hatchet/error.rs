@@ -2,7 +2,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-/// A failed call to Hatchet. Messages never contain the token.
+use super::redact::Redactor;
+
+/// A failed call to Hatchet. Its texts come from the server or the connection, so the client
+/// passes every one through its `Redactor` (see `redacted`): messages never contain the token.
 #[derive(Debug, Error, Clone)]
 pub enum HatchetError {
     #[error("HTTP {status}: {message}")]
@@ -66,6 +69,25 @@ impl HatchetError {
         }
     }
 
+    /// The same error with its text cleaned of the connection's secrets and cut to length.
+    pub(super) fn redacted(self, redactor: &Redactor) -> Self {
+        match self {
+            HatchetError::Status {
+                status,
+                message,
+                retry_after,
+            } => HatchetError::Status {
+                status,
+                message: redactor.clean(&message),
+                retry_after,
+            },
+            HatchetError::Timeout(after) => HatchetError::Timeout(after),
+            HatchetError::Connect(text) => HatchetError::Connect(redactor.clean(&text)),
+            HatchetError::Transport(text) => HatchetError::Transport(redactor.clean(&text)),
+            HatchetError::Decode(text) => HatchetError::Decode(redactor.clean(&text)),
+        }
+    }
+
     pub(super) fn from_reqwest(err: reqwest::Error, timeout: Duration) -> Self {
         // Strip the URL: it is harmless, but keeps messages short and stable.
         let err = err.without_url();
@@ -94,7 +116,7 @@ fn source_chain(err: &dyn std::error::Error) -> String {
 
 /// Reads the error message out of any of Hatchet's four error body shapes (CONTRACT f):
 /// `{"errors":[{"description":..}]}`, a bare `{"description":..}`, Echo's `{"message":..}`,
-/// and the rate limiter's `null`.
+/// and the rate limiter's `null`. Not cut here: the redactor cuts after redacting.
 pub(super) fn error_message(status: u16, body: &[u8]) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let from_json = parsed.as_ref().and_then(|v| {
@@ -118,7 +140,7 @@ pub(super) fn error_message(status: u16, body: &[u8]) -> String {
         if text.is_empty() || text == "null" {
             default_reason(status).to_string()
         } else {
-            text.chars().take(200).collect()
+            text.to_string()
         }
     })
 }

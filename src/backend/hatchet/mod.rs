@@ -3,8 +3,10 @@
 mod client;
 mod error;
 pub mod models;
+mod redact;
 mod token;
 
 pub use client::{HatchetClient, RunFilter, RunPage};
 pub use error::HatchetError;
+pub use redact::without_credentials;
 pub use token::{ApiToken, Connection, TokenError};

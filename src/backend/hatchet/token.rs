@@ -6,6 +6,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use uuid::Uuid;
 
+use super::redact::{without_credentials, Redactor};
+
 /// The API token. It is a secret: it has no `Display`, its `Debug` is redacted, and it is only
 /// ever written into the `Authorization` header.
 #[derive(Clone)]
@@ -91,12 +93,19 @@ impl Connection {
         let server_url = url::Url::parse(&server)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or(TokenError::BadServerUrl(server))?;
+            .ok_or_else(|| TokenError::BadServerUrl(without_credentials(&server)))?;
         Ok(Connection {
             token: ApiToken(raw.to_string()),
             tenant,
             server_url,
         })
+    }
+}
+
+impl Connection {
+    /// What finds this connection's secrets (token, URL password) in text from the server.
+    pub(super) fn redactor(&self) -> Redactor {
+        Redactor::new(&self.token.0, &self.server_url)
     }
 }
 
