@@ -39,6 +39,9 @@ pub enum CliError {
     BadInput(String),
     #[error("{0}")]
     Failed(String),
+    /// Stopped for a transient reason before anything was sent: run it again later.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
@@ -46,6 +49,7 @@ impl CliError {
         match self {
             CliError::BadInput(_) => Exit::BadInput,
             CliError::Failed(_) => Exit::ItemFailures,
+            CliError::Interrupted(_) => Exit::Interrupted,
         }
     }
 }

@@ -255,11 +255,15 @@ async fn preflight(
             "the Hatchet server at {server} rejected the token for tenant {} (HTTP 403): use a valid, unrevoked API token of that tenant",
             client.tenant()
         ))),
-        Err(e @ (HatchetError::Connect(_) | HatchetError::Timeout(_) | HatchetError::Transport(_))) => {
-            Err(CliError::BadInput(format!(
-                "cannot reach the Hatchet server at {server} ({e}): check HATCHET_CLIENT_SERVER_URL or the token's server_url"
-            )))
-        }
+        // Nothing listens there: most likely a wrong URL, which the user can fix.
+        Err(e @ HatchetError::Connect(_)) => Err(CliError::BadInput(format!(
+            "cannot reach the Hatchet server at {server} ({e}): check HATCHET_CLIENT_SERVER_URL or the token's server_url"
+        ))),
+        // It answered, but busy or failing (429, 5xx, timeouts, dropped connections): not the
+        // user's input; nothing was sent.
+        Err(e) if e.is_transient() => Err(CliError::Interrupted(format!(
+            "the Hatchet server at {server} is busy or failing ({e}); nothing was sent: run the same command again later"
+        ))),
         Err(e) => Err(CliError::BadInput(format!(
             "the Hatchet server at {server} answered the access check with {e}: check the server URL and token"
         ))),
@@ -275,7 +279,16 @@ async fn resolve_workflows(
     let mut ids = Vec::new();
     for name in names {
         let (found, _) = caller.call(true, || client.workflow_id(name)).await;
-        match found.map_err(failed)? {
+        let found = found.map_err(|e| {
+            if e.is_transient() {
+                CliError::Interrupted(format!(
+                    "looking up workflow '{name}' failed ({e}); nothing was sent: run the same command again later"
+                ))
+            } else {
+                failed(format!("looking up workflow '{name}' failed: {e}"))
+            }
+        })?;
+        match found {
             Some(id) => ids.push(id),
             None => {
                 return Err(CliError::BadInput(format!(

@@ -323,6 +323,17 @@ impl Coordinator {
             return self.fail(e.into(), ctx);
         }
         self.count_outcomes(ItemState::Pending, &report.outcomes);
+        if let Some(unsent) = report
+            .outcomes
+            .iter()
+            .find(|o| o.state == ItemState::Pending)
+        {
+            let error = EngineError::Unreachable {
+                server: self.job.spec.target.server_url.clone(),
+                reason: unsent.reason.clone().unwrap_or_default(),
+            };
+            return self.fail(error, ctx);
+        }
         self.dispatch(ctx);
     }
 

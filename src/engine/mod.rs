@@ -28,6 +28,10 @@ pub enum EngineError {
     Verify(OpError),
     #[error("reconciling an in-doubt chunk failed: {0}")]
     Reconcile(OpError),
+    #[error(
+        "the server at {server} stopped answering ({reason}); the items not yet sent stay pending"
+    )]
+    Unreachable { server: String, reason: String },
     #[error("another process took this job over (this one sent no heartbeat for too long)")]
     LeaseLost,
     #[error("an executor stopped unexpectedly: {0}")]

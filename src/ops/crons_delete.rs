@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::IdPages;
-use super::{item_outcome, OpError, Operation, Page, Sending};
+use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::Cron;
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
@@ -212,13 +212,9 @@ impl CronsDelete {
                     ),
                 }
             }
-            Err(e) => item_outcome(
-                item,
-                ItemState::Failed,
-                format!("delete failed: {e}"),
-                e.status(),
-                attempts,
-            ),
+            Err(e) => {
+                request_failed(std::slice::from_ref(item), &e, attempts, "delete", false).remove(0)
+            }
         }
     }
 }

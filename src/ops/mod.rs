@@ -24,6 +24,7 @@ pub use scheduled_reschedule::{Move, ScheduledReschedule, Source, TargetRule};
 
 use async_trait::async_trait;
 
+use crate::backend::hatchet::HatchetError;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 
@@ -146,6 +147,36 @@ pub fn outcome_for_all(
             attempts,
         })
         .collect()
+}
+
+/// The outcome of a request that failed for good, by what its error says. Failing to reach the
+/// server (connection refused, still rate-limited after every retry) is not an item failure: the
+/// items stay `Pending` and the engine stops the job resumably. An ambiguous failure (timeout,
+/// dropped connection, 5xx: the request may have been applied) leaves them `Sent`, to be
+/// confirmed on the server, when the operation verifies; otherwise they stay `Pending` too (an
+/// idempotent request is safely sent again on resume). Only what the server said about the
+/// request itself (4xx, an unreadable answer) is `Failed`.
+pub fn request_failed(
+    items: &[Item],
+    e: &HatchetError,
+    attempts: u32,
+    what: &str,
+    verifiable: bool,
+) -> Vec<ItemOutcome> {
+    let (state, reason) = if !e.is_transient() {
+        (ItemState::Failed, format!("{what} refused: {e}"))
+    } else if e.certainly_not_applied() || !verifiable {
+        (
+            ItemState::Pending,
+            format!("not sent: {what} did not reach the server ({e})"),
+        )
+    } else {
+        (
+            ItemState::Sent,
+            format!("answer lost ({e}): the {what} may have been applied; confirmed on the server"),
+        )
+    };
+    outcome_for_all(items, state, Some(reason), e.status(), attempts)
 }
 
 /// One item's outcome with a reason.

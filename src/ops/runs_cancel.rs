@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::run_selection::SliceScope;
-use super::{outcome_for_all, OpError, Operation, Page, RunSelection, Sending};
+use super::{outcome_for_all, request_failed, OpError, Operation, Page, RunSelection, Sending};
 use crate::engine::Caller;
 use crate::job::RunStatus;
 use crate::store::{Item, ItemOutcome, ItemState};
@@ -44,13 +44,7 @@ impl Operation for RunsCancel {
         let (result, attempts) = caller.call(true, || client.cancel(&ids)).await;
         match result {
             Ok(_) => outcome_for_all(items, ItemState::Sent, None, Some(200), attempts),
-            Err(e) => outcome_for_all(
-                items,
-                ItemState::Failed,
-                Some(format!("cancel request failed: {e}")),
-                e.status(),
-                attempts,
-            ),
+            Err(e) => request_failed(items, &e, attempts, "cancel request", true),
         }
     }
 

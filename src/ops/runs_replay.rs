@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::run_selection::RunSnapshot;
 use super::{
-    item_outcome, outcome_for_all, OpError, Operation, Page, Resend, RunSelection, Sending,
+    item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
 };
 use crate::backend::hatchet::HatchetError;
 use crate::engine::{Caller, Pacer};
@@ -237,17 +237,8 @@ impl RunsReplay {
         // twice, wedge them, or be ignored.
         let judged = match self.judge_items(caller, items, Moment::BeforeSend).await {
             Ok(judged) => judged,
-            Err(e) => {
-                return outcome_for_all(
-                    items,
-                    ItemState::Failed,
-                    Some(format!(
-                        "could not check the runs before replaying ({e}); nothing was sent"
-                    )),
-                    e.status(),
-                    0,
-                )
-            }
+            // Nothing was sent: a read that failed for transient reasons keeps them pending.
+            Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
         };
         let (decided, to_send): (Vec<_>, Vec<_>) =
             judged.into_iter().partition(|(_, o)| o.is_some());
@@ -262,29 +253,27 @@ impl RunsReplay {
         let (result, attempts) = caller.call(false, || client.replay(&ids, timeout)).await;
         match result {
             Ok(returned) => outcomes.extend(Self::accepted(&to_send, &returned, attempts)),
-            Err(e) if e.certainly_not_applied() => outcomes.extend(outcome_for_all(
+            Err(e) if e.certainly_not_applied() => outcomes.extend(request_failed(
                 &to_send,
-                ItemState::Failed,
-                Some(format!("replay request refused: {e}")),
-                e.status(),
+                &e,
                 attempts,
+                "replay request",
+                false,
             )),
             Err(e) => {
-                // The server may have queued some batches: find out, never resend blindly.
+                // The server may have queued some batches: find out, never resend blindly. What
+                // shows no replay yet awaits verification like an accepted request (and is sent
+                // again only once a re-read proves it unchanged).
                 tokio::time::sleep(self.settle).await;
-                let after = self.judge_items(caller, &to_send, Moment::AfterSend).await;
-                let reason = format!("replay request failed ({e}); the run shows no replay, so it was not resent: replay it again after checking");
-                match after {
-                    Ok(judged) => outcomes.extend(judged.into_iter().map(|(item, o)| {
-                        o.unwrap_or_else(|| item_outcome(&item, ItemState::Failed, reason.clone(), e.status(), attempts))
-                    })),
-                    Err(reread) => outcomes.extend(outcome_for_all(
-                        &to_send,
-                        ItemState::Unconfirmed,
-                        Some(format!("replay request failed ({e}) and the runs could not be re-read ({reread}); not resent")),
-                        e.status(),
-                        attempts,
-                    )),
+                let undecided = request_failed(&to_send, &e, attempts, "replay request", true);
+                match self.judge_items(caller, &to_send, Moment::AfterSend).await {
+                    Ok(judged) => outcomes.extend(
+                        judged
+                            .into_iter()
+                            .zip(undecided)
+                            .map(|((_, decided), fallback)| decided.unwrap_or(fallback)),
+                    ),
+                    Err(_) => outcomes.extend(undecided),
                 }
             }
         }

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::manifest::IdPages;
-use super::{outcome_for_all, OpError};
+use super::{request_failed, OpError};
 use crate::backend::hatchet::models::{BulkError, ScheduledRun};
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -297,13 +297,9 @@ impl BulkAnswer {
                 http_status: Some(200),
                 attempts,
             }),
-            Err(e) if e.certainly_not_applied() => Err(outcome_for_all(
-                items,
-                ItemState::Failed,
-                Some(format!("{what} refused: {e}")),
-                e.status(),
-                attempts,
-            )),
+            Err(e) if e.certainly_not_applied() => {
+                Err(request_failed(items, &e, attempts, what, false))
+            }
             // A 500 can follow partial success (CONTRACT d.9): every row is checked.
             Err(e) => Ok(BulkAnswer {
                 applied: HashSet::new(),

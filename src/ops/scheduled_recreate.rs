@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::scheduled::Archive;
-use super::{item_outcome, outcome_for_all, OpError, Operation, Page, Sending};
+use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -113,13 +113,9 @@ impl ScheduledRecreate {
                 Some(200),
                 attempts,
             ),
-            Err(e) if e.certainly_not_applied() => item_outcome(
-                item,
-                ItemState::Failed,
-                format!("create refused: {e}"),
-                e.status(),
-                attempts,
-            ),
+            Err(e) if e.certainly_not_applied() => {
+                request_failed(std::slice::from_ref(item), &e, attempts, "create", false).remove(0)
+            }
             Err(e) => match self.existing(caller, std::slice::from_ref(item)).await {
                 Ok(keys) if keys.contains_key(&key(&row)) => item_outcome(
                     item,
@@ -191,17 +187,7 @@ impl Operation for ScheduledRecreate {
         // is not created again: each existing twin stands for one archived row.
         let mut existing = match self.existing(caller, items).await {
             Ok(keys) => keys,
-            Err(e) => {
-                return outcome_for_all(
-                    items,
-                    ItemState::Failed,
-                    Some(format!(
-                        "could not list the existing rows to rule out duplicates ({e}); nothing was created"
-                    )),
-                    e.status(),
-                    0,
-                )
-            }
+            Err(e) => return request_failed(items, &e, 0, "listing of the existing rows", false),
         };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {

@@ -583,9 +583,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.write()?;
         write_outcomes(&tx, job_id, outcomes)?;
+        // Items left pending (the server could not be reached) keep their chunk to be sent
+        // again on resume.
+        let left = outcomes.iter().any(|o| o.state == ItemState::Pending);
+        let state = if left {
+            ChunkState::Pending
+        } else {
+            ChunkState::Done
+        };
         tx.execute(
-            "UPDATE chunks SET state = 'done' WHERE job_id = ?1 AND chunk = ?2",
-            params![job_id, chunk],
+            "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
+            params![job_id, chunk, state.as_str()],
         )?;
         tx.commit()?;
         Ok(())

@@ -4,6 +4,7 @@
 mod cancel;
 mod control;
 mod ops;
+mod outage;
 mod safety;
 mod support;
 mod truth;

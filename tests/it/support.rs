@@ -126,6 +126,14 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Ends the simulator at once, as a crashed or unreachable server.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Sim {
     fn drop(&mut self) {
         let _ = self.child.kill();
