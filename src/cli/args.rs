@@ -182,10 +182,10 @@ pub struct CommonSelectArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ExecArgs {
-    /// Requests per second, for the whole process
+    /// Requests per second, for the whole process (0.01 to 10000)
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
-    /// Most chunks in flight at once
+    /// Most chunks in flight at once (1 to 64)
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Items per request (1 to 1000)
@@ -236,7 +236,7 @@ pub enum JobsCommand {
     /// every later resume
     Retune {
         job: String,
-        /// New requests per second, for the whole process
+        /// New requests per second, for the whole process (0.01 to 10000)
         #[arg(long, value_name = "R")]
         rate: f64,
     },
@@ -260,4 +260,31 @@ pub struct ReportArgs {
     pub failed: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
     pub format: ReportFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::job::{MAX_CONCURRENCY, MAX_RATE, MIN_RATE};
+
+    /// The bounds in --help are written out (clap takes literals); they must be the checked ones.
+    #[test]
+    fn help_states_the_checked_bounds() {
+        let mut cli = Cli::command();
+        let cancel = cli
+            .find_subcommand_mut("runs")
+            .and_then(|runs| runs.find_subcommand_mut("cancel"))
+            .expect("runs cancel");
+        let help = cancel.render_long_help().to_string();
+        assert!(
+            help.contains(&format!("({MIN_RATE} to {MAX_RATE})")),
+            "{help}"
+        );
+        assert!(
+            help.contains(&format!("(1 to {MAX_CONCURRENCY})")),
+            "{help}"
+        );
+    }
 }
