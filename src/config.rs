@@ -422,4 +422,81 @@ mod tests {
         assert!(!refused.contains('\n'), "{refused}");
         assert!(refused.contains("line 1"), "{refused}");
     }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "-?[0-9]{1,25}(\\.[0-9]{1,5})?(e-?[0-9]{1,3})?",
+                "[0-9]{1,25}(ms|s|m|h|d|y)",
+                "(true|false|text|json|auto|NaN|inf)",
+            ]
+        }
+
+        fn flag() -> impl Strategy<Value = Option<String>> {
+            prop::option::of(value())
+        }
+
+        proptest! {
+            #[test]
+            fn any_environment_loads_or_fails(
+                vars in prop::collection::vec((0..KEYS.len() + 1, value()), 0..5),
+            ) {
+                let env: Vec<(OsString, OsString)> = vars
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let name = KEYS.get(key).map_or("BULKOPS_X".to_string(), |k| env_name(k));
+                        (name.into(), value.into())
+                    })
+                    .collect();
+                let _ = Settings::load(None, &Overrides::default(), env);
+            }
+
+            #[test]
+            fn any_flags_load_or_fail(
+                rate in any::<f64>(),
+                concurrency in any::<usize>(),
+                chunk_size in any::<usize>(),
+                timeouts in (flag(), flag(), flag()),
+            ) {
+                let flags = Overrides {
+                    rate: Some(rate),
+                    concurrency: Some(concurrency),
+                    chunk_size: Some(chunk_size),
+                    state: None,
+                    log_format: timeouts.0,
+                    verify_timeout: timeouts.1,
+                    request_timeout: timeouts.2,
+                };
+                let _ = Settings::load(None, &flags, no_env());
+            }
+
+            #[test]
+            fn any_file_loads_or_fails(lines in prop::collection::vec((0..KEYS.len() + 1, value()), 0..4)) {
+                let dir = tempfile::tempdir().unwrap();
+                let text: String = lines
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key = KEYS.get(key).copied().unwrap_or("extra");
+                        format!("{key} = {}\n", toml_value(&value))
+                    })
+                    .collect();
+                let file = config_file(&dir, &text);
+                let _ = Settings::load(Some(&file), &Overrides::default(), no_env());
+            }
+        }
+
+        /// The value as TOML writes it: a number or boolean as is, anything else quoted.
+        fn toml_value(value: &str) -> String {
+            if value.parse::<f64>().is_ok() || value == "true" || value == "false" {
+                value.to_string()
+            } else {
+                serde_json::Value::from(value).to_string()
+            }
+        }
+    }
 }

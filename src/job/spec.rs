@@ -523,4 +523,42 @@ mod tests {
         );
         assert!(spec("-1h", "+1h").is_ok());
     }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn status() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "(?i)(queued|running|completed|cancelled|failed)?[ ,]{0,3}"
+            ]
+        }
+
+        fn pair() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "[ a-z:=]{0,3}=?[ a-z:=]{0,3}"]
+        }
+
+        proptest! {
+            #[test]
+            fn statuses_parse_or_fail(values in prop::collection::vec(status(), 0..6)) {
+                if let Ok(statuses) = parse_statuses(&values) {
+                    prop_assert_eq!(statuses.len(), values.len());
+                }
+            }
+
+            #[test]
+            fn metadata_pairs_parse_or_fail(values in prop::collection::vec(pair(), 0..6)) {
+                if let Ok(pairs) = parse_metadata(&values) {
+                    for p in &pairs {
+                        prop_assert!(!p.key.is_empty() && !p.value.is_empty());
+                        prop_assert!(!p.to_query().contains("::"));
+                        let same_key_other_value = pairs.iter().any(|q| q.key == p.key && q.value != p.value);
+                        prop_assert!(!same_key_other_value);
+                    }
+                }
+            }
+        }
+    }
 }

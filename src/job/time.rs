@@ -246,4 +246,54 @@ mod tests {
             Err(SpecError::BadShift("later".into()))
         );
     }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Durations as people write them, with numbers up to overflow and any unit.
+        const DURATION: &str = "[+-]?([0-9]{1,25}(ns|us|ms|s|m|h|d|w|M|y| ?days| ?hours)? ?){1,3}";
+        const RFC3339: &str =
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})";
+
+        fn now() -> impl Strategy<Value = DateTime<Utc>> {
+            let (min, max) = (
+                DateTime::<Utc>::MIN_UTC.timestamp(),
+                DateTime::<Utc>::MAX_UTC.timestamp(),
+            );
+            (min..=max).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap_or_default())
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), DURATION, RFC3339]
+        }
+
+        proptest! {
+            #[test]
+            fn durations_parse_or_fail_within_bounds(value in text()) {
+                if let Ok(d) = parse_duration(&value) {
+                    prop_assert!(d.num_days().abs() <= MAX_DURATION_DAYS);
+                }
+                let _ = parse_shift(&value);
+            }
+
+            #[test]
+            fn times_parse_and_resolve_or_fail(value in text(), now in now()) {
+                for spec in [TimeSpec::parse("since", &value), TimeSpec::parse_trigger("trigger-after", &value)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let _ = spec.resolve(now);
+                }
+            }
+
+            /// Specs as a store may hold them, written by any version.
+            #[test]
+            fn stored_specs_resolve_or_fail(value in text(), now in now()) {
+                let _ = TimeSpec::Ago(value.clone()).resolve(now);
+                let _ = TimeSpec::Ahead(value).resolve(now);
+            }
+        }
+    }
 }
