@@ -234,6 +234,33 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_stop_interrupts_a_retry_after_sleep_at_once() {
+        let policy = RetryPolicy {
+            max_retry_after: Duration::from_secs(600),
+            ..policy()
+        };
+        let caller = Caller::new(limiter(1000.0), policy);
+        let busy = || async {
+            Err::<(), _>(HatchetError::Status {
+                status: 429,
+                message: "slow down".into(),
+                retry_after: Some(Duration::from_secs(600)),
+            })
+        };
+        let started = tokio::time::Instant::now();
+        let stop = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            caller.limiter.stop();
+        };
+        tokio::select! {
+            _ = caller.call(true, busy) => panic!("the retry did not wait"),
+            ((), ()) = async { tokio::join!(stop, caller.interrupted()) } => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(caller.stats().requests, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_stop_waits_for_a_request_on_the_wire() {
         let caller = Caller::new(limiter(1000.0), policy());
         let answered = AtomicU32::new(0);
