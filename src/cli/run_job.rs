@@ -150,12 +150,7 @@ pub fn reschedule_kind(
 ) -> Result<OperationKind, CliError> {
     let target = match (to, shift) {
         (Some(to), None) => {
-            let at = parse_time(to).map_err(|_| {
-                bad(SpecError::BadTime {
-                    flag: "to",
-                    value: to.to_string(),
-                })
-            })?;
+            let at = parse_time(to).map_err(|_| bad(SpecError::BadTarget(to.to_string())))?;
             if at <= Utc::now() && !allow_past {
                 return Err(bad(SpecError::TargetInPast));
             }

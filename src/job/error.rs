@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use super::{MAX_CHUNK_SIZE, MAX_CONCURRENCY, MAX_RATE, MIN_RATE};
+use super::{MAX_CHUNK_SIZE, MAX_CONCURRENCY, MAX_DURATION_DAYS, MAX_RATE, MIN_RATE};
 
 /// Bad input found before anything is sent. Each message names the fix.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -16,7 +16,8 @@ pub enum SpecError {
     #[error("--{flag} '{value}' is not a trigger time: write a duration from now with its direction, +2h (ahead) or -1d (ago), or an RFC 3339 time")]
     BadTriggerTime { flag: &'static str, value: String },
     #[error(
-        "--{flag} '{value}' is longer than 100 years: use a shorter duration, or an RFC 3339 time"
+        "--{flag} '{value}' is longer than 100 years: use a duration of at most {max}d",
+        max = MAX_DURATION_DAYS
     )]
     DurationTooLong { flag: &'static str, value: String },
     #[error(
@@ -57,6 +58,8 @@ pub enum SpecError {
     BadShift(String),
     #[error("--shift '{0}' moves nothing: give a non-zero duration such as 1h or -30m")]
     ZeroShift(String),
+    #[error("--to '{0}' is not an RFC 3339 time: use e.g. 2026-12-01T03:00:00Z, or --shift for a duration")]
+    BadTarget(String),
     #[error("give exactly one of --to TIME or --shift DURATION")]
     RescheduleTarget,
     #[error("--to is in the past: pick a future time, or pass --allow-past")]
