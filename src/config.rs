@@ -1,22 +1,67 @@
 //! Layered settings: built-in defaults (`config/default.toml`) < `--config FILE` <
-//! `BULKOPS_*` environment variables < command-line flags.
+//! `BULKOPS_*` environment variables < command-line flags. A key no setting has is refused in
+//! every layer: a misspelt setting would otherwise be ignored, and the job run with the default.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, Environment, File, FileFormat, Source};
 use serde::Deserialize;
 
-use crate::job::SpecError;
+use crate::job::{check_chunk_size, check_concurrency, check_rate, DurationError, SpecError};
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
+/// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
+const KEYS: [&str; 11] = [
+    "rate",
+    "concurrency",
+    "chunk_size",
+    "state",
+    "request_timeout",
+    "max_retries",
+    "log_format",
+    "verify_timeout",
+    "verify_poll",
+    "slice_target",
+    "replay_interval",
+];
+
+/// `BULKOPS_*` variables that are not settings but belong to the project's scripts, which
+/// export them to every command they run, bulkops included: scripts/lib.sh (`BULKOPS_ROOT`,
+/// `BULKOPS_CACHE`), scripts/test.sh (`BULKOPS_BIN`), and the knobs of scripts/hatchet-up.sh
+/// and hatchet-down.sh (`BULKOPS_HATCHET_*`).
+const SCRIPT_VARIABLES: [&str; 3] = ["BULKOPS_ROOT", "BULKOPS_CACHE", "BULKOPS_BIN"];
+const SCRIPT_PREFIX: &str = "BULKOPS_HATCHET_";
+const ENV_PREFIX: &str = "BULKOPS_";
+
+/// Slices are sized to about this many runs; more would overflow the slicing arithmetic long
+/// before it helped.
+const MAX_SLICE_TARGET: usize = 1_000_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration: {0}: check --config FILE and the BULKOPS_* variables")]
+    #[error("configuration: {}: check --config FILE and the BULKOPS_* variables", one_line(.0))]
     Load(#[from] config::ConfigError),
+    #[error("unknown setting '{key}' in {place}: {hint}")]
+    UnknownKey {
+        key: String,
+        place: String,
+        hint: String,
+    },
+    #[error("{0} is not valid UTF-8: fix or unset it")]
+    NotUnicode(String),
+    #[error("the state path is empty: pass --state PATH or set BULKOPS_STATE to a file, e.g. ./bulkops-state.db")]
+    EmptyState,
     #[error("configuration: {key} = '{value}' is not a duration: use e.g. 30s or 2m")]
     Duration { key: &'static str, value: String },
+    #[error("configuration: {key} = '{value}' is longer than 100 years: use e.g. 30s or 2m")]
+    DurationTooLong { key: &'static str, value: String },
+    #[error("configuration: {key} must be above 0s: use e.g. 30s")]
+    ZeroDuration { key: &'static str },
+    #[error("configuration: slice_target {0} is out of range: use 1 to {max}", max = MAX_SLICE_TARGET)]
+    SliceTarget(usize),
     #[error(transparent)]
     Invalid(#[from] SpecError),
     #[error("log_format '{0}' is unknown: use text, json or auto")]
@@ -28,6 +73,15 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// A foreign error's text on one line (the TOML parser draws the offending line over several).
+fn one_line(error: &config::ConfigError) -> String {
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,21 +135,117 @@ pub struct Overrides {
     pub request_timeout: Option<String>,
 }
 
+/// A non-negative duration of at most 100 years (so no deadline computed from it overflows).
 fn duration(key: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(value.trim()).map_err(|_| ConfigError::Duration {
+    let not_a_duration = || ConfigError::Duration {
         key,
         value: value.to_string(),
+    };
+    match crate::job::parse_duration(value) {
+        Ok(d) => d.to_std().map_err(|_| not_a_duration()),
+        Err(DurationError::TooLong) => Err(ConfigError::DurationTooLong {
+            key,
+            value: value.to_string(),
+        }),
+        Err(DurationError::Malformed) => Err(not_a_duration()),
+    }
+}
+
+/// Levenshtein distance, for suggesting the setting a misspelt key meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// Refuses `key` unless it is a setting, with the nearest setting as the fix; `spell` writes
+/// a setting the way `place` names it.
+fn check_key(key: &str, place: &str, spell: impl Fn(&str) -> String) -> Result<(), ConfigError> {
+    let plain = key.to_ascii_lowercase();
+    let plain = plain.strip_prefix("bulkops_").unwrap_or(&plain);
+    if KEYS.contains(&plain) && spell(plain) == key {
+        return Ok(());
+    }
+    let nearest = KEYS
+        .iter()
+        .map(|k| (edit_distance(plain, k), *k))
+        .min()
+        .filter(|(distance, k)| *distance <= 2 && *distance < k.len());
+    let hint = match nearest {
+        Some((_, k)) => format!("did you mean '{}'?", spell(k)),
+        None => {
+            let all: Vec<String> = KEYS.iter().map(|k| spell(k)).collect();
+            format!("the settings are {}", all.join(", "))
+        }
+    };
+    Err(ConfigError::UnknownKey {
+        key: key.to_string(),
+        place: place.to_string(),
+        hint,
     })
 }
 
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// The `BULKOPS_*` settings among `env`, keyed as `Environment` expects; any other `BULKOPS_*`
+/// variable is refused, except the scripts' own.
+fn settings_in_env(
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<config::Map<String, String>, ConfigError> {
+    let mut settings = config::Map::new();
+    for (name, value) in env {
+        // Every setting's name is ASCII: a name that is not UTF-8 is none of ours.
+        let Some(name) = name.to_str() else { continue };
+        let upper = name.to_ascii_uppercase();
+        if !upper.starts_with(ENV_PREFIX)
+            || SCRIPT_VARIABLES.contains(&upper.as_str())
+            || upper.starts_with(SCRIPT_PREFIX)
+        {
+            continue;
+        }
+        check_key(name, "the environment", env_name)?;
+        let value = value
+            .into_string()
+            .map_err(|_| ConfigError::NotUnicode(name.to_string()))?;
+        settings.insert(name.to_string(), value);
+    }
+    Ok(settings)
+}
+
 impl Settings {
-    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Self, ConfigError> {
+    /// Loads the layers; `env` is the process environment (`std::env::vars_os()`).
+    pub fn load(
+        file: Option<&Path>,
+        flags: &Overrides,
+        env: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<Self, ConfigError> {
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(file) = file {
-            builder = builder.add_source(File::from(file.to_path_buf()).required(true));
+            let source = File::from(file.to_path_buf()).required(true);
+            let place = file.display().to_string();
+            for key in source.collect()?.keys() {
+                check_key(key, &place, str::to_string)?;
+            }
+            builder = builder.add_source(source);
         }
+        let env = settings_in_env(env)?;
         builder = builder
-            .add_source(Environment::with_prefix("BULKOPS").try_parsing(true))
+            .add_source(
+                Environment::with_prefix("BULKOPS")
+                    .try_parsing(true)
+                    .source(Some(env)),
+            )
             .set_override_option("rate", flags.rate)?
             .set_override_option("concurrency", flags.concurrency.map(|v| v as u64))?
             .set_override_option("chunk_size", flags.chunk_size.map(|v| v as u64))?
@@ -114,14 +264,14 @@ impl Settings {
     }
 
     fn validate(raw: Raw) -> Result<Self, ConfigError> {
-        if let Some(n) = raw.chunk_size.filter(|n| !(1..=1000).contains(n)) {
-            return Err(SpecError::ChunkSize(n).into());
+        let chunk_size = raw.chunk_size.map(check_chunk_size).transpose()?;
+        let rate = check_rate(raw.rate)?;
+        let concurrency = check_concurrency(raw.concurrency)?;
+        if raw.state.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(ConfigError::EmptyState);
         }
-        if !(raw.rate > 0.0 && raw.rate.is_finite()) {
-            return Err(SpecError::Rate.into());
-        }
-        if raw.concurrency == 0 {
-            return Err(SpecError::Concurrency.into());
+        if !(1..=MAX_SLICE_TARGET).contains(&raw.slice_target) {
+            return Err(ConfigError::SliceTarget(raw.slice_target));
         }
         let log_format = match raw.log_format.as_str() {
             "text" => LogFormat::Text,
@@ -129,20 +279,26 @@ impl Settings {
             "auto" => LogFormat::Auto,
             other => return Err(ConfigError::LogFormat(other.to_string())),
         };
+        let request_timeout = duration("request_timeout", &raw.request_timeout)?;
+        if request_timeout.is_zero() {
+            return Err(ConfigError::ZeroDuration {
+                key: "request_timeout",
+            });
+        }
         Ok(Settings {
-            rate: raw.rate,
-            concurrency: raw.concurrency,
-            chunk_size: raw.chunk_size,
+            rate,
+            concurrency,
+            chunk_size,
             state: match raw.state {
                 Some(path) => path,
                 None => default_state()?,
             },
-            request_timeout: duration("request_timeout", &raw.request_timeout)?,
+            request_timeout,
             max_retries: raw.max_retries,
             log_format,
             verify_timeout: duration("verify_timeout", &raw.verify_timeout)?,
             verify_poll: duration("verify_poll", &raw.verify_poll)?,
-            slice_target: raw.slice_target.max(1),
+            slice_target: raw.slice_target,
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
         })
     }
@@ -173,42 +329,206 @@ fn default_state() -> Result<PathBuf, ConfigError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn flags_beat_files_beat_defaults() {
-        let dir = tempfile::tempdir().unwrap();
+    fn no_env() -> Vec<(OsString, OsString)> {
+        Vec::new()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    fn config_file(dir: &tempfile::TempDir, text: &str) -> PathBuf {
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "rate = 7.0\nconcurrency = 9\n").unwrap();
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_files_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "rate = 7.0\nconcurrency = 9\nmax_retries = 2\n");
         let s = Settings::load(
             Some(&file),
             &Overrides {
                 concurrency: Some(2),
                 ..Overrides::default()
             },
+            env(&[
+                ("BULKOPS_MAX_RETRIES", "3"),
+                ("BULKOPS_VERIFY_POLL", "200ms"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.rate, 7.0);
         assert_eq!(s.concurrency, 2);
+        assert_eq!(s.max_retries, 3);
+        assert_eq!(s.verify_poll, Duration::from_millis(200));
         assert_eq!(s.chunk_size, None, "left to each operation");
         assert_eq!(s.replay_interval, Duration::from_secs(2));
     }
 
     #[test]
     fn refuses_out_of_range_values() {
-        let bad = |o: Overrides| Settings::load(None, &o).unwrap_err().to_string();
-        assert!(bad(Overrides {
-            chunk_size: Some(0),
-            ..Overrides::default()
-        })
-        .contains("1 to 1000"));
-        assert!(bad(Overrides {
-            chunk_size: Some(1001),
-            ..Overrides::default()
-        })
-        .contains("1 to 1000"));
-        assert!(bad(Overrides {
-            rate: Some(0.0),
-            ..Overrides::default()
-        })
-        .contains("--rate"));
+        let bad = |o: Overrides| Settings::load(None, &o, no_env()).unwrap_err().to_string();
+        let flags = |f: fn(&mut Overrides)| {
+            let mut o = Overrides::default();
+            f(&mut o);
+            o
+        };
+        assert!(bad(flags(|o| o.chunk_size = Some(0))).contains("1 to 1000"));
+        assert!(bad(flags(|o| o.chunk_size = Some(1001))).contains("1 to 1000"));
+        for rate in [0.0, 1e-300, 0.001, 1e9, f64::NAN] {
+            let refused = bad(Overrides {
+                rate: Some(rate),
+                ..Overrides::default()
+            });
+            assert!(refused.contains("0.01 to 10000"), "{rate}: {refused}");
+        }
+        assert!(bad(flags(|o| o.concurrency = Some(100_000_000))).contains("1 to 64"));
+        assert!(bad(flags(|o| o.state = Some(PathBuf::new()))).contains("--state"));
+        let zero = bad(flags(|o| o.request_timeout = Some("0s".into())));
+        assert!(zero.contains("request_timeout must be above 0s"), "{zero}");
+        let long = bad(flags(|o| o.verify_timeout = Some("99999999d".into())));
+        assert!(long.contains("longer than 100 years"), "{long}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_nearest_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let load_file = |text: &str| {
+            let file = config_file(&dir, text);
+            Settings::load(Some(&file), &Overrides::default(), no_env())
+                .unwrap_err()
+                .to_string()
+        };
+        let place = dir.path().join("c.toml").display().to_string();
+        assert_eq!(
+            load_file("rat = 0.01\n"),
+            format!("unknown setting 'rat' in {place}: did you mean 'rate'?")
+        );
+        assert!(load_file("[limits]\nrate = 1.0\n").contains("the settings are rate, "));
+        let load_env = |name: &str| {
+            Settings::load(None, &Overrides::default(), env(&[(name, "1")]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            load_env("BULKOPS_RATEE"),
+            "unknown setting 'BULKOPS_RATEE' in the environment: did you mean 'BULKOPS_RATE'?"
+        );
+        assert!(load_env("BULKOPS_VERIFY_TIMOUT").contains("'BULKOPS_VERIFY_TIMEOUT'"));
+        assert!(load_env("BULKOPS_WHATEVER").contains("BULKOPS_SLICE_TARGET"));
+    }
+
+    #[test]
+    fn the_scripts_own_variables_are_not_settings_but_allowed() {
+        let scripts = env(&[
+            ("BULKOPS_ROOT", "/src/bulkops"),
+            ("BULKOPS_CACHE", "/root/.cache/bulkops"),
+            ("BULKOPS_BIN", "/x/bulkops"),
+            ("BULKOPS_HATCHET_API_PORT", "8080"),
+            ("HOME", "/root"),
+        ]);
+        let s = Settings::load(None, &Overrides::default(), scripts).unwrap();
+        assert_eq!(s.rate, 50.0);
+    }
+
+    #[test]
+    fn an_empty_state_path_is_refused_from_the_environment_too() {
+        let refused = Settings::load(None, &Overrides::default(), env(&[("BULKOPS_STATE", "")]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("state path is empty"), "{refused}");
+    }
+
+    #[test]
+    fn a_malformed_file_is_reported_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "rate = = 1\n[[\n");
+        let refused = Settings::load(Some(&file), &Overrides::default(), no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(!refused.contains('\n'), "{refused}");
+        assert!(refused.contains("line 1"), "{refused}");
+    }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "-?[0-9]{1,25}(\\.[0-9]{1,5})?(e-?[0-9]{1,3})?",
+                "[0-9]{1,25}(ms|s|m|h|d|y)",
+                "(true|false|text|json|auto|NaN|inf)",
+            ]
+        }
+
+        fn flag() -> impl Strategy<Value = Option<String>> {
+            prop::option::of(value())
+        }
+
+        proptest! {
+            #[test]
+            fn any_environment_loads_or_fails(
+                vars in prop::collection::vec((0..KEYS.len() + 1, value()), 0..5),
+            ) {
+                let env: Vec<(OsString, OsString)> = vars
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let name = KEYS.get(key).map_or("BULKOPS_X".to_string(), |k| env_name(k));
+                        (name.into(), value.into())
+                    })
+                    .collect();
+                let _ = Settings::load(None, &Overrides::default(), env);
+            }
+
+            #[test]
+            fn any_flags_load_or_fail(
+                rate in any::<f64>(),
+                concurrency in any::<usize>(),
+                chunk_size in any::<usize>(),
+                timeouts in (flag(), flag(), flag()),
+            ) {
+                let flags = Overrides {
+                    rate: Some(rate),
+                    concurrency: Some(concurrency),
+                    chunk_size: Some(chunk_size),
+                    state: None,
+                    log_format: timeouts.0,
+                    verify_timeout: timeouts.1,
+                    request_timeout: timeouts.2,
+                };
+                let _ = Settings::load(None, &flags, no_env());
+            }
+
+            #[test]
+            fn any_file_loads_or_fails(lines in prop::collection::vec((0..KEYS.len() + 1, value()), 0..4)) {
+                let dir = tempfile::tempdir().unwrap();
+                let text: String = lines
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key = KEYS.get(key).copied().unwrap_or("extra");
+                        format!("{key} = {}\n", toml_value(&value))
+                    })
+                    .collect();
+                let file = config_file(&dir, &text);
+                let _ = Settings::load(Some(&file), &Overrides::default(), no_env());
+            }
+        }
+
+        /// The value as TOML writes it: a number or boolean as is, anything else quoted.
+        fn toml_value(value: &str) -> String {
+            if value.parse::<f64>().is_ok() || value == "true" || value == "false" {
+                value.to_string()
+            } else {
+                serde_json::Value::from(value).to_string()
+            }
+        }
     }
 }

@@ -233,7 +233,7 @@ pub struct CommonSelectArgs {
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PaceArgs {
-    /// Requests per second, for the whole process
+    /// Requests per second, for the whole process (0.01 to 10000)
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
     /// Do not confirm outcomes on the server after execution
@@ -250,7 +250,7 @@ pub struct PaceArgs {
 /// Commands whose chunks may overlap.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SpreadArgs {
-    /// Most chunks in flight at once
+    /// Most chunks in flight at once (1 to 64)
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 }
@@ -294,7 +294,8 @@ pub enum JobsCommand {
     /// Resume an unfinished job
     Resume {
         job: String,
-        /// Most chunks in flight at once (not for a replay, which sends one request at a time)
+        /// Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a
+        /// time)
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
         #[command(flatten)]
@@ -307,7 +308,7 @@ pub enum JobsCommand {
     /// every later resume
     Retune {
         job: String,
-        /// New requests per second, for the whole process
+        /// New requests per second, for the whole process (0.01 to 10000)
         #[arg(long, value_name = "R")]
         rate: f64,
     },
@@ -335,4 +336,31 @@ pub struct ReportArgs {
     pub failed: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
     pub format: ReportFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::job::{MAX_CONCURRENCY, MAX_RATE, MIN_RATE};
+
+    /// The bounds in --help are written out (clap takes literals); they must be the checked ones.
+    #[test]
+    fn help_states_the_checked_bounds() {
+        let mut cli = Cli::command();
+        let cancel = cli
+            .find_subcommand_mut("runs")
+            .and_then(|runs| runs.find_subcommand_mut("cancel"))
+            .expect("runs cancel");
+        let help = cancel.render_long_help().to_string();
+        assert!(
+            help.contains(&format!("({MIN_RATE} to {MAX_RATE})")),
+            "{help}"
+        );
+        assert!(
+            help.contains(&format!("(1 to {MAX_CONCURRENCY})")),
+            "{help}"
+        );
+    }
 }

@@ -96,9 +96,7 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             Ok(Exit::Success)
         }
         JobsCommand::Retune { job, rate } => {
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err(bad(crate::job::SpecError::Rate));
-            }
+            crate::job::check_rate(rate).map_err(bad)?;
             let mut store = open(global)?;
             let job = open_job(&store, &job, "retuned")?;
             store.set_job_rate(&job.id, rate).map_err(failed)?;

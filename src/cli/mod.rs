@@ -62,9 +62,39 @@ fn failed(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
+/// A command-line error on one line: clap draws its errors over several (the message, a tip,
+/// a usage block), and bad input must give one line that names the fix.
+fn usage_error(error: &clap::Error) -> CliError {
+    let rendered = error.render().to_string();
+    let lines: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    // A line ending in ':' introduces the next one (a list of arguments); others are separate.
+    let mut message = String::new();
+    for line in lines {
+        if !message.is_empty() {
+            message.push_str(if message.ends_with(':') { " " } else { "; " });
+        }
+        message.push_str(line);
+    }
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    CliError::BadInput(format!("{message} (see --help)"))
+}
+
 /// Parses the command line and runs it.
 pub fn run() -> Result<Exit, CliError> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => return Err(usage_error(&e)),
+        // --help and --version: printed to stdout, not an error.
+        Err(e) => {
+            e.print().map_err(failed)?;
+            return Ok(Exit::Success);
+        }
+    };
     match cli.command {
         Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
             &cli.global,

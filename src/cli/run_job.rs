@@ -22,8 +22,8 @@ use crate::engine::{
     Stop, TtyProgress,
 };
 use crate::job::{
-    parse_duration, parse_time, JobSpec, MetadataPair, OperationKind, RescheduleTarget, RunStatus,
-    Selector, SpecError, Target, TimeSpec, Window,
+    parse_metadata, parse_shift, parse_statuses, parse_time, JobSpec, OperationKind,
+    RescheduleTarget, RunStatus, Selector, SpecError, Target, TimeSpec, Window,
 };
 use crate::ops::{
     Archive, CronSelection, CronsDelete, Manifest, Operation, RunSelection, RunsCancel, RunsReplay,
@@ -142,20 +142,9 @@ impl Request {
         let selector = Selector {
             since: time_flag("since", a.since.as_deref())?,
             until: time_flag("until", a.until.as_deref())?,
-            statuses: a
-                .statuses
-                .iter()
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| s.parse::<RunStatus>())
-                .collect::<Result<_, _>>()
-                .map_err(bad)?,
+            statuses: parse_statuses(&a.statuses).map_err(bad)?,
             workflows: a.workflows.clone(),
-            metadata: a
-                .metadata
-                .iter()
-                .map(|m| m.parse::<MetadataPair>())
-                .collect::<Result<_, _>>()
-                .map_err(bad)?,
+            metadata: parse_metadata(&a.metadata).map_err(bad)?,
             ids_digest: manifest.as_ref().map(|m| m.digest.clone()),
             trigger_after: trigger_flag("trigger-after", a.trigger_after.as_deref())?,
             trigger_before: trigger_flag("trigger-before", a.trigger_before.as_deref())?,
@@ -175,19 +164,14 @@ pub fn reschedule_kind(
 ) -> Result<OperationKind, CliError> {
     let target = match (to, shift) {
         (Some(to), None) => {
-            let at = parse_time(to).map_err(|_| {
-                bad(SpecError::BadTime {
-                    flag: "to",
-                    value: to.to_string(),
-                })
-            })?;
+            let at = parse_time(to).map_err(|_| bad(SpecError::BadTarget(to.to_string())))?;
             if at <= Utc::now() && !allow_past {
                 return Err(bad(SpecError::TargetInPast));
             }
             RescheduleTarget::To(at)
         }
         (None, Some(shift)) => {
-            parse_duration(shift).ok_or_else(|| bad(SpecError::BadShift(shift.to_string())))?;
+            parse_shift(shift).map_err(bad)?;
             RescheduleTarget::Shift(shift.trim().to_string())
         }
         _ => return Err(bad(SpecError::RescheduleTarget)),
@@ -205,7 +189,8 @@ pub fn load_settings(global: &GlobalArgs, exec: &Execution) -> Result<Settings, 
         verify_timeout: exec.pace.verify_timeout.clone(),
         request_timeout: exec.pace.request_timeout.clone(),
     };
-    let settings = Settings::load(global.config.as_deref(), &overrides).map_err(bad)?;
+    let settings =
+        Settings::load(global.config.as_deref(), &overrides, std::env::vars_os()).map_err(bad)?;
     crate::telemetry::init(settings.log_format);
     Ok(settings)
 }
@@ -388,12 +373,22 @@ async fn build_operation(
             settings.slice_target,
         ),
     };
+    let trigger = |time: &Option<TimeSpec>| {
+        time.as_ref()
+            .map(|t| t.resolve(created))
+            .transpose()
+            .map_err(bad)
+    };
+    let (trigger_after, trigger_before) = (
+        trigger(&selector.trigger_after)?,
+        trigger(&selector.trigger_before)?,
+    );
     let scheduled = || {
         let filter = ScheduledFilter {
             workflow_ids: workflow_ids.clone(),
             metadata: selector.metadata.clone(),
-            trigger_after: selector.trigger_after.as_ref().map(|t| t.resolve(created)),
-            trigger_before: selector.trigger_before.as_ref().map(|t| t.resolve(created)),
+            trigger_after,
+            trigger_before,
             created: window,
         };
         match manifest.clone() {
@@ -415,9 +410,7 @@ async fn build_operation(
         OperationKind::ScheduledReschedule { target, allow_past } => {
             let rule = match target {
                 RescheduleTarget::To(at) => TargetRule::To(*at),
-                RescheduleTarget::Shift(text) => TargetRule::Shift(
-                    parse_duration(text).ok_or_else(|| bad(SpecError::BadShift(text.clone())))?,
-                ),
+                RescheduleTarget::Shift(text) => TargetRule::Shift(parse_shift(text).map_err(bad)?),
             };
             Arc::new(ScheduledReschedule::new(
                 client.clone(),

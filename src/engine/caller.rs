@@ -6,18 +6,24 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::watch;
 
 use crate::backend::hatchet::HatchetError;
 
 /// The one process-wide ceiling on requests per second, shared by every executor and by
 /// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
-/// governor quotas are fixed, so a change swaps in a new governor.
+/// governor quotas are fixed, so a change swaps in a new governor. Once stopped it grants no
+/// slot again: a job that stops sends nothing more, and what waits is dropped by its owner
+/// (see `Caller::interrupted`) instead of waiting out its slot.
 pub struct Limiter {
     governor: RwLock<Arc<DefaultDirectRateLimiter>>,
+    stopped: watch::Sender<bool>,
 }
 
 fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
-    let period = Duration::from_secs_f64(1.0 / rate_per_sec.max(0.001));
+    // Rates are checked where they come in; this only keeps the period finite.
+    let rate = crate::job::check_rate(rate_per_sec).unwrap_or(crate::job::MIN_RATE);
+    let period = Duration::from_secs_f64(1.0 / rate);
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::MIN);
@@ -27,11 +33,12 @@ fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
 pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
     Arc::new(Limiter {
         governor: RwLock::new(governor(rate_per_sec)),
+        stopped: watch::Sender::new(false),
     })
 }
 
 impl Limiter {
-    /// Waits for the next request slot at the current rate.
+    /// Waits for the next request slot at the current rate; after `stop`, for ever.
     pub async fn until_ready(&self) {
         // Cloned out so that no lock is held while waiting; a poisoned lock (a panic
         // elsewhere) still holds a usable governor.
@@ -39,7 +46,22 @@ impl Limiter {
             Ok(current) => current.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        governor.until_ready().await;
+        tokio::select! {
+            biased;
+            () = self.stopped() => std::future::pending().await,
+            () = governor.until_ready() => {}
+        }
+    }
+
+    /// No request slot is granted from now on.
+    pub fn stop(&self) {
+        self.stopped.send_replace(true);
+    }
+
+    /// Resolves once `stop` has been called.
+    pub async fn stopped(&self) {
+        // The sender lives in `self`, so the wait cannot fail for want of one.
+        let _ = self.stopped.subscribe().wait_for(|stopped| *stopped).await;
     }
 
     /// Changes the rate; calls already waiting finish at the old one.
@@ -75,6 +97,24 @@ pub struct Caller {
     limiter: Arc<Limiter>,
     policy: RetryPolicy,
     stats: Mutex<CallStats>,
+    /// How many of its requests are on the wire now.
+    on_the_wire: watch::Sender<usize>,
+}
+
+/// Counts one request on the wire for as long as it lives.
+struct OnTheWire<'a>(&'a watch::Sender<usize>);
+
+impl<'a> OnTheWire<'a> {
+    fn new(count: &'a watch::Sender<usize>) -> Self {
+        count.send_modify(|n| *n += 1);
+        OnTheWire(count)
+    }
+}
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 impl Caller {
@@ -83,7 +123,17 @@ impl Caller {
             limiter,
             policy,
             stats: Mutex::new(CallStats::default()),
+            on_the_wire: watch::Sender::new(0),
         }
+    }
+
+    /// Resolves once the limiter is stopped and none of this caller's requests is on the wire.
+    /// Whatever uses the caller then waits only for what it will never get (a request slot, a
+    /// retry, a pacer, a settling delay), so it can be dropped at once without losing the
+    /// answer to a request that was sent.
+    pub async fn interrupted(&self) {
+        self.limiter.stopped().await;
+        let _ = self.on_the_wire.subscribe().wait_for(|n| *n == 0).await;
     }
 
     pub fn stats(&self) -> CallStats {
@@ -126,7 +176,10 @@ impl Caller {
             self.limiter.until_ready().await;
             attempts.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let result = f().await;
+            let result = {
+                let _sent = OnTheWire::new(&self.on_the_wire);
+                f().await
+            };
             self.record(result.as_ref().map(|_| started.elapsed()));
             result
         })
@@ -153,6 +206,82 @@ mod tests {
         // At 0.1/s the next slot is 10 s away.
         let next = tokio::time::timeout(Duration::from_secs(5), limiter.until_ready()).await;
         assert!(next.is_ok(), "still waiting at the old rate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_interrupts_a_wait_for_a_slot_at_once() {
+        let caller = Caller::new(limiter(0.01), policy());
+        let sent = AtomicU32::new(0);
+        let call = || async {
+            sent.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, HatchetError>(())
+        };
+        let (first, _) = caller.call(true, call).await; // the one-request burst
+        assert!(first.is_ok());
+        // The next slot is 100 s away: stopping after 1 s must end the wait there.
+        let waiting = caller.call(true, call);
+        let stop = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            caller.limiter.stop();
+        };
+        let started = tokio::time::Instant::now();
+        tokio::select! {
+            _ = waiting => panic!("a request was sent after the stop"),
+            ((), ()) = async { tokio::join!(stop, caller.interrupted()) } => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(sent.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_interrupts_a_retry_after_sleep_at_once() {
+        let policy = RetryPolicy {
+            max_retry_after: Duration::from_secs(600),
+            ..policy()
+        };
+        let caller = Caller::new(limiter(1000.0), policy);
+        let busy = || async {
+            Err::<(), _>(HatchetError::Status {
+                status: 429,
+                message: "slow down".into(),
+                retry_after: Some(Duration::from_secs(600)),
+            })
+        };
+        let started = tokio::time::Instant::now();
+        let stop = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            caller.limiter.stop();
+        };
+        tokio::select! {
+            _ = caller.call(true, busy) => panic!("the retry did not wait"),
+            ((), ()) = async { tokio::join!(stop, caller.interrupted()) } => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(caller.stats().requests, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_waits_for_a_request_on_the_wire() {
+        let caller = Caller::new(limiter(1000.0), policy());
+        let answered = AtomicU32::new(0);
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            answered.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, HatchetError>(())
+        };
+        let call = caller.call(true, slow);
+        let stop_then_wait = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            caller.limiter.stop();
+            caller.interrupted().await;
+        };
+        tokio::pin!(call);
+        tokio::select! {
+            biased;
+            (result, _) = &mut call => assert!(result.is_ok()),
+            () = stop_then_wait => panic!("interrupted while a request was on the wire"),
+        }
+        assert_eq!(answered.load(Ordering::Relaxed), 1);
     }
 
     fn policy() -> RetryPolicy {

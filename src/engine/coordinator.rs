@@ -7,7 +7,7 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::executor::{ChunkReport, Executor, RunChunk};
-use super::{AdaptiveWindow, Caller, EngineError, Limiter, Progress, RetryPolicy};
+use super::{AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Progress, RetryPolicy};
 use crate::ops::{Operation, Page};
 use crate::store::{
     ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store,
@@ -40,7 +40,7 @@ pub enum RunOutcome {
 /// How often a running job looks for `jobs pause|abort|retune` written by another process.
 const CONTROL_POLL: Duration = Duration::from_secs(1);
 
-/// Ask the coordinator to stop dispatching, let in-flight chunks finish, and return.
+/// Ask the coordinator to stop at once: nothing more is sent, requests on the wire are awaited.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Stop;
@@ -128,7 +128,14 @@ impl Coordinator {
         if self.error.is_none() {
             self.error = Some(error);
         }
+        self.stop(ctx);
+    }
+
+    /// Stops at once: no request is sent from now on, work that waits (for a request slot, a
+    /// retry, the pacer) is dropped, and requests on the wire are awaited.
+    fn stop(&mut self, ctx: &mut Context<Self>) {
         self.stopping = true;
+        self.limiter.stop();
         self.maybe_finish(ctx);
     }
 
@@ -215,15 +222,23 @@ impl Coordinator {
         let op = self.op.clone();
         let caller = self.caller();
         ctx.spawn(
-            async move { op.enumerate(&caller, &cursor).await }
-                .into_actor(self)
-                .map(|result, act, ctx| {
-                    act.enumerating = false;
-                    match result {
-                        Ok(page) => act.commit_page(page, ctx),
-                        Err(e) => act.fail(EngineError::Enumerate(e), ctx),
-                    }
-                }),
+            async move {
+                tokio::select! {
+                    biased;
+                    page = op.enumerate(&caller, &cursor) => Some(page),
+                    () = caller.interrupted() => None,
+                }
+            }
+            .into_actor(self)
+            .map(|result, act, ctx| {
+                act.enumerating = false;
+                match result {
+                    Some(Ok(page)) => act.commit_page(page, ctx),
+                    Some(Err(e)) => act.fail(EngineError::Enumerate(e), ctx),
+                    // Stopped: the page is read again on resume.
+                    None => act.maybe_finish(ctx),
+                }
+            }),
         );
     }
 
@@ -316,18 +331,17 @@ impl Coordinator {
 
     fn chunk_finished(&mut self, report: ChunkReport, ctx: &mut Context<Self>) {
         self.window.observe(&report.stats);
+        let Some(outcomes) = report.outcomes else {
+            return self.chunk_interrupted(report.chunk, &report.stats, ctx);
+        };
         if let Err(e) = self
             .store
-            .finish_chunk(&self.job.id, report.chunk, &report.outcomes)
+            .finish_chunk(&self.job.id, report.chunk, &outcomes)
         {
             return self.fail(e.into(), ctx);
         }
-        self.count_outcomes(ItemState::Pending, &report.outcomes);
-        if let Some(unsent) = report
-            .outcomes
-            .iter()
-            .find(|o| o.state == ItemState::Pending)
-        {
+        self.count_outcomes(ItemState::Pending, &outcomes);
+        if let Some(unsent) = outcomes.iter().find(|o| o.state == ItemState::Pending) {
             let error = EngineError::Unreachable {
                 server: self.job.spec.target.server_url.clone(),
                 reason: unsent.reason.clone().unwrap_or_default(),
@@ -335,6 +349,20 @@ impl Coordinator {
             return self.fail(error, ctx);
         }
         self.dispatch(ctx);
+    }
+
+    /// A chunk a stop interrupted stays as it was: pending, or in doubt (`sending`) and so
+    /// reconciled on resume. One that made no request at all never left, and is pending again.
+    fn chunk_interrupted(&mut self, chunk: i64, stats: &CallStats, ctx: &mut Context<Self>) {
+        if stats.requests == 0 && !self.op.sending().idempotent {
+            if let Err(e) = self
+                .store
+                .set_chunk_state(&self.job.id, chunk, ChunkState::Pending)
+            {
+                return self.fail(e.into(), ctx);
+            }
+        }
+        self.maybe_finish(ctx);
     }
 
     fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
@@ -515,9 +543,8 @@ impl Coordinator {
             }
         }
         if state != JobState::Running && !self.stopping {
-            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "the job was {} from outside: finishing in-flight chunks and stopping", state.as_str());
-            self.stopping = true;
-            self.maybe_finish(ctx);
+            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "the job was {} from outside: finishing requests on the wire and stopping", state.as_str());
+            self.stop(ctx);
         }
     }
 
@@ -581,9 +608,8 @@ impl Handler<Stop> for Coordinator {
 
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
         if !self.stopping {
-            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "stopping: finishing in-flight chunks");
-            self.stopping = true;
+            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "stopping: finishing requests on the wire");
         }
-        self.maybe_finish(ctx);
+        self.stop(ctx);
     }
 }

@@ -37,7 +37,8 @@ pub struct RunChunk {
 
 pub struct ChunkReport {
     pub chunk: i64,
-    pub outcomes: Vec<ItemOutcome>,
+    /// `None` when a stop interrupted the chunk before it ended (see `Caller::interrupted`).
+    pub outcomes: Option<Vec<ItemOutcome>>,
     pub stats: CallStats,
 }
 
@@ -49,7 +50,11 @@ impl Handler<RunChunk> for Executor {
         let caller = Caller::new(self.limiter.clone(), self.policy.clone());
         AtomicResponse::new(Box::pin(
             async move {
-                let outcomes = op.execute(&caller, &msg.items).await;
+                let outcomes = tokio::select! {
+                    biased;
+                    outcomes = op.execute(&caller, &msg.items) => Some(outcomes),
+                    () = caller.interrupted() => None,
+                };
                 ChunkReport {
                     chunk: msg.chunk,
                     outcomes,

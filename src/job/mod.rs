@@ -2,11 +2,19 @@
 //! it (`JobSpec`), plus the values frozen when the job is created (`Window`).
 
 mod error;
+mod limits;
 mod spec;
 mod time;
 
 pub use error::SpecError;
-pub use spec::{
-    JobSpec, MetadataPair, OperationKind, RescheduleTarget, RunStatus, Selector, Target,
+pub use limits::{
+    check_chunk_size, check_concurrency, check_rate, MAX_CHUNK_SIZE, MAX_CONCURRENCY, MAX_RATE,
+    MIN_RATE,
 };
-pub use time::{parse_duration, parse_time, TimeSpec, Window};
+pub use spec::{
+    parse_metadata, parse_statuses, JobSpec, MetadataPair, OperationKind, RescheduleTarget,
+    RunStatus, Selector, Target,
+};
+pub use time::{
+    parse_duration, parse_shift, parse_time, DurationError, TimeSpec, Window, MAX_DURATION_DAYS,
+};

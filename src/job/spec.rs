@@ -59,6 +59,39 @@ impl FromStr for RunStatus {
     }
 }
 
+/// Parses `--status` values (repeated or comma-separated). An empty value is refused: it would
+/// otherwise leave the operation's default statuses in charge, a wider selection than asked.
+pub fn parse_statuses(values: &[String]) -> Result<Vec<RunStatus>, SpecError> {
+    values
+        .iter()
+        .map(|value| match value.trim() {
+            "" => Err(SpecError::EmptyStatus),
+            status => status.parse(),
+        })
+        .collect()
+}
+
+/// Parses `--metadata` pairs. Two values for one key are refused: Hatchet filters on only the
+/// last of them (docs/hatchet-behaviour.md D5), so the job would select other runs than asked.
+pub fn parse_metadata(values: &[String]) -> Result<Vec<MetadataPair>, SpecError> {
+    let mut pairs: Vec<MetadataPair> = Vec::with_capacity(values.len());
+    for value in values {
+        let pair: MetadataPair = value.parse()?;
+        if let Some(first) = pairs
+            .iter()
+            .find(|p| p.key == pair.key && p.value != pair.value)
+        {
+            return Err(SpecError::DuplicateMetadataKey {
+                key: pair.key,
+                first: first.value.clone(),
+                second: pair.value,
+            });
+        }
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
 /// One `key=value` metadata filter. Several pairs mean AND.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MetadataPair {
@@ -68,17 +101,26 @@ pub struct MetadataPair {
 
 impl FromStr for MetadataPair {
     type Err = SpecError;
+    /// `key=value`, both non-empty. Hatchet's query takes `key:value` and refuses a third
+    /// `:` part, so neither side may hold one.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.split_once('=') {
-            Some((key, _)) if key.contains(':') => {
-                Err(SpecError::MetadataKeyWithColon(key.trim().to_string()))
-            }
-            Some((key, value)) if !key.trim().is_empty() => Ok(MetadataPair {
-                key: key.trim().to_string(),
-                value: value.to_string(),
-            }),
-            _ => Err(SpecError::MetadataWithoutEquals(s.to_string())),
+        let (key, value) = s
+            .split_once('=')
+            .ok_or_else(|| SpecError::MetadataWithoutEquals(s.to_string()))?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(SpecError::MetadataWithoutKey(s.to_string()));
         }
+        if value.is_empty() {
+            return Err(SpecError::MetadataWithoutValue(s.to_string()));
+        }
+        if key.contains(':') || value.contains(':') {
+            return Err(SpecError::MetadataColon(s.to_string()));
+        }
+        Ok(MetadataPair {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
     }
 }
 
@@ -305,19 +347,11 @@ impl JobSpec {
     }
 
     /// Resolves the creation-time window once; it is stored with the job and never recomputed.
+    /// The trigger window is checked here too, resolved against the same `now`.
     pub fn resolve_window(&self, now: DateTime<Utc>) -> Result<Window, SpecError> {
-        let since = self
-            .selector
-            .since
-            .as_ref()
-            .map(|t| t.resolve(now))
-            .unwrap_or(DateTime::UNIX_EPOCH);
-        let until = self
-            .selector
-            .until
-            .as_ref()
-            .map(|t| t.resolve(now))
-            .unwrap_or(now);
+        let resolve = |time: &Option<TimeSpec>| time.as_ref().map(|t| t.resolve(now)).transpose();
+        let since = resolve(&self.selector.since)?.unwrap_or(DateTime::UNIX_EPOCH);
+        let until = resolve(&self.selector.until)?.unwrap_or(now);
         if since > now {
             return Err(SpecError::TimeInFuture { flag: "since" });
         }
@@ -326,6 +360,13 @@ impl JobSpec {
         }
         if since >= until {
             return Err(SpecError::EmptyWindow);
+        }
+        let trigger_after = resolve(&self.selector.trigger_after)?;
+        let trigger_before = resolve(&self.selector.trigger_before)?;
+        if let (Some(after), Some(before)) = (trigger_after, trigger_before) {
+            if after >= before {
+                return Err(SpecError::EmptyTriggerWindow);
+            }
         }
         Ok(Window { since, until })
     }
@@ -414,5 +455,118 @@ mod tests {
         );
         let w = spec("2d", Some("1d")).resolve_window(now).unwrap();
         assert_eq!(w.until - w.since, chrono::Duration::days(1));
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn an_empty_status_is_refused_not_defaulted() {
+        for values in [&[""][..], &["", "", ""], &["QUEUED", "", "RUNNING"], &[" "]] {
+            assert_eq!(
+                parse_statuses(&strings(values)),
+                Err(SpecError::EmptyStatus),
+                "{values:?}"
+            );
+        }
+        assert_eq!(
+            parse_statuses(&strings(&["queued", " RUNNING "])),
+            Ok(vec![RunStatus::Queued, RunStatus::Running])
+        );
+    }
+
+    #[test]
+    fn metadata_pairs_need_a_key_a_value_and_one_value_per_key() {
+        let one = |v: &str| v.parse::<MetadataPair>();
+        assert_eq!(one(""), Err(SpecError::MetadataWithoutEquals("".into())));
+        assert_eq!(one("=v"), Err(SpecError::MetadataWithoutKey("=v".into())));
+        assert_eq!(one("k="), Err(SpecError::MetadataWithoutValue("k=".into())));
+        assert_eq!(one("a:b=c"), Err(SpecError::MetadataColon("a:b=c".into())));
+        assert_eq!(one("a=b:c"), Err(SpecError::MetadataColon("a=b:c".into())));
+        assert_eq!(
+            one(" k =a=b"),
+            Ok(MetadataPair {
+                key: "k".into(),
+                value: "a=b".into()
+            })
+        );
+        assert_eq!(
+            parse_metadata(&strings(&["k=a", "x=1", "k=b"])),
+            Err(SpecError::DuplicateMetadataKey {
+                key: "k".into(),
+                first: "a".into(),
+                second: "b".into()
+            })
+        );
+        assert_eq!(
+            parse_metadata(&strings(&["k=a", "k=a"])).map(|p| p.len()),
+            Ok(2)
+        );
+    }
+
+    #[test]
+    fn the_trigger_window_must_not_be_empty() {
+        let now = crate::job::parse_time("2026-01-10T00:00:00Z").unwrap();
+        let spec = |after: &str, before: &str| {
+            JobSpec::new(
+                OperationKind::ScheduledDelete,
+                Selector {
+                    trigger_after: Some(TimeSpec::parse_trigger("trigger-after", after).unwrap()),
+                    trigger_before: Some(
+                        TimeSpec::parse_trigger("trigger-before", before).unwrap(),
+                    ),
+                    ..Selector::default()
+                },
+                target(),
+            )
+            .unwrap()
+            .resolve_window(now)
+        };
+        assert_eq!(spec("+2h", "+1h"), Err(SpecError::EmptyTriggerWindow));
+        assert_eq!(spec("+1h", "+1h"), Err(SpecError::EmptyTriggerWindow));
+        assert_eq!(
+            spec("2026-01-10T03:00:00Z", "+2h"),
+            Err(SpecError::EmptyTriggerWindow)
+        );
+        assert!(spec("-1h", "+1h").is_ok());
+    }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn status() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "(?i)(queued|running|completed|cancelled|failed)?[ ,]{0,3}"
+            ]
+        }
+
+        fn pair() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), "[ a-z:=]{0,3}=?[ a-z:=]{0,3}"]
+        }
+
+        proptest! {
+            #[test]
+            fn statuses_parse_or_fail(values in prop::collection::vec(status(), 0..6)) {
+                if let Ok(statuses) = parse_statuses(&values) {
+                    prop_assert_eq!(statuses.len(), values.len());
+                }
+            }
+
+            #[test]
+            fn metadata_pairs_parse_or_fail(values in prop::collection::vec(pair(), 0..6)) {
+                if let Ok(pairs) = parse_metadata(&values) {
+                    for p in &pairs {
+                        prop_assert!(!p.key.is_empty() && !p.value.is_empty());
+                        prop_assert!(!p.to_query().contains("::"));
+                        let same_key_other_value = pairs.iter().any(|q| q.key == p.key && q.value != p.value);
+                        prop_assert!(!same_key_other_value);
+                    }
+                }
+            }
+        }
     }
 }

@@ -198,4 +198,52 @@ mod tests {
         assert_eq!(seen, vec!["0", "1", "2", "3", "4"]);
         assert!(pages.next("x").is_err());
     }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Lines that are ids, near-ids, comments or anything.
+        fn line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[0-9a-fA-F-]{30,40}",
+                "\\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\}?",
+                "#.*",
+            ]
+        }
+
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                line().prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop::collection::vec(inner, 0..4).prop_map(serde_json::Value::from)
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_parses_or_fails(text in any::<String>()) {
+                let _ = Manifest::parse(&text);
+            }
+
+            #[test]
+            fn any_lines_parse_or_fail(lines in prop::collection::vec(line(), 0..8)) {
+                if let Ok(m) = Manifest::parse(&lines.join("\n")) {
+                    prop_assert!(!m.ids.is_empty());
+                }
+            }
+
+            #[test]
+            fn any_json_array_parses_or_fails(items in prop::collection::vec(json(), 0..6)) {
+                let text = serde_json::Value::from(items).to_string();
+                let _ = Manifest::parse(&text);
+            }
+        }
+    }
 }

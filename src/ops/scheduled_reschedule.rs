@@ -16,10 +16,11 @@ pub enum TargetRule {
 }
 
 impl TargetRule {
-    pub fn target(self, previous: DateTime<Utc>) -> DateTime<Utc> {
+    /// `None` when the shifted time leaves chrono's range.
+    pub fn target(self, previous: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            TargetRule::To(at) => at,
-            TargetRule::Shift(by) => previous + by,
+            TargetRule::To(at) => Some(at),
+            TargetRule::Shift(by) => previous.checked_add_signed(by),
         }
     }
 }
@@ -95,11 +96,10 @@ impl Operation for ScheduledReschedule {
                     .map(|f| {
                         f.into_item(|row| {
                             let previous = row.trigger_at;
-                            let m = Move {
-                                previous,
-                                target: rule.target(previous),
-                            };
-                            self.check_target(&m, now)
+                            let target = rule.target(previous).ok_or_else(|| {
+                                format!("its trigger time {previous} moved by the shift is out of range: not rescheduled")
+                            })?;
+                            self.check_target(&Move { previous, target }, now)
                         })
                     })
                     .collect();
@@ -184,8 +184,12 @@ mod tests {
         let at = crate::job::parse_time("2031-01-01T00:00:00Z").unwrap();
         assert_eq!(
             TargetRule::Shift(TimeDelta::hours(1)).target(t),
-            t + TimeDelta::hours(1)
+            Some(t + TimeDelta::hours(1))
         );
-        assert_eq!(TargetRule::To(at).target(t), at);
+        assert_eq!(TargetRule::To(at).target(t), Some(at));
+        assert_eq!(
+            TargetRule::Shift(TimeDelta::days(36_525)).target(DateTime::<Utc>::MAX_UTC),
+            None
+        );
     }
 }

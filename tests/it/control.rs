@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{after_progress, only_job, run, seed_runs, Sim};
+use crate::support::{after_event, after_progress, only_job, run, seed_runs, Sim, FAST_REPLAYS};
 
 /// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: over 200 s unless something
 /// changes it, so a run that ends within `DEADLINE` was changed by the control under test.
@@ -176,4 +176,90 @@ fn a_second_process_is_refused_a_running_job_and_a_killed_one_leaves_it_free() {
         only_job(&sim, &state),
         resumed.summary()["job"].as_str().unwrap()
     );
+}
+
+/// A process told to stop while it waits (for its rate limit, or for the replay pacer) must
+/// stop at once, not when the wait would have ended.
+const PROMPTLY: Duration = Duration::from_secs(8);
+const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
+
+fn terminate(pid: u32) {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(killed.expect("kill runs").success());
+}
+
+#[test]
+fn a_signal_interrupts_a_job_waiting_for_its_rate_limit() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 2_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    // At 0.05 requests/s every request after the first waits 20 s. The first progress line
+    // follows the first answer, so the process is by then waiting (and handling signals).
+    let listed = |event: &Value| event["event"] == "progress";
+    let slow = ["--rate", "0.05", "--chunk-size", "100"];
+    let ran = after_event(
+        sim.bulkops(&state).args(ARGS).args(slow),
+        listed,
+        PROMPTLY,
+        terminate,
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    assert!(
+        ran.summary()["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{}",
+        ran.stdout
+    );
+    let resumed = run(sim.bulkops(&state).args(ARGS).args(["--rate", "1000"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 2_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 2_000);
+}
+
+#[test]
+fn a_signal_interrupts_a_replay_waiting_for_its_pacer_and_nothing_is_replayed_twice() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 200, "FAILED", "wf", 20, 1, json!({}));
+    let replay = [
+        "runs", "replay", "--since", "1d", "--yes", "-o", "json", "--rate", "1000",
+    ];
+
+    // After the first replay request the next one waits a minute in the pacer.
+    let listed = |event: &Value| event["event"] == "progress";
+    let ran = after_event(
+        sim.bulkops(&state)
+            .args(replay)
+            .env("BULKOPS_REPLAY_INTERVAL", "60s")
+            .env("BULKOPS_VERIFY_POLL", "200ms"),
+        listed,
+        PROMPTLY,
+        |pid| {
+            let replayed = || sim.stats()["requests"][REPLAY_ROUTE].as_u64().unwrap_or(0);
+            let started = std::time::Instant::now();
+            while replayed() == 0 {
+                assert!(started.elapsed() < DEADLINE, "no replay request was sent");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            terminate(pid);
+        },
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let resumed = run(sim
+        .bulkops(&state)
+        .args(replay)
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS)
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 200);
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "{stats}");
+    assert_eq!(stats["replayed_runs"], 200, "{stats}");
 }

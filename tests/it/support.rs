@@ -150,13 +150,22 @@ pub fn bulkops_command(state: &Path) -> Command {
 
 /// The bulkops binary with a clean environment and no `--state`: it uses its default state.
 pub fn bulkops_with_default_state() -> Command {
+    let mut cmd = bulkops_bare();
+    cmd.arg("--log-format").arg("json");
+    cmd
+}
+
+/// `bulkops_command` without its global flags, for tests of those flags themselves.
+pub fn bulkops_bare() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulkops"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("HATCHET_CLIENT_") || key.starts_with("BULKOPS_") {
+    for (key, _) in std::env::vars_os() {
+        let ambient = key.to_str().is_some_and(|key| {
+            key.starts_with("HATCHET_CLIENT_") || key.to_ascii_uppercase().starts_with("BULKOPS_")
+        });
+        if ambient {
             cmd.env_remove(key);
         }
     }
-    cmd.arg("--log-format").arg("json");
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -239,6 +248,18 @@ pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
 /// done), however slow the machine is, and waits for it to exit. A process still running
 /// `deadline` after `act` is killed and the test fails: `act` was meant to end it sooner.
 pub fn after_progress(cmd: &mut Command, deadline: Duration, act: impl FnOnce(u32)) -> Ran {
+    let processed = |event: &Value| event["processed"].as_u64().is_some_and(|n| n > 0);
+    after_event(cmd, processed, deadline, act)
+}
+
+/// `after_progress` with another trigger: `act` runs once a JSON line on stderr satisfies
+/// `trigger`.
+pub fn after_event(
+    cmd: &mut Command,
+    trigger: impl Fn(&Value) -> bool + Send + 'static,
+    deadline: Duration,
+    act: impl FnOnce(u32),
+) -> Ran {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -251,7 +272,7 @@ pub fn after_progress(cmd: &mut Command, deadline: Duration, act: impl FnOnce(u3
         let mut text = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let event: Value = serde_json::from_str(&line).unwrap_or_default();
-            if event["processed"].as_u64().is_some_and(|n| n > 0) {
+            if trigger(&event) {
                 let _ = started_tx.send(());
             }
             text.push_str(&line);
@@ -261,7 +282,7 @@ pub fn after_progress(cmd: &mut Command, deadline: Duration, act: impl FnOnce(u3
     });
     started_rx
         .recv_timeout(Duration::from_secs(60))
-        .expect("bulkops reported progress");
+        .expect("bulkops printed the awaited line");
     let pid = child.id();
     act(pid);
     let (exited_tx, exited_rx) = std::sync::mpsc::channel::<()>();

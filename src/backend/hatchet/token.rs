@@ -191,4 +191,42 @@ mod tests {
             TokenError::NoServerUrl
         );
     }
+
+    mod never_panic {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn claims() -> impl Strategy<Value = serde_json::Value> {
+            let text = prop_oneof![
+                any::<String>(),
+                Just(TENANT.to_string()),
+                "https?://[a-z0-9.:]{0,20}"
+            ];
+            (
+                prop::option::of(text.clone()),
+                prop::option::of(text),
+                prop::option::of(any::<i64>()),
+            )
+                .prop_map(|(sub, server_url, exp)| {
+                    serde_json::json!({"sub": sub, "server_url": server_url, "exp": exp})
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn any_token_resolves_or_fails(
+                raw in any::<String>(),
+                claims in claims(),
+                server in prop::option::of(any::<String>()),
+                tenant in prop::option::of(any::<String>()),
+                now in any::<i64>(),
+            ) {
+                let now = DateTime::from_timestamp(now / 1000, 0).unwrap_or_default();
+                for t in [raw, token(claims)] {
+                    let _ = Connection::resolve(Some(&t), server.as_deref(), tenant.as_deref(), now);
+                }
+            }
+        }
+    }
 }
