@@ -4,10 +4,12 @@ use std::io::Write;
 
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::output::outln;
-use super::run_job::{connection_from_env, load_settings, open_store, resume, run_spec, Execution};
+use super::run_job::{
+    connection_from_env, load_settings, open_store, resume, run_spec, walk_accepted, Execution,
+};
 use super::{bad, failed, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
-use crate::store::{ItemState, JobRecord, JobState, Store};
+use crate::store::{JobRecord, JobState, Store};
 
 pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
@@ -19,16 +21,12 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
                     Output::Text => outln!(
-                        "{:<28} {:<22} {:<9} {}  items {} done {} failed {} skipped {} unconfirmed {}",
+                        "{:<28} {:<22} {:<11} {}  {}",
                         job.id,
                         job.spec.operation.name(),
                         state,
                         job.created_at.format("%Y-%m-%d %H:%M:%S"),
-                        counts.total,
-                        counts.done,
-                        counts.failed,
-                        counts.skipped,
-                        counts.unconfirmed
+                        output::counts_in_words(&counts)
                     )?,
                 }
             }
@@ -114,10 +112,10 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
                 .map_err(failed)?;
             let counts = store.counts(&job.id).map_err(failed)?;
             outln!(
-                "job {} aborted; {} of {} items were left unprocessed (see `bulkops report {}`)",
+                "job {} aborted: nothing more is sent for it; {} (see `bulkops report {}`; `bulkops jobs undo {}` covers every accepted item)",
                 job.id,
-                counts.pending + counts.sent,
-                counts.total,
+                output::counts_in_words(&counts),
+                job.id,
                 job.id
             )?;
             Ok(Exit::Success)
@@ -221,19 +219,11 @@ fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<E
         .path()
         .with_file_name(format!("{}-cancelled-ids.txt", job.id));
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
-    let mut after = -1;
     let mut count = 0u64;
-    loop {
-        let batch = store
-            .items_in_state(&job.id, ItemState::Done, after, 5000)
-            .map_err(failed)?;
-        let Some(last) = batch.last() else { break };
-        after = last.seq;
-        for item in &batch {
-            writeln!(out, "{}", item.id).map_err(failed)?;
-            count += 1;
-        }
-    }
+    walk_accepted(store, &job.id, |item| {
+        count += 1;
+        writeln!(out, "{}", item.id).map_err(failed)
+    })?;
     out.flush().map_err(failed)?;
     let command = format!("bulkops runs replay --ids-file {}", path.display());
     match global.output {

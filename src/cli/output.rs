@@ -87,15 +87,10 @@ pub fn summary(
         .to_string(),
         Output::Text => {
             let mut text = format!(
-                "job {} ({}): {state}\n  items {}: done {}, failed {}, skipped {}, unconfirmed {}, not yet processed {}",
+                "job {} ({}): {state}\n  {}",
                 job.id,
                 job.spec.operation.name(),
-                counts.total,
-                counts.done,
-                counts.failed,
-                counts.skipped,
-                counts.unconfirmed,
-                counts.pending + counts.sent,
+                counts_in_words(counts),
             );
             if let Some(report) = report {
                 text.push_str(&format!("\n  report: {report}"));
@@ -109,6 +104,21 @@ pub fn summary(
     if let Err(e) = outln!("{text}") {
         tracing::warn!("{e}");
     }
+}
+
+/// The counts of a job, saying apart what the server accepted but has not confirmed yet (`sent`)
+/// from what was never sent (`pending`): after an interruption the first may well have happened.
+pub fn counts_in_words(counts: &Counts) -> String {
+    format!(
+        "items {}: done {}, failed {}, skipped {}, unconfirmed {}, accepted but not yet confirmed {}, never sent {}",
+        counts.total,
+        counts.done,
+        counts.failed,
+        counts.skipped,
+        counts.unconfirmed,
+        counts.sent,
+        counts.pending,
+    )
 }
 
 /// One job as `jobs list -o json` and `jobs show` print it; `state` is what it does now.

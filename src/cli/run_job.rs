@@ -30,7 +30,7 @@ use crate::ops::{
     ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
     Source, TargetRule,
 };
-use crate::store::{Begun, Counts, ItemState, JobRecord, JobState, Lease, NewJob, Store};
+use crate::store::{Begun, Counts, Item, JobRecord, JobState, Lease, NewJob, Store};
 
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
@@ -317,18 +317,30 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
     }
 }
 
-/// The items an undo job walks: the done items of job `of`, with their payloads.
-fn archive(store: &Store, of: &str) -> Result<Archive, CliError> {
-    let mut items = Vec::new();
+/// Calls `visit` with every item of job `of` the server accepted, in enumeration order.
+pub(super) fn walk_accepted(
+    store: &Store,
+    of: &str,
+    mut visit: impl FnMut(Item) -> Result<(), CliError>,
+) -> Result<(), CliError> {
     let mut after = -1;
     loop {
-        let batch = store
-            .items_in_state(of, ItemState::Done, after, 5000)
-            .map_err(failed)?;
-        let Some(last) = batch.last() else { break };
+        let batch = store.accepted_items(of, after, 5000).map_err(failed)?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
         after = last.seq;
-        items.extend(batch.into_iter().filter_map(|i| Some((i.id, i.payload?))));
+        batch.into_iter().try_for_each(&mut visit)?;
     }
+}
+
+/// The items an undo job walks: what the server accepted of job `of`, with their payloads.
+fn archive(store: &Store, of: &str) -> Result<Archive, CliError> {
+    let mut items = Vec::new();
+    walk_accepted(store, of, |item| {
+        items.extend(item.payload.map(|payload| (item.id, payload)));
+        Ok(())
+    })?;
     Ok(Archive::new(items))
 }
 

@@ -661,6 +661,25 @@ impl Store {
         raws.into_iter().map(to_item).collect()
     }
 
+    /// Up to `limit` items after `after_seq` that the server accepted — done, sent (not yet
+    /// confirmed) or unconfirmed — in enumeration order: what an undo must cover, also of an
+    /// aborted or interrupted job.
+    pub fn accepted_items(
+        &self,
+        job_id: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
+             AND state IN ('done', 'sent', 'unconfirmed') AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let raws = stmt
+            .query_map(params![job_id, after_seq, limit as i64], item_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(to_item).collect()
+    }
+
     /// The pages that still have items in `state`, with their scopes.
     pub fn pages_with(
         &self,

@@ -353,3 +353,63 @@ fn truth_a_server_that_echoes_the_token_gets_it_nowhere() {
         assert_no_secret(&file.display().to_string(), &bytes, &secrets);
     }
 }
+
+#[test]
+fn truth_an_interrupted_then_aborted_cancel_tells_accepted_from_never_sent_and_undo_covers_every_accepted_run(
+) {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 20_000, "QUEUED", "wf", 20, 1, json!({}));
+    // Cancels are accepted as they go, confirmed only after the last chunk.
+    let text_cancel = [
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "--rate",
+        "20",
+        "--chunk-size",
+        "100",
+    ];
+    let stopped = interrupt_after_progress(sim.bulkops(&state).args(text_cancel));
+    assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+    std::thread::sleep(Duration::from_secs(1)); // the simulator applies accepted cancels
+    let cancelled = sim.count("wf", "CANCELLED");
+    assert!(cancelled > 0);
+    let job = only_job(&sim, &state);
+    let shown = run(sim
+        .bulkops(&state)
+        .args(["jobs", "show", &job, "-o", "json"]));
+    let shown: Value = serde_json::from_str(shown.stdout.trim()).expect("job JSON");
+    let counts = &shown["counts"];
+    let accepted = counts["done"].as_u64().unwrap() + counts["sent"].as_u64().unwrap();
+    assert_eq!(accepted, cancelled, "{counts}");
+    let never_sent = counts["pending"].as_u64().unwrap();
+    assert_eq!(never_sent, 20_000 - cancelled, "{counts}");
+    assert!(
+        stopped.stdout.contains(&format!(
+            "accepted but not yet confirmed {}, never sent {never_sent}",
+            counts["sent"]
+        )),
+        "{}",
+        stopped.stdout
+    );
+
+    let aborted = run(sim.bulkops(&state).args(["jobs", "abort", &job]));
+    assert_eq!(aborted.code, 0, "{}", aborted.stderr);
+    assert!(
+        aborted.stdout.contains(&format!("never sent {never_sent}")),
+        "{}",
+        aborted.stdout
+    );
+    let undo = run(sim
+        .bulkops(&state)
+        .args(["jobs", "undo", &job, "-o", "json"]));
+    assert_eq!(undo.code, 0, "{}", undo.stderr);
+    let offered: Value = serde_json::from_str(undo.stdout.trim()).expect("undo JSON");
+    assert_eq!(offered["cancelled"], cancelled, "{offered}");
+    let ids = std::fs::read_to_string(offered["ids_file"].as_str().unwrap()).unwrap();
+    assert_eq!(ids.lines().count() as u64, cancelled);
+}
