@@ -37,6 +37,8 @@ pub struct HatchetClient {
     conn: Connection,
     timeout: Duration,
     redactor: Arc<Redactor>,
+    /// The server's origin without credentials, for every request URL.
+    base: String,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -50,9 +52,15 @@ impl HatchetClient {
             .user_agent(concat!("bulkops/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HatchetError::Connect(e.to_string()))?;
+        // Credentials in the URL would go out as a Basic `Authorization` header ahead of the
+        // token's Bearer one, and Hatchet reads only the first: the token alone authenticates.
+        let mut origin = conn.server_url.clone();
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
         Ok(HatchetClient {
             http,
             redactor: Arc::new(conn.redactor()),
+            base: origin.as_str().trim_end_matches('/').to_string(),
             conn,
             timeout,
         })
@@ -67,8 +75,7 @@ impl HatchetClient {
     }
 
     fn url(&self, path: &str) -> String {
-        let base = self.conn.server_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
+        format!("{}{path}", self.base)
     }
 
     fn tenant_path(&self, prefix: &str, rest: &str) -> String {
@@ -426,4 +433,24 @@ fn encode_segment(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_never_carry_the_urls_credentials() {
+        let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiI3MDdkMDg1NS04MGFiLTRlMWYtYTE1Ni1mMWM0NTQ2Y2JmNTIifQ.c2ln";
+        let conn = Connection::resolve(
+            Some(token),
+            Some("http://user:secretpw@127.0.0.1:8080/"),
+            None,
+            Utc::now(),
+        )
+        .expect("a connection");
+        let client = HatchetClient::new(conn, Duration::from_secs(1)).expect("a client");
+        let url = client.url("/api/ready");
+        assert_eq!(url, "http://127.0.0.1:8080/api/ready");
+    }
 }
