@@ -92,15 +92,7 @@ pub struct ScheduledArgs {
     #[command(flatten)]
     pub select: ScheduledSelectArgs,
     #[command(flatten)]
-    pub spread: SpreadArgs,
-    #[command(flatten)]
-    pub chunks: ChunkArgs,
-    #[command(flatten)]
-    pub pace: PaceArgs,
-    #[command(flatten)]
-    pub new_job: NewJobArgs,
-    #[command(flatten)]
-    pub name: JobNameArg,
+    pub exec: BulkExecArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,15 +112,7 @@ pub struct RescheduleArgs {
     #[command(flatten)]
     pub select: ScheduledSelectArgs,
     #[command(flatten)]
-    pub spread: SpreadArgs,
-    #[command(flatten)]
-    pub chunks: ChunkArgs,
-    #[command(flatten)]
-    pub pace: PaceArgs,
-    #[command(flatten)]
-    pub new_job: NewJobArgs,
-    #[command(flatten)]
-    pub name: JobNameArg,
+    pub exec: BulkExecArgs,
 }
 
 #[derive(Debug, Args)]
@@ -174,15 +158,7 @@ pub struct CancelArgs {
     #[command(flatten)]
     pub select: RunSelectArgs,
     #[command(flatten)]
-    pub spread: SpreadArgs,
-    #[command(flatten)]
-    pub chunks: ChunkArgs,
-    #[command(flatten)]
-    pub pace: PaceArgs,
-    #[command(flatten)]
-    pub new_job: NewJobArgs,
-    #[command(flatten)]
-    pub name: JobNameArg,
+    pub exec: BulkExecArgs,
 }
 
 /// Replay sends one request at a time (the server loses replays that overlap), so it offers no
@@ -228,6 +204,22 @@ pub struct CommonSelectArgs {
     /// Act on exactly these ids: one per line or a JSON array; `-` reads standard input
     #[arg(long, value_name = "FILE")]
     pub ids_file: Option<String>,
+}
+
+/// Every execution flag: for the commands that send many items per request, in overlapping
+/// chunks.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BulkExecArgs {
+    #[command(flatten)]
+    pub spread: SpreadArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
+    #[command(flatten)]
+    pub pace: PaceArgs,
+    #[command(flatten)]
+    pub new_job: NewJobArgs,
+    #[command(flatten)]
+    pub name: JobNameArg,
 }
 
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.

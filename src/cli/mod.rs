@@ -99,14 +99,7 @@ pub fn run() -> Result<Exit, CliError> {
         Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::RunsCancel, args.select),
-            &Execution {
-                pace: args.pace,
-                concurrency: args.spread.concurrency,
-                chunk_size: args.chunks.chunk_size,
-                new_job: args.new_job,
-                job_name: args.name.job_name,
-                again: false,
-            },
+            &args.exec.into(),
         ),
         Command::Runs(RunsCommand::Replay(args)) => run_job::run_new(
             &cli.global,
@@ -122,14 +115,7 @@ pub fn run() -> Result<Exit, CliError> {
         Command::Scheduled(ScheduledCommand::Delete(args)) => run_job::run_new(
             &cli.global,
             Request::new(OperationKind::ScheduledDelete, args.select),
-            &Execution {
-                pace: args.pace,
-                concurrency: args.spread.concurrency,
-                chunk_size: args.chunks.chunk_size,
-                new_job: args.new_job,
-                job_name: args.name.job_name,
-                again: false,
-            },
+            &args.exec.into(),
         ),
         Command::Scheduled(ScheduledCommand::Reschedule(args)) => {
             let kind = run_job::reschedule_kind(
@@ -141,12 +127,8 @@ pub fn run() -> Result<Exit, CliError> {
                 &cli.global,
                 Request::new(kind, args.select),
                 &Execution {
-                    pace: args.pace,
-                    concurrency: args.spread.concurrency,
-                    chunk_size: args.chunks.chunk_size,
-                    new_job: args.new_job,
-                    job_name: args.name.job_name,
                     again: args.again,
+                    ..args.exec.into()
                 },
             )
         }

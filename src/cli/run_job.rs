@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use super::args::{
-    CommonSelectArgs, CronSelectArgs, GlobalArgs, NewJobArgs, PaceArgs, RunSelectArgs,
-    ScheduledSelectArgs,
+    BulkExecArgs, CommonSelectArgs, CronSelectArgs, GlobalArgs, NewJobArgs, PaceArgs,
+    RunSelectArgs, ScheduledSelectArgs,
 };
 use super::output::outln;
 use super::{bad, failed, output, CliError, Exit};
@@ -99,6 +99,19 @@ pub struct Execution {
     pub new_job: NewJobArgs,
     pub job_name: Option<String>,
     pub again: bool,
+}
+
+impl From<BulkExecArgs> for Execution {
+    fn from(a: BulkExecArgs) -> Self {
+        Execution {
+            pace: a.pace,
+            concurrency: a.spread.concurrency,
+            chunk_size: a.chunks.chunk_size,
+            new_job: a.new_job,
+            job_name: a.name.job_name,
+            again: false,
+        }
+    }
 }
 
 /// What the user asked for, before validation.
