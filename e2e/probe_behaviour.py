@@ -1,4 +1,5 @@
-"""Checks CONTRACT.md's inferred points (and other bulk-client concerns) against the running local Hatchet.
+"""Checks the inferred points of docs/hatchet-contract.md (and other bulk-client concerns) against
+the running local Hatchet.
 
 Run (server up via scripts/hatchet-up.sh; best on a fresh database):
     $(scripts/python-env.sh)/bin/python e2e/probe_behaviour.py [--big] [--only NAME[,NAME...]]

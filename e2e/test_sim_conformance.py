@@ -4,7 +4,7 @@ Every call below goes through `hatchet_sdk.Hatchet` (its feature clients, or for
 snapshot, which 1.37.5 has no public wrapper for, the SDK's own generated `WorkflowRunsApi` on the
 feature client's `ApiClient`), so the SDK's pydantic models must accept every sim response. The
 results are then checked against the sim's own view (`/_sim/dump`, `/_sim/stats`) and against
-shared/hatchet/CONTRACT.md. One sim per module (see sim_fixture.py); each test seeds its own
+docs/hatchet-contract.md. One sim per module (see sim_fixture.py); each test seeds its own
 uniquely named workflow, so tests do not see each other's rows.
 """
 
@@ -207,7 +207,7 @@ def test_runs_list_rows_match_the_sim(sim: Sim, hatchet: Any, runs_data: dict) -
     for row in page.rows:
         assert isinstance(row, V1TaskSummary)
         seeded = d["runs_a"][row.metadata.id]
-        # Runs mode: all three ids are the run's external id (CONTRACT b.1).
+        # Runs mode: all three ids are the run's external id (docs/hatchet-contract.md §b.1).
         assert row.task_external_id == row.workflow_run_external_id == row.metadata.id
         assert row.tenant_id == sim.tenant
         assert row.workflow_id == d["wf_a"]
@@ -308,7 +308,7 @@ def test_external_ids_snapshot(hatchet: Any, runs_data: dict) -> None:
             statuses=[V1TaskStatus.QUEUED],
         )
     ) == d["team"]("c")
-    # Metadata pairs are always OR'ed here (CONTRACT b.2).
+    # Metadata pairs are always OR'ed here (docs/hatchet-contract.md §b.2).
     assert set(
         external_ids(
             hatchet,
@@ -393,8 +393,8 @@ def test_bulk_cancel_by_ids_flips_after_the_cancel_delay(sim: Sim, hatchet: Any)
     assert workflow_counts(sim, wf) == {"CANCELLED": 13, "COMPLETED": 3}
     assert {r["id"]: r["cancels"] for r in sim.runs_of(wf)} == {r["id"]: 1 for r in runs}
 
-    # The response echoes the request's ids, unknown ones included (CONTRACT c); cancel is
-    # idempotent, so re-cancelling leaves the statuses alone.
+    # The response echoes the request's ids, unknown ones included (docs/hatchet-contract.md
+    # §c); cancel is idempotent, so re-cancelling leaves the statuses alone.
     with hatchet.runs.client() as client:
         echoed = TaskApi(client).v1_task_cancel(
             tenant=hatchet.tenant_id,
@@ -520,7 +520,8 @@ def test_bulk_replay_by_ids(sim: Sim, hatchet: Any) -> None:
     }
 
     # Replay is not idempotent: a second accepted replay counts again. Its response lists TASK
-    # external ids (a DAG's tasks, not the run id), unknown ids left out (CONTRACT c).
+    # external ids (a DAG's tasks, not the run id), unknown ids left out
+    # (docs/hatchet-contract.md §c).
     (dag,) = [r for r in runs if r["task_ids"]]
     unknown = str(uuid.uuid4())
     with hatchet.runs.client() as client:
@@ -659,7 +660,7 @@ def test_scheduled_list_pagination_order_and_filters(sim: Sim, hatchet: Any) -> 
         seen += [r.metadata.id for r in page.rows]
         assert page.pagination.num_pages == 3
         assert page.pagination.current_page == n + 1
-        # Unlike the runs list, next_page stops at the last page (CONTRACT d.1).
+        # Unlike the runs list, next_page stops at the last page (docs/hatchet-contract.md §d.1).
         assert page.pagination.next_page == min(n + 2, 3)
         assert all(r.workflow_id == wf_id for r in page.rows)
     assert seen == [s["metadata"]["id"] for s in group]
@@ -690,8 +691,8 @@ def test_scheduled_code_defined_rows_are_refused(sim: Sim, hatchet: Any) -> None
     assert len(api) == 2 and len(code) == 2
     later = utcnow() + timedelta(hours=6)
 
-    # Single calls: DELETE answers 403 with a bare APIError, PATCH 403 with APIErrors (CONTRACT
-    # d.4, d.5); the SDK's models for those responses must parse them.
+    # Single calls: DELETE answers 403 with a bare APIError, PATCH 403 with APIErrors
+    # (docs/hatchet-contract.md §d.4, §d.5); the SDK's models for those responses must parse them.
     with pytest.raises(ForbiddenException) as err:
         hatchet.scheduled.delete(code[0])
     assert err.value.status == 403
@@ -868,7 +869,7 @@ def test_cron_create_get_list_delete(sim: Sim, hatchet: Any) -> None:
 
     assert hatchet.cron.delete(cid) is None
     assert cid not in {r.metadata.id for r in hatchet.cron.list(workflow_id=wf_id).rows}
-    # An unknown cron id is a 500, not a 404 (CONTRACT e).
+    # An unknown cron id is a 500, not a 404 (docs/hatchet-contract.md §e).
     with pytest.raises(ServiceException) as err:
         hatchet.cron.get(cid)
     assert err.value.status == 500

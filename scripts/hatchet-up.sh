@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bring up a real, local Hatchet v0.104.7 (engine + REST API as native binaries, PostgreSQL from Debian,
 # Postgres message queue, insecure gRPC on 127.0.0.1) plus the e2e Python worker (e2e/itest_worker.py).
-# Recipe: /work/shared/hatchet/LOCAL-SERVER.md. Observed behaviour: docs/hatchet-behaviour.md.
+# Recipe: docs/hatchet-contract.md §local. Observed behaviour: docs/hatchet-behaviour.md.
 #
 # Usage: scripts/hatchet-up.sh [--reuse] [--keep-db] [--no-worker]
 #   (default)    stop whatever a previous invocation started, reset the database to a fresh clone of the
@@ -145,7 +145,7 @@ ensure_binaries() {
   local goenv=(CGO_ENABLED=0 GOBIN="$HBIN" GOFLAGS=)
   if ! (cd /tmp && env "${goenv[@]}" timeout --kill-after=10 2700 go install -trimpath \
           -ldflags "-s -w -X main.Version=$V" "${pkgs[@]}") > "$golog" 2>&1; then
-    # Two failures seen with some module proxies (see docs/hatchet-behaviour.md, "Installing"):
+    # Two failures seen with some module proxies (see docs/hatchet-behaviour.md L1):
     #  (a) "loading deprecation for github.com/hatchet-dev/hatchet": the proxy refuses the @v/list
     #      request that go install makes to look up the module's latest version (403);
     #  (b) "verifying module ... sumdb ... 404": the checksum database has no entry for
@@ -174,7 +174,7 @@ ensure_binaries() {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# 3. Env file for every Hatchet process (LOCAL-SERVER.md §3.1), keys (once)
+# 3. Env file for every Hatchet process (docs/hatchet-contract.md §local.4), keys (once)
 # ---------------------------------------------------------------------------------------------------
 write_server_env() {
   local want="SERVER_URL=http://127.0.0.1:$API_PORT"

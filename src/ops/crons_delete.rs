@@ -193,7 +193,8 @@ impl CronsDelete {
         match result {
             Ok(()) => done(note, Some(204)),
             Err(e) if e.status() == Some(500) => {
-                // Unknown ids answer 500 (CONTRACT e): look before calling it a failure.
+                // Unknown ids answer 500 (docs/hatchet-contract.md §e): look before calling it
+                // a failure.
                 let listed = match &cron {
                     Some(cron) => self.still_listed(caller, cron).await,
                     None => None,

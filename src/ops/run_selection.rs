@@ -402,7 +402,8 @@ impl RunSelection {
                     });
                 }
             }
-            // `num_pages` and `next_page` never say "last page" (CONTRACT b.1): a short page does.
+            // `num_pages` and `next_page` never say "last page" (docs/hatchet-contract.md
+            // §b.1): a short page does.
             if rows < LIST_PAGE {
                 return Ok((runs, elapsed));
             }

@@ -12,7 +12,7 @@ use crate::engine::{Caller, Pacer};
 use crate::store::{Item, ItemOutcome, ItemState};
 
 /// The server sends replays in batches of about 100 tasks with a 200 ms pause after each
-/// (CONTRACT c); the client waits twice that on top of its base timeout.
+/// (docs/hatchet-contract.md §c); the client waits twice that on top of its base timeout.
 const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 
 /// The server replays a request in batches of about 100 tasks, and of concurrent batches all but

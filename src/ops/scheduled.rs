@@ -257,7 +257,7 @@ impl Archive {
 }
 
 /// "At risk" when a row was due to fire within this long of being changed: the ticker may
-/// already hold it (CONTRACT d.9).
+/// already hold it (docs/hatchet-contract.md §d.9).
 pub const AT_RISK: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 pub fn at_risk_note(trigger_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
@@ -300,7 +300,8 @@ impl BulkAnswer {
             Err(e) if e.certainly_not_applied() => {
                 Err(request_failed(items, &e, attempts, what, false))
             }
-            // A 500 can follow partial success (CONTRACT d.9): every row is checked.
+            // A 500 can follow partial success (docs/hatchet-contract.md §d.9): every row is
+            // checked.
             Err(e) => Ok(BulkAnswer {
                 applied: HashSet::new(),
                 errors: items

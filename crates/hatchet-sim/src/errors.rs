@@ -1,4 +1,4 @@
-//! Error responses in the four body shapes Hatchet uses (CONTRACT.md section f).
+//! Error responses in the four body shapes Hatchet uses (docs/hatchet-contract.md §f).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,5 @@
 //! hatchet-sim: a stateful, in-memory simulator of the Hatchet REST API subset that bulk
-//! cancel/replay/delete/reschedule tools use (see `shared/hatchet/CONTRACT.md`), with fault
+//! cancel/replay/delete/reschedule tools use (see `docs/hatchet-contract.md`), with fault
 //! injection and a control API (`/_sim/...`) for tests.
 
 mod errors;

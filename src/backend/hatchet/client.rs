@@ -258,8 +258,8 @@ impl HatchetClient {
         not_found_as_none(self.send_json(req, self.timeout).await)
     }
 
-    /// Cancels runs by id. The server only queues the cancel (CONTRACT c): the echoed ids say
-    /// nothing about what was cancelled.
+    /// Cancels runs by id. The server only queues the cancel (docs/hatchet-contract.md §c): the
+    /// echoed ids say nothing about what was cancelled.
     pub async fn cancel(&self, ids: &[String]) -> Result<Vec<String>, HatchetError> {
         let req = self
             .request(

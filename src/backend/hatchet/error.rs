@@ -114,7 +114,8 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// Reads the error message out of any of Hatchet's four error body shapes (CONTRACT f):
+/// Reads the error message out of any of Hatchet's four error body shapes
+/// (docs/hatchet-contract.md §f):
 /// `{"errors":[{"description":..}]}`, a bare `{"description":..}`, Echo's `{"message":..}`,
 /// and the rate limiter's `null`. Not cut here: the redactor cuts after redacting.
 pub(super) fn error_message(status: u16, body: &[u8]) -> String {

@@ -1,4 +1,4 @@
-//! The Hatchet REST client, following `shared/hatchet/CONTRACT.md` (quirks included).
+//! The Hatchet REST client, following `docs/hatchet-contract.md` (quirks included).
 
 mod client;
 mod error;

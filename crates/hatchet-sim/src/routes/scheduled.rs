@@ -235,7 +235,7 @@ fn bulk_error(id: Uuid, error: &str) -> Value {
     json!({ "id": id, "error": error })
 }
 
-/// `POST .../workflows/scheduled/bulk-delete` (CONTRACT.md d.7).
+/// `POST .../workflows/scheduled/bulk-delete` (docs/hatchet-contract.md §d.7).
 pub async fn bulk_delete(
     State(state): State<Shared>,
     body: Bytes,
@@ -314,7 +314,7 @@ struct BulkUpdateRequest {
     updates: Vec<BulkUpdateItem>,
 }
 
-/// `POST .../workflows/scheduled/bulk-update` (CONTRACT.md d.8).
+/// `POST .../workflows/scheduled/bulk-update` (docs/hatchet-contract.md §d.8).
 pub async fn bulk_update(
     State(state): State<Shared>,
     body: Bytes,
