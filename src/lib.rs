@@ -5,7 +5,12 @@
 //! - `ops`: one file per operation (enumerate, execute, verify, reconcile);
 //! - `engine`: coordinator and executor actors, limiter, adaptive window, retries;
 //! - `store`: the SQLite checkpoint store;
-//! - `cli`: argument parsing, configuration, output.
+//! - `cli`: argument parsing, the flow of a job run, output;
+//! - `config`: layered settings (defaults < `--config` < `BULKOPS_*` < flags);
+//! - `report`: the per-item report (CSV or JSON lines);
+//! - `telemetry`: logs and the choice between text and JSON.
+//!
+//! How a job lives and which test proves each invariant: `docs/architecture.md`.
 
 pub mod backend;
 pub mod cli;
