@@ -136,36 +136,20 @@ fn causes_damaged_foreign_newer_and_read_only_state_files_exit_2_naming_the_fix(
     let sim = Sim::start();
     seed_runs(&sim, 2_000, "QUEUED", "wf", 20, 1, json!({}));
     let dir = tempfile::tempdir().unwrap();
-    let mut wrong = Vec::new();
-    let mut check =
-        |case: &str, state: &Path, fix: &str| wrong.extend(refusals(&sim, case, state, fix));
-    let move_it = "move it away or pass --state";
+    let file = |name: &str| dir.path().join(name);
 
-    let garbage = dir.path().join("garbage.db");
-    std::fs::write(&garbage, vec![0x5Au8; 8192]).unwrap();
-    check("a file that is not SQLite", &garbage, move_it);
-
-    let foreign = dir.path().join("foreign.db");
-    rusqlite::Connection::open(&foreign)
+    std::fs::write(file("garbage.db"), vec![0x5Au8; 8192]).unwrap();
+    rusqlite::Connection::open(file("foreign.db"))
         .unwrap()
         .execute_batch("CREATE TABLE customers (id INTEGER, name TEXT)")
         .unwrap();
-    check("another program's SQLite database", &foreign, move_it);
-    let foreign_tables = tables(&foreign);
-
-    let malformed = dir.path().join("malformed.db");
-    finished_store(&sim, &malformed);
-    damage_items(&malformed);
-    check("a store with malformed pages", &malformed, move_it);
-
-    let newer = dir.path().join("newer.db");
-    finished_store(&sim, &newer);
-    set_user_version(&newer, 1_000);
-    check("a store of a newer bulkops", &newer, move_it);
-
+    finished_store(&sim, &file("malformed.db"));
+    damage_items(&file("malformed.db"));
+    finished_store(&sim, &file("newer.db"));
+    set_user_version(&file("newer.db"), 1_000);
     // Read-only: the file and its directory (where SQLite would create the -wal), by mode bits
     // and, since root writes through those, by the immutable flag.
-    let locked_dir = dir.path().join("locked");
+    let locked_dir = file("locked");
     std::fs::create_dir(&locked_dir).unwrap();
     let read_only = locked_dir.join("state.db");
     finished_store(&sim, &read_only);
@@ -178,9 +162,24 @@ fn causes_damaged_foreign_newer_and_read_only_state_files_exit_2_naming_the_fix(
         !writable(&read_only, &locked_dir),
         "the state file could not be made read-only"
     );
-    check("a read-only state file", &read_only, "writable");
 
-    drop(check);
+    let move_it = "move it away or pass --state";
+    let cases = [
+        ("a file that is not SQLite", file("garbage.db"), move_it),
+        ("another program's database", file("foreign.db"), move_it),
+        (
+            "a store with malformed pages",
+            file("malformed.db"),
+            move_it,
+        ),
+        ("a store of a newer bulkops", file("newer.db"), move_it),
+        ("a read-only state file", read_only.clone(), "writable"),
+    ];
+    let mut wrong: Vec<String> = cases
+        .iter()
+        .flat_map(|(case, state, fix)| refusals(&sim, case, state, fix))
+        .collect();
+    let foreign_tables = tables(&file("foreign.db"));
     if foreign_tables != ["customers"] {
         wrong.push(format!("the foreign file was changed: {foreign_tables:?}"));
     }
@@ -234,4 +233,38 @@ fn causes_a_state_directory_deleted_mid_job_stops_it_at_once_with_exit_3_naming_
     let problem = mismatch(&ran, 3, &state, "was moved or deleted while the job ran");
     assert!(problem.is_none(), "{}", problem.unwrap_or_default());
     assert!(!state_dir.exists(), "the state was written again elsewhere");
+}
+
+#[test]
+fn causes_state_files_made_immutable_mid_job_stop_it_with_exit_3_and_no_crash() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let state = state_dir.join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    let files: Vec<PathBuf> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| state_dir.join(format!("state.db{suffix}")))
+        .chain([state_dir.clone()])
+        .collect();
+
+    let mut immutable = None;
+    let ran = after_progress(
+        sim.bulkops(&state).args(SLOW_CANCEL),
+        Duration::from_secs(10),
+        |_| immutable = Some(Immutable::set(&files)),
+    );
+
+    let problem = mismatch(&ran, 3, &state, "could not be read or written");
+    assert!(problem.is_none(), "{}", problem.unwrap_or_default());
+    let refused = run(sim.bulkops(&state).args(["jobs", "list"]));
+    let problem = mismatch(&refused, 2, &state, "writable");
+    assert!(problem.is_none(), "{}", problem.unwrap_or_default());
+    drop(immutable);
+    let listed = run(sim.bulkops(&state).args(["jobs", "list", "-o", "json"]));
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let job: serde_json::Value = serde_json::from_str(listed.stdout.trim()).expect("one job");
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(job["counts"]["total"].as_u64() > Some(0), "{job}");
 }
