@@ -1133,6 +1133,24 @@ mod tests {
     }
 
     #[test]
+    fn a_store_whose_file_was_deleted_stops_and_is_not_touched_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.check_in_place().expect("in place");
+        std::fs::remove_file(&path).unwrap();
+        let moved = store.check_in_place().unwrap_err();
+        assert!(matches!(moved, StoreError::Replaced { .. }), "{moved}");
+        assert!(!moved.needs_the_user() && moved.concerns_the_file());
+        let later = store.jobs().unwrap_err();
+        assert_eq!(later.to_string(), moved.to_string());
+        assert!(store
+            .conn
+            .db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE)
+            .unwrap());
+    }
+
+    #[test]
     fn a_state_file_from_the_first_release_gains_the_added_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
