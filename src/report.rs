@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::store::{JobRecord, ReportRow, Store, StoreError};
@@ -57,22 +58,21 @@ pub fn write_report(
             .map_err(ReportError::Write)?;
     }
     let mut rows = 0;
-    // The store's callback can only fail with a store error: a failed write is kept aside and
-    // ends the walk.
+    // A failed write ends the walk, and is the report's error, not the store's.
     let mut write_failure = None;
     store.for_each_report_row(job, problems_only, |row| {
-        if write_failure.is_some() {
-            return Ok(());
-        }
         rows += 1;
         let line = match format {
             ReportFormat::Csv => csv_line(&row),
             ReportFormat::Json => serde_json::to_string(&row).unwrap_or_default(),
         };
-        if let Err(e) = writeln!(out, "{line}") {
-            write_failure = Some(e);
+        match writeln!(out, "{line}") {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                write_failure = Some(e);
+                ControlFlow::Break(())
+            }
         }
-        Ok(())
     })?;
     match write_failure {
         Some(e) => Err(ReportError::Write(e)),

@@ -7,7 +7,7 @@ use super::output::outln;
 use super::run_job::{
     connection_from_env, load_settings, open_store, resume, run_spec, walk_accepted, Execution,
 };
-use super::{bad, failed, output, CliError, Exit};
+use super::{bad, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
 use crate::store::{JobRecord, JobState, Store};
 
@@ -15,8 +15,8 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
         JobsCommand::List => {
             let store = open(global)?;
-            for job in store.jobs().map_err(failed)? {
-                let counts = store.counts(&job.id).map_err(failed)?;
+            for job in store.jobs()? {
+                let counts = store.counts(&job.id)?;
                 let state = current_state(&store, &job)?;
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
         JobsCommand::Show { job } => {
             let store = open(global)?;
             let job = find(&store, &job)?;
-            let counts = store.counts(&job.id).map_err(failed)?;
+            let counts = store.counts(&job.id)?;
             let line = output::job_line(&job, current_state(&store, &job)?, &counts);
             match global.output {
                 Output::Json => outln!("{line}")?,
@@ -84,9 +84,7 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
                     job.state.as_str()
                 )));
             }
-            store
-                .set_job_state(&job.id, JobState::Paused, chrono::Utc::now())
-                .map_err(failed)?;
+            store.set_job_state(&job.id, JobState::Paused, chrono::Utc::now())?;
             outln!(
                 "job {} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {}` continues it",
                 job.id, job.id
@@ -94,10 +92,10 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             Ok(Exit::Success)
         }
         JobsCommand::Retune { job, rate } => {
-            crate::job::check_rate(rate).map_err(bad)?;
+            crate::job::check_rate(rate)?;
             let mut store = open(global)?;
             let job = open_job(&store, &job, "retuned")?;
-            store.set_job_rate(&job.id, rate).map_err(failed)?;
+            store.set_job_rate(&job.id, rate)?;
             outln!(
                 "job {}: {rate} requests/s from now on (a process running it applies it within a second)",
                 job.id
@@ -107,10 +105,8 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
         JobsCommand::Abort { job } => {
             let mut store = open(global)?;
             let job = open_job(&store, &job, "aborted")?;
-            store
-                .set_job_state(&job.id, JobState::Aborted, chrono::Utc::now())
-                .map_err(failed)?;
-            let counts = store.counts(&job.id).map_err(failed)?;
+            store.set_job_state(&job.id, JobState::Aborted, chrono::Utc::now())?;
+            let counts = store.counts(&job.id)?;
             outln!(
                 "job {} aborted: nothing more is sent for it; {} (see `bulkops report {}`; `bulkops jobs undo {}` covers every accepted item)",
                 job.id,
@@ -127,9 +123,8 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
     let store = open(global)?;
     let job = find(&store, &args.job)?;
     let mut out = std::io::BufWriter::new(output::Stdout);
-    crate::report::write_report(&store, &job, args.failed, args.format, &mut out)
-        .map_err(failed)?;
-    out.flush().map_err(failed)?;
+    crate::report::write_report(&store, &job, args.failed, args.format, &mut out)?;
+    out.flush().map_err(CliError::Stdout)?;
     Ok(Exit::Success)
 }
 
@@ -141,8 +136,7 @@ fn current_state(store: &Store, job: &JobRecord) -> Result<&'static str, CliErro
         return Ok(job.state.as_str());
     }
     let held = store
-        .lease(&job.id)
-        .map_err(failed)?
+        .lease(&job.id)?
         .is_some_and(|lease| lease.is_held(chrono::Utc::now()));
     Ok(if held { "running" } else { "interrupted" })
 }
@@ -166,7 +160,7 @@ fn open_job(store: &Store, id: &str, action: &str) -> Result<JobRecord, CliError
 }
 
 fn find(store: &Store, id: &str) -> Result<JobRecord, CliError> {
-    store.job(id).map_err(failed)?.ok_or_else(|| {
+    store.job(id)?.ok_or_else(|| {
         bad(format!(
             "no job '{id}' in {}: see `bulkops jobs list`",
             store.path().display()
@@ -209,7 +203,7 @@ fn undo(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exit, Cli
             job.id, job.spec.target.tenant, conn.tenant
         )));
     }
-    let spec = JobSpec::new(kind, Selector::default(), job.spec.target.clone()).map_err(bad)?;
+    let spec = JobSpec::new(kind, Selector::default(), job.spec.target.clone())?;
     run_spec(global, settings, conn, spec, None, exec)
 }
 
@@ -218,13 +212,17 @@ fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<E
     let path = store
         .path()
         .with_file_name(format!("{}-cancelled-ids.txt", job.id));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+    let cannot_write = |source| CliError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(cannot_write)?);
     let mut count = 0u64;
     walk_accepted(store, &job.id, |item| {
         count += 1;
-        writeln!(out, "{}", item.id).map_err(failed)
+        writeln!(out, "{}", item.id).map_err(cannot_write)
     })?;
-    out.flush().map_err(failed)?;
+    out.flush().map_err(cannot_write)?;
     let command = format!("bulkops runs replay --ids-file {}", path.display());
     match global.output {
         Output::Json => outln!(

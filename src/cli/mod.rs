@@ -1,12 +1,13 @@
 //! The command line: parsing, the flow of a job run, and output. Exit codes: 0 all done,
-//! 1 finished with item failures, 2 bad input or configuration (nothing sent), 3 interrupted
-//! (resumable).
+//! 1 finished with item failures, 2 input the user can fix (nothing sent; a damaged, foreign or
+//! read-only state file among it), 3 transient or interrupted (resumable).
 
 mod args;
 mod jobs;
 mod output;
 mod run_job;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,7 +16,13 @@ pub use args::Cli;
 use args::{Command, CronsCommand, RunsCommand, ScheduledCommand};
 use run_job::{Execution, Request};
 
-use crate::job::OperationKind;
+use crate::backend::hatchet::{HatchetError, TokenError};
+use crate::config::ConfigError;
+use crate::engine::EngineError;
+use crate::job::{OperationKind, SpecError};
+use crate::ops::{ManifestError, OpError};
+use crate::report::ReportError;
+use crate::store::StoreError;
 
 /// How a command ended, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,34 +39,84 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// A command that could not run. `BadInput` means nothing was sent.
+/// A command that could not run, by cause: the cause decides the exit code (see `exit`). Exit 1
+/// is no error: it is a finished job's item failures.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// Input or configuration the user can fix, as the message says; nothing was sent.
     #[error("{0}")]
     BadInput(String),
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     /// Stopped for a transient reason before anything was sent: run it again later.
     #[error("{0}")]
     Interrupted(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The server failed a call made outside a job's engine (a dry run's listing).
+    #[error(transparent)]
+    Server(#[from] OpError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// A running job stopped because its state file failed: it resumes once that is fixed.
+    #[error("job {job} stopped: {source}")]
+    JobStopped { job: String, source: StoreError },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
+}
+
+impl From<HatchetError> for CliError {
+    fn from(e: HatchetError) -> Self {
+        CliError::Server(e.into())
+    }
 }
 
 impl CliError {
+    /// 2 for what the user can fix, 3 for the rest: transient, or resumable once it passes.
     pub fn exit(&self) -> Exit {
+        let store = |e: &StoreError| {
+            if e.needs_the_user() {
+                Exit::BadInput
+            } else {
+                Exit::Interrupted
+            }
+        };
         match self {
-            CliError::BadInput(_) => Exit::BadInput,
-            CliError::Failed(_) => Exit::ItemFailures,
-            CliError::Interrupted(_) => Exit::Interrupted,
+            CliError::BadInput(_)
+            | CliError::Spec(_)
+            | CliError::Config(_)
+            | CliError::Token(_)
+            | CliError::Manifest(_) => Exit::BadInput,
+            CliError::Store(e)
+            | CliError::Engine(EngineError::Store(e))
+            | CliError::Report(ReportError::Store(e)) => store(e),
+            CliError::Interrupted(_)
+            | CliError::Engine(_)
+            | CliError::Server(_)
+            | CliError::Report(_)
+            | CliError::JobStopped { .. }
+            | CliError::Write { .. }
+            | CliError::Stdout(_) => Exit::Interrupted,
         }
     }
 }
 
+/// Input the user can fix, in words that name the fix.
 fn bad(e: impl std::fmt::Display) -> CliError {
     CliError::BadInput(e.to_string())
-}
-
-fn failed(e: impl std::fmt::Display) -> CliError {
-    CliError::Failed(e.to_string())
 }
 
 /// A command-line error on one line: clap draws its errors over several (the message, a tip,
@@ -91,7 +148,7 @@ pub fn run() -> Result<Exit, CliError> {
         Err(e) if e.use_stderr() => return Err(usage_error(&e)),
         // --help and --version: printed to stdout, not an error.
         Err(e) => {
-            e.print().map_err(failed)?;
+            e.print().map_err(CliError::Stdout)?;
             return Ok(Exit::Success);
         }
     };

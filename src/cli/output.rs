@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::json;
 
 use super::args::Output;
-use super::{failed, CliError, Exit};
+use super::{CliError, Exit};
 use crate::backend::hatchet::without_credentials;
 use crate::store::{Counts, JobRecord};
 
@@ -52,7 +52,7 @@ pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), CliError> {
     let mut out = Stdout;
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
-        .map_err(|e| failed(format!("cannot write to stdout: {e}")))
+        .map_err(CliError::Stdout)
 }
 
 /// `println!` for bulkops output: a closed stdout ends output quietly instead of panicking.

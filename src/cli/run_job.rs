@@ -14,12 +14,12 @@ use super::args::{
     RunSelectArgs, ScheduledSelectArgs,
 };
 use super::output::outln;
-use super::{bad, failed, output, CliError, Exit};
+use super::{bad, output, CliError, Exit};
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
-    self, Caller, Coordinator, EngineSettings, JsonProgress, Progress, RetryPolicy, RunOutcome,
-    Stop, TtyProgress,
+    self, Caller, Coordinator, EngineError, EngineSettings, JsonProgress, Progress, RetryPolicy,
+    RunOutcome, Stop, TtyProgress,
 };
 use crate::job::{
     parse_metadata, parse_shift, parse_statuses, parse_time, JobSpec, OperationKind,
@@ -120,18 +120,12 @@ pub struct Request {
     select: SelectInput,
 }
 
-fn time_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, CliError> {
-    value
-        .map(|v| TimeSpec::parse(flag, v))
-        .transpose()
-        .map_err(bad)
+fn time_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, SpecError> {
+    value.map(|v| TimeSpec::parse(flag, v)).transpose()
 }
 
-fn trigger_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, CliError> {
-    value
-        .map(|v| TimeSpec::parse_trigger(flag, v))
-        .transpose()
-        .map_err(bad)
+fn trigger_flag(flag: &'static str, value: Option<&str>) -> Result<Option<TimeSpec>, SpecError> {
+    value.map(|v| TimeSpec::parse_trigger(flag, v)).transpose()
 }
 
 impl Request {
@@ -146,18 +140,13 @@ impl Request {
     /// malformed id).
     fn selector(&self) -> Result<(Selector, Option<Manifest>), CliError> {
         let a = &self.select;
-        let manifest = a
-            .ids_file
-            .as_deref()
-            .map(Manifest::read)
-            .transpose()
-            .map_err(bad)?;
+        let manifest = a.ids_file.as_deref().map(Manifest::read).transpose()?;
         let selector = Selector {
             since: time_flag("since", a.since.as_deref())?,
             until: time_flag("until", a.until.as_deref())?,
-            statuses: parse_statuses(&a.statuses).map_err(bad)?,
+            statuses: parse_statuses(&a.statuses)?,
             workflows: a.workflows.clone(),
-            metadata: parse_metadata(&a.metadata).map_err(bad)?,
+            metadata: parse_metadata(&a.metadata)?,
             ids_digest: manifest.as_ref().map(|m| m.digest.clone()),
             trigger_after: trigger_flag("trigger-after", a.trigger_after.as_deref())?,
             trigger_before: trigger_flag("trigger-before", a.trigger_before.as_deref())?,
@@ -177,17 +166,17 @@ pub fn reschedule_kind(
 ) -> Result<OperationKind, CliError> {
     let target = match (to, shift) {
         (Some(to), None) => {
-            let at = parse_time(to).map_err(|_| bad(SpecError::BadTarget(to.to_string())))?;
+            let at = parse_time(to).map_err(|_| SpecError::BadTarget(to.to_string()))?;
             if at <= Utc::now() && !allow_past {
-                return Err(bad(SpecError::TargetInPast));
+                return Err(SpecError::TargetInPast.into());
             }
             RescheduleTarget::To(at)
         }
         (None, Some(shift)) => {
-            parse_shift(shift).map_err(bad)?;
+            parse_shift(shift)?;
             RescheduleTarget::Shift(shift.trim().to_string())
         }
-        _ => return Err(bad(SpecError::RescheduleTarget)),
+        _ => return Err(SpecError::RescheduleTarget.into()),
     };
     Ok(OperationKind::ScheduledReschedule { target, allow_past })
 }
@@ -202,25 +191,23 @@ pub fn load_settings(global: &GlobalArgs, exec: &Execution) -> Result<Settings, 
         verify_timeout: exec.pace.verify_timeout.clone(),
         request_timeout: exec.pace.request_timeout.clone(),
     };
-    let settings =
-        Settings::load(global.config.as_deref(), &overrides, std::env::vars_os()).map_err(bad)?;
+    let settings = Settings::load(global.config.as_deref(), &overrides, std::env::vars_os())?;
     crate::telemetry::init(settings.log_format);
     Ok(settings)
 }
 
 pub fn connection_from_env() -> Result<Connection, CliError> {
     let var = |name: &str| std::env::var(name).ok();
-    Connection::resolve(
+    Ok(Connection::resolve(
         var("HATCHET_CLIENT_TOKEN").as_deref(),
         var("HATCHET_CLIENT_SERVER_URL").as_deref(),
         var("HATCHET_CLIENT_TENANT_ID").as_deref(),
         Utc::now(),
-    )
-    .map_err(bad)
+    )?)
 }
 
 pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
-    Store::open(&settings.state).map_err(bad)
+    Ok(Store::open(&settings.state)?)
 }
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
@@ -277,14 +264,11 @@ async fn resolve_workflows(
     let mut ids = Vec::new();
     for name in names {
         let (found, _) = caller.call(true, || client.workflow_id(name)).await;
+        // The access check passed just before: whatever fails now is the server's, not input.
         let found = found.map_err(|e| {
-            if e.is_transient() {
-                CliError::Interrupted(format!(
-                    "looking up workflow '{name}' failed ({e}); nothing was sent: run the same command again later"
-                ))
-            } else {
-                failed(format!("looking up workflow '{name}' failed: {e}"))
-            }
+            CliError::Interrupted(format!(
+                "looking up workflow '{name}' failed ({e}); nothing was sent: run the same command again later"
+            ))
         })?;
         match found {
             Some(id) => ids.push(id),
@@ -338,7 +322,7 @@ pub(super) fn walk_accepted(
 ) -> Result<(), CliError> {
     let mut after = -1;
     loop {
-        let batch = store.accepted_items(of, after, 5000).map_err(failed)?;
+        let batch = store.accepted_items(of, after, 5000)?;
         let Some(last) = batch.last() else {
             return Ok(());
         };
@@ -370,7 +354,7 @@ async fn build_operation(
     let selector = &spec.selector;
     let manifest = match &selector.ids_digest {
         Some(digest) => {
-            let ids = store.manifest(digest).map_err(failed)?;
+            let ids = store.manifest(digest)?;
             if ids.is_empty() {
                 return Err(bad(format!(
                     "the ids of this job are not in {}: run it again with its --ids-file",
@@ -398,12 +382,7 @@ async fn build_operation(
             settings.slice_target,
         ),
     };
-    let trigger = |time: &Option<TimeSpec>| {
-        time.as_ref()
-            .map(|t| t.resolve(created))
-            .transpose()
-            .map_err(bad)
-    };
+    let trigger = |time: &Option<TimeSpec>| time.as_ref().map(|t| t.resolve(created)).transpose();
     let (trigger_after, trigger_before) = (
         trigger(&selector.trigger_after)?,
         trigger(&selector.trigger_before)?,
@@ -435,7 +414,7 @@ async fn build_operation(
         OperationKind::ScheduledReschedule { target, allow_past } => {
             let rule = match target {
                 RescheduleTarget::To(at) => TargetRule::To(*at),
-                RescheduleTarget::Shift(text) => TargetRule::Shift(parse_shift(text).map_err(bad)?),
+                RescheduleTarget::Shift(text) => TargetRule::Shift(parse_shift(text)?),
             };
             Arc::new(ScheduledReschedule::new(
                 client.clone(),
@@ -510,7 +489,7 @@ pub fn run_new(global: &GlobalArgs, req: Request, exec: &Execution) -> Result<Ex
         server_url: without_credentials(conn.server_url.as_str()),
         tenant: conn.tenant.to_string(),
     };
-    let spec = JobSpec::new(req.kind, selector, target).map_err(bad)?;
+    let spec = JobSpec::new(req.kind, selector, target)?;
     run_spec(global, settings, conn, spec, manifest, exec)
 }
 
@@ -524,13 +503,13 @@ pub fn run_spec(
     exec: &Execution,
 ) -> Result<Exit, CliError> {
     let now = Utc::now();
-    let window = spec.resolve_window(now).map_err(bad)?;
+    let window = spec.resolve_window(now)?;
     let mut store = open_store(&settings)?;
     if let Some(m) = &manifest {
         // Kept in the store so a resume never needs the file again.
-        store.put_manifest(&m.digest, &m.ids).map_err(failed)?;
+        store.put_manifest(&m.digest, &m.ids)?;
     }
-    let client = HatchetClient::new(conn, settings.request_timeout).map_err(bad)?;
+    let client = HatchetClient::new(conn, settings.request_timeout)?;
     let identity = match &exec.job_name {
         Some(name) => named_identity(name, &spec.target),
         None => spec.identity(),
@@ -539,7 +518,7 @@ pub fn run_spec(
         preflight(&client, &spec.target.server_url, &settings).await?;
         // A first look, for the window to build the operation with and for what to ask; the
         // job itself is created or resumed, and taken, in one transaction below.
-        let existing = store.open_job(&identity).map_err(failed)?;
+        let existing = store.open_job(&identity)?;
         let (window, created) = existing
             .as_ref()
             .map_or((window, now), |job| (job.window, job.created_at));
@@ -563,14 +542,14 @@ pub fn run_spec(
             started_by: started_by(),
             reason: exec.new_job.reason.clone(),
         };
-        let begun = store
-            .begin_job(new, &owner, now)
-            .map_err(failed)?
-            .map_err(held)?;
-        let job = store
-            .job(begun.job_id())
-            .map_err(failed)?
-            .ok_or_else(|| failed(format!("job {} vanished from the store", begun.job_id())))?;
+        let begun = store.begin_job(new, &owner, now)?.map_err(held)?;
+        let job = store.job(begun.job_id())?.ok_or_else(|| {
+            CliError::Interrupted(format!(
+                "job {} vanished from {} as it began: run the same command again",
+                begun.job_id(),
+                store.path().display()
+            ))
+        })?;
         match &begun {
             Begun::Resumed(id) => {
                 tracing::info!(job = %id, "resuming the unfinished job with the same identity");
@@ -617,7 +596,7 @@ fn refuse_accidental_repeat(
     if exec.again || exec.job_name.is_some() || !spec.operation.repeats_its_effect() {
         return Ok(());
     }
-    let Some(job) = store.finished_job(identity).map_err(failed)? else {
+    let Some(job) = store.finished_job(identity)? else {
         return Ok(());
     };
     let finished = job
@@ -643,7 +622,7 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exi
     let settings = load_settings(global, exec)?;
     let conn = connection_from_env()?;
     let mut store = open_store(&settings)?;
-    let job = store.job(job_id).map_err(failed)?.ok_or_else(|| {
+    let job = store.job(job_id)?.ok_or_else(|| {
         bad(format!(
             "no job '{job_id}' in {}: see `bulkops jobs list`",
             settings.state.display()
@@ -666,7 +645,7 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exi
             job.spec.target.tenant, conn.tenant
         )));
     }
-    let client = HatchetClient::new(conn, settings.request_timeout).map_err(bad)?;
+    let client = HatchetClient::new(conn, settings.request_timeout)?;
     actix::System::new().block_on(async move {
         preflight(&client, &job.spec.target.server_url, &settings).await?;
         let op = build_operation(
@@ -680,8 +659,7 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exi
         .await?;
         let owner = crate::store::this_process();
         store
-            .claim_job(&job.id, &owner, Utc::now())
-            .map_err(failed)?
+            .claim_job(&job.id, &owner, Utc::now())?
             .map_err(held)?;
         execute(job, store, op, owner, &settings, exec, global).await
     })
@@ -723,7 +701,7 @@ async fn dry_run(
     let mut count = 0u64;
     let mut sample = Vec::new();
     while let Some(at) = cursor {
-        let page = op.enumerate(&caller, &at).await.map_err(failed)?;
+        let page = op.enumerate(&caller, &at).await?;
         for item in page.items {
             count += 1;
             if sample.len() < 5 {
@@ -789,9 +767,7 @@ pub async fn execute(
     let state_path = store.path().to_path_buf();
     let engine_settings = engine_settings(settings, exec, &job.spec.operation, owner);
     if job.state == JobState::Paused {
-        store
-            .set_job_state(&job.id, JobState::Running, Utc::now())
-            .map_err(failed)?;
+        store.set_job_state(&job.id, JobState::Running, Utc::now())?;
     }
     // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
     let rate = match (exec.pace.rate, job.rate) {
@@ -807,23 +783,38 @@ pub async fn execute(
         engine::limiter(rate),
         progress,
         done_tx,
-    )
-    .map_err(failed)?
+    )?
     .start();
     let stopper = coordinator.clone();
     actix::spawn(async move {
         shutdown_signal().await;
         stopper.do_send(Stop);
     });
-    let outcome = done_rx
-        .await
-        .map_err(|_| failed("the engine stopped without an outcome"))?;
+    let outcome = done_rx.await.map_err(|_| {
+        CliError::Interrupted(format!(
+            "the engine stopped without an outcome: run the same command again (or `bulkops jobs resume {}`) to resume",
+            job.id
+        ))
+    })?;
+    if let RunOutcome::Interrupted {
+        error: Some(EngineError::Store(e)),
+        ..
+    } = &outcome
+    {
+        if e.concerns_the_file() {
+            // Not opened again: the file moved, vanished or fails, and no report comes from it.
+            return Err(CliError::JobStopped {
+                job: job.id,
+                source: e.clone(),
+            });
+        }
+    }
     // Reopen the store for the report: the coordinator owned it.
-    let store = Store::open(&state_path).map_err(failed)?;
-    let job = store.job(&job.id).map_err(failed)?.unwrap_or(job);
+    let store = Store::open(&state_path)?;
+    let job = store.job(&job.id)?.unwrap_or(job);
     match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(&store, &job).map_err(failed)?;
+            let report = crate::report::save_report(&store, &job)?;
             let exit = if counts.failed + counts.unconfirmed > 0 {
                 Exit::ItemFailures
             } else {

@@ -517,11 +517,15 @@ impl Coordinator {
         );
     }
 
-    /// Renews the job's lease, and obeys what `jobs pause`, `jobs abort` and `jobs retune` wrote
-    /// into the store.
+    /// Checks the state file is still in place, renews the job's lease, and obeys what
+    /// `jobs pause`, `jobs abort` and `jobs retune` wrote into the store. A state file that
+    /// moved, vanished or fails stops the job; a lock another process holds too long does not.
     fn check_control(&mut self, ctx: &mut Context<Self>) {
         if self.phase == Phase::Done {
             return;
+        }
+        if let Err(e) = self.store.check_in_place() {
+            return self.fail(e.into(), ctx);
         }
         match self
             .store
@@ -529,10 +533,12 @@ impl Coordinator {
         {
             Ok(true) => {}
             Ok(false) => return self.fail(EngineError::LeaseLost, ctx),
+            Err(e) if e.concerns_the_file() => return self.fail(e.into(), ctx),
             Err(e) => tracing::warn!("cannot renew the job's lease: {e}"),
         }
         let (state, rate) = match self.store.job_control(&self.job.id) {
             Ok(control) => control,
+            Err(e) if e.concerns_the_file() => return self.fail(e.into(), ctx),
             Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
         };
         if rate != self.stored_rate {

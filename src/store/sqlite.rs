@@ -1,9 +1,14 @@
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::fault::Fault;
 use super::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
     PageCommit, ReportRow, StoreError,
@@ -74,23 +79,51 @@ CREATE TABLE IF NOT EXISTS manifests (
 );
 "#;
 
+/// Marks a SQLite file as a bulkops store (`PRAGMA application_id`: "bkop").
+const APPLICATION_ID: i32 = 0x626b_6f70;
+
+/// The schema this bulkops writes (`PRAGMA user_version`). A store of a later schema is refused:
+/// this bulkops would misread it.
+const SCHEMA_VERSION: i32 = 1;
+
+/// A file as the file system knows it: device and inode.
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The file SQLite keeps beside the state file with `suffix` (`-wal`, `-shm`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The embedded SQLite store (WAL mode, synchronous=FULL so a committed page or chunk survives
 /// power loss as well as `kill -9`).
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The state file and its WAL files as they were when opened: the paths must keep naming
+    /// them (see `check_in_place`).
+    opened: Vec<(PathBuf, FileId)>,
+    /// The first failure that showed the file itself at fault. From then on the store is not
+    /// touched again: nothing is written into a file that moved, vanished or stopped taking
+    /// writes.
+    lost: RefCell<Option<StoreError>>,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    crate::job::parse_time(text).map_err(|e| StoreError::Corrupt(format!("time {text}: {e}")))
+fn parse_ts(text: &str) -> Result<DateTime<Utc>, Fault> {
+    crate::job::parse_time(text).map_err(|e| Fault::Damaged(format!("time {text}: {e}")))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fault> {
+    serde_json::from_str(text).map_err(|e| Fault::Damaged(e.to_string()))
 }
 
 const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
@@ -140,7 +173,7 @@ impl RawJob {
         })
     }
 
-    fn into_record(self) -> Result<JobRecord, StoreError> {
+    fn into_record(self) -> Result<JobRecord, Fault> {
         let spec: JobSpec = parse_json(&self.spec)?;
         Ok(JobRecord {
             id: self.id,
@@ -151,7 +184,7 @@ impl RawJob {
                 since: parse_ts(&self.since)?,
                 until: parse_ts(&self.until)?,
             },
-            state: self.state.parse().map_err(StoreError::Corrupt)?,
+            state: self.state.parse().map_err(Fault::Damaged)?,
             cursor: self.cursor,
             enumerated: self.enumerated,
             chunk_size: usize::try_from(self.chunk_size).unwrap_or(1).max(1),
@@ -177,7 +210,7 @@ fn item_from_row(row: &Row<'_>) -> rusqlite::Result<RawItem> {
     ))
 }
 
-fn to_item(raw: RawItem) -> Result<Item, StoreError> {
+fn to_item(raw: RawItem) -> Result<Item, Fault> {
     let (seq, id, page, payload, attempts) = raw;
     Ok(Item {
         seq,
@@ -225,6 +258,38 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_open_per_identity ON jobs(identity)
 /// How long a process waits for another's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Refuses a file that is not a bulkops store, or one of a later schema, before anything is
+/// written to it. Accepted: an empty file, a store marked as bulkops', and a store of a bulkops
+/// from before the marks (a `jobs` table of its shape).
+fn check_ours(conn: &Connection) -> Result<(), Fault> {
+    let application_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if application_id == APPLICATION_ID {
+        let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(Fault::NotOurs(format!(
+                "was written by a newer bulkops (schema {version}; this one knows up to {SCHEMA_VERSION})"
+            )));
+        }
+        return Ok(());
+    }
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let unmarked_store: bool = conn.query_row(
+        "SELECT COUNT(*) = 2 FROM pragma_table_info('jobs') WHERE name IN ('identity', 'spec')",
+        [],
+        |r| r.get(0),
+    )?;
+    if application_id == 0 && (tables.is_empty() || unmarked_store) {
+        return Ok(());
+    }
+    Err(Fault::NotOurs(format!(
+        "is another program's database (tables: {})",
+        tables.join(", ")
+    )))
+}
+
 /// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
 /// or old state file at the same instant do not race (one would add a column the other added).
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -232,7 +297,38 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.execute_batch(SCHEMA)?;
     add_missing_columns(&tx)?;
     tx.execute_batch(ONE_OPEN_JOB_PER_IDENTITY)?;
+    let marked: bool = tx.query_row(
+        "SELECT application_id = ?1 AND user_version = ?2 \
+         FROM pragma_application_id, pragma_user_version",
+        params![APPLICATION_ID, SCHEMA_VERSION],
+        |r| r.get(0),
+    )?;
+    // Only when needed: an unchanged store commits nothing, and so writes nothing.
+    if !marked {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
     tx.commit()
+}
+
+/// A write transaction that takes the file's write lock at once: a deferred one that read first
+/// could fail at its first write, without waiting, when another process wrote meanwhile.
+fn write(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+fn latest_job(conn: &Connection, identity: &str, state: &str) -> Result<Option<JobRecord>, Fault> {
+    conn.query_row(
+        &format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE identity = ?1 \
+             AND {state} ORDER BY created_at DESC LIMIT 1"
+        ),
+        [identity],
+        RawJob::from_row,
+    )
+    .optional()?
+    .map(RawJob::into_record)
+    .transpose()
 }
 
 /// Switches the file to WAL. The switch needs the file to itself, and SQLite reports a busy file
@@ -255,21 +351,37 @@ fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
+/// Opens the connection and readies the file: refused unless it is (or can become) a store of
+/// this bulkops, switched to WAL, its schema brought up to date.
+fn connect(path: &Path) -> Result<Connection, Fault> {
+    if path.is_dir() {
+        return Err(Fault::NotOurs("is a directory".into()));
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    check_ours(&conn)?;
+    use_wal(&conn)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        use_wal(&conn).map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        migrate(&mut conn).map_err(open_err)?;
+        let conn = connect(path).map_err(|fault| fault.at(path))?;
+        let opened = [
+            path.to_path_buf(),
+            beside(path, "-wal"),
+            beside(path, "-shm"),
+        ]
+        .into_iter()
+        .filter_map(|file| file_id(&file).map(|id| (file, id)))
+        .collect();
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            opened,
+            lost: RefCell::new(None),
         })
     }
 
@@ -277,11 +389,68 @@ impl Store {
         &self.path
     }
 
-    /// A write transaction that takes the file's write lock at once: a deferred one that read
-    /// first could fail at its first write, without waiting, when another process wrote meanwhile.
-    fn write(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+    /// Runs `op` on the connection, unless the file was found at fault before, and puts its
+    /// failure in terms of the file.
+    fn with<T>(&self, op: impl FnOnce(&Connection) -> Result<T, Fault>) -> Result<T, StoreError> {
+        self.usable()?;
+        op(&self.conn).map_err(|fault| self.failure(fault))
+    }
+
+    /// `with`, for an operation that needs a transaction.
+    fn with_mut<T>(
+        &mut self,
+        op: impl FnOnce(&mut Connection) -> Result<T, Fault>,
+    ) -> Result<T, StoreError> {
+        self.usable()?;
+        let result = op(&mut self.conn);
+        result.map_err(|fault| self.failure(fault))
+    }
+
+    fn usable(&self) -> Result<(), StoreError> {
+        match &*self.lost.borrow() {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn failure(&self, fault: Fault) -> StoreError {
+        let error = fault.at(&self.path);
+        if error.concerns_the_file() {
+            self.abandon(&error);
+        }
+        error
+    }
+
+    /// Leaves the store for good after `error`.
+    fn abandon(&self, error: &StoreError) {
+        // Closing the connection would checkpoint the WAL into the file; into one made
+        // immutable that write faults (SIGBUS on the memory-mapped -shm), and into one moved or
+        // deleted it goes nowhere useful.
+        if let Err(e) = self
+            .conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        {
+            tracing::warn!("cannot turn off the checkpoint on close: {e}");
+        }
+        self.lost.borrow_mut().get_or_insert_with(|| error.clone());
+    }
+
+    /// Whether the path still names the file this store has open, and its WAL files: a running
+    /// job looks every second, and stops once the file was moved, replaced or deleted.
+    pub fn check_in_place(&self) -> Result<(), StoreError> {
+        self.usable()?;
+        if self
+            .opened
+            .iter()
+            .all(|(file, id)| file_id(file) == Some(*id))
+        {
+            return Ok(());
+        }
+        let error = StoreError::Replaced {
+            path: self.path.clone(),
+        };
+        self.abandon(&error);
+        Err(error)
     }
 
     /// Creates the job, or resumes the unfinished one with its identity, and takes it for
@@ -293,33 +462,35 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<Begun, Lease>, StoreError> {
-        let tx = self.write()?;
-        let open: Option<String> = tx
-            .query_row(
-                "SELECT id FROM jobs WHERE identity = ?1 AND state IN ('running', 'paused')",
-                [&new.identity],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let begun = match open {
-            Some(id) => {
-                if let Err(lease) = take_lease(&tx, &id, owner, now)? {
-                    return Ok(Err(lease));
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            let open: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM jobs WHERE identity = ?1 AND state IN ('running', 'paused')",
+                    [&new.identity],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let begun = match open {
+                Some(id) => {
+                    if let Err(lease) = take_lease(&tx, &id, owner, now)? {
+                        return Ok(Err(lease));
+                    }
+                    Begun::Resumed(id)
                 }
-                Begun::Resumed(id)
-            }
-            None => {
-                let id = insert_job(&tx, &new, owner, now)?;
-                Begun::Created(id)
-            }
-        };
-        tx.commit()?;
-        Ok(Ok(begun))
+                None => {
+                    let id = insert_job(&tx, &new, owner, now)?;
+                    Begun::Created(id)
+                }
+            };
+            tx.commit()?;
+            Ok(Ok(begun))
+        })
     }
 
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.conn
-            .query_row(
+        self.with(|conn| {
+            conn.query_row(
                 &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
                 [id],
                 RawJob::from_row,
@@ -327,42 +498,29 @@ impl Store {
             .optional()?
             .map(RawJob::into_record)
             .transpose()
+        })
     }
 
     /// The open (running or paused) job with this identity, if any.
     pub fn open_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.latest_job(identity, "state IN ('running', 'paused')")
+        self.with(|conn| latest_job(conn, identity, "state IN ('running', 'paused')"))
     }
 
     /// The last job with this identity that ran to its end, if any.
     pub fn finished_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.latest_job(identity, "state = 'finished'")
-    }
-
-    fn latest_job(&self, identity: &str, state: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE identity = ?1 \
-                     AND {state} ORDER BY created_at DESC LIMIT 1"
-                ),
-                [identity],
-                RawJob::from_row,
-            )
-            .optional()?
-            .map(RawJob::into_record)
-            .transpose()
+        self.with(|conn| latest_job(conn, identity, "state = 'finished'"))
     }
 
     /// What another process may have changed about a running job: its state (`jobs pause`,
     /// `jobs abort`) and its rate (`jobs retune`).
     pub fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
-        let (state, rate): (String, Option<f64>) =
-            self.conn
-                .query_row("SELECT state, rate FROM jobs WHERE id = ?1", [id], |r| {
+        self.with(|conn| {
+            let (state, rate): (String, Option<f64>) =
+                conn.query_row("SELECT state, rate FROM jobs WHERE id = ?1", [id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
-        Ok((state.parse().map_err(StoreError::Corrupt)?, rate))
+            Ok((state.parse().map_err(Fault::Damaged)?, rate))
+        })
     }
 
     /// Takes the job for `owner`, unless another holder may still be running it: then its
@@ -373,12 +531,14 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(), Lease>, StoreError> {
-        let tx = self.write()?;
-        let taken = take_lease(&tx, id, owner, now)?;
-        if taken.is_ok() {
-            tx.commit()?;
-        }
-        Ok(taken)
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            let taken = take_lease(&tx, id, owner, now)?;
+            if taken.is_ok() {
+                tx.commit()?;
+            }
+            Ok(taken)
+        })
     }
 
     /// Renews `owner`'s lease; `false` when another process has taken the job over.
@@ -388,40 +548,47 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let renewed = self.conn.execute(
-            "UPDATE jobs SET heartbeat = ?3 WHERE id = ?1 AND owner = ?2",
-            params![id, owner, ts(now)],
-        )?;
-        Ok(renewed == 1)
+        self.with_mut(|conn| {
+            let renewed = conn.execute(
+                "UPDATE jobs SET heartbeat = ?3 WHERE id = ?1 AND owner = ?2",
+                params![id, owner, ts(now)],
+            )?;
+            Ok(renewed == 1)
+        })
     }
 
     pub fn release_job(&mut self, id: &str, owner: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE jobs SET owner = NULL, heartbeat = NULL WHERE id = ?1 AND owner = ?2",
-            params![id, owner],
-        )?;
-        Ok(())
+        self.with_mut(|conn| {
+            conn.execute(
+                "UPDATE jobs SET owner = NULL, heartbeat = NULL WHERE id = ?1 AND owner = ?2",
+                params![id, owner],
+            )?;
+            Ok(())
+        })
     }
 
     /// Who holds the job now, if anyone (`None` once its holder released it).
     pub fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
-        read_lease(&self.conn, id)
+        self.with(|conn| read_lease(conn, id))
     }
 
     pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;
-        Ok(())
+        self.with_mut(|conn| {
+            conn.execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;
+            Ok(())
+        })
     }
 
     pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at"
-        ))?;
-        let raws = stmt
-            .query_map([], RawJob::from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(RawJob::into_record).collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at"
+            ))?;
+            let raws = stmt
+                .query_map([], RawJob::from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(RawJob::into_record).collect()
+        })
     }
 
     pub fn set_job_state(
@@ -430,97 +597,105 @@ impl Store {
         state: JobState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let finished = (!state.is_open()).then(|| ts(now));
-        self.conn.execute(
-            "UPDATE jobs SET state = ?2, finished_at = ?3 WHERE id = ?1",
-            params![id, state.as_str(), finished],
-        )?;
-        Ok(())
+        self.with_mut(|conn| {
+            let finished = (!state.is_open()).then(|| ts(now));
+            conn.execute(
+                "UPDATE jobs SET state = ?2, finished_at = ?3 WHERE id = ?1",
+                params![id, state.as_str(), finished],
+            )?;
+            Ok(())
+        })
     }
 
     /// Writes one enumerated page: its items, the cursor advance and the chunks it completes,
     /// all in one transaction. Returns the states of the items it added.
     pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
-        let tx = self.write()?;
-        let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
-            "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
-            [job_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let now = ts(Utc::now());
-        let mut added = Counts::default();
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO items (job_id, seq, id, page, state, reason, payload, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
+                "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
+                [job_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            for item in &page.items {
-                let payload = item.payload.as_ref().map(|p| p.to_string());
-                let (state, reason) = match &item.settled {
-                    Some((state, reason)) => (*state, Some(reason.as_str())),
-                    None => (ItemState::Pending, None),
-                };
-                let inserted = insert.execute(params![
-                    job_id,
-                    seq,
-                    item.id,
-                    page_no,
-                    state.as_str(),
-                    reason,
-                    payload,
-                    now
-                ])?;
-                if inserted > 0 {
-                    seq += 1;
-                    added.add(state, 1);
+            let now = ts(Utc::now());
+            let mut added = Counts::default();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO items (job_id, seq, id, page, state, reason, payload, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                for item in &page.items {
+                    let payload = item.payload.as_ref().map(|p| p.to_string());
+                    let (state, reason) = match &item.settled {
+                        Some((state, reason)) => (*state, Some(reason.as_str())),
+                        None => (ItemState::Pending, None),
+                    };
+                    let inserted = insert.execute(params![
+                        job_id,
+                        seq,
+                        item.id,
+                        page_no,
+                        state.as_str(),
+                        reason,
+                        payload,
+                        now
+                    ])?;
+                    if inserted > 0 {
+                        seq += 1;
+                        added.add(state, 1);
+                    }
                 }
             }
-        }
-        let scope = page.page_scope.map(|s| s.to_string());
-        tx.execute(
-            "INSERT INTO pages (job_id, page, scope) VALUES (?1, ?2, ?3)",
-            params![job_id, page_no, scope],
-        )?;
-        let enumerated = page.next_cursor.is_none();
-        tx.execute(
-            "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, enumerated = ?4 \
-             WHERE id = ?1",
-            params![job_id, seq, page.next_cursor, enumerated],
-        )?;
-        assign_chunks(&tx, job_id, chunk_size, enumerated)?;
-        tx.commit()?;
-        Ok(added)
+            let scope = page.page_scope.map(|s| s.to_string());
+            tx.execute(
+                "INSERT INTO pages (job_id, page, scope) VALUES (?1, ?2, ?3)",
+                params![job_id, page_no, scope],
+            )?;
+            let enumerated = page.next_cursor.is_none();
+            tx.execute(
+                "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, enumerated = ?4 \
+                 WHERE id = ?1",
+                params![job_id, seq, page.next_cursor, enumerated],
+            )?;
+            assign_chunks(&tx, job_id, chunk_size, enumerated)?;
+            tx.commit()?;
+            Ok(added)
+        })
     }
 
     /// Keeps a manifest's ids under its digest (once; the same digest means the same ids), so a
     /// job selected by `--ids-file` resumes without the file.
     pub fn put_manifest(&mut self, digest: &str, ids: &[String]) -> Result<(), StoreError> {
-        let tx = self.write()?;
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
-            [digest],
-            |r| r.get(0),
-        )?;
-        if !known {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO manifests (digest, seq, id) VALUES (?1, ?2, ?3)")?;
-            for (seq, id) in ids.iter().enumerate() {
-                insert.execute(params![digest, seq as i64, id])?;
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM manifests WHERE digest = ?1)",
+                [digest],
+                |r| r.get(0),
+            )?;
+            if !known {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO manifests (digest, seq, id) VALUES (?1, ?2, ?3)",
+                )?;
+                for (seq, id) in ids.iter().enumerate() {
+                    insert.execute(params![digest, seq as i64, id])?;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(())
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// The ids of a manifest kept by `put_manifest`, in order; empty when unknown.
     pub fn manifest(&self, digest: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM manifests WHERE digest = ?1 ORDER BY seq")?;
-        let ids = stmt
-            .query_map([digest], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(ids)
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT id FROM manifests WHERE digest = ?1 ORDER BY seq")?;
+            let ids = stmt
+                .query_map([digest], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
     }
 
     /// Pending chunks in order, skipping those already in flight.
@@ -530,34 +705,40 @@ impl Store {
         after: i64,
         limit: usize,
     ) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'pending' AND chunk > ?2 \
-             ORDER BY chunk LIMIT ?3",
-        )?;
-        let rows = stmt
-            .query_map(params![job_id, after, limit as i64], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
-        Ok(rows)
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'pending' AND chunk > ?2 \
+                 ORDER BY chunk LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![job_id, after, limit as i64], |r| r.get(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            Ok(rows)
+        })
     }
 
     /// Chunks left in `sending` by a process that died mid-request.
     pub fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk",
-        )?;
-        let rows = stmt
-            .query_map([job_id], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
-        Ok(rows)
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk",
+            )?;
+            let rows = stmt
+                .query_map([job_id], |r| r.get(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            Ok(rows)
+        })
     }
 
     /// The items of a chunk that still need a request.
     pub fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(CHUNK_ITEMS)?;
-        let raws = stmt
-            .query_map(params![job_id, chunk], item_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(to_item).collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(CHUNK_ITEMS)?;
+            let raws = stmt
+                .query_map(params![job_id, chunk], item_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(to_item).collect()
+        })
     }
 
     pub fn set_chunk_state(
@@ -566,11 +747,13 @@ impl Store {
         chunk: i64,
         state: ChunkState,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
-            params![job_id, chunk, state.as_str()],
-        )?;
-        Ok(())
+        self.with_mut(|conn| {
+            conn.execute(
+                "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
+                params![job_id, chunk, state.as_str()],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a finished chunk: its items' outcomes and the chunk marked done, in one
@@ -581,22 +764,24 @@ impl Store {
         chunk: i64,
         outcomes: &[ItemOutcome],
     ) -> Result<(), StoreError> {
-        let tx = self.write()?;
-        write_outcomes(&tx, job_id, outcomes)?;
-        // Items left pending (the server could not be reached) keep their chunk to be sent
-        // again on resume.
-        let left = outcomes.iter().any(|o| o.state == ItemState::Pending);
-        let state = if left {
-            ChunkState::Pending
-        } else {
-            ChunkState::Done
-        };
-        tx.execute(
-            "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
-            params![job_id, chunk, state.as_str()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            write_outcomes(&tx, job_id, outcomes)?;
+            // Items left pending (the server could not be reached) keep their chunk to be sent
+            // again on resume.
+            let left = outcomes.iter().any(|o| o.state == ItemState::Pending);
+            let state = if left {
+                ChunkState::Pending
+            } else {
+                ChunkState::Done
+            };
+            tx.execute(
+                "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
+                params![job_id, chunk, state.as_str()],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// Records outcomes found outside a chunk request (verification, reconciliation).
@@ -605,14 +790,14 @@ impl Store {
         job_id: &str,
         outcomes: &[ItemOutcome],
     ) -> Result<(), StoreError> {
-        let tx = self.write()?;
-        write_outcomes(&tx, job_id, outcomes)?;
-        tx.commit()?;
-        Ok(())
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            write_outcomes(&tx, job_id, outcomes)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
-    /// Puts every item in `from` back to pending with `reason`, in new chunks of the job's chunk
-    /// size, so they are sent again. Returns how many items moved.
     /// Puts the items in `from` back to pending for another round of sending, and counts the
     /// round in the job (so that a resumed job keeps to its bound). Returns how many items moved.
     pub fn requeue_for_resend(
@@ -621,23 +806,25 @@ impl Store {
         from: ItemState,
         reason: &str,
     ) -> Result<u64, StoreError> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
-            [job_id],
-        )?;
-        let chunk_size: i64 =
-            tx.query_row("SELECT chunk_size FROM jobs WHERE id = ?1", [job_id], |r| {
-                r.get(0)
-            })?;
-        let moved = tx.execute(
-            "UPDATE items SET state = 'pending', chunk = NULL, reason = ?3, updated_at = ?4 \
-             WHERE job_id = ?1 AND state = ?2",
-            params![job_id, from.as_str(), reason, ts(Utc::now())],
-        )?;
-        assign_chunks(&tx, job_id, chunk_size, true)?;
-        tx.commit()?;
-        Ok(moved as u64)
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            tx.execute(
+                "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
+                [job_id],
+            )?;
+            let chunk_size: i64 =
+                tx.query_row("SELECT chunk_size FROM jobs WHERE id = ?1", [job_id], |r| {
+                    r.get(0)
+                })?;
+            let moved = tx.execute(
+                "UPDATE items SET state = 'pending', chunk = NULL, reason = ?3, updated_at = ?4 \
+                 WHERE job_id = ?1 AND state = ?2",
+                params![job_id, from.as_str(), reason, ts(Utc::now())],
+            )?;
+            assign_chunks(&tx, job_id, chunk_size, true)?;
+            tx.commit()?;
+            Ok(moved as u64)
+        })
     }
 
     /// Up to `limit` items in `state` after `after_seq`, in enumeration order.
@@ -648,17 +835,19 @@ impl Store {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
-             ORDER BY seq LIMIT ?4",
-        )?;
-        let raws = stmt
-            .query_map(
-                params![job_id, state.as_str(), after_seq, limit as i64],
-                item_from_row,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(to_item).collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let raws = stmt
+                .query_map(
+                    params![job_id, state.as_str(), after_seq, limit as i64],
+                    item_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(to_item).collect()
+        })
     }
 
     /// Up to `limit` items after `after_seq` that the server accepted — done, sent (not yet
@@ -670,14 +859,16 @@ impl Store {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
-             AND state IN ('done', 'sent', 'unconfirmed') AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let raws = stmt
-            .query_map(params![job_id, after_seq, limit as i64], item_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(to_item).collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
+                 AND state IN ('done', 'sent', 'unconfirmed') AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let raws = stmt
+                .query_map(params![job_id, after_seq, limit as i64], item_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(to_item).collect()
+        })
     }
 
     /// The pages that still have items in `state`, with their scopes.
@@ -686,19 +877,21 @@ impl Store {
         job_id: &str,
         state: ItemState,
     ) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT p.page, p.scope FROM pages p WHERE p.job_id = ?1 AND EXISTS \
-             (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page AND i.state = ?2) \
-             ORDER BY p.page",
-        )?;
-        let rows = stmt
-            .query_map(params![job_id, state.as_str()], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(page, scope)| Ok((page, scope.as_deref().map(parse_json).transpose()?)))
-            .collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT p.page, p.scope FROM pages p WHERE p.job_id = ?1 AND EXISTS \
+                 (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page AND i.state = ?2) \
+                 ORDER BY p.page",
+            )?;
+            let rows = stmt
+                .query_map(params![job_id, state.as_str()], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(page, scope)| Ok((page, scope.as_deref().map(parse_json).transpose()?)))
+                .collect()
+        })
     }
 
     /// The items of one page in `state`.
@@ -708,67 +901,77 @@ impl Store {
         page: i64,
         state: ItemState,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
-        )?;
-        let raws = stmt
-            .query_map(params![job_id, page, state.as_str()], item_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(to_item).collect()
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
+            )?;
+            let raws = stmt
+                .query_map(params![job_id, page, state.as_str()], item_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            raws.into_iter().map(to_item).collect()
+        })
     }
 
     pub fn counts(&self, job_id: &str) -> Result<Counts, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT state, COUNT(*) FROM items WHERE job_id = ?1 GROUP BY state")?;
-        let mut counts = Counts::default();
-        let rows = stmt.query_map([job_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (state, n) = row?;
-            let state: ItemState = state.parse().map_err(StoreError::Corrupt)?;
-            counts.add(state, n.max(0) as u64);
-        }
-        Ok(counts)
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, COUNT(*) FROM items WHERE job_id = ?1 GROUP BY state",
+            )?;
+            let mut counts = Counts::default();
+            let rows = stmt.query_map([job_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (state, n) = row?;
+                let state: ItemState = state.parse().map_err(Fault::Damaged)?;
+                counts.add(state, n.max(0) as u64);
+            }
+            Ok(counts)
+        })
     }
 
     /// Calls `each` for every item of a job (only failed, skipped and unconfirmed ones with
-    /// `problems_only`), in enumeration order, without loading them all at once.
+    /// `problems_only`), in enumeration order, without loading them all at once, until it
+    /// breaks.
     pub fn for_each_report_row(
         &self,
         job: &JobRecord,
         problems_only: bool,
-        mut each: impl FnMut(ReportRow) -> Result<(), StoreError>,
+        mut each: impl FnMut(ReportRow) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let filter = if problems_only {
-            "AND state IN ('failed', 'skipped', 'unconfirmed')"
-        } else {
-            ""
-        };
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, state, reason, http_status, attempts, updated_at FROM items \
-             WHERE job_id = ?1 {filter} ORDER BY seq"
-        ))?;
-        let mut rows = stmt.query([&job.id])?;
-        let operation = job.spec.operation.name().to_string();
-        while let Some(row) = rows.next()? {
-            each(ReportRow {
-                id: row.get(0)?,
-                operation: operation.clone(),
-                outcome: row.get(1)?,
-                reason: row.get(2)?,
-                http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
-                attempts: row.get::<_, i64>(4)?.max(0) as u32,
-                time: row.get(5)?,
-            })?;
-        }
-        Ok(())
+        self.with(|conn| {
+            let filter = if problems_only {
+                "AND state IN ('failed', 'skipped', 'unconfirmed')"
+            } else {
+                ""
+            };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT id, state, reason, http_status, attempts, updated_at FROM items \
+                 WHERE job_id = ?1 {filter} ORDER BY seq"
+            ))?;
+            let mut rows = stmt.query([&job.id])?;
+            let operation = job.spec.operation.name().to_string();
+            while let Some(row) = rows.next()? {
+                let walk = each(ReportRow {
+                    id: row.get(0)?,
+                    operation: operation.clone(),
+                    outcome: row.get(1)?,
+                    reason: row.get(2)?,
+                    http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                    attempts: row.get::<_, i64>(4)?.max(0) as u32,
+                    time: row.get(5)?,
+                });
+                if walk.is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        })
     }
 }
 
 /// Who holds job `id`, if anyone.
-fn read_lease(conn: &Connection, id: &str) -> Result<Option<Lease>, StoreError> {
+fn read_lease(conn: &Connection, id: &str) -> Result<Option<Lease>, Fault> {
     let (owner, heartbeat): (Option<String>, Option<String>) = conn.query_row(
         "SELECT owner, heartbeat FROM jobs WHERE id = ?1",
         [id],
@@ -790,7 +993,7 @@ fn take_lease(
     id: &str,
     owner: &str,
     now: DateTime<Utc>,
-) -> Result<Result<(), Lease>, StoreError> {
+) -> Result<Result<(), Lease>, Fault> {
     if let Some(lease) = read_lease(tx, id)? {
         if lease.owner != owner && lease.is_held(now) {
             return Ok(Err(lease));
@@ -809,7 +1012,7 @@ fn insert_job(
     new: &NewJob,
     owner: &str,
     now: DateTime<Utc>,
-) -> Result<String, StoreError> {
+) -> Result<String, Fault> {
     let prefix = new.name.clone().unwrap_or_else(|| new.identity.clone());
     let previous: i64 = tx.query_row(
         "SELECT COUNT(*) FROM jobs WHERE identity = ?1",
@@ -817,7 +1020,7 @@ fn insert_job(
         |r| r.get(0),
     )?;
     let id = format!("{prefix}-{}", previous + 1);
-    let spec = serde_json::to_string(&new.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
          created_at, started_by, reason, owner, heartbeat) \
@@ -844,7 +1047,7 @@ fn write_outcomes(
     tx: &Transaction<'_>,
     job_id: &str,
     outcomes: &[ItemOutcome],
-) -> Result<(), StoreError> {
+) -> Result<(), Fault> {
     let now = ts(Utc::now());
     let mut update = tx.prepare_cached(
         "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), attempts = attempts + ?6, updated_at = ?7 \
@@ -871,7 +1074,7 @@ fn assign_chunks(
     job_id: &str,
     chunk_size: i64,
     final_page: bool,
-) -> Result<(), StoreError> {
+) -> Result<(), Fault> {
     let mut next_chunk: i64 = tx.query_row(
         "SELECT chunk_count FROM jobs WHERE id = ?1",
         [job_id],
@@ -927,6 +1130,24 @@ mod tests {
             plan.iter().any(|step| step.contains("items_by_chunk")),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn a_store_whose_file_was_deleted_stops_and_is_not_touched_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.check_in_place().expect("in place");
+        std::fs::remove_file(&path).unwrap();
+        let moved = store.check_in_place().unwrap_err();
+        assert!(matches!(moved, StoreError::Replaced { .. }), "{moved}");
+        assert!(!moved.needs_the_user() && moved.concerns_the_file());
+        let later = store.jobs().unwrap_err();
+        assert_eq!(later.to_string(), moved.to_string());
+        assert!(store
+            .conn
+            .db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE)
+            .unwrap());
     }
 
     #[test]

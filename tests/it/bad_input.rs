@@ -5,9 +5,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::support::{bulkops_bare, mint_token, run, seed_runs, Ran, Sim};
+use crate::support::{bulkops_bare, error_lines, mint_token, run, seed_runs, Ran, Sim};
 
 const RUN_ID: &str = "6f1c2d3e-0000-4000-8000-000000000001";
 
@@ -467,14 +467,6 @@ fn run_briefly(cmd: &mut Command) -> Ran {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// The lines of stderr that are not JSON log lines.
-fn error_lines(stderr: &str) -> Vec<&str> {
-    stderr
-        .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).map_or(true, |v| !v.is_object()))
-        .collect()
 }
 
 fn jobs_in(sim: &Sim, state: &Path) -> String {

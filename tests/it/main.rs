@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cancel;
+mod causes;
 mod control;
 mod ops;
 mod outage;

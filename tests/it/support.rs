@@ -319,6 +319,30 @@ pub fn only_job(sim: &Sim, state: &Path) -> String {
     job["job"].as_str().expect("job id").to_string()
 }
 
+/// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: minutes long, so it is still
+/// running whenever the test looks.
+pub const SLOW_CANCEL: [&str; 11] = [
+    "runs",
+    "cancel",
+    "--since",
+    "1d",
+    "--yes",
+    "-o",
+    "json",
+    "--rate",
+    "0.5",
+    "--chunk-size",
+    "100",
+];
+
+/// The lines of stderr that are not JSON log lines.
+pub fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).map_or(true, |v| !v.is_object()))
+        .collect()
+}
+
 /// Replay pacing for tests that send many chunks (the default is 2s between replay requests).
 pub const FAST_REPLAYS: &str = "20ms";
 

@@ -12,23 +12,8 @@ use serde_json::{json, Value};
 
 use crate::support::{
     after_progress, interrupt_after_progress, mint_token, only_job, run, seed_runs, Sim,
+    SLOW_CANCEL,
 };
-
-/// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: minutes long, so it is still
-/// running whenever the test looks.
-const SLOW_CANCEL: [&str; 11] = [
-    "runs",
-    "cancel",
-    "--since",
-    "1d",
-    "--yes",
-    "-o",
-    "json",
-    "--rate",
-    "0.5",
-    "--chunk-size",
-    "100",
-];
 
 /// The state `jobs list -o json` and `jobs show -o json` give the only job.
 fn shown_states(sim: &Sim, state: &Path) -> (String, String) {
