@@ -8,4 +8,5 @@ mod ops;
 mod outage;
 mod safety;
 mod support;
+mod tell;
 mod truth;
