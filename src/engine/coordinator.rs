@@ -208,12 +208,10 @@ impl Coordinator {
             return;
         }
         let window = self.window.allowed();
-        let resized = match (resizes.shrank, resizes.grew) {
-            (0, 0) => format!("{window} chunks allowed in flight"),
-            (shrank, grew) => format!(
-                "the window of chunks in flight shrank {shrank} and grew {grew} times, to {window}"
-            ),
-        };
+        let window_words = format!(
+            "window of chunks in flight {window} (shrank {} and grew {} times)",
+            resizes.shrank, resizes.grew
+        );
         if news.under_pressure() {
             tracing::warn!(
                 job = %self.job.id,
@@ -223,15 +221,15 @@ impl Coordinator {
                 unanswered = news.unanswered,
                 server_errors = news.server_errors,
                 window,
-                "server pressure in the last {covered}s: {} of {} requests retried, {} throttled (429), {} unanswered (refused, timed out or dropped), {} server errors (5xx); {resized}",
-                news.retries,
+                "server pressure in the last {covered}s: {} requests, {} retried, {} throttled (429), {} unanswered (refused, timed out or dropped), {} server errors (5xx); {window_words}",
                 news.requests,
+                news.retries,
                 news.throttled,
                 news.unanswered,
                 news.server_errors,
             );
         } else {
-            tracing::info!(job = %self.job.id, window, "no server pressure: {resized}");
+            tracing::info!(job = %self.job.id, window, "no server pressure in the last {covered}s; {window_words}");
         }
         self.window.clear_resizes();
         self.pressure_logged = PressureLogged {

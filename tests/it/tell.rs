@@ -167,8 +167,24 @@ fn tell_the_prompt_counts_first_and_says_the_whole_selection_in_plain_words() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    seed_runs(&sim, 120, "QUEUED", "cc", 20, 1, json!({"customer": "acme"}));
-    seed_runs(&sim, 30, "QUEUED", "cc", 20, 1, json!({"customer": "other"}));
+    seed_runs(
+        &sim,
+        120,
+        "QUEUED",
+        "cc",
+        20,
+        1,
+        json!({"customer": "acme"}),
+    );
+    seed_runs(
+        &sim,
+        30,
+        "QUEUED",
+        "cc",
+        20,
+        1,
+        json!({"customer": "other"}),
+    );
     let cancel = [
         "runs",
         "cancel",
@@ -194,7 +210,10 @@ fn tell_the_prompt_counts_first_and_says_the_whole_selection_in_plain_words() {
         &format!("tenant {}", sim.tenant),
         sim.url.trim_end_matches('/'),
     ] {
-        assert!(prompt.contains(words), "{words:?} not in the prompt:\n{prompt}");
+        assert!(
+            prompt.contains(words),
+            "{words:?} not in the prompt:\n{prompt}"
+        );
     }
     let times = times_in(prompt);
     assert_eq!(times.len(), 2, "the window, from and to:\n{prompt}");
@@ -227,12 +246,11 @@ fn tell_the_prompt_says_what_will_be_skipped_and_why() {
     // Every fourth row is code-defined: Hatchet does not delete those.
     sim.seed(json!({"scheduled": 20, "workflow": "nightly", "code_defined_every": 4}));
 
-    let mut term = Terminal::start(sim.bulkops(&state).args([
-        "scheduled",
-        "delete",
-        "--workflow",
-        "nightly",
-    ]));
+    let mut term =
+        Terminal::start(
+            sim.bulkops(&state)
+                .args(["scheduled", "delete", "--workflow", "nightly"]),
+        );
     term.wait_for("[y/N]", Duration::from_secs(60));
     term.type_keys("n\n");
     let (code, shown) = term.finish(Duration::from_secs(60));
@@ -291,7 +309,14 @@ fn tell_off_a_terminal_a_destructive_command_without_yes_is_refused_and_sends_no
         &["runs", "cancel", "--since", "1d"],
         &["runs", "replay", "--since", "1d"],
         &["scheduled", "delete", "--workflow", "nightly"],
-        &["scheduled", "reschedule", "--shift", "1h", "--workflow", "nightly"],
+        &[
+            "scheduled",
+            "reschedule",
+            "--shift",
+            "1h",
+            "--workflow",
+            "nightly",
+        ],
         &["crons", "delete", "--workflow", "hourly"],
     ];
     let refused = "error: not a terminal: pass --yes to run without confirmation";
@@ -301,7 +326,11 @@ fn tell_off_a_terminal_a_destructive_command_without_yes_is_refused_and_sends_no
         assert_eq!(ran.stderr.trim(), refused, "{command:?}");
         assert_eq!(ran.stdout, "", "{command:?}");
         let dry = run(sim.bulkops(&state).args(command).arg("--dry-run"));
-        assert_eq!(dry.code, 0, "{command:?} --dry-run needs no --yes: {}", dry.stderr);
+        assert_eq!(
+            dry.code, 0,
+            "{command:?} --dry-run needs no --yes: {}",
+            dry.stderr
+        );
     }
     assert_eq!(sim.mutating_requests(), 0);
     assert_eq!(job_count(&sim, &state), 0);
@@ -342,8 +371,11 @@ fn tell_resuming_an_unfinished_job_needs_no_yes() {
         "--chunk-size",
         "100",
     ];
-    let first =
-        interrupt_after_progress(sim.bulkops(&state).args(cancel).args(["--yes", "--rate", "5"]));
+    let first = interrupt_after_progress(
+        sim.bulkops(&state)
+            .args(cancel)
+            .args(["--yes", "--rate", "5"]),
+    );
     assert_eq!(first.code, 3, "{}", first.stderr);
     let job = only_job(&sim, &state);
 
@@ -394,7 +426,11 @@ fn tell_a_selection_that_matches_nothing_creates_no_job_and_says_so() {
 fn pressure_lines(ran: &Ran) -> Vec<Value> {
     events(ran)
         .into_iter()
-        .filter(|e| e["fields"]["message"].as_str().is_some_and(|m| m.contains("server pressure")))
+        .filter(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("server pressure"))
+        })
         .collect()
 }
 
@@ -488,7 +524,14 @@ fn tell_json_progress_says_phase_confirmed_sent_and_an_eta_through_verification(
         assert_eq!(line["job"], job.as_str(), "{line}");
         let phase = line["phase"].as_str().unwrap_or_default();
         assert!(
-            ["reconciling", "enumerating", "executing", "verifying", "resending"].contains(&phase),
+            [
+                "reconciling",
+                "enumerating",
+                "executing",
+                "verifying",
+                "resending"
+            ]
+            .contains(&phase),
             "{line}"
         );
         for count in ["confirmed", "sent", "processed"] {
@@ -501,11 +544,16 @@ fn tell_json_progress_says_phase_confirmed_sent_and_an_eta_through_verification(
     assert!(!verifying.is_empty(), "{}", ran.stderr);
     for line in &verifying {
         let eta = line["eta_s"].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=3.0).contains(&eta), "the time left of the timeout: {line}");
+        assert!(
+            (0.0..=3.0).contains(&eta),
+            "the time left of the timeout: {line}"
+        );
         assert_eq!(line["confirmed"], 0, "nothing is confirmed: {line}");
     }
     assert!(
-        verifying.iter().any(|l| l["eta_s"].as_f64().unwrap() >= 1.0),
+        verifying
+            .iter()
+            .any(|l| l["eta_s"].as_f64().unwrap() >= 1.0),
         "the ETA stayed 0 through verification: {verifying:?}"
     );
 }
@@ -545,9 +593,8 @@ fn tell_a_resumed_job_reports_the_rate_of_this_run_not_of_the_whole_job() {
     // 2 requests/s of 100 runs: about 200 runs/s, whatever the job did before.
     let seen = Arc::new(AtomicUsize::new(0));
     let counted = seen.clone();
-    let a_few = move |e: &Value| {
-        e["event"] == "progress" && counted.fetch_add(1, Ordering::Relaxed) >= 3
-    };
+    let a_few =
+        move |e: &Value| e["event"] == "progress" && counted.fetch_add(1, Ordering::Relaxed) >= 3;
     let resumed = after_event(
         sim.bulkops(&state).args(cancel).args(["--rate", "2"]),
         a_few,
@@ -559,7 +606,10 @@ fn tell_a_resumed_job_reports_the_rate_of_this_run_not_of_the_whole_job() {
     assert!(lines.len() >= 3, "{}", resumed.stderr);
     for line in lines {
         let rate = line["items_per_sec"].as_f64().unwrap();
-        assert!(rate <= 400.0, "the rate counts the earlier run's items: {line}");
+        assert!(
+            rate <= 400.0,
+            "the rate counts the earlier run's items: {line}"
+        );
     }
 }
 
@@ -594,14 +644,22 @@ fn tell_on_a_terminal_the_bar_shows_the_job_and_is_cleared_before_the_summary() 
     let (code, shown) = term.finish(Duration::from_secs(60));
     assert_eq!(code, 3, "{shown}");
     let job = only_job(&sim, &state);
-    let bar_draws: Vec<&str> = shown.split(['\r', '\n']).filter(|l| l.contains("ETA")).collect();
+    let bar_draws: Vec<&str> = shown
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("ETA"))
+        .collect();
     assert!(
-        bar_draws.iter().any(|l| l.contains(&job) && l.contains("executing")),
+        bar_draws
+            .iter()
+            .any(|l| l.contains(&job) && l.contains("executing")),
         "the bar names neither the job nor its phase: {bar_draws:?}"
     );
     let stopped = screen(&shown);
     assert!(stopped.contains("interrupted"), "{stopped}");
-    assert!(!stopped.contains("ETA"), "a bar is left on the screen:\n{stopped}");
+    assert!(
+        !stopped.contains("ETA"),
+        "a bar is left on the screen:\n{stopped}"
+    );
 
     // The same command resumes it to the end: the bar is gone before the summary.
     sim.faults(json!({}));
@@ -610,5 +668,8 @@ fn tell_on_a_terminal_the_bar_shows_the_job_and_is_cleared_before_the_summary() 
     assert_eq!(code, 0, "{shown}");
     let finished = screen(&shown);
     assert!(finished.contains("finished"), "{finished}");
-    assert!(!finished.contains("ETA"), "a bar is left on the screen:\n{finished}");
+    assert!(
+        !finished.contains("ETA"),
+        "a bar is left on the screen:\n{finished}"
+    );
 }
