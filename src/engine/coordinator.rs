@@ -189,14 +189,12 @@ impl Coordinator {
 
     /// Logs what the server did to this run's requests (retries, 429s, no answers) and how the
     /// concurrency window followed, at most every `PRESSURE_LOG_EVERY`: a busy or silent server
-    /// shows in the log, not only in a slower bar. At the `end` of the run, what is not logged
-    /// yet is logged at once.
-    fn log_pressure(&mut self, end: bool) {
+    /// shows in the log, not only in a slower bar (the summary has the totals).
+    fn log_pressure(&mut self) {
         let logged = &self.pressure_logged;
-        if !end
-            && logged
-                .at
-                .is_some_and(|at| at.elapsed() < PRESSURE_LOG_EVERY)
+        if logged
+            .at
+            .is_some_and(|at| at.elapsed() < PRESSURE_LOG_EVERY)
         {
             return;
         }
@@ -675,7 +673,6 @@ impl Coordinator {
     // --- the end --------------------------------------------------------------------------
 
     fn complete(&mut self, finished: bool) {
-        self.log_pressure(true);
         self.phase = Phase::Done;
         if let Err(e) = self.store.release_job(&self.job.id, &self.settings.owner) {
             tracing::warn!("cannot release the job's lease: {e}");
@@ -727,7 +724,7 @@ impl Actor for Coordinator {
         self.refresh_counts();
         ctx.run_interval(CONTROL_POLL, |act, ctx| act.check_control(ctx));
         // Looked at every second so that the first sign of pressure shows at once.
-        ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure(false));
+        ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure());
         self.reconcile_next(ctx);
     }
 }
