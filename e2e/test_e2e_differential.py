@@ -156,14 +156,19 @@ def test_replay_counts_and_outcomes_match(worlds: dict):
 
 
 def test_nothing_matches(worlds: dict):
-    """A selection that matches no run: nothing to do, on both. (The real server answers
-    external-ids with `null` instead of `[]` when nothing matches: docs/hatchet-behaviour.md D6.)"""
+    """A selection that matches no run: nothing to do, and no job is created, on both. (The real
+    server answers external-ids with `null` instead of `[]` when nothing matches:
+    docs/hatchet-behaviour.md D6.)"""
     nobody = hh.new_tag("diff-nobody")
     args = ["runs", "cancel", "--since", "1h", "--metadata", f"itest={nobody}"]
     dry = _both(worlds, lambda bo: bo.run(*args, "--dry-run", timeout=120))
+    jobs_before = _both(worlds, lambda bo: len(bo.jobs()))
     run = _both(worlds, lambda bo: bo.run(*args, "--yes", timeout=120))
     for name in ("simulated", "real"):
         assert dry[name].returncode == 0, f"{name} dry run\n{dry[name].describe()}"
         assert dry[name].summary["matching"] == 0, dry[name].describe()
         assert run[name].returncode == 0, f"{name}\n{run[name].describe()}"
-        assert run[name].summary["state"] == "finished" and run[name].counts["total"] == 0, run[name].describe()
+        said = run[name].summary
+        assert said["state"] == "nothing matches" and said["matching"] == 0 and said["job"] is None, \
+            run[name].describe()
+        assert len(worlds[name].jobs()) == jobs_before[name], f"{name}: a job was created for an empty selection"

@@ -4,11 +4,15 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 use super::args::Output;
+use super::run_job::Survey;
 use super::{CliError, Exit};
 use crate::backend::hatchet::without_credentials;
+use crate::engine::{format_count, format_duration, format_rate, rounded_rate, RunTotals};
+use crate::job::{JobSpec, OperationKind, RescheduleTarget, Selector, Window};
 use crate::store::{Counts, JobRecord};
 
 /// Set once a write met a closed stdout; nothing is written after that.
@@ -63,47 +67,260 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// The end-of-job summary: counts, the report path and how to go on. The job's outcome is in
-/// its exit code and the store, so a summary that cannot be written is only a warning.
-pub fn summary(
-    output: Output,
-    job: &JobRecord,
-    state: &str,
-    counts: &Counts,
-    report: Option<&str>,
-    exit: Exit,
-    note: Option<&str>,
-) {
-    let text = match output {
+/// How a job run ended, for its summary.
+pub struct Ending<'a> {
+    /// `finished` or `interrupted`.
+    pub state: &'a str,
+    pub counts: &'a Counts,
+    pub report: Option<&'a str>,
+    pub exit: Exit,
+    pub note: Option<&'a str>,
+    pub totals: &'a RunTotals,
+}
+
+/// The end-of-job summary: counts, what this run did, the report path and how to go on. The
+/// job's outcome is in its exit code and the store, so a summary that cannot be written is only
+/// a warning.
+pub fn summary(output: Output, job: &JobRecord, ending: &Ending) {
+    if let Err(e) = outln!("{}", summary_text(output, job, ending)) {
+        tracing::warn!("{e}");
+    }
+}
+
+fn summary_text(output: Output, job: &JobRecord, ending: &Ending) -> String {
+    let totals = ending.totals;
+    let traffic = &totals.traffic;
+    match output {
         Output::Json => json!({
             "job": job.id,
             "operation": job.spec.operation.name(),
-            "state": state,
-            "counts": counts,
-            "report": report,
-            "exit_code": exit as u8,
-            "note": note,
+            "state": ending.state,
+            "counts": ending.counts,
+            "run": {
+                "elapsed_s": (totals.elapsed.as_secs_f64() * 10.0).round() / 10.0,
+                "items": totals.items,
+                "items_per_sec": rounded_rate(totals.items_per_sec()),
+                "requests": traffic.requests,
+                "retries": traffic.retries,
+                "throttled": traffic.throttled,
+                "unanswered": traffic.unanswered,
+                "server_errors": traffic.server_errors,
+                "resent": totals.resent,
+            },
+            "report": ending.report,
+            "exit_code": ending.exit as u8,
+            "note": ending.note,
         })
         .to_string(),
         Output::Text => {
             let mut text = format!(
-                "job {} ({}): {state}\n  {}",
+                "job {} ({}): {}\n  {}\n  this run: {} items in {} ({}); {} requests, {} retried, {} throttled (429), {} unanswered, {} server errors; {} resent",
                 job.id,
                 job.spec.operation.name(),
-                counts_in_words(counts),
+                ending.state,
+                counts_in_words(ending.counts),
+                format_count(totals.items),
+                format_duration(totals.elapsed),
+                format_rate(totals.items_per_sec()),
+                format_count(traffic.requests),
+                format_count(traffic.retries),
+                format_count(traffic.throttled),
+                format_count(traffic.unanswered),
+                format_count(traffic.server_errors),
+                format_count(totals.resent),
             );
-            if let Some(report) = report {
+            if let Some(report) = ending.report {
                 text.push_str(&format!("\n  report: {report}"));
             }
-            if let Some(note) = note {
+            if let Some(note) = ending.note {
                 text.push_str(&format!("\n  {note}"));
             }
             text
         }
-    };
-    if let Err(e) = outln!("{text}") {
-        tracing::warn!("{e}");
     }
+}
+
+/// What a dry run found.
+pub fn dry_run(output: Output, found: &Survey) -> Result<(), CliError> {
+    match output {
+        Output::Json => {
+            let skipped: Vec<serde_json::Value> = found
+                .skipped
+                .iter()
+                .map(|(reason, items)| json!({"reason": reason, "items": items}))
+                .collect();
+            outln!(
+                "{}",
+                json!({"dry_run": true, "matching": found.matching, "sample": found.sample, "skipped": skipped})
+            )
+        }
+        Output::Text => {
+            outln!(
+                "dry run: {} matching items; nothing was changed",
+                found.matching
+            )?;
+            for id in &found.sample {
+                outln!("  {id}")?;
+            }
+            for (reason, items) in &found.skipped {
+                outln!("  {} would be skipped: {reason}", format_count(*items))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A selection with no item: no job is created.
+pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), CliError> {
+    const SAID: &str = "nothing matches: no job created";
+    match output {
+        Output::Json => outln!(
+            "{}",
+            json!({
+                "job": null,
+                "operation": spec.operation.name(),
+                "state": "nothing matches",
+                "matching": 0,
+                "exit_code": Exit::Success as u8,
+                "note": SAID,
+            })
+        ),
+        Output::Text => outln!("{SAID}"),
+    }
+}
+
+/// The question asked before a job is created: what it does to how many items, the whole
+/// selection (defaults included), what it skips and why, and where.
+pub fn confirmation(spec: &JobSpec, window: &Window, now: DateTime<Utc>, found: &Survey) -> String {
+    let n = found.to_act_on();
+    let count = format_count(n);
+    let runs = plural(n, "run", "runs");
+    let scheduled = plural(n, "scheduled run", "scheduled runs");
+    let action = match &spec.operation {
+        OperationKind::RunsCancel => format!("cancel {count} {runs}"),
+        OperationKind::RunsReplay => format!("replay {count} {runs}"),
+        OperationKind::ScheduledDelete => format!("delete {count} {scheduled}"),
+        OperationKind::ScheduledReschedule { target, .. } => match target {
+            RescheduleTarget::To(at) => format!("move {count} {scheduled} to {}", rfc3339(*at)),
+            RescheduleTarget::Shift(shift) => format!("move {count} {scheduled} by {shift}"),
+        },
+        OperationKind::CronsDelete => format!("delete {count} {}", plural(n, "cron", "crons")),
+        OperationKind::ScheduledRecreate { of } => {
+            format!("re-create {count} {scheduled} that job {of} deleted (undo of job {of})")
+        }
+        OperationKind::ScheduledRestore { of } => format!(
+            "move {count} {scheduled} back to the trigger times they had before job {of} (undo of job {of})"
+        ),
+    };
+    let of_matching = if n == found.matching {
+        String::new()
+    } else {
+        format!(" (of {} matching)", format_count(found.matching))
+    };
+    let mut text = format!(
+        "About to {action}{of_matching} on tenant {} at {}.\n",
+        spec.target.tenant,
+        without_credentials(&spec.target.server_url).trim_end_matches('/'),
+    );
+    if spec.operation.undoes().is_none() {
+        text.push_str(&format!(
+            "  Selection: {}.\n",
+            selection_in_words(spec, window, now, found.matching)
+        ));
+    }
+    for (reason, items) in &found.skipped {
+        text.push_str(&format!("  {} skipped: {reason}\n", format_count(*items)));
+    }
+    text.push_str("Continue? [y/N] ");
+    text
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Every filter of a selection, with the statuses an operation defaults to and the times
+/// resolved (relative trigger times against `now`, as the job will).
+fn selection_in_words(
+    spec: &JobSpec,
+    window: &Window,
+    now: DateTime<Utc>,
+    matching: u64,
+) -> String {
+    let Selector {
+        statuses,
+        workflows,
+        metadata,
+        ids_digest,
+        trigger_after,
+        trigger_before,
+        cron_names,
+        include_code_defined,
+        ..
+    } = &spec.selector;
+    let either = |items: &[String]| items.join(" or ");
+    let mut parts = Vec::new();
+    if ids_digest.is_some() {
+        parts.push(format!(
+            "the {} ids in the ids file",
+            format_count(matching)
+        ));
+    }
+    if !workflows.is_empty() {
+        parts.push(format!("workflow {}", either(workflows)));
+    }
+    let defaults = spec.operation.default_statuses();
+    if !statuses.is_empty() {
+        let named: Vec<String> = statuses.iter().map(|s| s.to_string()).collect();
+        parts.push(format!("status {}", either(&named)));
+    } else if !defaults.is_empty() && ids_digest.is_none() {
+        let named: Vec<String> = defaults.iter().map(|s| s.to_string()).collect();
+        parts.push(format!("status {} (default)", either(&named)));
+    }
+    if !metadata.is_empty() {
+        let pairs: Vec<String> = metadata
+            .iter()
+            .map(|m| format!("{}={}", m.key, m.value))
+            .collect();
+        parts.push(format!("metadata {}", pairs.join(" and ")));
+    }
+    if !cron_names.is_empty() {
+        parts.push(format!("cron name {}", either(cron_names)));
+    }
+    if *include_code_defined {
+        parts.push("code-defined crons included".to_string());
+    }
+    let trigger = |t: &Option<crate::job::TimeSpec>| {
+        t.as_ref().and_then(|t| t.resolve(now).ok()).map(rfc3339)
+    };
+    match (trigger(trigger_after), trigger(trigger_before)) {
+        (Some(after), Some(before)) => {
+            parts.push(format!("trigger time after {after} and before {before}"))
+        }
+        (Some(after), None) => parts.push(format!("trigger time after {after}")),
+        (None, Some(before)) => parts.push(format!("trigger time before {before}")),
+        (None, None) => {}
+    }
+    if ids_digest.is_none() {
+        parts.push(if window.since == DateTime::UNIX_EPOCH {
+            format!("created up to {}", rfc3339(window.until))
+        } else {
+            format!(
+                "created after {} and up to {}",
+                rfc3339(window.since),
+                rfc3339(window.until)
+            )
+        });
+    }
+    parts.join(", ")
 }
 
 /// The counts of a job, saying apart what the server accepted but has not confirmed yet (`sent`)
@@ -141,4 +358,192 @@ pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Va
         "selector": job.spec.selector,
         "counts": counts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::TrafficCounts;
+    use crate::job::{parse_metadata, parse_time, RunStatus, Target, TimeSpec};
+    use crate::store::JobState;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        parse_time(text).unwrap()
+    }
+
+    /// Fixed times, ids and addresses: the snapshots hold nothing that changes between runs.
+    fn spec(operation: OperationKind, selector: Selector) -> JobSpec {
+        let target = Target {
+            server_url: "https://hatchet.example.com/".into(),
+            tenant: "707d0855-80ab-4e1f-a156-f1c4546cbf52".into(),
+        };
+        JobSpec::new(operation, selector, target).unwrap()
+    }
+
+    fn window() -> Window {
+        Window {
+            since: at("2026-11-26T06:10:54.547560997Z"),
+            until: at("2026-11-27T06:10:54.547560997Z"),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        at("2026-11-27T06:10:54.547560997Z")
+    }
+
+    fn found(matching: u64, skipped: &[(&str, u64)]) -> Survey {
+        Survey {
+            matching,
+            sample: Vec::new(),
+            skipped: skipped.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_cancel_prompt_counts_and_names_the_default_statuses() {
+        let selector = Selector {
+            since: Some(TimeSpec::Ago("24h".into())),
+            workflows: vec!["cc".into()],
+            metadata: parse_metadata(&["customer=acme".into()]).unwrap(),
+            ..Selector::default()
+        };
+        let spec = spec(OperationKind::RunsCancel, selector);
+        insta::assert_snapshot!(confirmation(&spec, &window(), now(), &found(20_412, &[])));
+    }
+
+    #[test]
+    fn a_replay_prompt_says_what_is_skipped_and_why() {
+        let selector = Selector {
+            since: Some(TimeSpec::Ago("24h".into())),
+            statuses: vec![RunStatus::Failed, RunStatus::Queued],
+            ..Selector::default()
+        };
+        let spec = spec(OperationKind::RunsReplay, selector);
+        let found = found(
+            1_000,
+            &[("still active (QUEUED): replay it once it has finished", 40)],
+        );
+        insta::assert_snapshot!(confirmation(&spec, &window(), now(), &found));
+    }
+
+    #[test]
+    fn a_reschedule_prompt_resolves_trigger_times() {
+        let selector = Selector {
+            workflows: vec!["nightly".into(), "weekly".into()],
+            trigger_after: Some(TimeSpec::Ahead("2h".into())),
+            trigger_before: Some(TimeSpec::At(at("2026-12-01T00:00:00Z"))),
+            ..Selector::default()
+        };
+        let operation = OperationKind::ScheduledReschedule {
+            target: RescheduleTarget::Shift("1h".into()),
+            allow_past: false,
+        };
+        let unbounded = Window {
+            since: DateTime::UNIX_EPOCH,
+            ..window()
+        };
+        let found = found(
+            1,
+            &[(
+                "code-defined (method DEFAULT): change the workflow's code instead",
+                1,
+            )],
+        );
+        insta::assert_snapshot!(confirmation(
+            &spec(operation, selector),
+            &unbounded,
+            now(),
+            &found
+        ));
+    }
+
+    #[test]
+    fn an_undo_prompt_names_the_job_it_undoes() {
+        let operation = OperationKind::ScheduledRecreate {
+            of: "4dedb306b023c9fe-1".into(),
+        };
+        let spec = spec(operation, Selector::default());
+        let unbounded = Window {
+            since: DateTime::UNIX_EPOCH,
+            ..window()
+        };
+        insta::assert_snapshot!(confirmation(&spec, &unbounded, now(), &found(1, &[])));
+    }
+
+    fn job() -> JobRecord {
+        let selector = Selector {
+            since: Some(TimeSpec::Ago("24h".into())),
+            ..Selector::default()
+        };
+        JobRecord {
+            id: "4dedb306b023c9fe-1".into(),
+            identity: "4dedb306b023c9fe".into(),
+            name: None,
+            spec: spec(OperationKind::RunsCancel, selector),
+            window: window(),
+            state: JobState::Finished,
+            cursor: None,
+            enumerated: true,
+            chunk_size: 500,
+            created_at: now(),
+            finished_at: Some(now()),
+            started_by: "ops".into(),
+            reason: None,
+            rate: None,
+            resend_rounds: 0,
+        }
+    }
+
+    fn ending<'a>(counts: &'a Counts, totals: &'a RunTotals) -> Ending<'a> {
+        Ending {
+            state: "finished",
+            counts,
+            report: Some("/var/lib/bulkops/state.db-reports/4dedb306b023c9fe-1.csv"),
+            exit: Exit::ItemFailures,
+            note: None,
+            totals,
+        }
+    }
+
+    fn busy_run() -> (Counts, RunTotals) {
+        let counts = Counts {
+            total: 20_412,
+            done: 20_400,
+            unconfirmed: 12,
+            ..Counts::default()
+        };
+        let totals = RunTotals {
+            elapsed: Duration::from_millis(83_400),
+            items: 20_412,
+            traffic: TrafficCounts {
+                requests: 61,
+                retries: 9,
+                throttled: 4,
+                unanswered: 2,
+                server_errors: 3,
+            },
+            resent: 0,
+        };
+        (counts, totals)
+    }
+
+    #[test]
+    fn the_summary_says_what_this_run_did() {
+        let (counts, totals) = busy_run();
+        insta::assert_snapshot!(summary_text(
+            Output::Text,
+            &job(),
+            &ending(&counts, &totals)
+        ));
+    }
+
+    #[test]
+    fn the_json_summary_carries_the_same() {
+        let (counts, totals) = busy_run();
+        let text = summary_text(Output::Json, &job(), &ending(&counts, &totals));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        insta::assert_snapshot!(serde_json::to_string_pretty(&value).unwrap());
+    }
 }

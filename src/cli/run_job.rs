@@ -1,6 +1,7 @@
 //! The flow of one job run: settings, connection, validation (nothing sent on bad input),
 //! preflight, create or resume, dry run or confirmation, the engine, the summary.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
@@ -13,24 +14,23 @@ use super::args::{
     BulkExecArgs, CommonSelectArgs, CronSelectArgs, GlobalArgs, NewJobArgs, PaceArgs,
     RunSelectArgs, ScheduledSelectArgs,
 };
-use super::output::outln;
 use super::{bad, output, CliError, Exit};
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
 use crate::engine::{
-    self, Caller, Coordinator, EngineError, EngineSettings, JsonProgress, Progress, RetryPolicy,
-    RunOutcome, Stop, TtyProgress,
+    self, Caller, Coordinator, Ended, EngineError, EngineSettings, JsonProgress, Progress,
+    RetryPolicy, RunOutcome, Stop, TtyProgress,
 };
 use crate::job::{
     parse_metadata, parse_shift, parse_statuses, parse_time, JobSpec, OperationKind,
-    RescheduleTarget, RunStatus, Selector, SpecError, Target, TimeSpec, Window,
+    RescheduleTarget, Selector, SpecError, Target, TimeSpec, Window,
 };
 use crate::ops::{
     Archive, CronSelection, CronsDelete, Manifest, Operation, RunSelection, RunsCancel, RunsReplay,
     ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
     Source, TargetRule,
 };
-use crate::store::{Begun, Counts, Item, JobRecord, JobState, Lease, NewJob, Store};
+use crate::store::{Begun, Counts, Item, ItemState, JobRecord, JobState, Lease, NewJob, Store};
 
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
@@ -366,13 +366,13 @@ async fn build_operation(
         None => None,
     };
     let workflow_ids = resolve_workflows(&client, &selector.workflows, settings).await?;
-    let runs = |default: &[RunStatus]| match manifest.clone() {
+    let runs = || match manifest.clone() {
         Some(ids) => RunSelection::from_manifest(client.clone(), window, ids),
         None => RunSelection::new(
             client.clone(),
             window,
             if selector.statuses.is_empty() {
-                default.to_vec()
+                spec.operation.default_statuses().to_vec()
             } else {
                 selector.statuses.clone()
             },
@@ -401,12 +401,9 @@ async fn build_operation(
         }
     };
     let op: Arc<dyn Operation> = match &spec.operation {
-        OperationKind::RunsCancel => Arc::new(RunsCancel::new(runs(&[
-            RunStatus::Queued,
-            RunStatus::Running,
-        ]))),
+        OperationKind::RunsCancel => Arc::new(RunsCancel::new(runs())),
         OperationKind::RunsReplay => Arc::new(RunsReplay::new(
-            runs(&[RunStatus::Failed, RunStatus::Cancelled]),
+            runs(),
             settings.verify_poll * 5,
             settings.replay_interval,
         )),
@@ -525,11 +522,29 @@ pub fn run_spec(
         let mut op =
             build_operation(&spec, window, created, client.clone(), &settings, &store).await?;
         if exec.new_job.dry_run {
-            return dry_run(op.as_ref(), &settings, global).await;
+            let found = survey(op.as_ref(), &settings, Depth::Everything).await?;
+            output::dry_run(global.output, &found)?;
+            return Ok(Exit::Success);
         }
+        // An unfinished job was confirmed when it was created: it resumes without asking.
         if existing.is_none() {
             refuse_accidental_repeat(&store, &identity, &spec, exec)?;
-            confirm(&spec, &window, exec.new_job.yes)?;
+            let asking = must_ask(exec.new_job.yes)?;
+            // The count comes first in a question; without one, finding one item is enough
+            // to know the job is not empty.
+            let depth = if asking {
+                Depth::Everything
+            } else {
+                Depth::FirstMatch
+            };
+            let found = survey(op.as_ref(), &settings, depth).await?;
+            if found.matching == 0 {
+                output::nothing_matches(global.output, &spec)?;
+                return Ok(Exit::Success);
+            }
+            if asking {
+                confirm(&output::confirmation(&spec, &window, now, &found))?;
+            }
         }
         let owner = crate::store::this_process();
         let new = NewJob {
@@ -665,19 +680,24 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exi
     })
 }
 
-fn confirm(spec: &JobSpec, window: &Window, yes: bool) -> Result<(), CliError> {
-    if yes || !std::io::stdin().is_terminal() {
-        return Ok(());
+/// Whether to ask before creating a job: on a terminal unless `--yes`. Off a terminal (cron,
+/// CI, a container) nobody can answer, so a job that is not confirmed with `--yes` is refused
+/// rather than run unasked.
+fn must_ask(yes: bool) -> Result<bool, CliError> {
+    if yes {
+        return Ok(false);
     }
-    eprint!(
-        "About to {} every item with {}, created in ({}, {}], on tenant {} at {}.\nContinue? [y/N] ",
-        spec.operation.name(),
-        spec.selector.describe(),
-        window.since,
-        window.until,
-        spec.target.tenant,
-        spec.target.server_url
-    );
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        return Ok(true);
+    }
+    Err(bad(
+        "not a terminal: pass --yes to run without confirmation",
+    ))
+}
+
+/// Asks `question` on the terminal; anything but yes is no.
+fn confirm(question: &str) -> Result<(), CliError> {
+    eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -691,38 +711,62 @@ fn confirm(spec: &JobSpec, window: &Window, yes: bool) -> Result<(), CliError> {
     }
 }
 
-async fn dry_run(
-    op: &dyn Operation,
-    settings: &Settings,
-    global: &GlobalArgs,
-) -> Result<Exit, CliError> {
+/// What enumeration finds for a selection before any job exists: what a dry run shows, what a
+/// confirmation counts, and whether there is anything to do at all.
+#[derive(Debug, Default)]
+pub(super) struct Survey {
+    pub matching: u64,
+    /// The first few ids.
+    pub sample: Vec<String>,
+    /// Items enumeration already settles as skipped (code-defined rows, active runs, ...), by
+    /// reason, the most frequent first.
+    pub skipped: Vec<(String, u64)>,
+}
+
+impl Survey {
+    /// The items the job would act on.
+    pub fn to_act_on(&self) -> u64 {
+        let skipped: u64 = self.skipped.iter().map(|(_, n)| n).sum();
+        self.matching.saturating_sub(skipped)
+    }
+}
+
+const SAMPLE: usize = 5;
+
+/// How far a survey reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    Everything,
+    /// Up to the first page with an item in it.
+    FirstMatch,
+}
+
+/// Enumerates the selection as the job would (read-only), counting and sampling.
+async fn survey(op: &dyn Operation, settings: &Settings, depth: Depth) -> Result<Survey, CliError> {
     let caller = Caller::new(engine::limiter(settings.rate), retry_policy(settings));
     let mut cursor = Some(op.initial_cursor());
-    let mut count = 0u64;
-    let mut sample = Vec::new();
+    let mut found = Survey::default();
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     while let Some(at) = cursor {
         let page = op.enumerate(&caller, &at).await?;
         for item in page.items {
-            count += 1;
-            if sample.len() < 5 {
-                sample.push(item.id);
+            found.matching += 1;
+            if found.sample.len() < SAMPLE {
+                found.sample.push(item.id);
             }
+            if let Some((ItemState::Skipped, reason)) = item.settled {
+                *skipped.entry(reason).or_default() += 1;
+            }
+        }
+        if depth == Depth::FirstMatch && found.matching > 0 {
+            break;
         }
         cursor = page.next_cursor;
     }
-    match global.output {
-        super::args::Output::Json => outln!(
-            "{}",
-            serde_json::json!({"dry_run": true, "matching": count, "sample": sample})
-        )?,
-        super::args::Output::Text => {
-            outln!("dry run: {count} matching items; nothing was changed")?;
-            for id in sample {
-                outln!("  {id}")?;
-            }
-        }
-    }
-    Ok(Exit::Success)
+    found.skipped = skipped.into_iter().collect();
+    // Stable: equal counts keep the reasons' order.
+    found.skipped.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    Ok(found)
 }
 
 async fn shutdown_signal() {
@@ -759,10 +803,12 @@ pub async fn execute(
     exec: &Execution,
     global: &GlobalArgs,
 ) -> Result<Exit, CliError> {
-    let progress: Box<dyn Progress> = if crate::telemetry::interactive(settings.log_format) {
-        Box::new(TtyProgress::new(&job.id))
-    } else {
-        Box::new(JsonProgress::default())
+    let verify_timeout = (!exec.pace.no_verify).then_some(settings.verify_timeout);
+    let bars = crate::telemetry::progress_bars()
+        .filter(|_| crate::telemetry::interactive(settings.log_format));
+    let progress: Box<dyn Progress> = match bars {
+        Some(bars) => Box::new(TtyProgress::new(&job.id, verify_timeout, bars)),
+        None => Box::new(JsonProgress::new(&job.id, verify_timeout)),
     };
     let state_path = store.path().to_path_buf();
     let engine_settings = engine_settings(settings, exec, &job.spec.operation, owner);
@@ -790,7 +836,7 @@ pub async fn execute(
         shutdown_signal().await;
         stopper.do_send(Stop);
     });
-    let outcome = done_rx.await.map_err(|_| {
+    let Ended { outcome, totals } = done_rx.await.map_err(|_| {
         CliError::Interrupted(format!(
             "the engine stopped without an outcome: run the same command again (or `bulkops jobs resume {}`) to resume",
             job.id
@@ -823,11 +869,14 @@ pub async fn execute(
             output::summary(
                 global.output,
                 &job,
-                "finished",
-                &counts,
-                Some(&report.display().to_string()),
-                exit,
-                finish_warning(&job, &counts).as_deref(),
+                &output::Ending {
+                    state: "finished",
+                    counts: &counts,
+                    report: Some(&report.display().to_string()),
+                    exit,
+                    note: finish_warning(&job, &counts).as_deref(),
+                    totals: &totals,
+                },
             );
             Ok(exit)
         }
@@ -841,11 +890,14 @@ pub async fn execute(
             output::summary(
                 global.output,
                 &job,
-                "interrupted",
-                &counts,
-                None,
-                Exit::Interrupted,
-                Some(&note),
+                &output::Ending {
+                    state: "interrupted",
+                    counts: &counts,
+                    report: None,
+                    exit: Exit::Interrupted,
+                    note: Some(&note),
+                    totals: &totals,
+                },
             );
             Ok(Exit::Interrupted)
         }

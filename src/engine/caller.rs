@@ -1,11 +1,12 @@
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::backend::hatchet::HatchetError;
@@ -92,11 +93,89 @@ pub struct CallStats {
     pub slowest_ok: Option<Duration>,
 }
 
+/// What the requests of every caller that shares it met, added up: how hard the server pushed
+/// back over a whole run, for the pressure log and the summary (`CallStats` is per unit of work,
+/// for the adaptive window).
+#[derive(Debug, Default)]
+pub struct Traffic {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    unanswered: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+/// A reading of [`Traffic`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TrafficCounts {
+    pub requests: u64,
+    /// Attempts made again after a transient failure.
+    pub retries: u64,
+    /// Answers 429: the server's rate limit (its Retry-After is obeyed).
+    pub throttled: u64,
+    /// Requests with no answer: connection refused, timed out, or dropped mid-request.
+    pub unanswered: u64,
+    /// Answers 5xx.
+    pub server_errors: u64,
+}
+
+impl TrafficCounts {
+    /// What happened after `earlier` (a reading of the same traffic).
+    pub fn since(&self, earlier: &TrafficCounts) -> TrafficCounts {
+        TrafficCounts {
+            requests: self.requests.saturating_sub(earlier.requests),
+            retries: self.retries.saturating_sub(earlier.retries),
+            throttled: self.throttled.saturating_sub(earlier.throttled),
+            unanswered: self.unanswered.saturating_sub(earlier.unanswered),
+            server_errors: self.server_errors.saturating_sub(earlier.server_errors),
+        }
+    }
+
+    /// Whether the server pushed back at all.
+    pub fn under_pressure(&self) -> bool {
+        self.retries + self.throttled + self.unanswered + self.server_errors > 0
+    }
+}
+
+impl Traffic {
+    pub fn counts(&self) -> TrafficCounts {
+        let read = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        TrafficCounts {
+            requests: read(&self.requests),
+            retries: read(&self.retries),
+            throttled: read(&self.throttled),
+            unanswered: read(&self.unanswered),
+            server_errors: read(&self.server_errors),
+        }
+    }
+
+    fn answered(&self, result: Result<(), &HatchetError>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let Err(e) = result else {
+            return;
+        };
+        let counter = match e {
+            HatchetError::Status { status: 429, .. } => &self.throttled,
+            HatchetError::Status { status, .. } if *status >= 500 => &self.server_errors,
+            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
+                &self.unanswered
+            }
+            HatchetError::Status { .. } | HatchetError::Decode(_) => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn retried(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Makes calls under the shared limiter with retries, recording what it saw.
 pub struct Caller {
     limiter: Arc<Limiter>,
     policy: RetryPolicy,
     stats: Mutex<CallStats>,
+    traffic: Arc<Traffic>,
     /// How many of its requests are on the wire now.
     on_the_wire: watch::Sender<usize>,
 }
@@ -123,8 +202,14 @@ impl Caller {
             limiter,
             policy,
             stats: Mutex::new(CallStats::default()),
+            traffic: Arc::default(),
             on_the_wire: watch::Sender::new(0),
         }
+    }
+
+    /// The same caller, adding what its requests meet to `traffic` (shared with others).
+    pub fn counting_into(self, traffic: Arc<Traffic>) -> Self {
+        Caller { traffic, ..self }
     }
 
     /// Resolves once the limiter is stopped and none of this caller's requests is on the wire.
@@ -141,6 +226,7 @@ impl Caller {
     }
 
     fn record(&self, result: Result<Duration, &HatchetError>) {
+        self.traffic.answered(result.map(|_| ()));
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
             match result {
@@ -189,6 +275,7 @@ impl Caller {
             // Retry-After replaces our own delay, but never adds attempts beyond the policy.
             next.map(|d| e.retry_after().map_or(d, |ra| ra.min(max_retry_after)))
         })
+        .notify(|_: &HatchetError, _: Duration| self.traffic.retried())
         .await;
         (result, attempts.load(Ordering::Relaxed))
     }
@@ -333,6 +420,40 @@ mod tests {
             .await;
         assert!(result.is_err());
         assert_eq!(attempts, 4);
+    }
+
+    #[tokio::test]
+    async fn callers_sharing_traffic_add_up_retries_and_what_the_server_answered() {
+        let traffic = Arc::new(Traffic::default());
+        let caller = || Caller::new(limiter(1000.0), policy()).counting_into(traffic.clone());
+        let n = AtomicU32::new(0);
+        let (result, _) = caller()
+            .call(true, || async {
+                match n.fetch_add(1, Ordering::Relaxed) {
+                    0 => Err(status(429)),
+                    1 => Err(status(503)),
+                    _ => Ok(()),
+                }
+            })
+            .await;
+        assert!(result.is_ok());
+        let (result, attempts) = caller()
+            .call(true, || async {
+                Err::<(), _>(HatchetError::Connect("connection refused".into()))
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(attempts, 4);
+        assert_eq!(
+            traffic.counts(),
+            TrafficCounts {
+                requests: 7,
+                retries: 5,
+                throttled: 1,
+                unanswered: 4,
+                server_errors: 1,
+            }
+        );
     }
 
     #[tokio::test]

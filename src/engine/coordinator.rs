@@ -7,7 +7,11 @@ use chrono::Utc;
 use tokio::sync::oneshot;
 
 use super::executor::{ChunkReport, Executor, RunChunk};
-use super::{AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Progress, RetryPolicy};
+use super::progress::processed;
+use super::{
+    AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Progress, RetryPolicy, Stage, Traffic,
+    TrafficCounts,
+};
 use crate::ops::{Operation, Page};
 use crate::store::{
     ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store,
@@ -37,8 +41,47 @@ pub enum RunOutcome {
     },
 }
 
+/// What this run of the job did, for the summary (the counts cover the whole job).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunTotals {
+    pub elapsed: Duration,
+    /// Items that left `pending` in this run.
+    pub items: u64,
+    pub traffic: TrafficCounts,
+    /// Items sent again because the server accepted but never applied them.
+    pub resent: u64,
+}
+
+impl RunTotals {
+    pub fn items_per_sec(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.items as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// How a run of the engine ended, and what it did.
+#[derive(Debug)]
+pub struct Ended {
+    pub outcome: RunOutcome,
+    pub totals: RunTotals,
+}
+
 /// How often a running job looks for `jobs pause|abort|retune` written by another process.
 const CONTROL_POLL: Duration = Duration::from_secs(1);
+
+/// Server pressure is logged at most this often, with what happened since the line before.
+const PRESSURE_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// What the last pressure line covered.
+#[derive(Debug, Default)]
+struct PressureLogged {
+    at: Option<Instant>,
+    traffic: TrafficCounts,
+}
 
 /// Ask the coordinator to stop at once: nothing more is sent, requests on the wire are awaited.
 #[derive(Message)]
@@ -77,8 +120,14 @@ pub struct Coordinator {
     /// The job's stored rate as last seen: only a change of it (`jobs retune`) replaces the
     /// rate this run started with, which a `--rate` flag may have set.
     stored_rate: Option<f64>,
+    /// What every request of this run met, shared by all its callers.
+    traffic: Arc<Traffic>,
+    pressure_logged: PressureLogged,
+    started: Instant,
+    processed_at_start: u64,
+    resent: u64,
     progress: Box<dyn Progress>,
-    done: Option<oneshot::Sender<RunOutcome>>,
+    done: Option<oneshot::Sender<Ended>>,
 }
 
 impl Coordinator {
@@ -89,9 +138,10 @@ impl Coordinator {
         settings: EngineSettings,
         limiter: Arc<Limiter>,
         progress: Box<dyn Progress>,
-        done: oneshot::Sender<RunOutcome>,
+        done: oneshot::Sender<Ended>,
     ) -> Result<Self, EngineError> {
         let counts = store.counts(&job.id)?;
+        let processed_at_start = processed(&counts);
         let (resends, stored_rate) = (job.resend_rounds, job.rate);
         Ok(Coordinator {
             window: AdaptiveWindow::new(settings.concurrency),
@@ -113,6 +163,11 @@ impl Coordinator {
             verify_started: None,
             resends,
             stored_rate,
+            traffic: Arc::default(),
+            pressure_logged: PressureLogged::default(),
+            started: Instant::now(),
+            processed_at_start,
+            resent: 0,
             progress,
             done: Some(done),
         })
@@ -120,6 +175,65 @@ impl Coordinator {
 
     fn caller(&self) -> Caller {
         Caller::new(self.limiter.clone(), self.settings.retry.clone())
+            .counting_into(self.traffic.clone())
+    }
+
+    fn totals(&self) -> RunTotals {
+        RunTotals {
+            elapsed: self.started.elapsed(),
+            items: processed(&self.counts).saturating_sub(self.processed_at_start),
+            traffic: self.traffic.counts(),
+            resent: self.resent,
+        }
+    }
+
+    /// Logs what the server did to this run's requests (retries, 429s, no answers) and how the
+    /// concurrency window followed, at most every `PRESSURE_LOG_EVERY`: a busy or silent server
+    /// shows in the log, not only in a slower bar (the summary has the totals).
+    fn log_pressure(&mut self) {
+        let logged = &self.pressure_logged;
+        if logged
+            .at
+            .is_some_and(|at| at.elapsed() < PRESSURE_LOG_EVERY)
+        {
+            return;
+        }
+        let covered = logged.at.unwrap_or(self.started).elapsed().as_secs();
+        let traffic = self.traffic.counts();
+        let news = traffic.since(&logged.traffic);
+        let resizes = self.window.resizes();
+        if !news.under_pressure() && !resizes.any() {
+            return;
+        }
+        let window = self.window.allowed();
+        let window_words = format!(
+            "window of chunks in flight {window} (shrank {} and grew {} times)",
+            resizes.shrank, resizes.grew
+        );
+        if news.under_pressure() {
+            tracing::warn!(
+                job = %self.job.id,
+                requests = news.requests,
+                retried = news.retries,
+                throttled = news.throttled,
+                unanswered = news.unanswered,
+                server_errors = news.server_errors,
+                window,
+                "server pressure in the last {covered}s: {} requests, {} retried, {} throttled (429), {} unanswered (refused, timed out or dropped), {} server errors (5xx); {window_words}",
+                news.requests,
+                news.retries,
+                news.throttled,
+                news.unanswered,
+                news.server_errors,
+            );
+        } else {
+            tracing::info!(job = %self.job.id, window, "no server pressure in the last {covered}s; {window_words}");
+        }
+        self.window.clear_resizes();
+        self.pressure_logged = PressureLogged {
+            at: Some(Instant::now()),
+            traffic,
+        };
     }
 
     /// Stops new work after an error; the job stays open for a resume.
@@ -165,7 +279,11 @@ impl Coordinator {
         };
         let Some(chunk) = chunk else {
             self.phase = Phase::Execute;
-            self.progress.phase("running");
+            self.progress.stage(if self.job.enumerated {
+                Stage::Executing
+            } else {
+                Stage::Enumerating
+            });
             self.enumerate_next(ctx);
             return self.dispatch(ctx);
         };
@@ -255,6 +373,9 @@ impl Coordinator {
         }
         self.job.enumerated = next.is_none();
         self.job.cursor = next;
+        if self.job.enumerated && self.phase == Phase::Execute {
+            self.progress.stage(Stage::Executing);
+        }
         self.progress.update(&self.counts, self.job.enumerated);
         self.enumerate_next(ctx);
         self.dispatch(ctx);
@@ -396,7 +517,7 @@ impl Coordinator {
                 Err(e) => self.fail(e, ctx),
             };
         }
-        self.progress.phase("verifying");
+        self.progress.stage(Stage::Verifying);
         self.verify_started = Some(Instant::now());
         self.verify_next(ctx);
     }
@@ -465,8 +586,9 @@ impl Coordinator {
                 {
                     Ok(items) => {
                         tracing::warn!(job = %self.job.id, items, round = self.resends, "the server accepted these items but never applied them: sending them again");
+                        self.resent += items;
                         self.phase = Phase::Execute;
-                        self.progress.phase("resending");
+                        self.progress.stage(Stage::Resending);
                         self.refresh_counts();
                         self.dispatch(ctx)
                     }
@@ -584,7 +706,8 @@ impl Coordinator {
             }
         };
         if let Some(done) = self.done.take() {
-            let _ = done.send(outcome);
+            let totals = self.totals();
+            let _ = done.send(Ended { outcome, totals });
         }
     }
 }
@@ -598,13 +721,16 @@ impl Actor for Coordinator {
                 self.op.clone(),
                 self.limiter.clone(),
                 self.settings.retry.clone(),
+                self.traffic.clone(),
             );
             self.executors.push(executor.start());
             self.idle.push(i);
         }
-        self.progress.phase("reconciling");
+        self.progress.stage(Stage::Reconciling);
         self.refresh_counts();
         ctx.run_interval(CONTROL_POLL, |act, ctx| act.check_control(ctx));
+        // Looked at every second so that the first sign of pressure shows at once.
+        ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure());
         self.reconcile_next(ctx);
     }
 }

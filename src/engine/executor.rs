@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{CallStats, Caller, Limiter, RetryPolicy};
+use super::{CallStats, Caller, Limiter, RetryPolicy, Traffic};
 use crate::ops::Operation;
 use crate::store::{Item, ItemOutcome};
 
@@ -12,14 +12,21 @@ pub struct Executor {
     op: Arc<dyn Operation>,
     limiter: Arc<Limiter>,
     policy: RetryPolicy,
+    traffic: Arc<Traffic>,
 }
 
 impl Executor {
-    pub fn new(op: Arc<dyn Operation>, limiter: Arc<Limiter>, policy: RetryPolicy) -> Self {
+    pub fn new(
+        op: Arc<dyn Operation>,
+        limiter: Arc<Limiter>,
+        policy: RetryPolicy,
+        traffic: Arc<Traffic>,
+    ) -> Self {
         Executor {
             op,
             limiter,
             policy,
+            traffic,
         }
     }
 }
@@ -47,7 +54,8 @@ impl Handler<RunChunk> for Executor {
 
     fn handle(&mut self, msg: RunChunk, _ctx: &mut Self::Context) -> Self::Result {
         let op = self.op.clone();
-        let caller = Caller::new(self.limiter.clone(), self.policy.clone());
+        let caller = Caller::new(self.limiter.clone(), self.policy.clone())
+            .counting_into(self.traffic.clone());
         AtomicResponse::new(Box::pin(
             async move {
                 let outcomes = tokio::select! {

@@ -9,11 +9,14 @@ mod pacer;
 mod progress;
 mod window;
 
-pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy};
-pub use coordinator::{Coordinator, EngineSettings, RunOutcome, Stop};
+pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy, Traffic, TrafficCounts};
+pub use coordinator::{Coordinator, Ended, EngineSettings, RunOutcome, RunTotals, Stop};
 pub use pacer::Pacer;
-pub use progress::{JsonProgress, NoProgress, Progress, TtyProgress};
-pub use window::AdaptiveWindow;
+pub use progress::{
+    format_count, format_duration, format_rate, rounded_rate, JsonProgress, NoProgress, Progress,
+    Stage, TtyProgress,
+};
+pub use window::{AdaptiveWindow, Resizes};
 
 use crate::ops::OpError;
 use crate::store::StoreError;

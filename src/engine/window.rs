@@ -10,6 +10,23 @@ pub struct AdaptiveWindow {
     current: f64,
     max: usize,
     best_latency: Option<Duration>,
+    resizes: Resizes,
+    ever_shrank: bool,
+}
+
+/// How often the chunks allowed in flight fell and rose (since `AdaptiveWindow::clear_resizes`).
+/// Growth counts only once the window has shrunk: the first climb from half the concurrency is
+/// how every job starts, not news.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resizes {
+    pub shrank: u32,
+    pub grew: u32,
+}
+
+impl Resizes {
+    pub fn any(&self) -> bool {
+        self.shrank + self.grew > 0
+    }
 }
 
 /// Latency this many times the best seen counts as pressure.
@@ -22,6 +39,8 @@ impl AdaptiveWindow {
             current: (max as f64 / 2.0).max(1.0),
             max,
             best_latency: None,
+            resizes: Resizes::default(),
+            ever_shrank: false,
         }
     }
 
@@ -29,7 +48,28 @@ impl AdaptiveWindow {
         (self.current.floor() as usize).clamp(1, self.max)
     }
 
+    pub fn resizes(&self) -> Resizes {
+        self.resizes
+    }
+
+    pub fn clear_resizes(&mut self) {
+        self.resizes = Resizes::default();
+    }
+
     pub fn observe(&mut self, stats: &CallStats) {
+        let allowed = self.allowed();
+        self.adapt(stats);
+        match self.allowed().cmp(&allowed) {
+            std::cmp::Ordering::Less => {
+                self.resizes.shrank += 1;
+                self.ever_shrank = true;
+            }
+            std::cmp::Ordering::Greater if self.ever_shrank => self.resizes.grew += 1,
+            _ => {}
+        }
+    }
+
+    fn adapt(&mut self, stats: &CallStats) {
         let slow = match (stats.slowest_ok, self.best_latency) {
             (Some(latency), Some(best)) => {
                 latency > best * LATENCY_FACTOR + Duration::from_millis(50)
@@ -83,5 +123,27 @@ mod tests {
         assert_eq!(w.allowed(), 2, "growth is additive, not a jump back");
         w.observe(&ok(1000));
         assert_eq!(w.allowed(), 1, "a latency spike counts as pressure");
+    }
+
+    #[test]
+    fn counts_how_often_it_shrank_and_grew_back() {
+        let mut w = AdaptiveWindow::new(4);
+        for _ in 0..10 {
+            w.observe(&ok(10));
+        }
+        assert_eq!(w.allowed(), 4);
+        assert!(!w.resizes().any(), "the first climb is no news");
+        w.observe(&CallStats {
+            requests: 1,
+            pressure: 1,
+            slowest_ok: None,
+        });
+        assert_eq!(w.allowed(), 2);
+        for _ in 0..10 {
+            w.observe(&ok(10));
+        }
+        assert_eq!(w.resizes(), Resizes { shrank: 1, grew: 2 });
+        w.clear_resizes();
+        assert!(!w.resizes().any());
     }
 }

@@ -209,6 +209,15 @@ impl OperationKind {
         }
     }
 
+    /// The statuses a run operation selects when `--status` is not given.
+    pub fn default_statuses(&self) -> &'static [RunStatus] {
+        match self {
+            OperationKind::RunsCancel => &[RunStatus::Queued, RunStatus::Running],
+            OperationKind::RunsReplay => &[RunStatus::Failed, RunStatus::Cancelled],
+            _ => &[],
+        }
+    }
+
     pub fn acts_on_runs(&self) -> bool {
         matches!(self, OperationKind::RunsCancel | OperationKind::RunsReplay)
     }
@@ -244,41 +253,6 @@ impl Selector {
         self.metadata.dedup();
         self.cron_names.sort();
         self.cron_names.dedup();
-    }
-
-    /// The selection in words, for the confirmation prompt.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        let list = |items: Vec<String>| items.join(" or ");
-        if self.ids_digest.is_some() {
-            parts.push("the ids in the manifest".to_string());
-        }
-        if !self.workflows.is_empty() {
-            parts.push(format!("workflow {}", list(self.workflows.clone())));
-        }
-        if !self.statuses.is_empty() {
-            let statuses = self.statuses.iter().map(|s| s.to_string()).collect();
-            parts.push(format!("status {}", list(statuses)));
-        }
-        if !self.metadata.is_empty() {
-            let pairs: Vec<String> = self
-                .metadata
-                .iter()
-                .map(|m| format!("{}={}", m.key, m.value))
-                .collect();
-            parts.push(format!("metadata {}", pairs.join(" and ")));
-        }
-        if !self.cron_names.is_empty() {
-            parts.push(format!("cron name {}", list(self.cron_names.clone())));
-        }
-        if self.trigger_after.is_some() || self.trigger_before.is_some() {
-            parts.push("within the trigger window".to_string());
-        }
-        if parts.is_empty() {
-            "every item".to_string()
-        } else {
-            parts.join(", ")
-        }
     }
 
     fn has_filter(&self) -> bool {

@@ -9,4 +9,5 @@ mod ops;
 mod outage;
 mod safety;
 mod support;
+mod tell;
 mod truth;
