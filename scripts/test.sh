@@ -24,6 +24,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 "$venv/bin/hadolint" Dockerfile
 
 step "unit and integration tests (simulator)"
+# The terminal tests run bulkops under `script`; the state-file tests make files immutable.
+if ! command -v script >/dev/null || ! command -v chattr >/dev/null; then
+  apt-get install -y -q bsdutils e2fsprogs >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q bsdutils e2fsprogs >/dev/null; }
+fi
 cargo build --workspace --locked
 cargo test --workspace --locked
 

@@ -163,6 +163,9 @@ fn causes_damaged_foreign_newer_and_read_only_state_files_exit_2_naming_the_fix(
         "the state file could not be made read-only"
     );
 
+    // Runs the refused commands would select (the first ones are cancelled by now): a selection
+    // that matches nothing creates no job, and so never reaches a damaged page.
+    seed_runs(&sim, 100, "QUEUED", "wf2", 20, 1, json!({}));
     let move_it = "move it away or pass --state";
     let cases = [
         ("a file that is not SQLite", file("garbage.db"), move_it),
