@@ -22,6 +22,11 @@ step "format, lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 "$venv/bin/hadolint" Dockerfile
+# The engine and the store know no backend and no operation: dependencies point one way.
+if grep -rniE 'hatchet|crate::(ops|backend|cli)' src/engine src/store; then
+  echo "src/engine and src/store must not name a backend, an operation or the CLI" >&2
+  exit 1
+fi
 
 step "unit and integration tests (simulator)"
 # The terminal tests run bulkops under `script`; the state-file tests make files immutable.

@@ -17,6 +17,7 @@ use super::args::{
 use super::{bad, output, CliError, Exit};
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::{Overrides, Settings};
+use crate::engine::Failure;
 use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, JsonProgress, Progress,
     RetryPolicy, RunOutcome, Stop, TtyProgress,

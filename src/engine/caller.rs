@@ -9,7 +9,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::backend::hatchet::HatchetError;
+use super::{Answer, Failure};
 
 /// The one process-wide ceiling on requests per second, shared by every executor and by
 /// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
@@ -149,18 +149,16 @@ impl Traffic {
         }
     }
 
-    fn answered(&self, result: Result<(), &HatchetError>) {
+    fn answered(&self, result: Result<(), &dyn Failure>) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let Err(e) = result else {
             return;
         };
-        let counter = match e {
-            HatchetError::Status { status: 429, .. } => &self.throttled,
-            HatchetError::Status { status, .. } if *status >= 500 => &self.server_errors,
-            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
-                &self.unanswered
-            }
-            HatchetError::Status { .. } | HatchetError::Decode(_) => return,
+        let counter = match e.answer() {
+            Answer::Throttled => &self.throttled,
+            Answer::ServerError => &self.server_errors,
+            Answer::Unanswered => &self.unanswered,
+            Answer::Refused => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -225,7 +223,7 @@ impl Caller {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn record(&self, result: Result<Duration, &HatchetError>) {
+    fn record(&self, result: Result<Duration, &dyn Failure>) {
         self.traffic.answered(result.map(|_| ()));
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
@@ -242,14 +240,11 @@ impl Caller {
     /// Calls `f` until it succeeds or fails for good. With `safe_to_repeat` false (a
     /// non-idempotent request), only failures that certainly were not applied are retried.
     /// Returns the result and how many attempts were made.
-    pub async fn call<T, F, Fut>(
-        &self,
-        safe_to_repeat: bool,
-        f: F,
-    ) -> (Result<T, HatchetError>, u32)
+    pub async fn call<T, E, F, Fut>(&self, safe_to_repeat: bool, f: F) -> (Result<T, E>, u32)
     where
+        E: Failure,
         F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, HatchetError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let attempts = AtomicU32::new(0);
         let backoff = ExponentialBuilder::default()
@@ -266,16 +261,21 @@ impl Caller {
                 let _sent = OnTheWire::new(&self.on_the_wire);
                 f().await
             };
-            self.record(result.as_ref().map(|_| started.elapsed()));
+            self.record(
+                result
+                    .as_ref()
+                    .map(|_| started.elapsed())
+                    .map_err(|e| e as &dyn Failure),
+            );
             result
         })
         .retry(backoff)
-        .when(|e: &HatchetError| e.is_transient() && (safe_to_repeat || e.certainly_not_applied()))
-        .adjust(|e: &HatchetError, next: Option<Duration>| {
+        .when(|e: &E| e.is_transient() && (safe_to_repeat || e.certainly_not_applied()))
+        .adjust(|e: &E, next: Option<Duration>| {
             // Retry-After replaces our own delay, but never adds attempts beyond the policy.
             next.map(|d| e.retry_after().map_or(d, |ra| ra.min(max_retry_after)))
         })
-        .notify(|_: &HatchetError, _: Duration| self.traffic.retried())
+        .notify(|_: &E, _: Duration| self.traffic.retried())
         .await;
         (result, attempts.load(Ordering::Relaxed))
     }
@@ -301,7 +301,7 @@ mod tests {
         let sent = AtomicU32::new(0);
         let call = || async {
             sent.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, HatchetError>(())
+            Ok::<_, Fake>(())
         };
         let (first, _) = caller.call(true, call).await; // the one-request burst
         assert!(first.is_ok());
@@ -327,13 +327,7 @@ mod tests {
             ..policy()
         };
         let caller = Caller::new(limiter(1000.0), policy);
-        let busy = || async {
-            Err::<(), _>(HatchetError::Status {
-                status: 429,
-                message: "slow down".into(),
-                retry_after: Some(Duration::from_secs(600)),
-            })
-        };
+        let busy = || async { Err::<(), _>(Fake::Status(429, Some(Duration::from_secs(600)))) };
         let started = tokio::time::Instant::now();
         let stop = async {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -354,7 +348,7 @@ mod tests {
         let slow = || async {
             tokio::time::sleep(Duration::from_secs(3)).await;
             answered.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, HatchetError>(())
+            Ok::<_, Fake>(())
         };
         let call = caller.call(true, slow);
         let stop_then_wait = async {
@@ -380,12 +374,43 @@ mod tests {
         }
     }
 
-    fn status(code: u16) -> HatchetError {
-        HatchetError::Status {
-            status: code,
-            message: "x".into(),
-            retry_after: Some(Duration::from_millis(10)),
+    /// A backend's failures as the engine sees them: an HTTP status, or no connection.
+    #[derive(Debug, thiserror::Error)]
+    enum Fake {
+        #[error("HTTP {0}")]
+        Status(u16, Option<Duration>),
+        #[error("connection refused")]
+        Refused,
+    }
+
+    impl Failure for Fake {
+        fn is_transient(&self) -> bool {
+            matches!(self, Fake::Refused | Fake::Status(429 | 500..=599, _))
         }
+        fn certainly_not_applied(&self) -> bool {
+            matches!(self, Fake::Refused | Fake::Status(400..=499, _))
+        }
+        fn is_pressure(&self) -> bool {
+            matches!(self, Fake::Status(429 | 500..=599, _))
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            match self {
+                Fake::Status(_, after) => *after,
+                Fake::Refused => None,
+            }
+        }
+        fn answer(&self) -> Answer {
+            match self {
+                Fake::Status(429, _) => Answer::Throttled,
+                Fake::Status(500..=599, _) => Answer::ServerError,
+                Fake::Status(..) => Answer::Refused,
+                Fake::Refused => Answer::Unanswered,
+            }
+        }
+    }
+
+    fn status(code: u16) -> Fake {
+        Fake::Status(code, Some(Duration::from_millis(10)))
     }
 
     #[tokio::test]
@@ -412,7 +437,7 @@ mod tests {
         let (result, attempts) = caller
             .call(false, || async { Err::<(), _>(status(503)) })
             .await;
-        assert_eq!(result.unwrap_err().status(), Some(503));
+        assert!(matches!(result.unwrap_err(), Fake::Status(503, _)));
         assert_eq!(attempts, 1);
         // A 429 was rejected before being handled, so it is retried even here.
         let (result, attempts) = caller
@@ -438,9 +463,7 @@ mod tests {
             .await;
         assert!(result.is_ok());
         let (result, attempts) = caller()
-            .call(true, || async {
-                Err::<(), _>(HatchetError::Connect("connection refused".into()))
-            })
+            .call(true, || async { Err::<(), _>(Fake::Refused) })
             .await;
         assert!(result.is_err());
         assert_eq!(attempts, 4);

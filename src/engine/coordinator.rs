@@ -9,10 +9,9 @@ use tokio::sync::oneshot;
 use super::executor::{ChunkReport, Executor, RunChunk};
 use super::progress::processed;
 use super::{
-    AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Progress, RetryPolicy, Stage, Traffic,
-    TrafficCounts,
+    AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Operation, Page, Progress,
+    RetryPolicy, Stage, Traffic, TrafficCounts,
 };
-use crate::ops::{Operation, Page};
 use crate::store::{
     ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store,
 };
@@ -561,7 +560,7 @@ impl Coordinator {
                 Ok(pages) => self.verify_queue.extend(pages),
                 Err(e) => return self.fail(e.into(), ctx),
             }
-            // Hatchet's lists lag: give the server a moment between rounds.
+            // The server's lists lag: give it a moment between rounds.
             ctx.run_later(self.settings.verify_poll, |act, ctx| act.verify_page(ctx));
             return;
         }

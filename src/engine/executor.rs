@@ -2,8 +2,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{CallStats, Caller, Limiter, RetryPolicy, Traffic};
-use crate::ops::Operation;
+use super::{CallStats, Caller, Limiter, Operation, RetryPolicy, Traffic};
 use crate::store::{Item, ItemOutcome};
 
 /// Acts on one chunk at a time (`AtomicResponse`): the coordinator's credits, not a mailbox,

@@ -1,16 +1,22 @@
 //! The engine: a Coordinator actor that enumerates into the store and hands chunks to Executor
 //! actors on credits (never `do_send` for work), a process-wide rate limiter, an adaptive
-//! concurrency window, retries, and a pacer for operations whose requests must be spaced.
+//! concurrency window, retries, and a pacer for operations whose requests must be spaced. It
+//! knows no backend: operations come in through the `Operation` port, and their failures are
+//! read through `Failure`.
 
 mod caller;
 mod coordinator;
 mod executor;
+mod failure;
+mod operation;
 mod pacer;
 mod progress;
 mod window;
 
 pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy, Traffic, TrafficCounts};
 pub use coordinator::{Coordinator, Ended, EngineSettings, RunOutcome, RunTotals, Stop};
+pub use failure::{Answer, Failure};
+pub use operation::{OpError, Operation, Page, Resend, Sending};
 pub use pacer::Pacer;
 pub use progress::{
     format_count, format_duration, format_rate, rounded_rate, JsonProgress, NoProgress, Progress,
@@ -18,7 +24,6 @@ pub use progress::{
 };
 pub use window::{AdaptiveWindow, Resizes};
 
-use crate::ops::OpError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use super::{
     item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
 };
 use crate::backend::hatchet::HatchetError;
+use crate::engine::Failure;
 use crate::engine::{Caller, Pacer};
 use crate::store::{Item, ItemOutcome, ItemState};
 

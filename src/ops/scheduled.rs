@@ -12,6 +12,7 @@ use super::{request_failed, OpError};
 use crate::backend::hatchet::models::{BulkError, ScheduledRun};
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
+use crate::engine::Failure;
 use crate::job::{MetadataPair, Window};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 

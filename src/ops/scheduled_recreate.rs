@@ -8,6 +8,7 @@ use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
+use crate::engine::Failure;
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 
 const LIST_PAGE: usize = 1_000;

@@ -3,6 +3,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::redact::Redactor;
+use crate::engine::{Answer, Failure};
 
 /// A failed call to Hatchet. Its texts come from the server or the connection, so the client
 /// passes every one through its `Redactor` (see `redacted`): messages never contain the token.
@@ -28,43 +29,6 @@ impl HatchetError {
     pub fn status(&self) -> Option<u16> {
         match self {
             HatchetError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Worth another attempt for a request that is safe to repeat.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            HatchetError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
-            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
-                true
-            }
-            HatchetError::Decode(_) => false,
-        }
-    }
-
-    /// The server certainly did not act on the request, so even a non-idempotent call may be
-    /// resent: it refused the connection, or rate-limited the call before handling it.
-    pub fn certainly_not_applied(&self) -> bool {
-        match self {
-            HatchetError::Connect(_) => true,
-            HatchetError::Status { status, .. } => *status == 429 || (400..500).contains(status),
-            _ => false,
-        }
-    }
-
-    /// The server signalled overload: the concurrency window should shrink.
-    pub fn is_pressure(&self) -> bool {
-        match self {
-            HatchetError::Status { status, .. } => *status == 429 || *status >= 500,
-            HatchetError::Timeout(_) | HatchetError::Transport(_) => true,
-            _ => false,
-        }
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            HatchetError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -99,6 +63,58 @@ impl HatchetError {
             HatchetError::Decode(source_chain(&err))
         } else {
             HatchetError::Transport(source_chain(&err))
+        }
+    }
+}
+
+/// What the engine reads of a failed call: whether to retry it, resend it, back off, and how
+/// the server answered.
+impl Failure for HatchetError {
+    /// Worth another attempt for a request that is safe to repeat.
+    fn is_transient(&self) -> bool {
+        match self {
+            HatchetError::Status { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
+                true
+            }
+            HatchetError::Decode(_) => false,
+        }
+    }
+
+    /// The server certainly did not act on the request, so even a non-idempotent call may be
+    /// resent: it refused the connection, or rate-limited the call before handling it.
+    fn certainly_not_applied(&self) -> bool {
+        match self {
+            HatchetError::Connect(_) => true,
+            HatchetError::Status { status, .. } => *status == 429 || (400..500).contains(status),
+            _ => false,
+        }
+    }
+
+    /// The server signalled overload: the concurrency window should shrink.
+    fn is_pressure(&self) -> bool {
+        match self {
+            HatchetError::Status { status, .. } => *status == 429 || *status >= 500,
+            HatchetError::Timeout(_) | HatchetError::Transport(_) => true,
+            _ => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HatchetError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn answer(&self) -> Answer {
+        match self {
+            HatchetError::Status { status: 429, .. } => Answer::Throttled,
+            HatchetError::Status { status, .. } if *status >= 500 => Answer::ServerError,
+            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
+                Answer::Unanswered
+            }
+            HatchetError::Status { .. } | HatchetError::Decode(_) => Answer::Refused,
         }
     }
 }
