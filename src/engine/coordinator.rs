@@ -108,6 +108,8 @@ pub struct Coordinator {
     in_flight: usize,
     last_dispatched: i64,
     enumerating: bool,
+    /// A reconcile or verification read is out: the run ends only once it is back.
+    checking: bool,
     stopping: bool,
     error: Option<EngineError>,
     counts: Counts,
@@ -155,6 +157,7 @@ impl Coordinator {
             in_flight: 0,
             last_dispatched: 0,
             enumerating: false,
+            checking: false,
             stopping: false,
             error: None,
             counts,
@@ -272,6 +275,9 @@ impl Coordinator {
     // --- reconcile: chunks a crashed process left in `sending` ---------------------------
 
     fn reconcile_next(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping {
+            return self.maybe_finish(ctx);
+        }
         let chunk = match self.store.in_doubt_chunks(&self.job.id) {
             Ok(chunks) => chunks.first().copied(),
             Err(e) => return self.fail(e.into(), ctx),
@@ -293,36 +299,46 @@ impl Coordinator {
         tracing::info!(job = %self.job.id, chunk, items = items.len(), "checking an in-doubt chunk before resending anything");
         let op = self.op.clone();
         let caller = self.caller();
+        self.checking = true;
         ctx.spawn(
-            async move { op.reconcile(&caller, &items).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
-                    let decided = match result {
-                        Ok(decided) => decided,
-                        Err(e) => return act.fail(EngineError::Reconcile(e), ctx),
-                    };
-                    let outcomes: Vec<ItemOutcome> = decided
-                        .into_iter()
-                        .filter_map(|(_, outcome)| outcome)
-                        .collect();
-                    let job = act.job.id.clone();
-                    let written = act
-                        .store
-                        .record_outcomes(&job, &outcomes)
-                        .and_then(|_| act.store.chunk_items(&job, chunk))
-                        .and_then(|left| {
-                            let state = if left.is_empty() {
-                                ChunkState::Done
-                            } else {
-                                ChunkState::Pending
-                            };
-                            act.store.set_chunk_state(&job, chunk, state)
-                        });
-                    if let Err(e) = written {
-                        return act.fail(e.into(), ctx);
-                    }
-                    act.reconcile_next(ctx);
-                }),
+            async move {
+                tokio::select! {
+                    biased;
+                    decided = op.reconcile(&caller, &items) => Some(decided),
+                    () = caller.interrupted() => None,
+                }
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                act.checking = false;
+                let decided = match result {
+                    Some(Ok(decided)) => decided,
+                    Some(Err(e)) => return act.fail(EngineError::Reconcile(e), ctx),
+                    // Stopped: the chunk stays in doubt and is reconciled on resume.
+                    None => return act.maybe_finish(ctx),
+                };
+                let outcomes: Vec<ItemOutcome> = decided
+                    .into_iter()
+                    .filter_map(|(_, outcome)| outcome)
+                    .collect();
+                let job = act.job.id.clone();
+                let written = act
+                    .store
+                    .record_outcomes(&job, &outcomes)
+                    .and_then(|_| act.store.chunk_items(&job, chunk))
+                    .and_then(|left| {
+                        let state = if left.is_empty() {
+                            ChunkState::Done
+                        } else {
+                            ChunkState::Pending
+                        };
+                        act.store.set_chunk_state(&job, chunk, state)
+                    });
+                if let Err(e) = written {
+                    return act.fail(e.into(), ctx);
+                }
+                act.reconcile_next(ctx);
+            }),
         );
     }
 
@@ -486,7 +502,7 @@ impl Coordinator {
     }
 
     fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight > 0 || self.enumerating || self.phase == Phase::Done {
+        if self.in_flight > 0 || self.enumerating || self.checking || self.phase == Phase::Done {
             return;
         }
         if self.stopping {
@@ -545,7 +561,7 @@ impl Coordinator {
 
     fn verify_next(&mut self, ctx: &mut Context<Self>) {
         if self.stopping {
-            return self.complete(false);
+            return self.maybe_finish(ctx);
         }
         if self.verify_queue.is_empty() {
             self.refresh_counts();
@@ -610,6 +626,10 @@ impl Coordinator {
     }
 
     fn verify_page(&mut self, ctx: &mut Context<Self>) {
+        // A stop may come while the next round waits for the server's lists to settle.
+        if self.stopping || self.phase == Phase::Done {
+            return self.maybe_finish(ctx);
+        }
         let Some((page, scope)) = self.verify_queue.pop_front() else {
             return self.verify_next(ctx);
         };
@@ -622,19 +642,31 @@ impl Coordinator {
         }
         let op = self.op.clone();
         let caller = self.caller();
+        self.checking = true;
         ctx.spawn(
-            async move { op.verify(&caller, scope.as_ref(), &items).await }
-                .into_actor(self)
-                .map(|result, act, ctx| match result {
-                    Ok(outcomes) => match act.store.record_outcomes(&act.job.id, &outcomes) {
+            async move {
+                tokio::select! {
+                    biased;
+                    outcomes = op.verify(&caller, scope.as_ref(), &items) => Some(outcomes),
+                    () = caller.interrupted() => None,
+                }
+            }
+            .into_actor(self)
+            .map(|result, act, ctx| {
+                act.checking = false;
+                match result {
+                    Some(Ok(outcomes)) => match act.store.record_outcomes(&act.job.id, &outcomes) {
                         Ok(()) => {
                             act.count_outcomes(ItemState::Sent, &outcomes);
                             act.verify_next(ctx)
                         }
                         Err(e) => act.fail(e.into(), ctx),
                     },
-                    Err(e) => act.fail(EngineError::Verify(e), ctx),
-                }),
+                    Some(Err(e)) => act.fail(EngineError::Verify(e), ctx),
+                    // Stopped: the items stay sent and are verified on resume.
+                    None => act.maybe_finish(ctx),
+                }
+            }),
         );
     }
 
@@ -677,7 +709,12 @@ impl Coordinator {
 
     // --- the end --------------------------------------------------------------------------
 
+    /// Ends the run once: every path to the end goes through here, and a second call (a late
+    /// answer after the end) changes nothing.
     fn complete(&mut self, finished: bool) {
+        if self.phase == Phase::Done {
+            return;
+        }
         self.phase = Phase::Done;
         if let Err(e) = self.store.release_job(&self.job.id, &self.settings.owner) {
             tracing::warn!("cannot release the job's lease: {e}");
@@ -742,5 +779,208 @@ impl Handler<Stop> for Coordinator {
             tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "stopping: finishing requests on the wire");
         }
         self.stop(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The coordinator in process, with a fake operation and a store on a temporary file.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::engine::{limiter, Answer, Failure, OpError, Sending};
+    use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+    use crate::store::{Begun, NewItem, NewJob};
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("never")]
+    struct Never;
+
+    impl Failure for Never {
+        fn is_transient(&self) -> bool {
+            false
+        }
+        fn certainly_not_applied(&self) -> bool {
+            true
+        }
+        fn is_pressure(&self) -> bool {
+            false
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            None
+        }
+        fn answer(&self) -> Answer {
+            Answer::Refused
+        }
+    }
+
+    /// Three items, accepted at once; verifying them is one request that stays on the wire
+    /// until `release` is notified.
+    #[derive(Default)]
+    struct SlowVerify {
+        verifying: Notify,
+        release: Notify,
+        verified: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Operation for SlowVerify {
+        fn initial_cursor(&self) -> String {
+            "start".into()
+        }
+
+        async fn enumerate(&self, _: &Caller, _: &str) -> Result<Page, OpError> {
+            Ok(Page {
+                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
+                next_cursor: None,
+                scope: None,
+            })
+        }
+
+        fn sending(&self) -> Sending {
+            Sending::REPEATABLE
+        }
+
+        async fn execute(&self, _: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+            crate::ops::outcome_for_all(items, ItemState::Sent, None, Some(200), 1)
+        }
+
+        async fn verify(
+            &self,
+            caller: &Caller,
+            _: Option<&serde_json::Value>,
+            items: &[Item],
+        ) -> Result<Vec<ItemOutcome>, OpError> {
+            let (answer, _) = caller
+                .call(true, || async {
+                    self.verifying.notify_one();
+                    self.release.notified().await;
+                    Ok::<_, Never>(())
+                })
+                .await;
+            answer.map_err(|e| OpError::Backend(Box::new(e)))?;
+            self.verified.fetch_add(items.len(), Ordering::SeqCst);
+            Ok(crate::ops::outcome_for_all(
+                items,
+                ItemState::Done,
+                None,
+                None,
+                0,
+            ))
+        }
+    }
+
+    #[derive(Default)]
+    struct CountedFinish(Arc<Mutex<usize>>);
+
+    impl Progress for CountedFinish {
+        fn stage(&self, _: Stage) {}
+        fn update(&self, _: &Counts, _: bool) {}
+        fn finish(&self) {
+            *self.0.lock().unwrap() += 1;
+        }
+    }
+
+    fn settings() -> EngineSettings {
+        EngineSettings {
+            concurrency: 2,
+            retry: RetryPolicy {
+                max_retries: 0,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(1),
+                max_retry_after: Duration::from_millis(1),
+            },
+            verify: true,
+            verify_timeout: Duration::from_secs(60),
+            verify_poll: Duration::from_millis(1),
+            owner: crate::store::this_process(),
+        }
+    }
+
+    fn new_job(store: &mut Store) -> JobRecord {
+        let now = Utc::now();
+        let spec = JobSpec::new(
+            OperationKind::ScheduledDelete,
+            Selector {
+                workflows: vec!["w".into()],
+                ..Selector::default()
+            },
+            Target {
+                server_url: "http://127.0.0.1:1/".into(),
+                tenant: "t".into(),
+            },
+        )
+        .unwrap();
+        let new = NewJob {
+            identity: "identity".into(),
+            name: None,
+            spec,
+            window: Window {
+                since: now - chrono::TimeDelta::hours(1),
+                until: now,
+            },
+            cursor: "start".into(),
+            chunk_size: 10,
+            started_by: "test".into(),
+            reason: None,
+        };
+        let begun = store
+            .begin_job(new, &settings().owner, now)
+            .unwrap()
+            .unwrap();
+        let Begun::Created(id) = begun else {
+            panic!("a new job")
+        };
+        store.job(&id).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_stop_during_verification_waits_for_the_read_on_the_wire_and_ends_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let job = new_job(&mut store);
+        let op = Arc::new(SlowVerify::default());
+        let finishes = Arc::new(Mutex::new(0));
+        actix::System::new().block_on(async {
+            let (done_tx, mut done_rx) = oneshot::channel();
+            let coordinator = Coordinator::new(
+                job.clone(),
+                store,
+                op.clone(),
+                settings(),
+                limiter(1000.0),
+                Box::new(CountedFinish(finishes.clone())),
+                done_tx,
+            )
+            .unwrap()
+            .start();
+            op.verifying.notified().await;
+            coordinator.do_send(Stop);
+            // The verification read is still on the wire: the run must not end before it.
+            let early = tokio::time::timeout(Duration::from_millis(300), &mut done_rx).await;
+            assert!(
+                early.is_err(),
+                "the run ended while a request was on the wire"
+            );
+            op.release.notify_one();
+            let ended = done_rx.await.expect("an outcome");
+            let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+                panic!("a stopped run is interrupted")
+            };
+            assert!(error.is_none());
+            assert_eq!(
+                counts.done, 3,
+                "the answer on the wire was recorded: {counts:?}"
+            );
+            // Anything still scheduled (a late round, a timer) must not end the run again.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        });
+        assert_eq!(op.verified.load(Ordering::SeqCst), 3);
+        assert_eq!(*finishes.lock().unwrap(), 1, "the run ended more than once");
     }
 }
