@@ -9,6 +9,7 @@ use super::run_job::{
 };
 use super::{bad, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
+use crate::ops::{self, Undo};
 use crate::store::{JobRecord, JobState, Store};
 
 pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
@@ -182,16 +183,14 @@ fn undo(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exit, Cli
             job.id
         )));
     }
-    let kind = match &job.spec.operation {
-        OperationKind::ScheduledDelete => OperationKind::ScheduledRecreate { of: job.id.clone() },
-        OperationKind::ScheduledReschedule { .. } => {
-            OperationKind::ScheduledRestore { of: job.id.clone() }
-        }
-        OperationKind::RunsCancel => return offer_replay(global, &store, &job),
-        other => {
+    let kind = match ops::rules(&job.spec.operation).undo {
+        Undo::Recreate => OperationKind::ScheduledRecreate { of: job.id.clone() },
+        Undo::Restore => OperationKind::ScheduledRestore { of: job.id.clone() },
+        Undo::OfferReplay => return offer_replay(global, &store, &job),
+        Undo::Impossible => {
             return Err(bad(format!(
                 "a {} job cannot be undone: only scheduled delete, scheduled reschedule and runs cancel can",
-                other.name()
+                job.spec.operation.name()
             )))
         }
     };

@@ -27,9 +27,9 @@ use crate::job::{
     RescheduleTarget, Selector, SpecError, Target, TimeSpec, Window,
 };
 use crate::ops::{
-    Archive, CronSelection, CronsDelete, Manifest, Operation, RunSelection, RunsCancel, RunsReplay,
-    ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule, ScheduledSelection,
-    Source, TargetRule,
+    self, Archive, CronSelection, CronsDelete, Manifest, Operation, RunSelection, RunsCancel,
+    RunsReplay, ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule,
+    ScheduledSelection, Source, TargetRule,
 };
 use crate::store::{Begun, Counts, Item, ItemState, JobRecord, JobState, Lease, NewJob, Store};
 
@@ -290,11 +290,10 @@ fn engine_settings(
     kind: &OperationKind,
     owner: String,
 ) -> EngineSettings {
-    // Replay requests go one at a time through the operation's pacer whatever the concurrency;
-    // more chunks in flight would only wait there marked `sending`, in doubt after a crash.
-    let concurrency = match kind {
-        OperationKind::RunsReplay => 1,
-        _ => settings.concurrency,
+    let concurrency = if ops::rules(kind).one_request_at_a_time {
+        1
+    } else {
+        settings.concurrency
     };
     EngineSettings {
         concurrency,
@@ -443,25 +442,13 @@ async fn build_operation(
     Ok(op)
 }
 
-/// Items per chunk, 500 unless configured. Replay defaults to 50: Hatchet silently drops replay
-/// batches that are big or close together (docs/hatchet-behaviour.md D3). Bulk scheduled
-/// endpoints take at most 500 ids; operations that make one request per item checkpoint in small
-/// chunks.
+/// Items per chunk: as configured, within the operation's bounds.
 fn chunk_size(kind: &OperationKind, configured: Option<usize>) -> usize {
-    match kind {
-        OperationKind::RunsReplay => configured.unwrap_or(REPLAY_CHUNK),
-        OperationKind::RunsCancel => configured.unwrap_or(CHUNK),
-        OperationKind::ScheduledDelete
-        | OperationKind::ScheduledReschedule { .. }
-        | OperationKind::ScheduledRestore { .. } => configured.unwrap_or(CHUNK).min(500),
-        OperationKind::CronsDelete | OperationKind::ScheduledRecreate { .. } => {
-            configured.unwrap_or(CHUNK).min(50)
-        }
-    }
+    let rules = ops::rules(kind);
+    configured
+        .unwrap_or(rules.chunk_default)
+        .min(rules.chunk_max)
 }
-
-const CHUNK: usize = 500;
-const REPLAY_CHUNK: usize = 50;
 
 fn named_identity(name: &str, target: &Target) -> String {
     let digest = Sha256::digest(format!(
@@ -650,7 +637,7 @@ pub fn resume(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exi
             job.state.as_str()
         )));
     }
-    if exec.concurrency.is_some() && job.spec.operation == OperationKind::RunsReplay {
+    if exec.concurrency.is_some() && ops::rules(&job.spec.operation).one_request_at_a_time {
         return Err(bad(format!(
             "job {job_id} is a replay, which sends one request at a time: drop --concurrency"
         )));

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::IdPages;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
+use super::{Rules, Undo};
 use crate::backend::hatchet::models::Cron;
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
@@ -16,6 +17,14 @@ const MANIFEST_PAGE: usize = 2_000;
 
 const RETURNS_ON_DEPLOY: &str =
     "code-defined: it returns when the workflow is next deployed with a changed definition";
+
+/// One request per cron: small chunks, so a checkpoint comes often.
+pub const RULES: Rules = Rules {
+    chunk_default: 50,
+    chunk_max: 50,
+    one_request_at_a_time: false,
+    undo: Undo::Impossible,
+};
 
 /// Which crons a job selects: every combination of workflow name and cron name (an empty list
 /// means any), with all metadata pairs, created inside the job's window.

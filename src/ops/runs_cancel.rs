@@ -2,9 +2,18 @@ use async_trait::async_trait;
 
 use super::run_selection::SliceScope;
 use super::{outcome_for_all, request_failed, OpError, Operation, Page, RunSelection, Sending};
+use super::{Rules, Undo, CHUNK};
 use crate::engine::Caller;
 use crate::job::RunStatus;
+use crate::job::MAX_CHUNK_SIZE;
 use crate::store::{Item, ItemOutcome, ItemState};
+
+pub const RULES: Rules = Rules {
+    chunk_default: CHUNK,
+    chunk_max: MAX_CHUNK_SIZE,
+    one_request_at_a_time: false,
+    undo: Undo::OfferReplay,
+};
 
 /// `bulkops runs cancel`: cancel by id in chunks (never the server-side filter, which stops at
 /// 20,000 runs). Cancel is idempotent, so chunks are simply resent after a crash. The server

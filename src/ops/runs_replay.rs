@@ -7,9 +7,11 @@ use super::run_selection::RunSnapshot;
 use super::{
     item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
 };
+use super::{Rules, Undo};
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
 use crate::engine::{Caller, Pacer};
+use crate::job::MAX_CHUNK_SIZE;
 use crate::store::{Item, ItemOutcome, ItemState};
 
 /// The server sends replays in batches of about 100 tasks with a 200 ms pause after each
@@ -27,6 +29,15 @@ const MAX_TASKS_PER_REQUEST: usize = 100;
 const RESEND_ROUNDS: u32 = 3;
 const DROPPED: &str =
     "the server accepted the replay but never ran it (dropped): the run is unchanged since enumeration";
+
+/// 50 runs per request by default: Hatchet silently drops replay batches that are big or close
+/// together (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
+pub const RULES: Rules = Rules {
+    chunk_default: 50,
+    chunk_max: MAX_CHUNK_SIZE,
+    one_request_at_a_time: true,
+    undo: Undo::Impossible,
+};
 
 /// `bulkops runs replay`: replay by id in chunks. Replay is not idempotent (every accepted replay
 /// runs the task again), so each item's payload holds the run as enumerated (status, retry

@@ -3,9 +3,18 @@ use chrono::Utc;
 
 use super::scheduled::{at_risk_note, BulkAnswer};
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
+use super::{Rules, Undo, CHUNK};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome};
+
+/// The bulk endpoint takes at most 500 ids.
+pub const RULES: Rules = Rules {
+    chunk_default: CHUNK,
+    chunk_max: 500,
+    one_request_at_a_time: false,
+    undo: Undo::Recreate,
+};
 
 /// `bulkops scheduled delete`: enumerates every matching row first (each row's full definition
 /// is archived in its payload, for `jobs undo`), then deletes by id through `bulk-delete` in

@@ -5,6 +5,7 @@ use chrono::Utc;
 
 use super::scheduled::Archive;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
+use super::{Rules, Undo};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -12,6 +13,14 @@ use crate::engine::Failure;
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 
 const LIST_PAGE: usize = 1_000;
+
+/// One request per row: small chunks, so a checkpoint comes often.
+pub const RULES: Rules = Rules {
+    chunk_default: 50,
+    chunk_max: 50,
+    one_request_at_a_time: false,
+    undo: Undo::Impossible,
+};
 
 /// The undo of `scheduled delete`: re-creates each deleted row from the definition archived in
 /// the delete job's store (workflow, input, metadata, trigger time, priority). There is no

@@ -4,9 +4,24 @@ use serde::{Deserialize, Serialize};
 
 use super::scheduled::{at_risk_note, Archive, BulkAnswer};
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
+use super::{Rules, Undo, CHUNK};
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// The bulk endpoint takes at most 500 ids.
+pub const RULES: Rules = Rules {
+    chunk_default: CHUNK,
+    chunk_max: 500,
+    one_request_at_a_time: false,
+    undo: Undo::Restore,
+};
+
+/// The undo of a reschedule moves rows back through the same endpoint.
+pub const RESTORE_RULES: Rules = Rules {
+    undo: Undo::Impossible,
+    ..RULES
+};
 
 /// How a row's new trigger time is computed at enumeration.
 #[derive(Debug, Clone, Copy)]
