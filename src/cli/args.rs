@@ -189,14 +189,14 @@ pub struct RunSelectArgs {
 /// Filters every operation offers.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CommonSelectArgs {
-    /// Created after this time: a duration ago (24h, 7d) or RFC 3339
-    #[arg(long, value_name = "TIME")]
+    /// Created after this time: a duration ago (24h, 7d) or RFC 3339 (required for runs)
+    #[arg(short = 's', long, value_name = "TIME")]
     pub since: Option<String>,
     /// Created up to this time [default: now, frozen when the job is created]
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// Workflow name (repeatable)
-    #[arg(long = "workflow", value_name = "NAME")]
+    /// Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE's prefix gets it
+    #[arg(short = 'w', long = "workflow", value_name = "NAME|ID")]
     pub workflows: Vec<String>,
     /// Additional metadata key=value (repeatable; all must match)
     #[arg(long = "metadata", value_name = "KEY=VALUE")]

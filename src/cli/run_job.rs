@@ -204,7 +204,8 @@ pub fn connection_from_env() -> Result<Connection, CliError> {
         var("HATCHET_CLIENT_SERVER_URL").as_deref(),
         var("HATCHET_CLIENT_TENANT_ID").as_deref(),
         Utc::now(),
-    )?)
+    )?
+    .with_namespace(var("HATCHET_CLIENT_NAMESPACE").as_deref()))
 }
 
 pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
@@ -256,32 +257,33 @@ async fn preflight(
     }
 }
 
+/// The workflows `--workflow` names (ids or names), as `(id, name)`.
 async fn resolve_workflows(
     client: &HatchetClient,
-    names: &[String],
+    keys: &[String],
     settings: &Settings,
-) -> Result<Vec<String>, CliError> {
+) -> Result<Vec<(String, String)>, CliError> {
     let caller = preflight_caller(settings);
-    let mut ids = Vec::new();
-    for name in names {
-        let (found, _) = caller.call(true, || client.workflow_id(name)).await;
+    let mut found = Vec::new();
+    for key in keys {
+        let (workflow, _) = caller.call(true, || client.find_workflow(key)).await;
         // The access check passed just before: whatever fails now is the server's, not input.
-        let found = found.map_err(|e| {
+        let workflow = workflow.map_err(|e| {
             CliError::Interrupted(format!(
-                "looking up workflow '{name}' failed ({e}); nothing was sent: run the same command again later"
+                "looking up workflow '{key}' failed ({e}); nothing was sent: run the same command again later"
             ))
         })?;
-        match found {
-            Some(id) => ids.push(id),
+        match workflow {
+            Some(workflow) => found.push(workflow),
             None => {
                 return Err(CliError::BadInput(format!(
-                    "unknown workflow '{name}' in tenant {}: check the name (it is case-sensitive; with a namespace, include its prefix)",
+                    "unknown workflow '{key}' in tenant {}: check the name (it is case-sensitive) or id, and HATCHET_CLIENT_NAMESPACE",
                     client.tenant()
                 )))
             }
         }
     }
-    Ok(ids)
+    Ok(found)
 }
 
 fn engine_settings(
@@ -365,7 +367,8 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflow_ids = resolve_workflows(&client, &selector.workflows, settings).await?;
+    let workflows = resolve_workflows(&client, &selector.workflows, settings).await?;
+    let workflow_ids: Vec<String> = workflows.iter().map(|(id, _)| id.clone()).collect();
     let runs = || match manifest.clone() {
         Some(ids) => RunSelection::from_manifest(client.clone(), window, ids),
         None => RunSelection::new(
@@ -430,7 +433,7 @@ async fn build_operation(
         OperationKind::CronsDelete => Arc::new(CronsDelete::new(
             client,
             CronSelection {
-                workflows: selector.workflows.clone(),
+                workflows: workflows.into_iter().map(|(_, name)| name).collect(),
                 cron_names: selector.cron_names.clone(),
                 metadata: selector.metadata.clone(),
                 created: window,

@@ -847,7 +847,7 @@ mod tests {
         }
 
         async fn execute(&self, _: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
-            crate::ops::outcome_for_all(items, ItemState::Sent, None, Some(200), 1)
+            every(items, ItemState::Sent)
         }
 
         async fn verify(
@@ -865,14 +865,21 @@ mod tests {
                 .await;
             answer.map_err(|e| OpError::Backend(Box::new(e)))?;
             self.verified.fetch_add(items.len(), Ordering::SeqCst);
-            Ok(crate::ops::outcome_for_all(
-                items,
-                ItemState::Done,
-                None,
-                None,
-                0,
-            ))
+            Ok(every(items, ItemState::Done))
         }
+    }
+
+    fn every(items: &[Item], state: ItemState) -> Vec<ItemOutcome> {
+        items
+            .iter()
+            .map(|item| ItemOutcome {
+                id: item.id.clone(),
+                state,
+                reason: None,
+                http_status: None,
+                attempts: 1,
+            })
+            .collect()
     }
 
     #[derive(Default)]

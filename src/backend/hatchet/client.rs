@@ -167,17 +167,43 @@ impl HatchetClient {
     }
 
     /// Resolves a workflow name to its id (exact match), or `None` when the tenant has none.
-    pub async fn workflow_id(&self, name: &str) -> Result<Option<String>, HatchetError> {
-        let req = self
-            .request(Method::GET, self.tenant_path("/api/v1", "/workflows"))
-            .query(&[("name", name), ("limit", "1000")]);
-        let list: WorkflowList = self.send_json(req, self.timeout).await?;
-        Ok(list
-            .rows
-            .unwrap_or_default()
-            .into_iter()
-            .find(|w| w.name == name)
-            .map(|w| w.metadata.id))
+    /// The workflow a `--workflow` value names, as `(id, name)`: a workflow id (as the `hatchet`
+    /// CLI accepts), else an exact name, in the connection's namespace. The list's `name` filter is a substring search, so the
+    /// exact match is picked here; an id is looked for page by page.
+    pub async fn find_workflow(&self, key: &str) -> Result<Option<(String, String)>, HatchetError> {
+        const PAGE: usize = 1000;
+        let by_id = Uuid::parse_str(key).is_ok();
+        let name = self.conn.workflow_name(key);
+        let mut offset = 0;
+        loop {
+            let mut query = vec![("limit", PAGE.to_string()), ("offset", offset.to_string())];
+            if !by_id {
+                query.push(("name", name.clone()));
+            }
+            let req = self
+                .request(Method::GET, self.tenant_path("/api/v1", "/workflows"))
+                .query(&query);
+            let rows = self
+                .send_json::<WorkflowList>(req, self.timeout)
+                .await?
+                .rows
+                .unwrap_or_default();
+            let short = rows.len() < PAGE;
+            let found = rows.into_iter().find(|w| {
+                if by_id {
+                    w.metadata.id.eq_ignore_ascii_case(key)
+                } else {
+                    w.name == name
+                }
+            });
+            if let Some(w) = found {
+                return Ok(Some((w.metadata.id, w.name)));
+            }
+            if short {
+                return Ok(None);
+            }
+            offset += PAGE;
+        }
     }
 
     fn filter_query(filter: &RunFilter, statuses: &[RunStatus]) -> Vec<(&'static str, String)> {

@@ -55,6 +55,8 @@ pub struct Connection {
     pub token: ApiToken,
     pub tenant: Uuid,
     pub server_url: url::Url,
+    /// `HATCHET_CLIENT_NAMESPACE` as the SDKs normalise it: lower case, ending in `_`.
+    pub namespace: Option<String>,
 }
 
 impl Connection {
@@ -98,7 +100,26 @@ impl Connection {
             token: ApiToken(raw.to_string()),
             tenant,
             server_url,
+            namespace: None,
         })
+    }
+
+    /// The same connection in a namespace: the SDKs register every workflow under the
+    /// namespace's prefix, so a name given without it means the prefixed one.
+    pub fn with_namespace(self, namespace: Option<&str>) -> Self {
+        let namespace = namespace
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .map(|n| if n.ends_with('_') { n } else { format!("{n}_") });
+        Connection { namespace, ..self }
+    }
+
+    /// A workflow name as the server knows it: with the namespace's prefix.
+    pub fn workflow_name(&self, name: &str) -> String {
+        match &self.namespace {
+            Some(prefix) if !name.starts_with(prefix.as_str()) => format!("{prefix}{name}"),
+            _ => name.to_string(),
+        }
     }
 }
 
@@ -128,6 +149,21 @@ fn decode_claims(raw: &str) -> Result<Claims, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_prefixes_workflow_names_as_the_sdks_do() {
+        let now = Utc::now();
+        let t = token(serde_json::json!({"sub": TENANT, "server_url": "http://x"}));
+        let plain = Connection::resolve(Some(&t), None, None, now).unwrap();
+        assert_eq!(plain.workflow_name("orders"), "orders");
+        let spaced = plain.clone().with_namespace(Some(" Staging "));
+        assert_eq!(spaced.namespace.as_deref(), Some("staging_"));
+        assert_eq!(spaced.workflow_name("orders"), "staging_orders");
+        assert_eq!(spaced.workflow_name("staging_orders"), "staging_orders");
+        let underscored = plain.clone().with_namespace(Some("prod_"));
+        assert_eq!(underscored.workflow_name("orders"), "prod_orders");
+        assert_eq!(plain.with_namespace(Some("  ")).namespace, None);
+    }
 
     fn token(claims: serde_json::Value) -> String {
         let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
