@@ -63,6 +63,13 @@ pub enum Command {
     Jobs(JobsCommand),
     /// Per-item report of a job
     Report(ReportArgs),
+    /// Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `bulkops manpage | man -l -`
+    Manpage,
 }
 
 #[derive(Debug, Subcommand)]

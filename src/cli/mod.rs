@@ -202,5 +202,7 @@ pub fn run() -> Result<Exit, CliError> {
         ),
         Command::Jobs(cmd) => jobs::run(&cli.global, cmd),
         Command::Report(args) => jobs::report(&cli.global, &args),
+        Command::Completions { shell } => output::completions(shell),
+        Command::Manpage => output::manpage(),
     }
 }

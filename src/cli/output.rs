@@ -51,6 +51,24 @@ impl Write for Stdout {
     }
 }
 
+/// The completion script for `shell`, from the same definitions as the parser.
+pub fn completions(shell: clap_complete::Shell) -> Result<Exit, CliError> {
+    let mut command = <super::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "bulkops", &mut Stdout);
+    Stdout.flush().map_err(CliError::Stdout)?;
+    Ok(Exit::Success)
+}
+
+/// The manual page, from the same definitions as the parser.
+pub fn manpage() -> Result<Exit, CliError> {
+    let command = <super::Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command)
+        .render(&mut Stdout)
+        .and_then(|()| Stdout.flush())
+        .map_err(CliError::Stdout)?;
+    Ok(Exit::Success)
+}
+
 /// One line on stdout, through [`Stdout`]; use it with [`outln!`].
 pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), CliError> {
     let mut out = Stdout;

@@ -5,6 +5,7 @@ mod bad_input;
 mod cancel;
 mod causes;
 mod control;
+mod generated;
 mod language;
 mod ops;
 mod outage;

@@ -1,0 +1,1079 @@
+#compdef bulkops
+
+autoload -U is-at-least
+
+_bulkops() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_bulkops_commands" \
+"*::: :->bulkops" \
+&& ret=0
+    case $state in
+    (bulkops)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-command-$line[1]:"
+        case $line[1] in
+            (runs)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__runs_commands" \
+"*::: :->runs" \
+&& ret=0
+
+    case $state in
+    (runs)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-runs-command-$line[1]:"
+        case $line[1] in
+            (cancel)
+_arguments "${_arguments_options[@]}" : \
+'-s+[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--since=[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--until=[Created up to this time \[default\: now, frozen when the job is created\]]:TIME:_default' \
+'*-w+[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--workflow=[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
+'--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+'-s+[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--since=[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--until=[Created up to this time \[default\: now, frozen when the job is created\]]:TIME:_default' \
+'*-w+[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--workflow=[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
+'--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
+'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__runs__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-runs-help-command-$line[1]:"
+        case $line[1] in
+            (cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(scheduled)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__scheduled_commands" \
+"*::: :->scheduled" \
+&& ret=0
+
+    case $state in
+    (scheduled)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-scheduled-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+'-s+[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--since=[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--until=[Created up to this time \[default\: now, frozen when the job is created\]]:TIME:_default' \
+'*-w+[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--workflow=[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
+'--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+'(--shift)--to=[New trigger time for every row (RFC 3339)]:TIME:_default' \
+'--shift=[Move every row by this much (1h, -30m, 2d)]:DURATION:_default' \
+'-s+[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--since=[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--until=[Created up to this time \[default\: now, frozen when the job is created\]]:TIME:_default' \
+'*-w+[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--workflow=[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
+'--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--allow-past[Accept targets in the past (such rows fire at once)]' \
+'--again[Run a \`--shift\` again although the same job already finished (it moves the rows again)]' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__scheduled__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-scheduled-help-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(crons)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__crons_commands" \
+"*::: :->crons" \
+&& ret=0
+
+    case $state in
+    (crons)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-crons-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+'-s+[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--since=[Created after this time\: a duration ago (24h, 7d) or RFC 3339 (required for runs)]:TIME:_default' \
+'--until=[Created up to this time \[default\: now, frozen when the job is created\]]:TIME:_default' \
+'*-w+[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--workflow=[Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE'\''s prefix gets it]:NAME|ID:_default' \
+'*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
+'--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'*--cron-name=[Cron name (repeatable)]:NAME:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--include-code-defined[Also delete code-defined crons (they come back on the next deploy)]' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__crons__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-crons-help-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(jobs)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__jobs_commands" \
+"*::: :->jobs" \
+&& ret=0
+
+    case $state in
+    (jobs)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-jobs-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(resume)
+_arguments "${_arguments_options[@]}" : \
+'--concurrency=[Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(pause)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(retune)
+_arguments "${_arguments_options[@]}" : \
+'--rate=[New requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(abort)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(undo)
+_arguments "${_arguments_options[@]}" : \
+'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
+'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__jobs__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-jobs-help-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(resume)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(pause)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(retune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(abort)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(undo)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(report)
+_arguments "${_arguments_options[@]}" : \
+'--format=[]:FORMAT:(csv json)' \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--failed[Only failed, skipped and unconfirmed items]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':job:_default' \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+':shell:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(manpage)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-command-$line[1]:"
+        case $line[1] in
+            (runs)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__runs_commands" \
+"*::: :->runs" \
+&& ret=0
+
+    case $state in
+    (runs)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-runs-command-$line[1]:"
+        case $line[1] in
+            (cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(replay)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(scheduled)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__scheduled_commands" \
+"*::: :->scheduled" \
+&& ret=0
+
+    case $state in
+    (scheduled)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-scheduled-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(crons)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__crons_commands" \
+"*::: :->crons" \
+&& ret=0
+
+    case $state in
+    (crons)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-crons-command-$line[1]:"
+        case $line[1] in
+            (delete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(jobs)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__jobs_commands" \
+"*::: :->jobs" \
+&& ret=0
+
+    case $state in
+    (jobs)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-jobs-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(resume)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(pause)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(retune)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(abort)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(undo)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(report)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(manpage)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_bulkops_commands] )) ||
+_bulkops_commands() {
+    local commands; commands=(
+'runs:Workflow runs' \
+'scheduled:Scheduled runs' \
+'crons:Cron triggers' \
+'jobs:Jobs in the state store' \
+'report:Per-item report of a job' \
+'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
+'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__completions_commands] )) ||
+_bulkops__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__crons_commands] )) ||
+_bulkops__subcmd__crons_commands() {
+    local commands; commands=(
+'delete:Delete every matching cron trigger (one request each)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops crons commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__crons__subcmd__delete_commands] )) ||
+_bulkops__subcmd__crons__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops crons delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__crons__subcmd__help_commands] )) ||
+_bulkops__subcmd__crons__subcmd__help_commands() {
+    local commands; commands=(
+'delete:Delete every matching cron trigger (one request each)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops crons help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__crons__subcmd__help__subcmd__delete_commands] )) ||
+_bulkops__subcmd__crons__subcmd__help__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops crons help delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__crons__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__crons__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops crons help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help_commands] )) ||
+_bulkops__subcmd__help_commands() {
+    local commands; commands=(
+'runs:Workflow runs' \
+'scheduled:Scheduled runs' \
+'crons:Cron triggers' \
+'jobs:Jobs in the state store' \
+'report:Per-item report of a job' \
+'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
+'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__completions_commands] )) ||
+_bulkops__subcmd__help__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__crons_commands] )) ||
+_bulkops__subcmd__help__subcmd__crons_commands() {
+    local commands; commands=(
+'delete:Delete every matching cron trigger (one request each)' \
+    )
+    _describe -t commands 'bulkops help crons commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__crons__subcmd__delete_commands] )) ||
+_bulkops__subcmd__help__subcmd__crons__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help crons delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs_commands() {
+    local commands; commands=(
+'list:List jobs with their state and counts' \
+'show:Show one job' \
+'resume:Resume an unfinished job' \
+'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
+'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
+'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
+    )
+    _describe -t commands 'bulkops help jobs commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__abort_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__abort_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs abort commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__list_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__pause_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__pause_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs pause commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__resume_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__resume_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs resume commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__retune_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__retune_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs retune commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__show_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs show commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__undo_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__undo_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__manpage_commands] )) ||
+_bulkops__subcmd__help__subcmd__manpage_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help manpage commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__report_commands] )) ||
+_bulkops__subcmd__help__subcmd__report_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help report commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__runs_commands] )) ||
+_bulkops__subcmd__help__subcmd__runs_commands() {
+    local commands; commands=(
+'cancel:Cancel every matching run (default statuses\: QUEUED, RUNNING)' \
+'replay:Replay every matching run once (default statuses\: FAILED, CANCELLED)' \
+    )
+    _describe -t commands 'bulkops help runs commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__runs__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__help__subcmd__runs__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help runs cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__runs__subcmd__replay_commands] )) ||
+_bulkops__subcmd__help__subcmd__runs__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help runs replay commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__scheduled_commands] )) ||
+_bulkops__subcmd__help__subcmd__scheduled_commands() {
+    local commands; commands=(
+'delete:Delete every matching API-created scheduled run (definitions are kept for \`jobs undo\`)' \
+'reschedule:Move every matching API-created scheduled run to a new trigger time' \
+    )
+    _describe -t commands 'bulkops help scheduled commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__scheduled__subcmd__delete_commands] )) ||
+_bulkops__subcmd__help__subcmd__scheduled__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help scheduled delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help scheduled reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs_commands] )) ||
+_bulkops__subcmd__jobs_commands() {
+    local commands; commands=(
+'list:List jobs with their state and counts' \
+'show:Show one job' \
+'resume:Resume an unfinished job' \
+'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
+'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
+'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops jobs commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__abort_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__abort_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs abort commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help_commands() {
+    local commands; commands=(
+'list:List jobs with their state and counts' \
+'show:Show one job' \
+'resume:Resume an unfinished job' \
+'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
+'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
+'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops jobs help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__abort_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__abort_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help abort commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__list_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__pause_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__pause_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help pause commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__resume_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__resume_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help resume commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__retune_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__retune_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help retune commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__show_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help show commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__undo_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__undo_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__list_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__pause_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__pause_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs pause commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__resume_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__resume_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs resume commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__retune_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__retune_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs retune commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__show_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs show commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__undo_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__undo_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__manpage_commands] )) ||
+_bulkops__subcmd__manpage_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops manpage commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__report_commands] )) ||
+_bulkops__subcmd__report_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops report commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs_commands] )) ||
+_bulkops__subcmd__runs_commands() {
+    local commands; commands=(
+'cancel:Cancel every matching run (default statuses\: QUEUED, RUNNING)' \
+'replay:Replay every matching run once (default statuses\: FAILED, CANCELLED)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops runs commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__runs__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops runs cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__help_commands] )) ||
+_bulkops__subcmd__runs__subcmd__help_commands() {
+    local commands; commands=(
+'cancel:Cancel every matching run (default statuses\: QUEUED, RUNNING)' \
+'replay:Replay every matching run once (default statuses\: FAILED, CANCELLED)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops runs help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__help__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__runs__subcmd__help__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops runs help cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__runs__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops runs help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__help__subcmd__replay_commands] )) ||
+_bulkops__subcmd__runs__subcmd__help__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops runs help replay commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__runs__subcmd__replay_commands] )) ||
+_bulkops__subcmd__runs__subcmd__replay_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops runs replay commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled_commands] )) ||
+_bulkops__subcmd__scheduled_commands() {
+    local commands; commands=(
+'delete:Delete every matching API-created scheduled run (definitions are kept for \`jobs undo\`)' \
+'reschedule:Move every matching API-created scheduled run to a new trigger time' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops scheduled commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__delete_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops scheduled delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__help_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__help_commands() {
+    local commands; commands=(
+'delete:Delete every matching API-created scheduled run (definitions are kept for \`jobs undo\`)' \
+'reschedule:Move every matching API-created scheduled run to a new trigger time' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops scheduled help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__help__subcmd__delete_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__help__subcmd__delete_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops scheduled help delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops scheduled help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__help__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__help__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops scheduled help reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__scheduled__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__scheduled__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops scheduled reschedule commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_bulkops" ]; then
+    _bulkops "$@"
+else
+    compdef _bulkops bulkops
+fi
