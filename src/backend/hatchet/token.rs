@@ -37,6 +37,8 @@ pub enum TokenError {
     NoServerUrl,
     #[error("HATCHET_CLIENT_SERVER_URL '{0}' is not a URL: use e.g. https://hatchet.example.com")]
     BadServerUrl(String),
+    #[error("HATCHET_CLIENT_SERVER_URL '{0}' has no scheme, and none is guessed (plain or TLS): write http://{0} or https://{0}")]
+    NoScheme(String),
     #[error("the token is for tenant {token} but HATCHET_CLIENT_TENANT_ID is {configured}: unset HATCHET_CLIENT_TENANT_ID or use a token of that tenant")]
     TenantMismatch { token: Uuid, configured: String },
 }
@@ -92,6 +94,9 @@ impl Connection {
             .map(str::to_string)
             .or(claims.server_url)
             .ok_or(TokenError::NoServerUrl)?;
+        if !server.contains("://") {
+            return Err(TokenError::NoScheme(without_credentials(&server)));
+        }
         let server_url = url::Url::parse(&server)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -149,6 +154,18 @@ fn decode_claims(raw: &str) -> Result<Claims, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_url_without_a_scheme_names_both_fixes() {
+        let t = token(serde_json::json!({"sub": TENANT, "server_url": "http://x"}));
+        let error = Connection::resolve(Some(&t), Some("localhost:8080"), None, Utc::now())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("http://localhost:8080") && error.contains("https://localhost:8080"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_namespace_prefixes_workflow_names_as_the_sdks_do() {
