@@ -24,9 +24,9 @@ function __fish_bulkops_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c bulkops -n "__fish_bulkops_needs_command" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_needs_command" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_needs_command" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_needs_command" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_needs_command" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_needs_command" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_needs_command" -s h -l help -d 'Print help'
@@ -39,9 +39,9 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-ite
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s h -l help -d 'Print help'
@@ -54,16 +54,16 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l metadata -d 'Additional metadata key=value (repeatable; all must match)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l status -d 'Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l concurrency -d 'Most chunks in flight at once (1 to 64)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l chunk-size -d 'Items per request (1 to 1000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50; scheduled at most 500]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l reason -d 'Why this job runs (kept with the job)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l job -d 'A stable job name (for cron): re-running resumes it while unfinished' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l no-verify -d 'Do not confirm outcomes on the server after execution'
@@ -76,15 +76,15 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l metadata -d 'Additional metadata key=value (repeatable; all must match)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l status -d 'Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l chunk-size -d 'Items per request (1 to 1000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50; scheduled at most 500]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l reason -d 'Why this job runs (kept with the job)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l job -d 'A stable job name (for cron): re-running resumes it while unfinished' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l no-verify -d 'Do not confirm outcomes on the server after execution'
@@ -94,9 +94,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Replay every matching run once (default statuses: FAILED, CANCELLED)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s h -l help -d 'Print help'
@@ -110,16 +110,16 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l trigger-after -d 'Rows due at or after this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l trigger-before -d 'Rows due before this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l chunk-size -d 'Items per request (1 to 1000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50; scheduled at most 500]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l reason -d 'Why this job runs (kept with the job)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l job -d 'A stable job name (for cron): re-running resumes it while unfinished' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l no-verify -d 'Do not confirm outcomes on the server after execution'
@@ -135,16 +135,16 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l trigger-after -d 'Rows due at or after this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l trigger-before -d 'Rows due before this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l concurrency -d 'Most chunks in flight at once (1 to 64)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l chunk-size -d 'Items per request (1 to 1000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50; scheduled at most 500]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l reason -d 'Why this job runs (kept with the job)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l job -d 'A stable job name (for cron): re-running resumes it while unfinished' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l allow-past -d 'Accept targets in the past (such rows fire at once)'
@@ -156,9 +156,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "reschedule" -d 'Move every matching API-created scheduled run to a new trigger time'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s h -l help -d 'Print help'
@@ -170,15 +170,15 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l metadata -d 'Additional metadata key=value (repeatable; all must match)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l cron-name -d 'Cron name (repeatable)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l reason -d 'Why this job runs (kept with the job)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l job -d 'A stable job name (for cron): re-running resumes it while unfinished' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l include-code-defined -d 'Also delete code-defined crons (they come back on the next deploy)'
@@ -188,9 +188,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -s h -l help -d 'Print help'
@@ -202,56 +202,56 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -f -a "abort" -d 'Give up on an unfinished job: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -f -a "undo" -d 'Undo a finished job: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l rate -d 'New requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l concurrency -d 'Most chunks in flight at once (1 to 64)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l rate -d 'Requests per second, for the whole process (0.01 to 10000)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l verify-timeout -d 'How long to wait for the server to confirm outcomes' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l request-timeout -d 'Per-request timeout' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l reason -d 'Why this job runs (kept with the job)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l no-verify -d 'Do not confirm outcomes on the server after execution'
@@ -268,22 +268,22 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l format -r -f -a "csv\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l failed -d 'Only failed, skipped and unconfirmed items'
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l state -d 'Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
-complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l log-format -d 'Log format: text, json or auto (text on a terminal)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s h -l help -d 'Print help'

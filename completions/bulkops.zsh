@@ -15,9 +15,9 @@ _bulkops() {
 
     local context curcontext="$curcontext" state line
     _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -35,9 +35,9 @@ _bulkops() {
         case $line[1] in
             (runs)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -62,16 +62,16 @@ _arguments "${_arguments_options[@]}" : \
 '*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
-'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
@@ -92,15 +92,15 @@ _arguments "${_arguments_options[@]}" : \
 '*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
-'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
@@ -145,9 +145,9 @@ esac
 ;;
 (scheduled)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -173,16 +173,16 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
-'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
@@ -206,16 +206,16 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
-'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--allow-past[Accept targets in the past (such rows fire at once)]' \
@@ -262,9 +262,9 @@ esac
 ;;
 (crons)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -289,15 +289,15 @@ _arguments "${_arguments_options[@]}" : \
 '*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--cron-name=[Cron name (repeatable)]:NAME:_default' \
-'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--include-code-defined[Also delete code-defined crons (they come back on the next deploy)]' \
@@ -339,9 +339,9 @@ esac
 ;;
 (jobs)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -358,9 +358,9 @@ _arguments "${_arguments_options[@]}" : \
         case $line[1] in
             (list)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -369,80 +369,80 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (show)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (resume)
 _arguments "${_arguments_options[@]}" : \
 '--concurrency=[Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (pause)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (retune)
 _arguments "${_arguments_options[@]}" : \
 '--rate=[New requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (abort)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (undo)
 _arguments "${_arguments_options[@]}" : \
-'--concurrency=[Most chunks in flight at once (1 to 64)]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--verify-timeout=[How long to wait for the server to confirm outcomes]:DURATION:_default' \
-'--request-timeout=[Per-request timeout]:DURATION:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
@@ -451,7 +451,7 @@ _arguments "${_arguments_options[@]}" : \
 '--yes[Do not ask for confirmation]' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (help)
@@ -509,22 +509,22 @@ esac
 (report)
 _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:(csv json)' \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--failed[Only failed, skipped and unconfirmed items]' \
 '-h[Print help]' \
 '--help[Print help]' \
-':job:_default' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \
@@ -534,9 +534,9 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (manpage)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[default\: \$BULKOPS_STATE, else \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
-'--log-format=[Log format\: text, json or auto (text on a terminal)]:FORMAT:_default' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
 '--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
 '-h[Print help]' \

@@ -25,15 +25,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Checkpoint store (SQLite file) [default: $BULKOPS_STATE, else
+    /// Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default:
     /// $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub state: Option<PathBuf>,
     /// Extra settings file (TOML), between the defaults and BULKOPS_* variables
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log format: text, json or auto (text on a terminal)
+    /// Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
     /// Output of the final summary and listings
@@ -75,22 +76,37 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// Cancel every matching run (default statuses: QUEUED, RUNNING)
+    #[command(
+        after_help = "Examples:\n  bulkops runs cancel -s 24h --status QUEUED -w my-wf --metadata customer=acme\n  bulkops runs cancel --ids-file incident-ids.txt --yes"
+    )]
     Cancel(CancelArgs),
     /// Replay every matching run once (default statuses: FAILED, CANCELLED)
+    #[command(
+        after_help = "Examples:\n  bulkops runs replay -s 2026-11-20T08:00:00Z --until 2026-11-20T09:30:00Z --status FAILED\n  bulkops runs replay -s 7d -w billing --dry-run"
+    )]
     Replay(ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduledCommand {
     /// Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)
+    #[command(
+        after_help = "Examples:\n  bulkops scheduled delete -w nightly-report --metadata tenant=old-customer\n  bulkops scheduled delete --trigger-before +7d -w cleanup --dry-run"
+    )]
     Delete(ScheduledArgs),
     /// Move every matching API-created scheduled run to a new trigger time
+    #[command(
+        after_help = "Examples:\n  bulkops scheduled reschedule --shift 1h -w nightly-report\n  bulkops scheduled reschedule --to 2026-12-01T03:00:00Z --trigger-before 2026-11-30T00:00:00Z -w w"
+    )]
     Reschedule(RescheduleArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CronsCommand {
     /// Delete every matching cron trigger (one request each)
+    #[command(
+        after_help = "Examples:\n  bulkops crons delete -w legacy-sync --cron-name hourly\n  bulkops crons delete -w legacy-sync --include-code-defined"
+    )]
     Delete(CronsArgs),
 }
 
@@ -232,16 +248,18 @@ pub struct BulkExecArgs {
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PaceArgs {
-    /// Requests per second, for the whole process (0.01 to 10000)
+    /// Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE]
+    /// [default: 50]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
     /// Do not confirm outcomes on the server after execution
     #[arg(long)]
     pub no_verify: bool,
-    /// How long to wait for the server to confirm outcomes
+    /// How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT]
+    /// [default: 120s]
     #[arg(long, value_name = "DURATION")]
     pub verify_timeout: Option<String>,
-    /// Per-request timeout
+    /// Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]
     #[arg(long, value_name = "DURATION")]
     pub request_timeout: Option<String>,
 }
@@ -249,7 +267,7 @@ pub struct PaceArgs {
 /// Commands whose chunks may overlap.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SpreadArgs {
-    /// Most chunks in flight at once (1 to 64)
+    /// Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 }
@@ -257,7 +275,8 @@ pub struct SpreadArgs {
 /// Commands that send many items per request.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChunkArgs {
-    /// Items per request (1 to 1000)
+    /// Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50;
+    /// scheduled at most 500]
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<usize>,
 }
@@ -287,11 +306,22 @@ pub struct JobNameArg {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs with their state and counts
+    #[command(
+        after_help = "Examples:\n  bulkops jobs list\n  bulkops jobs list -o json | jq -r .job"
+    )]
     List,
     /// Show one job
-    Show { job: String },
+    #[command(after_help = "Example:\n  bulkops jobs show 8bade4df8f5a079c-1")]
+    Show {
+        /// Job id, as `bulkops jobs list` shows it
+        job: String,
+    },
     /// Resume an unfinished job
+    #[command(
+        after_help = "Examples:\n  bulkops jobs resume 8bade4df8f5a079c-1\n  bulkops jobs resume 8bade4df8f5a079c-1 --rate 10"
+    )]
     Resume {
+        /// Job id, as `bulkops jobs list` shows it
         job: String,
         /// Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a
         /// time)
@@ -302,10 +332,16 @@ pub enum JobsCommand {
     },
     /// Pause a running job: the process running it finishes its in-flight chunks and exits 3;
     /// `jobs resume` (or the same command) continues it
-    Pause { job: String },
+    #[command(after_help = "Example:\n  bulkops jobs pause 8bade4df8f5a079c-1")]
+    Pause {
+        /// Job id, as `bulkops jobs list` shows it
+        job: String,
+    },
     /// Change a job's requests per second, in the process running it (within a second) and on
     /// every later resume
+    #[command(after_help = "Example:\n  bulkops jobs retune 8bade4df8f5a079c-1 --rate 5")]
     Retune {
+        /// Job id, as `bulkops jobs list` shows it
         job: String,
         /// New requests per second, for the whole process (0.01 to 10000)
         #[arg(long, value_name = "R")]
@@ -313,10 +349,16 @@ pub enum JobsCommand {
     },
     /// Give up on an unfinished job: nothing more is sent for it (a process running it stops
     /// after its in-flight chunks), and the same command then starts a new job
-    Abort { job: String },
+    #[command(after_help = "Example:\n  bulkops jobs abort 8bade4df8f5a079c-1")]
+    Abort {
+        /// Job id, as `bulkops jobs list` shows it
+        job: String,
+    },
     /// Undo a finished job: re-create deleted scheduled runs, restore previous trigger times,
     /// or (for a cancel) write the ids it cancelled and print the matching replay
+    #[command(after_help = "Example:\n  bulkops jobs undo 8bade4df8f5a079c-1 --yes")]
     Undo {
+        /// Job id, as `bulkops jobs list` shows it
         job: String,
         #[command(flatten)]
         spread: SpreadArgs,
@@ -328,7 +370,11 @@ pub enum JobsCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  bulkops report 8bade4df8f5a079c-1 --failed\n  bulkops report 8bade4df8f5a079c-1 --format json | jq -c 'select(.outcome != \"done\")'"
+)]
 pub struct ReportArgs {
+    /// Job id, as `bulkops jobs list` shows it
     pub job: String,
     /// Only failed, skipped and unconfirmed items
     #[arg(long)]
@@ -361,5 +407,83 @@ mod tests {
             help.contains(&format!("(1 to {MAX_CONCURRENCY})")),
             "{help}"
         );
+    }
+
+    /// The help text of `flag` in `bulkops runs cancel`.
+    fn flag_help(flag: &str) -> String {
+        let cli = Cli::command();
+        let cancel = cli
+            .find_subcommand("runs")
+            .and_then(|runs| runs.find_subcommand("cancel"))
+            .expect("runs cancel");
+        let arg = cancel
+            .get_arguments()
+            .chain(cli.get_arguments())
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("no --{flag}"));
+        arg.get_help().map(|h| h.to_string()).unwrap_or_default()
+    }
+
+    /// What `[default: …]` says in a help text.
+    fn stated_default(help: &str) -> &str {
+        let start = help.find("[default: ").expect("a default") + "[default: ".len();
+        let rest = &help[start..];
+        let end = rest.find([']', ';']).expect("closed");
+        &rest[..end]
+    }
+
+    /// Defaults in --help are written out too; they must be the built-in settings.
+    #[test]
+    fn help_states_the_built_in_defaults() {
+        let built_in = crate::config::Settings::load(
+            None,
+            &crate::config::Overrides::default(),
+            std::iter::empty(),
+        )
+        .expect("the built-in settings load");
+        let number = |flag: &str| stated_default(&flag_help(flag)).parse::<f64>().unwrap();
+        assert_eq!(number("rate"), built_in.rate);
+        assert_eq!(number("concurrency") as usize, built_in.concurrency);
+        assert_eq!(number("chunk-size") as usize, crate::ops::CHUNK);
+        let duration = |flag: &str| humantime::parse_duration(stated_default(&flag_help(flag)));
+        assert_eq!(duration("verify-timeout").unwrap(), built_in.verify_timeout);
+        assert_eq!(
+            duration("request-timeout").unwrap(),
+            built_in.request_timeout
+        );
+        assert_eq!(stated_default(&flag_help("log-format")), "auto");
+        for flag in [
+            "rate",
+            "concurrency",
+            "chunk-size",
+            "verify-timeout",
+            "state",
+        ] {
+            let env = format!("[env: BULKOPS_{}]", flag.replace('-', "_").to_uppercase());
+            assert!(
+                flag_help(flag).contains(&env),
+                "--{flag} does not name {env}"
+            );
+        }
+    }
+
+    /// Every subcommand's help, as a user reads it: a change to a flag shows in review.
+    #[test]
+    fn help_of_every_subcommand() {
+        fn walk(command: &clap::Command, path: &str, pages: &mut Vec<(String, String)>) {
+            let mut command = command.clone().term_width(100);
+            pages.push((path.to_string(), command.render_long_help().to_string()));
+            for sub in command.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &format!("{path} {}", sub.get_name()), pages);
+                }
+            }
+        }
+        let mut pages = Vec::new();
+        walk(&Cli::command(), "bulkops", &mut pages);
+        assert!(pages.len() > 15, "{} help pages", pages.len());
+        for (path, help) in pages {
+            insta::assert_snapshot!(path.replace(' ', "_"), help);
+        }
     }
 }
