@@ -16,19 +16,15 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
         JobsCommand::List => {
             let store = open(global)?;
+            if global.output == Output::Text {
+                outln!("{}", output::job_list_header())?;
+            }
             for job in store.jobs()? {
                 let counts = store.counts(&job.id)?;
                 let state = current_state(&store, &job)?;
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
-                    Output::Text => outln!(
-                        "{:<28} {:<22} {:<11} {}  {}",
-                        job.id,
-                        job.spec.operation.name(),
-                        state,
-                        job.created_at.format("%Y-%m-%d %H:%M:%S"),
-                        output::counts_in_words(&counts)
-                    )?,
+                    Output::Text => outln!("{}", output::job_list_row(&job, state, &counts))?,
                 }
             }
             Ok(Exit::Success)
@@ -37,13 +33,10 @@ pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
             let store = open(global)?;
             let job = find(&store, &job)?;
             let counts = store.counts(&job.id)?;
-            let line = output::job_line(&job, current_state(&store, &job)?, &counts);
+            let state = current_state(&store, &job)?;
             match global.output {
-                Output::Json => outln!("{line}")?,
-                Output::Text => outln!(
-                    "{}",
-                    serde_json::to_string_pretty(&line).unwrap_or_default()
-                )?,
+                Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
+                Output::Text => outln!("{}", output::job_text(&job, state, &counts))?,
             }
             Ok(Exit::Success)
         }

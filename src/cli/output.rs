@@ -356,6 +356,77 @@ pub fn counts_in_words(counts: &Counts) -> String {
     )
 }
 
+/// What tells a job apart in a listing: its `--job` name, else its selection in words.
+fn named_or_selected(job: &JobRecord) -> String {
+    match &job.name {
+        Some(name) => format!("--job {name}"),
+        None => match job.spec.operation.undoes() {
+            Some(of) => format!("undo of {of}"),
+            None => selection_in_words(&job.spec, &job.window, job.created_at, 0),
+        },
+    }
+}
+
+/// The header of `jobs list` as text.
+pub fn job_list_header() -> String {
+    format!(
+        "{:<28} {:<26} {:<11} {:<20} {:>15}  NAME OR SELECTION",
+        "JOB", "OPERATION", "STATE", "CREATED (UTC)", "DONE/TOTAL"
+    )
+}
+
+/// One row of `jobs list` as text; `state` is what the job does now.
+pub fn job_list_row(job: &JobRecord, state: &str, counts: &Counts) -> String {
+    format!(
+        "{:<28} {:<26} {:<11} {:<20} {:>15}  {}",
+        job.id,
+        job.spec.operation.name(),
+        state,
+        rfc3339(job.created_at),
+        format!("{}/{}", counts.done, counts.total),
+        named_or_selected(job)
+    )
+}
+
+/// `jobs show` as text: one field a line.
+pub fn job_text(job: &JobRecord, state: &str, counts: &Counts) -> String {
+    let mut lines = vec![
+        format!("job:        {}", job.id),
+        format!("operation:  {}", job.spec.operation.name()),
+        format!("state:      {state}"),
+    ];
+    if let Some(name) = &job.name {
+        lines.push(format!("name:       {name}"));
+    }
+    lines.push(format!(
+        "selection:  {}",
+        selection_in_words(&job.spec, &job.window, job.created_at, counts.total)
+    ));
+    lines.push(format!(
+        "target:     tenant {} at {}",
+        job.spec.target.tenant,
+        without_credentials(&job.spec.target.server_url)
+    ));
+    let why = job
+        .reason
+        .as_ref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    lines.push(format!(
+        "created:    {} by {}{why}",
+        rfc3339(job.created_at),
+        job.started_by
+    ));
+    if let Some(finished) = job.finished_at {
+        lines.push(format!("ended:      {}", rfc3339(finished)));
+    }
+    if let Some(rate) = job.rate {
+        lines.push(format!("rate:       {rate} requests/s (jobs retune)"));
+    }
+    lines.push(format!("items:      {}", counts_in_words(counts)));
+    lines.join("\n")
+}
+
 /// One job as `jobs list -o json` and `jobs show` print it; `state` is what it does now.
 pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Value {
     json!({
