@@ -507,6 +507,9 @@ pub fn run_spec(
         // A first look, for the window to build the operation with and for what to ask; the
         // job itself is created or resumed, and taken, in one transaction below.
         let existing = store.open_job(&identity)?;
+        if let Some(job) = &existing {
+            refuse_another_selection(job, &spec)?;
+        }
         let (window, created) = existing
             .as_ref()
             .map_or((window, now), |job| (job.window, job.created_at));
@@ -560,6 +563,7 @@ pub fn run_spec(
             Begun::Resumed(id) => {
                 tracing::info!(job = %id, "resuming the unfinished job with the same identity");
                 if existing.as_ref().map(|j| &j.id) != Some(id) {
+                    refuse_another_selection(&job, &spec)?;
                     // Another process created it after the first look: its window rules.
                     op = build_operation(
                         &spec,
@@ -576,6 +580,21 @@ pub fn run_spec(
         }
         execute(job, store, op, owner, &settings, exec, global).await
     })
+}
+
+/// A job named with `--job` is resumed by name: run again with another selection or operation,
+/// it would go on enumerating and acting with the new one over what the old one enumerated.
+fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), CliError> {
+    if job.spec == *spec {
+        return Ok(());
+    }
+    Err(bad(format!(
+        "job {} is unfinished with another selection or operation ({}): resume it with `bulkops jobs resume {}`, or give it up with `bulkops jobs abort {}` before running this one",
+        job.id,
+        job.spec.operation.name(),
+        job.id,
+        job.id
+    )))
 }
 
 /// The refusal of a job another live process holds: the same words wherever it is met.

@@ -324,3 +324,49 @@ fn a_metadata_key_with_a_colon_is_refused_before_anything_is_sent() {
     assert_eq!(sim.dump(), dump, "the simulator's data changed");
     assert_eq!(sim.count("wf", "QUEUED"), 30);
 }
+
+#[test]
+fn a_named_job_run_again_with_another_selection_is_refused_and_resumes_as_it_was() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 2_000, "QUEUED", "orders", 10, 1, json!({}));
+    seed_runs(&sim, 100, "QUEUED", "billing", 10, 1, json!({}));
+    let named = |workflow: &str| {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args([
+            "runs", "cancel", "--since", "1d", "--job", "nightly", "--yes",
+        ])
+        .args(["-o", "json", "--workflow", workflow]);
+        cmd
+    };
+    let stopped = crate::support::interrupt_after_progress(named("orders").args([
+        "--rate",
+        "5",
+        "--chunk-size",
+        "100",
+    ]));
+    assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+
+    let before = sim.mutating_requests();
+    let other = run(&mut named("billing"));
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    let errors = errors(&other);
+    assert_eq!(errors.len(), 1, "{}", other.stderr);
+    assert!(
+        errors[0].contains("is unfinished with another selection"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        sim.mutating_requests(),
+        before,
+        "the refusal sent something"
+    );
+    assert_eq!(sim.count("billing", "QUEUED"), 100);
+
+    let resumed = run(named("orders").args(["--rate", "1000"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(sim.count("orders", "CANCELLED"), 2_000);
+    assert_eq!(sim.count("billing", "QUEUED"), 100);
+}
