@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{after_event, after_progress, only_job, run, seed_runs, Sim, FAST_REPLAYS};
+use crate::support::{
+    after_event, after_progress, only_job, run, seed_runs, terminate, Sim, FAST_REPLAYS,
+};
 
 /// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: over 200 s unless something
 /// changes it, so a run that ends within `DEADLINE` was changed by the control under test.
@@ -182,13 +184,6 @@ fn a_second_process_is_refused_a_running_job_and_a_killed_one_leaves_it_free() {
 /// stop at once, not when the wait would have ended.
 const PROMPTLY: Duration = Duration::from_secs(8);
 const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
-
-fn terminate(pid: u32) {
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    assert!(killed.expect("kill runs").success());
-}
 
 #[test]
 fn a_signal_interrupts_a_job_waiting_for_its_rate_limit() {

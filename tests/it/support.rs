@@ -236,12 +236,15 @@ pub fn seed_runs(
 /// Starts `cmd`, sends it SIGTERM once it has reported progress (its first chunks done), however
 /// slow the machine is, and waits for it to exit.
 pub fn interrupt_after_progress(cmd: &mut Command) -> Ran {
-    after_progress(cmd, Duration::from_secs(120), |pid| {
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-        assert!(killed.expect("kill runs").success());
-    })
+    after_progress(cmd, Duration::from_secs(120), terminate)
+}
+
+/// Sends SIGTERM to `pid`, as a supervisor stopping bulkops would.
+pub fn terminate(pid: u32) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(killed.expect("kill runs").success());
 }
 
 /// Starts `cmd`, calls `act` with its pid once it has reported progress (its first chunks

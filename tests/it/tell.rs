@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::{
-    after_event, bulkops_bare, interrupt_after_progress, only_job, run, seed_runs, Ran, Sim,
-    FAST_REPLAYS,
+    after_event, bulkops_bare, interrupt_after_progress, only_job, run, seed_runs, terminate, Ran,
+    Sim, FAST_REPLAYS,
 };
 
 const COLS: u16 = 160;
@@ -575,18 +575,12 @@ fn tell_a_resumed_job_reports_the_rate_of_this_run_not_of_the_whole_job() {
         "--chunk-size",
         "100",
     ];
-    let sigterm = |pid: u32| {
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-        assert!(killed.expect("kill runs").success());
-    };
     let far = |e: &Value| e["processed"].as_u64().is_some_and(|n| n >= 2_000);
     let first = after_event(
         sim.bulkops(&state).args(cancel).args(["--rate", "50"]),
         far,
         Duration::from_secs(60),
-        sigterm,
+        terminate,
     );
     assert_eq!(first.code, 3, "{}", first.stderr);
 
@@ -599,7 +593,7 @@ fn tell_a_resumed_job_reports_the_rate_of_this_run_not_of_the_whole_job() {
         sim.bulkops(&state).args(cancel).args(["--rate", "2"]),
         a_few,
         Duration::from_secs(60),
-        sigterm,
+        terminate,
     );
     assert_eq!(resumed.code, 3, "{}", resumed.stderr);
     let lines = progress_lines(&resumed);
