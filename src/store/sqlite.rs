@@ -100,8 +100,16 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The embedded SQLite store (WAL mode, synchronous=FULL so a committed page or chunk survives
-/// power loss as well as `kill -9`).
+/// The embedded SQLite store, in WAL mode.
+///
+/// Durability: every commit reaches the OS before it returns (WAL, `synchronous=NORMAL`), so a
+/// `kill -9` loses nothing committed: a killed process leaves its writes in the OS's cache. Only
+/// a power loss or kernel crash can lose the commits since the last fsync, so the commits that a
+/// request sent afterwards relies on are fsynced (`synchronous=FULL`, see `durable_write`): an
+/// enumerated page (its items, their archived definitions and the cursor) and the `sending` mark
+/// of a non-idempotent chunk. Everything else (outcomes, chunk completions, heartbeats,
+/// control) may be lost to a power loss without harm: resume sends an idempotent chunk again,
+/// finds a non-idempotent one still `sending` and reconciles it, and verifies again.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -311,6 +319,22 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// Runs `op` in a write transaction that is fsynced at commit (with it, every commit before it):
+/// for what must survive a power loss before a request goes out (see `Store`).
+fn durable_write<T>(
+    conn: &mut Connection,
+    op: impl FnOnce(&Transaction<'_>) -> Result<T, Fault>,
+) -> Result<T, Fault> {
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let done = write(conn).map_err(Fault::from).and_then(|tx| {
+        let value = op(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    });
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    done
+}
+
 /// A write transaction that takes the file's write lock at once: a deferred one that read first
 /// could fail at its first write, without waiting, when another process wrote meanwhile.
 fn write(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
@@ -361,7 +385,7 @@ fn connect(path: &Path) -> Result<Connection, Fault> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     check_ours(&conn)?;
     use_wal(&conn)?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -611,7 +635,7 @@ impl Store {
     /// all in one transaction. Returns the states of the items it added.
     pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
         self.with_mut(|conn| {
-            let tx = write(conn)?;
+            durable_write(conn, |tx| {
             let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
                 "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
                 [job_id],
@@ -657,9 +681,9 @@ impl Store {
                  WHERE id = ?1",
                 params![job_id, seq, page.next_cursor, enumerated],
             )?;
-            assign_chunks(&tx, job_id, chunk_size, enumerated)?;
-            tx.commit()?;
+            assign_chunks(tx, job_id, chunk_size, enumerated)?;
             Ok(added)
+            })
         })
     }
 
@@ -748,11 +772,22 @@ impl Store {
         state: ChunkState,
     ) -> Result<(), StoreError> {
         self.with_mut(|conn| {
-            conn.execute(
-                "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
-                params![job_id, chunk, state.as_str()],
-            )?;
-            Ok(())
+            let mark = |tx: &Transaction<'_>| {
+                tx.execute(
+                    "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
+                    params![job_id, chunk, state.as_str()],
+                )?;
+                Ok(())
+            };
+            // A `sending` mark must survive a power loss: the request goes out next.
+            if state == ChunkState::Sending {
+                durable_write(conn, mark)
+            } else {
+                let tx = write(conn)?;
+                mark(&tx)?;
+                tx.commit()?;
+                Ok(())
+            }
         })
     }
 
