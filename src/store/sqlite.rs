@@ -1,4 +1,5 @@
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -6,15 +7,25 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::config::DbConfig;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{
+    params, Connection, OptionalExtension, Params, Row, Statement, ToSql, Transaction,
+    TransactionBehavior,
+};
 
 use super::fault::Fault;
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, StoreError,
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewItem,
+    NewJob, PageCommit, ReportRow, StoreError,
 };
 use crate::job::{JobSpec, Window};
 
+/// The schema (version 2). Items are keyed by an integer sequence within an integer job number,
+/// their ids kept as 16-byte keys where they are UUIDs: index seeks compare integers and short
+/// blobs, not the job's and the item's text ids (the top of the profile under schema 1). The
+/// only index written in no particular order is `items_key` (ids are random); a page's items are
+/// inserted in key order so that each commit walks it once. `items_by_chunk` holds no state, so
+/// an outcome does not move it; a page is a range of sequence numbers.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -36,41 +47,43 @@ CREATE TABLE IF NOT EXISTS jobs (
     reason      TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_identity ON jobs(identity, state);
+"#;
+
+/// The tables of schema 2 that hold a job's work, keyed by the job's number (`jobs.number`).
+const WORK_SCHEMA: &str = r#"
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_number ON jobs(number);
 CREATE TABLE IF NOT EXISTS pages (
-    job_id TEXT NOT NULL,
-    page   INTEGER NOT NULL,
-    scope  TEXT,
-    PRIMARY KEY (job_id, page)
-);
+    job       INTEGER NOT NULL,
+    page      INTEGER NOT NULL,
+    scope     TEXT,
+    first_seq INTEGER NOT NULL,
+    end_seq   INTEGER NOT NULL,
+    PRIMARY KEY (job, page)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
-    job_id      TEXT NOT NULL,
+    job         INTEGER NOT NULL,
     seq         INTEGER NOT NULL,
-    id          TEXT NOT NULL,
+    key         BLOB NOT NULL,
     page        INTEGER NOT NULL,
     chunk       INTEGER,
-    state       TEXT NOT NULL,
+    state       INTEGER NOT NULL,
     reason      TEXT,
     http_status INTEGER,
     attempts    INTEGER NOT NULL DEFAULT 0,
     updated_at  TEXT,
     payload     TEXT,
-    PRIMARY KEY (job_id, seq)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(job_id, id);
--- Lookups by chunk and by page must not fall back to items_state (which scans every pending
--- item of the job): these cover the equality columns and the ORDER BY seq.
-DROP INDEX IF EXISTS items_chunk;
-CREATE INDEX IF NOT EXISTS items_by_chunk ON items(job_id, chunk, state, seq);
-CREATE INDEX IF NOT EXISTS items_state ON items(job_id, state, seq);
-DROP INDEX IF EXISTS items_page;
-CREATE INDEX IF NOT EXISTS items_by_page ON items(job_id, page, state, seq);
+    PRIMARY KEY (job, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS items_key ON items(job, key);
+CREATE INDEX IF NOT EXISTS items_by_chunk ON items(job, chunk, seq);
+CREATE INDEX IF NOT EXISTS items_by_state ON items(job, state, seq);
 CREATE TABLE IF NOT EXISTS chunks (
-    job_id TEXT NOT NULL,
-    chunk  INTEGER NOT NULL,
-    state  TEXT NOT NULL,
-    PRIMARY KEY (job_id, chunk)
-);
-CREATE INDEX IF NOT EXISTS chunks_state ON chunks(job_id, state, chunk);
+    job   INTEGER NOT NULL,
+    chunk INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (job, chunk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_by_state ON chunks(job, state, chunk);
 CREATE TABLE IF NOT EXISTS manifests (
     digest TEXT NOT NULL,
     seq    INTEGER NOT NULL,
@@ -84,7 +97,7 @@ const APPLICATION_ID: i32 = 0x626b_6f70;
 
 /// The schema this bulkops writes (`PRAGMA user_version`). A store of a later schema is refused:
 /// this bulkops would misread it.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// A file as the file system knows it: device and inode.
 type FileId = (u64, u64);
@@ -134,8 +147,92 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fault> {
     serde_json::from_str(text).map_err(|e| Fault::Damaged(e.to_string()))
 }
 
-const CHUNK_ITEMS: &str = "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
-     AND chunk = ?2 AND state = 'pending' ORDER BY seq";
+/// An item's id as stored in `items.key`: a UUID in its canonical form (lower-case,
+/// hyphenated) as its 16 bytes, any other id as its text. A text never equals a blob in SQLite,
+/// so the two kinds cannot collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Uuid([u8; 16]),
+    Text(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn of(id: &'a str) -> Self {
+        match uuid::Uuid::try_parse(id) {
+            Ok(uuid)
+                if uuid
+                    .hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer())
+                    == id =>
+            {
+                Key::Uuid(uuid.into_bytes())
+            }
+            _ => Key::Text(id),
+        }
+    }
+}
+
+impl ToSql for Key<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Key::Uuid(bytes) => ValueRef::Blob(bytes),
+            Key::Text(text) => ValueRef::Text(text.as_bytes()),
+        }))
+    }
+}
+
+/// The id an `items.key` value stands for.
+fn id_of(key: ValueRef<'_>) -> Result<String, Fault> {
+    match key {
+        ValueRef::Blob(bytes) => uuid::Uuid::from_slice(bytes)
+            .map(|uuid| uuid.hyphenated().to_string())
+            .map_err(|e| Fault::Damaged(format!("item key: {e}"))),
+        ValueRef::Text(text) => std::str::from_utf8(text)
+            .map(str::to_string)
+            .map_err(|e| Fault::Damaged(format!("item key: {e}"))),
+        other => Err(Fault::Damaged(format!(
+            "item key of type {}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// `items.state` as stored: a small integer, so that the state index compares integers. The
+/// codes are written into state files: never renumber them.
+fn state_code(state: ItemState) -> i64 {
+    match state {
+        ItemState::Pending => 0,
+        ItemState::Sent => 1,
+        ItemState::Done => 2,
+        ItemState::Failed => 3,
+        ItemState::Skipped => 4,
+        ItemState::Unconfirmed => 5,
+    }
+}
+
+fn state_of(code: i64) -> Result<ItemState, Fault> {
+    ItemState::ALL
+        .into_iter()
+        .find(|&state| state_code(state) == code)
+        .ok_or_else(|| Fault::Damaged(format!("unknown item state {code}")))
+}
+
+/// The number of job `id` (0, which no job has, when there is no such job: it matches no item).
+fn job_number(conn: &Connection, id: &str) -> Result<i64, Fault> {
+    let number = conn
+        .prepare_cached("SELECT number FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(number.unwrap_or(0))
+}
+
+// Lookups name their index: with no statistics, SQLite would walk the primary key (which also
+// gives `ORDER BY seq`) through every item of the job, once per chunk or page.
+const CHUNK_ITEMS: &str = "SELECT seq, key, page, payload, attempts FROM items \
+     INDEXED BY items_by_chunk WHERE job = ?1 \
+     AND chunk = ?2 AND state = 0 ORDER BY seq";
+
+const ITEM_COLUMNS: &str = "seq, key, page, payload, attempts";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
      chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
@@ -206,35 +303,38 @@ impl RawJob {
     }
 }
 
-type RawItem = (i64, String, i64, Option<String>, u32);
-
-fn item_from_row(row: &Row<'_>) -> rusqlite::Result<RawItem> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
-}
-
-fn to_item(raw: RawItem) -> Result<Item, Fault> {
-    let (seq, id, page, payload, attempts) = raw;
+fn item_from_row(row: &Row<'_>) -> Result<Item, Fault> {
     Ok(Item {
-        seq,
-        id,
-        page,
-        payload: payload.as_deref().map(parse_json).transpose()?,
-        attempts,
+        seq: row.get(0)?,
+        id: id_of(row.get_ref(1)?)?,
+        page: row.get(2)?,
+        payload: row
+            .get_ref(3)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?
+            .map(parse_json)
+            .transpose()?,
+        attempts: row.get(4)?,
     })
 }
 
+/// Runs `stmt` with `params` and reads every row as an item.
+fn items_of(stmt: &mut Statement<'_>, params: impl Params) -> Result<Vec<Item>, Fault> {
+    let mut rows = stmt.query(params)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next()? {
+        items.push(item_from_row(row)?);
+    }
+    Ok(items)
+}
+
 /// Columns of `jobs` added after the first release, for state files written before them.
-const ADDED_JOB_COLUMNS: [(&str, &str); 4] = [
+const ADDED_JOB_COLUMNS: [(&str, &str); 5] = [
     ("rate", "REAL"),
     ("resend_rounds", "INTEGER NOT NULL DEFAULT 0"),
     ("owner", "TEXT"),
     ("heartbeat", "TEXT"),
+    ("number", "INTEGER"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
@@ -298,13 +398,90 @@ fn check_ours(conn: &Connection) -> Result<(), Fault> {
     )))
 }
 
+/// Whether the store holds schema 1's work tables (keyed by the job's text id).
+fn has_schema_1(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('items') WHERE name = 'job_id'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Moves schema 1's work tables aside (their indexes dropped: schema 2 reuses some of the
+/// names), to be copied into schema 2 by `copy_schema_1`.
+const SCHEMA_1_ASIDE: &str = "
+DROP INDEX IF EXISTS items_id;
+DROP INDEX IF EXISTS items_chunk;
+DROP INDEX IF EXISTS items_by_chunk;
+DROP INDEX IF EXISTS items_state;
+DROP INDEX IF EXISTS items_page;
+DROP INDEX IF EXISTS items_by_page;
+DROP INDEX IF EXISTS chunks_state;
+ALTER TABLE items RENAME TO items_1;
+ALTER TABLE chunks RENAME TO chunks_1;
+ALTER TABLE pages RENAME TO pages_1;
+";
+
+/// Copies the work of schema 1 into schema 2: job numbers for text ids, a sequence range for
+/// each page, keys and state codes for ids and state names.
+fn copy_schema_1(tx: &Transaction<'_>) -> Result<(), Fault> {
+    tx.execute_batch(
+        "INSERT INTO chunks (job, chunk, state)
+           SELECT j.number, c.chunk, c.state FROM chunks_1 c JOIN jobs j ON j.id = c.job_id;
+         INSERT INTO pages (job, page, scope, first_seq, end_seq)
+           SELECT j.number, p.page, p.scope, COALESCE(r.first_seq, 0), COALESCE(r.end_seq, 0)
+             FROM pages_1 p JOIN jobs j ON j.id = p.job_id
+             LEFT JOIN (SELECT job_id, page, MIN(seq) AS first_seq, MAX(seq) + 1 AS end_seq
+                          FROM items_1 GROUP BY job_id, page) r
+               ON r.job_id = p.job_id AND r.page = p.page;",
+    )?;
+    let mut read = tx.prepare(
+        "SELECT j.number, i.seq, i.id, i.page, i.chunk, i.state, i.reason, i.http_status, \
+         i.attempts, i.updated_at, i.payload FROM items_1 i JOIN jobs j ON j.id = i.job_id",
+    )?;
+    let mut insert = tx.prepare(
+        "INSERT INTO items (job, seq, key, page, chunk, state, reason, http_status, attempts, \
+         updated_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut rows = read.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(2)?;
+        let state: ItemState = row.get::<_, String>(5)?.parse().map_err(Fault::Damaged)?;
+        insert.execute(params![
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            Key::of(&id),
+            row.get::<_, i64>(3)?,
+            row.get::<_, Option<i64>>(4)?,
+            state_code(state),
+            row.get::<_, Option<String>>(6)?,
+            row.get::<_, Option<i64>>(7)?,
+            row.get::<_, i64>(8)?,
+            row.get::<_, Option<String>>(9)?,
+            row.get::<_, Option<String>>(10)?,
+        ])?;
+    }
+    tx.execute_batch("DROP TABLE items_1; DROP TABLE chunks_1; DROP TABLE pages_1;")?;
+    Ok(())
+}
+
 /// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
 /// or old state file at the same instant do not race (one would add a column the other added).
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+fn migrate(conn: &mut Connection) -> Result<(), Fault> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(SCHEMA)?;
     add_missing_columns(&tx)?;
     tx.execute_batch(ONE_OPEN_JOB_PER_IDENTITY)?;
+    // Jobs from before job numbers are numbered in the order they were inserted.
+    tx.execute("UPDATE jobs SET number = rowid WHERE number IS NULL", [])?;
+    let schema_1 = has_schema_1(&tx)?;
+    if schema_1 {
+        tx.execute_batch(SCHEMA_1_ASIDE)?;
+    }
+    tx.execute_batch(WORK_SCHEMA)?;
+    if schema_1 {
+        copy_schema_1(&tx)?;
+    }
     let marked: bool = tx.query_row(
         "SELECT application_id = ?1 AND user_version = ?2 \
          FROM pragma_application_id, pragma_user_version",
@@ -316,7 +493,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(())
 }
 
 /// Runs `op` in a write transaction that is fsynced at commit (with it, every commit before it):
@@ -636,53 +814,34 @@ impl Store {
     pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
         self.with_mut(|conn| {
             durable_write(conn, |tx| {
-            let (mut seq, page_no, chunk_size): (i64, i64, i64) = tx.query_row(
-                "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
-                [job_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            let now = ts(Utc::now());
-            let mut added = Counts::default();
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO items (job_id, seq, id, page, state, reason, payload, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                let (job, first_seq, page_no, chunk_size): (i64, i64, i64, i64) = tx.query_row(
+                    "SELECT number, item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
+                    [job_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )?;
-                for item in &page.items {
-                    let payload = item.payload.as_ref().map(|p| p.to_string());
-                    let (state, reason) = match &item.settled {
-                        Some((state, reason)) => (*state, Some(reason.as_str())),
-                        None => (ItemState::Pending, None),
-                    };
-                    let inserted = insert.execute(params![
-                        job_id,
-                        seq,
-                        item.id,
-                        page_no,
-                        state.as_str(),
-                        reason,
-                        payload,
-                        now
-                    ])?;
-                    if inserted > 0 {
-                        seq += 1;
-                        added.add(state, 1);
-                    }
-                }
-            }
-            let scope = page.page_scope.map(|s| s.to_string());
-            tx.execute(
-                "INSERT INTO pages (job_id, page, scope) VALUES (?1, ?2, ?3)",
-                params![job_id, page_no, scope],
-            )?;
-            let enumerated = page.next_cursor.is_none();
-            tx.execute(
-                "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, enumerated = ?4 \
-                 WHERE id = ?1",
-                params![job_id, seq, page.next_cursor, enumerated],
-            )?;
-            assign_chunks(tx, job_id, chunk_size, enumerated)?;
-            Ok(added)
+                let added = insert_items(tx, job, first_seq, page_no, &page.items)?;
+                let end_seq = first_seq + page.items.len() as i64;
+                let scope = page.page_scope.map(|s| s.to_string());
+                tx.execute(
+                    "INSERT INTO pages (job, page, scope, first_seq, end_seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![job, page_no, scope, first_seq, end_seq],
+                )?;
+                let enumerated = page.next_cursor.is_none();
+                tx.execute(
+                    "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, \
+                     enumerated = ?4 WHERE id = ?1",
+                    params![job_id, end_seq, page.next_cursor, enumerated],
+                )?;
+                let unchunked_from: i64 = tx.query_row(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM items INDEXED BY items_by_chunk \
+                     WHERE job = ?1 AND chunk = \
+                     (SELECT MAX(chunk) FROM chunks WHERE job = ?1)",
+                    [job],
+                    |r| r.get(0),
+                )?;
+                assign_chunks(tx, job_id, job, chunk_size, unchunked_from, enumerated)?;
+                Ok(added)
             })
         })
     }
@@ -730,12 +889,13 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<i64>, StoreError> {
         self.with(|conn| {
+            let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(
-                "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'pending' AND chunk > ?2 \
+                "SELECT chunk FROM chunks WHERE job = ?1 AND state = 'pending' AND chunk > ?2 \
                  ORDER BY chunk LIMIT ?3",
             )?;
             let rows = stmt
-                .query_map(params![job_id, after, limit as i64], |r| r.get(0))?
+                .query_map(params![job, after, limit as i64], |r| r.get(0))?
                 .collect::<Result<Vec<i64>, _>>()?;
             Ok(rows)
         })
@@ -744,11 +904,12 @@ impl Store {
     /// Chunks left in `sending` by a process that died mid-request.
     pub fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT chunk FROM chunks WHERE job_id = ?1 AND state = 'sending' ORDER BY chunk",
+            let job = job_number(conn, job_id)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT chunk FROM chunks WHERE job = ?1 AND state = 'sending' ORDER BY chunk",
             )?;
             let rows = stmt
-                .query_map([job_id], |r| r.get(0))?
+                .query_map([job], |r| r.get(0))?
                 .collect::<Result<Vec<i64>, _>>()?;
             Ok(rows)
         })
@@ -757,11 +918,9 @@ impl Store {
     /// The items of a chunk that still need a request.
     pub fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError> {
         self.with(|conn| {
+            let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(CHUNK_ITEMS)?;
-            let raws = stmt
-                .query_map(params![job_id, chunk], item_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            raws.into_iter().map(to_item).collect()
+            items_of(&mut stmt, params![job, chunk])
         })
     }
 
@@ -772,13 +931,7 @@ impl Store {
         state: ChunkState,
     ) -> Result<(), StoreError> {
         self.with_mut(|conn| {
-            let mark = |tx: &Transaction<'_>| {
-                tx.execute(
-                    "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
-                    params![job_id, chunk, state.as_str()],
-                )?;
-                Ok(())
-            };
+            let mark = |tx: &Transaction<'_>| mark_chunk(tx, job_id, chunk, state);
             // A `sending` mark must survive a power loss: the request goes out next.
             if state == ChunkState::Sending {
                 durable_write(conn, mark)
@@ -801,7 +954,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.with_mut(|conn| {
             let tx = write(conn)?;
-            write_outcomes(&tx, job_id, outcomes)?;
+            let job = job_number(&tx, job_id)?;
+            let mut found = Outcomes::new(outcomes);
+            let mut chunk_items =
+                tx.prepare_cached("SELECT seq, key FROM items INDEXED BY items_by_chunk WHERE job = ?1 AND chunk = ?2")?;
+            found.find_in(&mut chunk_items, params![job, chunk])?;
+            drop(chunk_items);
+            found.write(&tx, job)?;
             // Items left pending (the server could not be reached) keep their chunk to be sent
             // again on resume.
             let left = outcomes.iter().any(|o| o.state == ItemState::Pending);
@@ -810,10 +969,7 @@ impl Store {
             } else {
                 ChunkState::Done
             };
-            tx.execute(
-                "UPDATE chunks SET state = ?3 WHERE job_id = ?1 AND chunk = ?2",
-                params![job_id, chunk, state.as_str()],
-            )?;
+            mark_chunk(&tx, job_id, chunk, state)?;
             tx.commit()?;
             Ok(())
         })
@@ -827,7 +983,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.with_mut(|conn| {
             let tx = write(conn)?;
-            write_outcomes(&tx, job_id, outcomes)?;
+            let job = job_number(&tx, job_id)?;
+            Outcomes::new(outcomes).write(&tx, job)?;
             tx.commit()?;
             Ok(())
         })
@@ -847,16 +1004,23 @@ impl Store {
                 "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
                 [job_id],
             )?;
-            let chunk_size: i64 =
-                tx.query_row("SELECT chunk_size FROM jobs WHERE id = ?1", [job_id], |r| {
-                    r.get(0)
-                })?;
-            let moved = tx.execute(
-                "UPDATE items SET state = 'pending', chunk = NULL, reason = ?3, updated_at = ?4 \
-                 WHERE job_id = ?1 AND state = ?2",
-                params![job_id, from.as_str(), reason, ts(Utc::now())],
+            let (job, chunk_size): (i64, i64) = tx.query_row(
+                "SELECT number, chunk_size FROM jobs WHERE id = ?1",
+                [job_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            assign_chunks(&tx, job_id, chunk_size, true)?;
+            let moved = tx.execute(
+                "UPDATE items INDEXED BY items_by_state SET state = ?3, chunk = NULL, reason = ?4, \
+                 updated_at = ?5 WHERE job = ?1 AND state = ?2",
+                params![
+                    job,
+                    state_code(from),
+                    state_code(ItemState::Pending),
+                    reason,
+                    ts(Utc::now())
+                ],
+            )?;
+            assign_chunks(&tx, job_id, job, chunk_size, 0, true)?;
             tx.commit()?;
             Ok(moved as u64)
         })
@@ -871,17 +1035,16 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND state = ?2 AND seq > ?3 \
-                 ORDER BY seq LIMIT ?4",
-            )?;
-            let raws = stmt
-                .query_map(
-                    params![job_id, state.as_str(), after_seq, limit as i64],
-                    item_from_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
-            raws.into_iter().map(to_item).collect()
+            let job = job_number(conn, job_id)?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_state WHERE job = ?1 \
+                 AND state = ?2 AND seq > ?3 \
+                 ORDER BY seq LIMIT ?4"
+            ))?;
+            items_of(
+                &mut stmt,
+                params![job, state_code(state), after_seq, limit as i64],
+            )
         })
     }
 
@@ -895,14 +1058,24 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 \
-                 AND state IN ('done', 'sent', 'unconfirmed') AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let raws = stmt
-                .query_map(params![job_id, after_seq, limit as i64], item_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            raws.into_iter().map(to_item).collect()
+            let job = job_number(conn, job_id)?;
+            // In enumeration order, along the primary key: through the state index the three
+            // states' items would be sorted anew for every batch.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items NOT INDEXED WHERE job = ?1 AND seq > ?2 \
+                 AND state IN (?3, ?4, ?5) ORDER BY seq LIMIT ?6"
+            ))?;
+            items_of(
+                &mut stmt,
+                params![
+                    job,
+                    after_seq,
+                    state_code(ItemState::Done),
+                    state_code(ItemState::Sent),
+                    state_code(ItemState::Unconfirmed),
+                    limit as i64
+                ],
+            )
         })
     }
 
@@ -913,13 +1086,14 @@ impl Store {
         state: ItemState,
     ) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT p.page, p.scope FROM pages p WHERE p.job_id = ?1 AND EXISTS \
-                 (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page AND i.state = ?2) \
-                 ORDER BY p.page",
+            let job = job_number(conn, job_id)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT p.page, p.scope FROM pages p WHERE p.job = ?1 AND EXISTS \
+                 (SELECT 1 FROM items i INDEXED BY items_by_state WHERE i.job = p.job AND i.state = ?2 \
+                  AND i.seq >= p.first_seq AND i.seq < p.end_seq) ORDER BY p.page",
             )?;
             let rows = stmt
-                .query_map(params![job_id, state.as_str()], |r| {
+                .query_map(params![job, state_code(state)], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -937,29 +1111,28 @@ impl Store {
         state: ItemState,
     ) -> Result<Vec<Item>, StoreError> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, id, page, payload, attempts FROM items WHERE job_id = ?1 AND page = ?2 AND state = ?3 ORDER BY seq",
-            )?;
-            let raws = stmt
-                .query_map(params![job_id, page, state.as_str()], item_from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            raws.into_iter().map(to_item).collect()
+            let job = job_number(conn, job_id)?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_state WHERE job = ?1 AND state = ?3 \
+                 AND seq >= (SELECT first_seq FROM pages WHERE job = ?1 AND page = ?2) \
+                 AND seq < (SELECT end_seq FROM pages WHERE job = ?1 AND page = ?2) ORDER BY seq"
+            ))?;
+            items_of(&mut stmt, params![job, page, state_code(state)])
         })
     }
 
     pub fn counts(&self, job_id: &str) -> Result<Counts, StoreError> {
         self.with(|conn| {
+            let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(
-                "SELECT state, COUNT(*) FROM items WHERE job_id = ?1 GROUP BY state",
+                "SELECT state, COUNT(*) FROM items INDEXED BY items_by_state WHERE job = ?1 \
+                 GROUP BY state",
             )?;
             let mut counts = Counts::default();
-            let rows = stmt.query_map([job_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
+            let rows = stmt.query_map([job], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
             for row in rows {
                 let (state, n) = row?;
-                let state: ItemState = state.parse().map_err(Fault::Damaged)?;
-                counts.add(state, n.max(0) as u64);
+                counts.add(state_of(state)?, n.max(0) as u64);
             }
             Ok(counts)
         })
@@ -975,22 +1148,32 @@ impl Store {
         mut each: impl FnMut(ReportRow) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
         self.with(|conn| {
+            let number = job_number(conn, &job.id)?;
+            let problems = [
+                ItemState::Failed,
+                ItemState::Skipped,
+                ItemState::Unconfirmed,
+            ]
+            .map(state_code);
             let filter = if problems_only {
-                "AND state IN ('failed', 'skipped', 'unconfirmed')"
+                format!(
+                    "AND state IN ({}, {}, {})",
+                    problems[0], problems[1], problems[2]
+                )
             } else {
-                ""
+                String::new()
             };
             let mut stmt = conn.prepare(&format!(
-                "SELECT id, state, reason, http_status, attempts, updated_at FROM items \
-                 WHERE job_id = ?1 {filter} ORDER BY seq"
+                "SELECT key, state, reason, http_status, attempts, updated_at FROM items \
+                 NOT INDEXED WHERE job = ?1 {filter} ORDER BY seq"
             ))?;
-            let mut rows = stmt.query([&job.id])?;
+            let mut rows = stmt.query([number])?;
             let operation = job.spec.operation.name().to_string();
             while let Some(row) = rows.next()? {
                 let walk = each(ReportRow {
-                    id: row.get(0)?,
+                    id: id_of(row.get_ref(0)?)?,
                     operation: operation.clone(),
-                    outcome: row.get(1)?,
+                    outcome: state_of(row.get(1)?)?.as_str().to_string(),
                     reason: row.get(2)?,
                     http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
                     attempts: row.get::<_, i64>(4)?.max(0) as u32,
@@ -1058,8 +1241,9 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9)",
+         created_at, started_by, reason, owner, heartbeat, number) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9, \
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs))",
         params![
             id,
             new.identity,
@@ -1078,36 +1262,169 @@ fn insert_job(
     Ok(id)
 }
 
-fn write_outcomes(
+/// Inserts a page's items from sequence number `first_seq` on, in enumeration order, and
+/// returns the states of those it added (an id the job already has is left out, its number
+/// unused). They are written in key order: the key index is then walked once, from one end to
+/// the other, instead of seeking a random place for every item.
+fn insert_items(
     tx: &Transaction<'_>,
-    job_id: &str,
-    outcomes: &[ItemOutcome],
-) -> Result<(), Fault> {
+    job: i64,
+    first_seq: i64,
+    page: i64,
+    items: &[NewItem],
+) -> Result<Counts, Fault> {
     let now = ts(Utc::now());
-    let mut update = tx.prepare_cached(
-        "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), attempts = attempts + ?6, updated_at = ?7 \
-         WHERE job_id = ?1 AND id = ?2",
+    let mut in_key_order: Vec<(Key<'_>, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(at, item)| (Key::of(&item.id), at))
+        .collect();
+    // Stable: of two equal ids in one page, the first enumerated is kept.
+    in_key_order.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO items (job, seq, key, page, state, reason, payload, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for o in outcomes {
-        update.execute(params![
-            job_id,
-            o.id,
-            o.state.as_str(),
-            o.reason,
-            o.http_status.map(i64::from),
-            i64::from(o.attempts),
+    let mut added = Counts::default();
+    for (key, at) in in_key_order {
+        let item = &items[at];
+        let payload = item.payload.as_ref().map(|p| p.to_string());
+        let (state, reason) = match &item.settled {
+            Some((state, reason)) => (*state, Some(reason.as_str())),
+            None => (ItemState::Pending, None),
+        };
+        let inserted = insert.execute(params![
+            job,
+            first_seq + at as i64,
+            key,
+            page,
+            state_code(state),
+            reason,
+            payload,
             now
         ])?;
+        if inserted > 0 {
+            added.add(state, 1);
+        }
     }
+    Ok(added)
+}
+
+/// Outcomes to write, each matched to its item's sequence number (by the item's id).
+struct Outcomes<'a> {
+    outcomes: &'a [ItemOutcome],
+    seqs: Vec<Option<i64>>,
+    /// The outcomes not yet matched, by id.
+    unmatched: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Outcomes<'a> {
+    fn new(outcomes: &'a [ItemOutcome]) -> Self {
+        let mut unmatched: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (at, outcome) in outcomes.iter().enumerate() {
+            unmatched.entry(outcome.id.as_str()).or_default().push(at);
+        }
+        Outcomes {
+            outcomes,
+            seqs: vec![None; outcomes.len()],
+            unmatched,
+        }
+    }
+
+    /// Matches the outcomes to the items `stmt` reads (`seq, key`): one pass over a range of
+    /// items where they are expected (a chunk, a page) instead of one index seek each.
+    fn find_in(&mut self, stmt: &mut Statement<'_>, params: impl Params) -> Result<(), Fault> {
+        let mut rows = stmt.query(params)?;
+        while let Some(row) = rows.next()? {
+            if self.unmatched.is_empty() {
+                break;
+            }
+            let id = id_of(row.get_ref(1)?)?;
+            if let Some(ats) = self.unmatched.remove(id.as_str()) {
+                let seq: i64 = row.get(0)?;
+                for at in ats {
+                    self.seqs[at] = Some(seq);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Matches the outcomes left: each one found by its key names its page, and the page is
+    /// read in one pass for the others (verification's outcomes are one page's items).
+    fn find_by_page(&mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
+        let mut by_key = tx.prepare_cached(
+            "SELECT page FROM items INDEXED BY items_key WHERE job = ?1 AND key = ?2",
+        )?;
+        let mut page_items = tx.prepare_cached(
+            "SELECT i.seq, i.key FROM pages p JOIN items i ON i.job = p.job \
+             AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2",
+        )?;
+        while let Some(&id) = self.unmatched.keys().next() {
+            let page: Option<i64> = by_key
+                .query_row(params![job, Key::of(id)], |r| r.get(0))
+                .optional()?;
+            if let Some(page) = page {
+                self.find_in(&mut page_items, params![job, page])?;
+            }
+            // An id of no item of the job has nothing to update.
+            self.unmatched.remove(id);
+        }
+        Ok(())
+    }
+
+    /// Writes every outcome into its item, in enumeration order (neighbours share pages).
+    fn write(mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
+        self.find_by_page(tx, job)?;
+        let now = ts(Utc::now());
+        let mut update = tx.prepare_cached(
+            "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), \
+             attempts = attempts + ?6, updated_at = ?7 WHERE job = ?1 AND seq = ?2",
+        )?;
+        let mut matched: Vec<(i64, &ItemOutcome)> = self
+            .seqs
+            .iter()
+            .zip(self.outcomes)
+            .filter_map(|(seq, outcome)| seq.map(|seq| (seq, outcome)))
+            .collect();
+        // Stable: outcomes for one item are written in the order given.
+        matched.sort_by_key(|(seq, _)| *seq);
+        for (seq, o) in matched {
+            update.execute(params![
+                job,
+                seq,
+                state_code(o.state),
+                o.reason,
+                o.http_status.map(i64::from),
+                i64::from(o.attempts),
+                now
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+fn mark_chunk(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    chunk: i64,
+    state: ChunkState,
+) -> Result<(), Fault> {
+    let job = job_number(tx, job_id)?;
+    tx.prepare_cached("UPDATE chunks SET state = ?3 WHERE job = ?1 AND chunk = ?2")?
+        .execute(params![job, chunk, state.as_str()])?;
     Ok(())
 }
 
-/// Groups not-yet-chunked pending items into chunks of `chunk_size`, in enumeration order.
-/// A short tail is chunked only once enumeration is complete.
+/// Groups the pending items from `from_seq` on that have no chunk yet into chunks of
+/// `chunk_size`, in enumeration order. A short tail is chunked only once enumeration is
+/// complete.
 fn assign_chunks(
     tx: &Transaction<'_>,
     job_id: &str,
+    job: i64,
     chunk_size: i64,
+    from_seq: i64,
     final_page: bool,
 ) -> Result<(), Fault> {
     let mut next_chunk: i64 = tx.query_row(
@@ -1117,24 +1434,39 @@ fn assign_chunks(
     )?;
     let unassigned: Vec<i64> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT seq FROM items WHERE job_id = ?1 AND chunk IS NULL AND state = 'pending' ORDER BY seq",
+            "SELECT seq FROM items INDEXED BY items_by_state WHERE job = ?1 AND state = ?2 \
+             AND seq >= ?3 \
+             AND chunk IS NULL ORDER BY seq",
         )?;
-        let rows = stmt.query_map([job_id], |r| r.get(0))?;
+        let rows = stmt.query_map(
+            params![job, state_code(ItemState::Pending), from_seq],
+            |r| r.get(0),
+        )?;
         rows.collect::<Result<_, _>>()?
     };
-    let mut set_chunk =
-        tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job_id = ?1 AND seq = ?2")?;
+    // A group is the pending, unchunked items of a range of sequence numbers: one update each.
+    let mut set_chunk = tx.prepare_cached(
+        "UPDATE items NOT INDEXED SET chunk = ?4 WHERE job = ?1 AND seq >= ?2 AND seq <= ?3 \
+         AND chunk IS NULL AND state = ?5",
+    )?;
     let mut add_chunk =
-        tx.prepare_cached("INSERT INTO chunks (job_id, chunk, state) VALUES (?1, ?2, 'pending')")?;
+        tx.prepare_cached("INSERT INTO chunks (job, chunk, state) VALUES (?1, ?2, 'pending')")?;
     for group in unassigned.chunks(chunk_size.max(1) as usize) {
         if group.len() < chunk_size as usize && !final_page {
             break;
         }
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
         next_chunk += 1;
-        add_chunk.execute(params![job_id, next_chunk])?;
-        for seq in group {
-            set_chunk.execute(params![job_id, seq, next_chunk])?;
-        }
+        add_chunk.execute(params![job, next_chunk])?;
+        set_chunk.execute(params![
+            job,
+            first,
+            last,
+            next_chunk,
+            state_code(ItemState::Pending)
+        ])?;
     }
     tx.execute(
         "UPDATE jobs SET chunk_count = ?2 WHERE id = ?1",

@@ -7,6 +7,7 @@ mod causes;
 mod control;
 mod generated;
 mod language;
+mod migration;
 mod ops;
 mod outage;
 mod safety;

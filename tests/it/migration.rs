@@ -1,0 +1,130 @@
+//! State files of schema 1 (work tables keyed by the job's text id, ids and states as text)
+//! resume under the current schema.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::support::{interrupt_after_progress, run, seed_runs, Sim, FAST_REPLAYS};
+
+/// Schema 1's work tables and indexes, as bulkops wrote them before schema 2.
+const SCHEMA_1_WORK: &str = "
+CREATE TABLE pages (
+    job_id TEXT NOT NULL,
+    page   INTEGER NOT NULL,
+    scope  TEXT,
+    PRIMARY KEY (job_id, page)
+);
+CREATE TABLE items (
+    job_id      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    id          TEXT NOT NULL,
+    page        INTEGER NOT NULL,
+    chunk       INTEGER,
+    state       TEXT NOT NULL,
+    reason      TEXT,
+    http_status INTEGER,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    updated_at  TEXT,
+    payload     TEXT,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE UNIQUE INDEX items_id ON items(job_id, id);
+CREATE INDEX items_by_chunk ON items(job_id, chunk, state, seq);
+CREATE INDEX items_state ON items(job_id, state, seq);
+CREATE INDEX items_by_page ON items(job_id, page, state, seq);
+CREATE TABLE chunks (
+    job_id TEXT NOT NULL,
+    chunk  INTEGER NOT NULL,
+    state  TEXT NOT NULL,
+    PRIMARY KEY (job_id, chunk)
+);
+CREATE INDEX chunks_state ON chunks(job_id, state, chunk);
+";
+
+/// Rewrites a state file of this bulkops as schema 1 wrote it, keeping every job, page, chunk
+/// and item: a UUID key back to its text, a state code back to its name.
+fn downgrade_to_schema_1(state: &Path) {
+    let db = rusqlite::Connection::open(state).unwrap();
+    db.execute_batch(&format!(
+        "BEGIN;
+         DROP INDEX items_key; DROP INDEX items_by_chunk; DROP INDEX items_by_state;
+         DROP INDEX chunks_by_state;
+         ALTER TABLE items RENAME TO items_2;
+         ALTER TABLE chunks RENAME TO chunks_2;
+         ALTER TABLE pages RENAME TO pages_2;
+         {SCHEMA_1_WORK}
+         INSERT INTO pages SELECT j.id, p.page, p.scope FROM pages_2 p JOIN jobs j ON j.number = p.job;
+         INSERT INTO chunks SELECT j.id, c.chunk, c.state FROM chunks_2 c JOIN jobs j ON j.number = c.job;
+         INSERT INTO items (job_id, seq, id, page, chunk, state, reason, http_status, attempts,
+                            updated_at, payload)
+           SELECT j.id, i.seq,
+                  CASE typeof(i.key) WHEN 'blob' THEN lower(
+                      substr(hex(i.key), 1, 8) || '-' || substr(hex(i.key), 9, 4) || '-' ||
+                      substr(hex(i.key), 13, 4) || '-' || substr(hex(i.key), 17, 4) || '-' ||
+                      substr(hex(i.key), 21, 12)) ELSE i.key END,
+                  i.page, i.chunk,
+                  CASE i.state WHEN 0 THEN 'pending' WHEN 1 THEN 'sent' WHEN 2 THEN 'done'
+                       WHEN 3 THEN 'failed' WHEN 4 THEN 'skipped' WHEN 5 THEN 'unconfirmed' END,
+                  i.reason, i.http_status, i.attempts, i.updated_at, i.payload
+             FROM items_2 i JOIN jobs j ON j.number = i.job;
+         DROP TABLE items_2; DROP TABLE chunks_2; DROP TABLE pages_2;
+         DROP INDEX jobs_number;
+         ALTER TABLE jobs DROP COLUMN number;
+         PRAGMA user_version = 1;
+         COMMIT;"
+    ))
+    .expect("the state file is rewritten as schema 1");
+}
+
+fn schema_version(state: &Path) -> i64 {
+    rusqlite::Connection::open(state)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_replay_interrupted_under_schema_1_resumes_to_completion_replaying_each_run_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 20, 1, json!({}));
+    let args = [
+        "runs",
+        "replay",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--chunk-size",
+        "50",
+    ];
+    let replay = |rate: &str| {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args(args)
+            .args(["--rate", rate])
+            .env("BULKOPS_VERIFY_POLL", "200ms")
+            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
+        cmd
+    };
+    let first = interrupt_after_progress(&mut replay("20"));
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let counts = first.summary()["counts"].clone();
+    let pending = counts["pending"].as_u64().unwrap();
+    assert!(pending > 0 && pending < 3_000, "{counts}");
+
+    downgrade_to_schema_1(&state);
+    assert_eq!(schema_version(&state), 1);
+    let resumed = run(&mut replay("1000"));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let summary = resumed.summary();
+    assert_eq!(summary["state"], "finished", "{summary}");
+    assert_eq!(summary["counts"]["total"], 3_000, "{summary}");
+    assert_eq!(summary["counts"]["done"], 3_000, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(schema_version(&state), 2, "the file was migrated");
+}
