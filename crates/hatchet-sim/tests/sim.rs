@@ -295,6 +295,9 @@ async fn cancel_echoes_unknown_ids_and_flips_later() {
         stats["max_cancels_per_run"], 2,
         "every accepted cancel is counted"
     );
+    let requests = sim.control("/_sim/requests", None).await;
+    assert_eq!(requests["mutating_requests"], 2, "{requests}");
+    assert_eq!(requests["mutating_requests"], stats["mutating_requests"]);
 }
 
 #[tokio::test]

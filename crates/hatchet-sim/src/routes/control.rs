@@ -145,6 +145,12 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
     }))
 }
 
+/// `GET /_sim/requests`: the request counters alone. Unlike `/_sim/stats` it does not walk the
+/// runs, so a benchmark can poll it while a job of a million runs goes on.
+pub async fn requests(State(state): State<Shared>) -> Json<Value> {
+    Json(json!({ "mutating_requests": state.requests().mutating }))
+}
+
 /// `GET /_sim/dump`: every run (compact), scheduled run and cron (full API rows).
 pub async fn dump(State(state): State<Shared>) -> Json<Value> {
     let store = state.store();
