@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput, CPU time, peak memory and resume latency of bulkops vs the SDK helper, side by side
-# in one run, against the
-# simulator. Writes docs/benchmarks.md. Arguments are passed to scripts/bench.py (e.g. --sizes).
+# in one run, against the simulator. Writes docs/benchmarks.md. Arguments are passed to
+# scripts/bench.py (e.g. --sizes).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$BULKOPS_ROOT"
