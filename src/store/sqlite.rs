@@ -363,6 +363,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_open_per_identity ON jobs(identity)
  WHERE state IN ('running', 'paused');
 ";
 
+/// The page size of a new state file, in bytes.
+const PAGE_SIZE: i64 = 16_384;
+
 /// How long a process waits for another's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -562,6 +565,10 @@ fn connect(path: &Path) -> Result<Connection, Fault> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     check_ours(&conn)?;
+    // For a new file only (an existing one keeps its page size): a 16 KiB page holds four times
+    // the items of the default 4 KiB, so a job makes a quarter of the page reads and writes;
+    // measured, 15% less CPU for a 1M-run cancel (docs/benchmarks.md).
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     use_wal(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&mut conn)?;
@@ -1497,6 +1504,100 @@ mod tests {
             plan.iter().any(|step| step.contains("items_by_chunk")),
             "{plan:?}"
         );
+    }
+
+    /// A running job as `begin_job` writes it, with a spec no one reads: enough for the work.
+    fn bare_job(store: &Store, chunk_size: i64) -> &'static str {
+        store
+            .conn
+            .execute(
+                "INSERT INTO jobs (id, identity, spec, since, until, state, chunk_size, \
+                 created_at, started_by, number) \
+                 VALUES ('j', 'i', '{}', '', '', 'running', ?1, '', 't', 1)",
+                [chunk_size],
+            )
+            .unwrap();
+        "j"
+    }
+
+    fn page(ids: &[&str], last: bool) -> PageCommit {
+        PageCommit {
+            items: ids.iter().map(|id| NewItem::new(*id)).collect(),
+            next_cursor: (!last).then(|| "more".to_string()),
+            page_scope: None,
+        }
+    }
+
+    fn outcome(id: &str, state: ItemState) -> ItemOutcome {
+        ItemOutcome {
+            id: id.into(),
+            state,
+            reason: None,
+            http_status: None,
+            attempts: 1,
+        }
+    }
+
+    fn ids(items: &[Item]) -> Vec<&str> {
+        items.iter().map(|item| item.id.as_str()).collect()
+    }
+
+    #[test]
+    fn ids_come_back_as_written_and_an_id_seen_before_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let job = bare_job(&store, 2);
+        let uuid = "0b5c8ad2-4f6e-4c3a-9d2e-1a2b3c4d5e6f";
+        // Not in canonical form, so kept as text: a different id from `uuid`.
+        let upper = "0B5C8AD2-4F6E-4C3A-9D2E-1A2B3C4D5E6F";
+        let other = "7f000000-0000-4000-8000-000000000001";
+        let first = store
+            .commit_page(job, page(&[uuid, upper, "nightly", uuid], false))
+            .unwrap();
+        assert_eq!((first.total, first.pending), (3, 3), "{first:?}");
+        let second = store
+            .commit_page(job, page(&["nightly", other], true))
+            .unwrap();
+        assert_eq!((second.total, second.pending), (1, 1), "{second:?}");
+
+        assert_eq!(store.pending_chunks(job, 0, 10).unwrap(), [1, 2]);
+        assert_eq!(ids(&store.chunk_items(job, 1).unwrap()), [uuid, upper]);
+        assert_eq!(ids(&store.chunk_items(job, 2).unwrap()), ["nightly", other]);
+
+        let sent = [
+            outcome(upper, ItemState::Sent),
+            outcome(uuid, ItemState::Sent),
+        ];
+        store.finish_chunk(job, 1, &sent).unwrap();
+        assert!(store.chunk_items(job, 1).unwrap().is_empty());
+        let settled = [
+            outcome(other, ItemState::Failed),
+            outcome("nightly", ItemState::Done),
+            outcome("no such item", ItemState::Done),
+        ];
+        store.record_outcomes(job, &settled).unwrap();
+        let counts = store.counts(job).unwrap();
+        assert_eq!(
+            (counts.total, counts.sent, counts.done, counts.failed),
+            (4, 2, 1, 1),
+            "{counts:?}"
+        );
+        let pages = store.pages_with(job, ItemState::Sent).unwrap();
+        assert_eq!(pages.iter().map(|(page, _)| *page).collect::<Vec<_>>(), [0]);
+        let on_page = store.page_items(job, 0, ItemState::Sent).unwrap();
+        assert_eq!(ids(&on_page), [uuid, upper]);
+        assert!(on_page.iter().all(|item| item.attempts == 1));
+    }
+
+    #[test]
+    fn a_new_state_file_has_16_kib_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let page_size: i64 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page_size, PAGE_SIZE);
     }
 
     #[test]
