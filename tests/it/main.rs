@@ -12,4 +12,5 @@ mod outage;
 mod safety;
 mod support;
 mod tell;
+mod tls;
 mod truth;
