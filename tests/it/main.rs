@@ -4,6 +4,7 @@
 mod bad_input;
 mod cancel;
 mod causes;
+mod colour;
 mod control;
 mod generated;
 mod language;
