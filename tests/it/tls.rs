@@ -247,6 +247,21 @@ fn an_endpoint_that_requires_mtls_takes_the_client_certificate_and_key() {
     );
     assert_eq!(with.code, 0, "{}", with.stderr);
     assert_eq!(sim.count("orders", "CANCELLED"), 30);
+
+    // As the Go SDK does, the certificate goes out whenever it is set, whatever the strategy.
+    seed_runs(&sim, 10, "QUEUED", "orders", 10, 1, json!({}));
+    let tls_strategy = cancel_through(
+        &sim,
+        &endpoint,
+        &dir.path().join("c.db"),
+        &[
+            ("HATCHET_CLIENT_TLS_ROOT_CA_FILE", &ca),
+            ("HATCHET_CLIENT_TLS_CERT_FILE", &client.cert_file),
+            ("HATCHET_CLIENT_TLS_KEY_FILE", &client.key_file),
+        ],
+    );
+    assert_eq!(tls_strategy.code, 0, "{}", tls_strategy.stderr);
+    assert_eq!(sim.count("orders", "CANCELLED"), 40);
 }
 
 #[test]
@@ -320,6 +335,14 @@ fn bad_tls_settings_are_bad_input_and_nothing_reaches_the_endpoint() {
                 ("HATCHET_CLIENT_TLS_KEY_FILE", &client.key_file),
             ],
             "HATCHET_CLIENT_TLS_CERT_FILE",
+        ),
+        (
+            vec![("HATCHET_CLIENT_TLS_STRATEGY", mtls)],
+            "HATCHET_CLIENT_TLS_CERT_FILE",
+        ),
+        (
+            vec![("HATCHET_CLIENT_TLS_CERT_FILE", &client.cert_file)],
+            "HATCHET_CLIENT_TLS_KEY_FILE",
         ),
         (
             vec![

@@ -5,9 +5,10 @@
 //!
 //! Trusted roots are the union of the built-in web PKI roots, the system store (or `SSL_CERT_FILE`
 //! when set, as OpenSSL reads it) and the CA file: a private CA for the API does not stop a public
-//! one from working. Every file is read and checked here, before any request, so that a bad
-//! setting is reported as input to fix. `none` turns TLS off for the SDKs' gRPC only; the REST API
-//! at an `https://` URL is still verified.
+//! one from working. The client certificate goes out whenever its certificate and key are both
+//! set, as the Go SDK sends it; `mtls` requires them. Every file is read and checked here, before
+//! any request, so that a bad setting is reported as input to fix. `none` turns TLS off for the
+//! SDKs' gRPC only; the REST API at an `https://` URL is still verified.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -47,14 +48,17 @@ pub enum TlsError {
     },
     #[error("HATCHET_CLIENT_TLS_KEY_FILE={} holds no PEM private key: point it at the client certificate's key ('-----BEGIN PRIVATE KEY-----')", .0.display())]
     NoKey(PathBuf),
-    #[error(
-        "HATCHET_CLIENT_TLS_STRATEGY=mtls needs {0}: set it to the client certificate's PEM file"
-    )]
-    MtlsWithout(&'static str),
+    #[error("HATCHET_CLIENT_TLS_STRATEGY=mtls needs a client certificate: set HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE to its PEM files")]
+    MtlsWithoutCertificate,
+    #[error("a client certificate needs both HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE: set {0} too")]
+    HalfIdentity(&'static str),
     #[error("the client certificate ({CERT_FILE}) and key ({KEY_FILE}) do not go together ({0}): use the key the certificate was issued for")]
     Identity(String),
     #[error("HATCHET_CLIENT_TLS_SERVER_NAME '{0}' is not a host name or IP address: set the name the server's certificate is issued for")]
     BadServerName(String),
+    /// The TLS library refused a configuration built from valid settings.
+    #[error("cannot set up TLS: {0}")]
+    Setup(String),
 }
 
 /// The TLS client configuration of one connection, built and checked once.
@@ -108,11 +112,7 @@ impl TlsConfig {
         let verifier =
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
-                .map_err(|e| TlsError::BadRoot {
-                    var: ROOT_CA_FILE,
-                    path: PathBuf::new(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| TlsError::Setup(e.to_string()))?;
         let server_name = set(SERVER_NAME)
             .map(|name| {
                 ServerName::try_from(name.clone()).map_err(|_| TlsError::BadServerName(name))
@@ -123,23 +123,25 @@ impl TlsConfig {
         }
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default protocol versions")
+            .map_err(|e| TlsError::Setup(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(CertificateCheck {
                 server_name,
                 webpki: verifier,
             }));
-        let config = if mtls {
-            let cert_path = set(CERT_FILE).ok_or(TlsError::MtlsWithout(CERT_FILE))?;
-            let key_path = set(KEY_FILE).ok_or(TlsError::MtlsWithout(KEY_FILE))?;
-            let chain = certificates(CERT_FILE, Path::new(&cert_path))?;
-            let key = private_key(Path::new(&key_path))?;
-            described.push(format!("client certificate {cert_path}"));
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| TlsError::Identity(e.to_string()))?
-        } else {
-            builder.with_no_client_auth()
+        let config = match (set(CERT_FILE), set(KEY_FILE)) {
+            (Some(cert_path), Some(key_path)) => {
+                let chain = certificates(CERT_FILE, Path::new(&cert_path))?;
+                let key = private_key(Path::new(&key_path))?;
+                described.push(format!("client certificate {cert_path}"));
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| TlsError::Identity(e.to_string()))?
+            }
+            (None, None) if mtls => return Err(TlsError::MtlsWithoutCertificate),
+            (None, None) => builder.with_no_client_auth(),
+            (Some(_), None) => return Err(TlsError::HalfIdentity(KEY_FILE)),
+            (None, Some(_)) => return Err(TlsError::HalfIdentity(CERT_FILE)),
         };
         Ok(TlsConfig {
             config: Arc::new(config),
