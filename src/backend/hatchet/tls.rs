@@ -268,3 +268,62 @@ fn causes<'a>(
         None => e.source(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NAMES: [&str; 6] = [
+        STRATEGY,
+        ROOT_CA_FILE,
+        CERT_FILE,
+        KEY_FILE,
+        SERVER_NAME,
+        SSL_CERT_FILE,
+    ];
+
+    proptest! {
+        // Each case reads the system trust store: fewer cases than the default 256.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any values (paths that do not exist, directories, non-UTF-8-looking text, empty
+        /// strings) give a configuration or an error, never a panic.
+        #[test]
+        fn any_settings_configure_or_fail(
+            values in prop::collection::vec(prop::option::of(prop_oneof![
+                any::<String>(),
+                Just("/".to_string()),
+                Just("/dev/null".to_string()),
+                Just("mtls".to_string()),
+                Just("none".to_string()),
+            ]), NAMES.len()),
+        ) {
+            let var = |name: &str| {
+                NAMES.iter().position(|n| *n == name).and_then(|i| values[i].clone())
+            };
+            let _ = TlsConfig::from_vars(var);
+        }
+    }
+
+    #[test]
+    fn a_directory_or_an_empty_file_is_named_with_its_setting() {
+        let dir = |name: &str| (name == ROOT_CA_FILE).then(|| "/".to_string());
+        assert!(matches!(
+            TlsConfig::from_vars(dir),
+            Err(TlsError::Unreadable {
+                var: ROOT_CA_FILE,
+                ..
+            })
+        ));
+        let empty = |name: &str| (name == SSL_CERT_FILE).then(|| "/dev/null".to_string());
+        assert!(matches!(
+            TlsConfig::from_vars(empty),
+            Err(TlsError::NoCertificate {
+                var: SSL_CERT_FILE,
+                ..
+            })
+        ));
+    }
+}
