@@ -57,9 +57,11 @@ step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk); c
 export BULKOPS_BIN="$CARGO_TARGET_DIR/debug/bulkops"
 export HATCHET_SIM_BIN="$CARGO_TARGET_DIR/debug/hatchet-sim"
 # Mostly waiting on paced requests and on the servers: the two suites share the cores well.
-second_log=$(mktemp)
-HATCHET_ENV_FILE="$second_env" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${SECOND_TESTS[@]}" \
-  > "$second_log" 2>&1 &
+# Its own log and tmp dir: two pytest sessions must not clean up each other's numbered tmp dirs.
+second_dir=$(mktemp -d)
+second_log="$second_dir/pytest.log"
+HATCHET_ENV_FILE="$second_env" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  --basetemp "$second_dir/tmp" "${SECOND_TESTS[@]}" > "$second_log" 2>&1 &
 second_pid=$!
 first_rc=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider e2e || first_rc=$?
@@ -67,5 +69,5 @@ second_rc=0
 wait "$second_pid" || second_rc=$?
 printf '\n-- %s against Hatchet %s --\n' "${SECOND_TESTS[*]}" "$SECOND_VERSION"
 cat "$second_log"
-rm -f "$second_log"
+rm -rf "$second_dir"
 [ "$first_rc" = 0 ] && [ "$second_rc" = 0 ]
