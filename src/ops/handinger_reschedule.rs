@@ -1,0 +1,669 @@
+use std::collections::{BTreeMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::handinger_selection::{item_id, unknown_type_item, WorkerPages};
+use super::{item_outcome, OpError, Operation, Page, Resend, Rules, Sending, Undo};
+use crate::backend::handinger::models::{Definition, When, WorkerSchedule};
+use crate::backend::handinger::{CancelAnswer, HandingerClient};
+use crate::engine::{Caller, Failure};
+use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// One create and one cancel per schedule, one chunk at a time: two chunks on one worker at
+/// once could each take the other's replacement for its own when definitions are identical.
+pub const RULES: Rules = Rules {
+    chunk_default: 25,
+    chunk_max: 200,
+    one_request_at_a_time: true,
+    undo: Undo::Impossible,
+};
+
+/// Creates whose answer was lost and whose replacement was then not found, per item and round,
+/// before the item is left to verification.
+const CREATE_TRIES: u32 = 3;
+
+/// The longest interval taken, in seconds (100 years, as for durations).
+const MAX_INTERVAL_SECONDS: i64 = crate::job::MAX_DURATION_DAYS * 86_400;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RescheduleError {
+    #[error("--cron {expr:?} is not a cron expression ({reason}): write five fields, minute hour day-of-month month day-of-week, e.g. \"0 3 * * *\"")]
+    BadCron { expr: String, reason: String },
+    #[error("--interval {0:?} is not a whole number of seconds between 1 and 100 years: e.g. --interval 3600")]
+    BadInterval(String),
+}
+
+/// A cron expression checked field by field (numbers, names, ranges, lists, steps) before
+/// anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CronExpr(String);
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// One cron field: its name, its bounds, and the names it accepts (numbered from `min`).
+struct CronField {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+}
+
+const CRON_FIELDS: [CronField; 5] = [
+    CronField {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+    },
+    CronField {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+    },
+    CronField {
+        name: "day of month",
+        min: 1,
+        max: 31,
+        names: &[],
+    },
+    CronField {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &MONTHS,
+    },
+    CronField {
+        name: "day of week",
+        min: 0,
+        max: 7,
+        names: &WEEKDAYS,
+    },
+];
+
+impl CronField {
+    fn value(&self, text: &str) -> Result<u32, String> {
+        let named = self
+            .names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(text))
+            .and_then(|i| u32::try_from(i).ok())
+            .map(|i| i + self.min);
+        let value = match named {
+            Some(v) => v,
+            None => text
+                .parse::<u32>()
+                .map_err(|_| format!("{} {text:?} is not a number", self.name))?,
+        };
+        if (self.min..=self.max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{} {value} is outside {}-{}",
+                self.name, self.min, self.max
+            ))
+        }
+    }
+
+    fn check(&self, field: &str) -> Result<(), String> {
+        for part in field.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (part, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(s) if (1..=self.max.max(1)).contains(&s) => {}
+                    _ => {
+                        return Err(format!(
+                            "{} step {step:?} is not a positive number in range",
+                            self.name
+                        ))
+                    }
+                }
+            }
+            if range == "*" {
+                continue;
+            }
+            match range.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (self.value(a)?, self.value(b)?);
+                    if a > b {
+                        return Err(format!("{} range {range} runs backwards", self.name));
+                    }
+                }
+                None => {
+                    self.value(range)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CronExpr {
+    pub fn parse(text: &str) -> Result<Self, RescheduleError> {
+        let bad = |reason: String| RescheduleError::BadCron {
+            expr: text.to_string(),
+            reason,
+        };
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        if fields.len() != CRON_FIELDS.len() {
+            return Err(bad(format!("{} fields, not 5", fields.len())));
+        }
+        for (field, rule) in fields.iter().zip(&CRON_FIELDS) {
+            rule.check(field).map_err(bad)?;
+        }
+        Ok(CronExpr(fields.join(" ")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What replaces each selected schedule: a new time for one-off schedules, a new rule for
+/// recurring ones. Kept in the job spec; targets are computed once, at enumeration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    To(DateTime<Utc>),
+    Shift { seconds: i64 },
+    Cron(CronExpr),
+    Interval { seconds: i64 },
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Replacement {
+    pub fn cron(text: &str) -> Result<Self, RescheduleError> {
+        CronExpr::parse(text).map(Replacement::Cron)
+    }
+
+    pub fn interval(text: &str) -> Result<Self, RescheduleError> {
+        match text.trim().parse::<i64>() {
+            Ok(s) if (1..=MAX_INTERVAL_SECONDS).contains(&s) => {
+                Ok(Replacement::Interval { seconds: s })
+            }
+            _ => Err(RescheduleError::BadInterval(text.to_string())),
+        }
+    }
+
+    /// The definition that replaces `original`, or why it is skipped. A one-off schedule is
+    /// replaced by a `scheduled` one at the target time (a delay would count from the create).
+    fn replace(&self, original: &WorkerSchedule, now: DateTime<Utc>) -> Result<Definition, String> {
+        let kind = original
+            .schedule_type()
+            .ok_or("its type is unknown to this version of bulkops: not touched")?;
+        let one_off = kind.is_one_off();
+        let when = match self {
+            Replacement::To(_) | Replacement::Shift { .. } if !one_off => {
+                return Err(format!(
+                    "a {} schedule recurs: replace it with --cron or --interval, not moved",
+                    kind.as_str()
+                ))
+            }
+            Replacement::Cron(_) | Replacement::Interval { .. } if one_off => {
+                return Err(format!(
+                    "a {} schedule runs once: move it with --to or --shift, not replaced",
+                    kind.as_str()
+                ))
+            }
+            Replacement::To(at) => When::Scheduled { date: *at },
+            Replacement::Shift { seconds } => {
+                let date = TimeDelta::try_seconds(*seconds)
+                    .and_then(|by| original.next_run_at.checked_add_signed(by))
+                    .ok_or("its next run moved by the shift is out of range: not rescheduled")?;
+                When::Scheduled { date }
+            }
+            Replacement::Cron(expr) => When::Cron {
+                cron: expr.as_str().to_string(),
+            },
+            Replacement::Interval { seconds } => When::Interval {
+                interval_seconds: *seconds,
+            },
+        };
+        if let When::Scheduled { date } = &when {
+            if *date <= now {
+                return Err(format!(
+                    "target {} is in the past: not rescheduled",
+                    rfc3339(*date)
+                ));
+            }
+        }
+        let def = Definition {
+            input: original.input.clone(),
+            budget: original.budget.clone(),
+            when,
+        };
+        if original.matches(&def) {
+            return Err("it already runs so: nothing to change".to_string());
+        }
+        Ok(def)
+    }
+}
+
+/// What an item keeps from enumeration: the original, its replacement's definition, and what
+/// tells our replacement apart from look-alikes when a create's answer was lost — the
+/// originals of this job on the worker that get the same replacement (`group`, itself
+/// included), and the schedules that already matched it (`twins`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Intent {
+    pub worker: String,
+    pub original: WorkerSchedule,
+    pub replacement: Definition,
+    pub group: Vec<String>,
+    pub twins: Vec<String>,
+}
+
+/// What a worker's list says of one intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    Replaced { by: String, original_present: bool },
+    Missing { original_present: bool },
+}
+
+/// Finds the replacement of `intent` in `listing`. A schedule matching the definition that is
+/// neither a twin nor an original of the group is a replacement made by this job. Every
+/// original of the group already gone took one of them with it (it was replaced, then
+/// cancelled); one left beyond those belongs to an original still present, whose create went
+/// through and whose cancel did not.
+fn find(listing: &[WorkerSchedule], intent: &Intent) -> Found {
+    let present: HashSet<&str> = listing.iter().map(|s| s.id.as_str()).collect();
+    let group: HashSet<&str> = intent.group.iter().map(String::as_str).collect();
+    let twins: HashSet<&str> = intent.twins.iter().map(String::as_str).collect();
+    let gone = group.iter().filter(|id| !present.contains(**id)).count();
+    let made: Vec<&WorkerSchedule> = listing
+        .iter()
+        .filter(|s| !group.contains(s.id.as_str()) && !twins.contains(s.id.as_str()))
+        .filter(|s| s.matches(&intent.replacement))
+        .collect();
+    let original_present = present.contains(intent.original.id.as_str());
+    let unclaimed = if original_present {
+        made.len().checked_sub(gone).filter(|n| *n > 0)
+    } else {
+        Some(made.len()).filter(|n| *n > 0)
+    };
+    match (unclaimed, made.last()) {
+        (Some(_), Some(newest)) => Found::Replaced {
+            by: newest.id.clone(),
+            original_present,
+        },
+        _ => Found::Missing { original_present },
+    }
+}
+
+fn intent_of(item: &Item) -> Option<Intent> {
+    item.payload
+        .as_ref()
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+}
+
+fn done(item: &Item, by: &str, note: &str, attempts: u32) -> ItemOutcome {
+    item_outcome(
+        item,
+        ItemState::Done,
+        format!("replaced by {by}{note}"),
+        Some(200),
+        attempts,
+    )
+}
+
+fn vanished(item: &Item, attempts: u32) -> ItemOutcome {
+    let reason = "the original is no longer on the server (it ran, or was cancelled elsewhere) and no replacement was made".to_string();
+    item_outcome(item, ItemState::Skipped, reason, None, attempts)
+}
+
+/// `bulkops handinger schedules reschedule`: there is no update call, so each schedule is
+/// replaced — create the new one, then cancel the original. The intent (original and
+/// replacement) is stored at enumeration, and a chunk is marked in doubt before its first
+/// create. A create is never repeated blindly: whenever its answer may be lost (a timeout, a
+/// dropped connection, a 5xx, a crash) the worker's list is read and the replacement looked
+/// for by its definition before anything is created again. Before acting, each chunk re-reads
+/// its workers' lists, so an original that ran or was cancelled meanwhile is not replaced.
+pub struct HandingerReschedule {
+    pages: WorkerPages,
+    replacement: Replacement,
+}
+
+impl HandingerReschedule {
+    pub fn new(pages: WorkerPages, replacement: Replacement) -> Self {
+        HandingerReschedule { pages, replacement }
+    }
+
+    fn client(&self) -> &HandingerClient {
+        self.pages.client()
+    }
+
+    async fn listing(
+        &self,
+        caller: &Caller,
+        worker: &str,
+    ) -> Result<Vec<WorkerSchedule>, (crate::backend::handinger::HandingerError, u32)> {
+        let client = self.client();
+        let (listed, attempts) = caller.call(true, || client.list_schedules(worker)).await;
+        listed.map_err(|e| (e, attempts))
+    }
+
+    /// Cancels the original once its replacement `by` exists.
+    async fn cancel_original(
+        &self,
+        caller: &Caller,
+        item: &Item,
+        intent: &Intent,
+        by: &str,
+        listing: &mut Vec<WorkerSchedule>,
+        attempts: u32,
+    ) -> ItemOutcome {
+        let client = self.client();
+        let (answer, n) = caller
+            .call(true, || {
+                client.cancel_schedule(&intent.worker, &intent.original.id)
+            })
+            .await;
+        let attempts = attempts + n;
+        let note = match answer {
+            Ok(CancelAnswer::Cancelled) => "",
+            Ok(CancelAnswer::NotCancelled | CancelAnswer::NotFound) => {
+                "; the original was already gone"
+            }
+            Err(e) if e.is_transient() => {
+                let reason = format!("replacement {by} created; cancelling the original did not get through ({e}): finished at verification");
+                return item_outcome(item, ItemState::Sent, reason, e.status(), attempts);
+            }
+            Err(e) => {
+                let reason = format!("replacement {by} created, but cancelling the original was refused ({e}): both exist, cancel the original by hand");
+                return item_outcome(item, ItemState::Failed, reason, e.status(), attempts);
+            }
+        };
+        listing.retain(|s| s.id != intent.original.id);
+        done(item, by, note, attempts)
+    }
+
+    /// Replaces one schedule, `listing` being its worker's current list (kept up to date).
+    async fn replace(
+        &self,
+        caller: &Caller,
+        item: &Item,
+        intent: &Intent,
+        listing: &mut Vec<WorkerSchedule>,
+    ) -> ItemOutcome {
+        let mut attempts = 0;
+        for _ in 0..CREATE_TRIES {
+            match find(listing, intent) {
+                Found::Replaced {
+                    by,
+                    original_present: true,
+                } => {
+                    return self
+                        .cancel_original(caller, item, intent, &by, listing, attempts)
+                        .await
+                }
+                Found::Replaced {
+                    by,
+                    original_present: false,
+                } => return done(item, &by, "", attempts),
+                Found::Missing {
+                    original_present: false,
+                } => return vanished(item, attempts),
+                Found::Missing {
+                    original_present: true,
+                } => {}
+            }
+            let client = self.client();
+            let (created, n) = caller
+                .call(false, || {
+                    client.create_schedule(&intent.worker, &intent.replacement)
+                })
+                .await;
+            attempts += n;
+            let e = match created {
+                Ok(made) => {
+                    let by = made.id.clone();
+                    listing.push(made);
+                    return self
+                        .cancel_original(caller, item, intent, &by, listing, attempts)
+                        .await;
+                }
+                Err(e) => e,
+            };
+            if !e.is_transient() {
+                let reason = format!("create refused ({e}): the original is kept");
+                return item_outcome(item, ItemState::Failed, reason, e.status(), attempts);
+            }
+            if e.certainly_not_applied() {
+                let reason = format!("not sent: the create did not reach the server ({e})");
+                return item_outcome(item, ItemState::Pending, reason, e.status(), attempts);
+            }
+            // The create may have happened: look, never create again blindly.
+            match self.listing(caller, &intent.worker).await {
+                Ok(fresh) => *listing = fresh,
+                Err((read, n)) => {
+                    let reason = format!("the create's answer was lost ({e}) and the worker's list could not be read ({read}): checked on the server at verification");
+                    return item_outcome(item, ItemState::Sent, reason, e.status(), attempts + n);
+                }
+            }
+        }
+        let reason = format!("{CREATE_TRIES} creates lost their answer and no replacement was found: checked on the server at verification");
+        item_outcome(item, ItemState::Sent, reason, None, attempts)
+    }
+
+    /// The intents of `items` by worker, in item order; an unreadable one fails at once.
+    fn by_worker<'a>(
+        items: &'a [Item],
+        outcomes: &mut Vec<ItemOutcome>,
+    ) -> BTreeMap<String, Vec<(&'a Item, Intent)>> {
+        let mut workers: BTreeMap<String, Vec<(&Item, Intent)>> = BTreeMap::new();
+        for item in items {
+            match intent_of(item) {
+                Some(intent) => workers
+                    .entry(intent.worker.clone())
+                    .or_default()
+                    .push((item, intent)),
+                None => outcomes.push(item_outcome(
+                    item,
+                    ItemState::Failed,
+                    "unreadable intent in the state store: not rescheduled".into(),
+                    None,
+                    0,
+                )),
+            }
+        }
+        workers
+    }
+
+    /// What the server's lists say of items whose fate is in doubt: finished (cancelling an
+    /// original whose replacement exists), vanished, or — `None` — not replaced yet.
+    async fn settle(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
+        let mut failed = Vec::new();
+        let mut decided = Vec::with_capacity(items.len());
+        for (worker, intents) in Self::by_worker(items, &mut failed) {
+            let mut listing = self
+                .listing(caller, &worker)
+                .await
+                .map_err(|(e, _)| OpError::from(e))?;
+            for (item, intent) in intents {
+                let outcome = match find(&listing, &intent) {
+                    Found::Replaced {
+                        by,
+                        original_present: true,
+                    } => Some(
+                        self.cancel_original(caller, item, &intent, &by, &mut listing, 0)
+                            .await,
+                    ),
+                    Found::Replaced {
+                        by,
+                        original_present: false,
+                    } => Some(done(item, &by, "", 0)),
+                    Found::Missing {
+                        original_present: false,
+                    } => Some(vanished(item, 0)),
+                    Found::Missing {
+                        original_present: true,
+                    } => None,
+                };
+                decided.push((item.clone(), outcome));
+            }
+        }
+        let by_id: BTreeMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i)).collect();
+        for outcome in failed {
+            if let Some(item) = by_id.get(outcome.id.as_str()) {
+                decided.push(((*item).clone(), Some(outcome)));
+            }
+        }
+        Ok(decided)
+    }
+}
+
+#[async_trait]
+impl Operation for HandingerReschedule {
+    fn initial_cursor(&self) -> String {
+        WorkerPages::initial_cursor()
+    }
+
+    async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
+        let page = self.pages.next_page(caller, cursor).await?;
+        let now = Utc::now();
+        let filter = self.pages.filter();
+        let selected: Vec<(&WorkerSchedule, Result<Definition, String>)> = page
+            .schedules
+            .iter()
+            .filter(|s| filter.selects(s))
+            .map(|s| (s, self.replacement.replace(s, now)))
+            .collect();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (s, def) in &selected {
+            if let Ok(def) = def {
+                let key = serde_json::to_string(def).unwrap_or_default();
+                groups.entry(key).or_default().push(s.id.clone());
+            }
+        }
+        let items = selected
+            .into_iter()
+            .map(|(original, def)| {
+                if original.schedule_type().is_none() {
+                    return unknown_type_item(&page.worker, original);
+                }
+                let mut item = NewItem::new(item_id(&page.worker, original));
+                match def {
+                    Ok(replacement) => {
+                        let key = serde_json::to_string(&replacement).unwrap_or_default();
+                        let group = groups.get(&key).cloned().unwrap_or_default();
+                        let twins = page
+                            .schedules
+                            .iter()
+                            .filter(|s| !group.contains(&s.id) && s.matches(&replacement))
+                            .map(|s| s.id.clone())
+                            .collect();
+                        let intent = Intent {
+                            worker: page.worker.clone(),
+                            original: original.clone(),
+                            replacement,
+                            group,
+                            twins,
+                        };
+                        item.payload = serde_json::to_value(intent).ok();
+                    }
+                    Err(reason) => item.settled = Some((ItemState::Skipped, reason)),
+                }
+                item
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+            scope: None,
+        })
+    }
+
+    fn sending(&self) -> Sending {
+        Sending::ONCE
+    }
+
+    async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut unreachable: Option<String> = None;
+        for (worker, intents) in Self::by_worker(items, &mut outcomes) {
+            let mut listing = match &unreachable {
+                Some(_) => Vec::new(),
+                None => match self.listing(caller, &worker).await {
+                    Ok(listing) => listing,
+                    Err((e, _)) if e.is_transient() => {
+                        unreachable = Some(format!(
+                            "not sent: the worker's list could not be read ({e})"
+                        ));
+                        Vec::new()
+                    }
+                    Err((e, attempts)) => {
+                        for (item, _) in &intents {
+                            let reason =
+                                format!("the worker's list was refused ({e}): not rescheduled");
+                            outcomes.push(item_outcome(
+                                item,
+                                ItemState::Failed,
+                                reason,
+                                e.status(),
+                                attempts,
+                            ));
+                        }
+                        continue;
+                    }
+                },
+            };
+            for (item, intent) in intents {
+                if let Some(why) = &unreachable {
+                    outcomes.push(item_outcome(item, ItemState::Pending, why.clone(), None, 0));
+                    continue;
+                }
+                let outcome = self.replace(caller, item, &intent, &mut listing).await;
+                if outcome.state == ItemState::Pending {
+                    unreachable = outcome.reason.clone();
+                }
+                outcomes.push(outcome);
+            }
+        }
+        outcomes
+    }
+
+    async fn verify(
+        &self,
+        caller: &Caller,
+        _scope: Option<&serde_json::Value>,
+        items: &[Item],
+    ) -> Result<Vec<ItemOutcome>, OpError> {
+        let decided = self.settle(caller, items).await?;
+        Ok(decided
+            .into_iter()
+            .filter_map(|(_, outcome)| outcome)
+            .collect())
+    }
+
+    /// An item still without a replacement when verification runs out is replaced again:
+    /// every look found its original present and no replacement, so nothing was created.
+    fn resend_unconfirmed(&self) -> Option<Resend> {
+        Some(Resend {
+            rounds: 2,
+            reason: "no replacement could be made: every create's answer was lost",
+        })
+    }
+
+    async fn reconcile(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
+        self.settle(caller, items).await
+    }
+}
