@@ -211,3 +211,162 @@ impl Operation for HandingerCancel {
         Ok(decided)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::backend::handinger::models::ScheduleType;
+    use crate::backend::handinger::testing::Sim;
+    use crate::ops::handinger_selection::harness::{caller, count, enumerate_all, run_to_end};
+    use crate::ops::HandingerSelection;
+
+    fn cancel_op(sim: &Sim, selection: HandingerSelection) -> HandingerCancel {
+        let filter = selection
+            .resolve(chrono::Utc::now())
+            .expect("a valid selection");
+        HandingerCancel::new(WorkerPages::new(sim.client(Duration::from_secs(5)), filter))
+    }
+
+    async fn seed(sim: &Sim, workers: usize, per_worker: usize) -> Vec<String> {
+        let seeded = sim
+            .control(
+                "/_sim/seed",
+                Some(json!({"workers": workers, "per_worker": per_worker})),
+            )
+            .await;
+        serde_json::from_value(seeded["workers"].clone()).expect("worker ids")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancels_10000_schedules_on_50_workers_once_under_20_percent_faults_and_drops() {
+        let sim = Sim::start().await;
+        let workers = seed(&sim, 50, 200).await;
+        let faults = json!({"error_rate": 0.08, "rate_limited_rate": 0.06, "retry_after_ms": 2, "drop_rate": 0.06});
+        sim.control("/_sim/faults", Some(faults)).await;
+        let op = cancel_op(
+            &sim,
+            HandingerSelection {
+                workers,
+                ..HandingerSelection::default()
+            },
+        );
+        let caller = caller();
+        let (items, settled) = enumerate_all(&op, &caller).await;
+        assert_eq!((items.len(), settled.len()), (10_000, 0));
+        let outcomes = run_to_end(&op, &caller, items, 50).await;
+        assert_eq!(
+            count(&outcomes, ItemState::Done),
+            10_000,
+            "{:?}",
+            outcomes.values().find(|o| o.state != ItemState::Done)
+        );
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["schedules"], 0);
+        assert_eq!(stats["cancels"], 10_000, "each schedule cancelled once");
+        assert!(
+            stats["requests"]["DELETE /api/workers/{worker_id}/schedules/{schedule_id}"].as_u64()
+                > Some(10_000),
+            "faults were met"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_404_and_cancelled_false_are_outcomes_with_reasons_not_errors() {
+        let sim = Sim::start().await;
+        let workers = seed(&sim, 1, 3).await;
+        let op = cancel_op(
+            &sim,
+            HandingerSelection {
+                workers: workers.clone(),
+                ..HandingerSelection::default()
+            },
+        );
+        let caller = caller();
+        let (mut items, _) = enumerate_all(&op, &caller).await;
+        let first = target_of(&items[0]).expect("a target");
+        let client = sim.client(Duration::from_secs(5));
+        client
+            .cancel_schedule(&workers[0], &first.schedule.id)
+            .await
+            .expect("cancelled elsewhere");
+        let mut unknown = target_of(&items[1]).expect("a target");
+        unknown.schedule.id = "sch_never_known".into();
+        items[1].payload = serde_json::to_value(unknown).ok();
+        let outcomes = op.execute(&caller, &items).await;
+        let states: Vec<_> = outcomes.iter().map(|o| o.state).collect();
+        assert_eq!(
+            states,
+            [ItemState::Skipped, ItemState::Skipped, ItemState::Done]
+        );
+        assert!(outcomes[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("already cancelled"));
+        assert!(outcomes[1].reason.as_deref().unwrap().contains("404"));
+        assert_eq!(outcomes[1].http_status, Some(404));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_chunk_is_checked_against_the_list_before_anything_is_sent_again() {
+        let sim = Sim::start().await;
+        let workers = seed(&sim, 2, 3).await;
+        let op = cancel_op(
+            &sim,
+            HandingerSelection {
+                workers: workers.clone(),
+                ..HandingerSelection::default()
+            },
+        );
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        let client = sim.client(Duration::from_secs(5));
+        for item in [&items[0], &items[4]] {
+            let t = target_of(item).expect("a target");
+            client
+                .cancel_schedule(&t.worker, &t.schedule.id)
+                .await
+                .expect("the interrupted attempt");
+        }
+        let decided = op.reconcile(&caller, &items).await.expect("reconciled");
+        let done: Vec<usize> = decided
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, o))| o.as_ref().is_some_and(|o| o.state == ItemState::Done))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(done, [0, 4]);
+        assert_eq!(
+            decided.iter().filter(|(_, o)| o.is_none()).count(),
+            4,
+            "the rest is sent again"
+        );
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["mutating_requests"], 2, "reconciling sent nothing");
+    }
+
+    #[tokio::test]
+    async fn only_what_the_selection_names_is_cancelled() {
+        let sim = Sim::start().await;
+        let workers = seed(&sim, 2, 40).await;
+        let selection = HandingerSelection {
+            workers,
+            types: vec![ScheduleType::Cron],
+            input_contains: Some("worker-0002".into()),
+            ..HandingerSelection::default()
+        };
+        let op = cancel_op(&sim, selection);
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        assert_eq!(items.len(), 10, "a quarter of one worker's 40");
+        let outcomes = run_to_end(&op, &caller, items, 50).await;
+        assert_eq!(count(&outcomes, ItemState::Done), 10);
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["schedules"], 70);
+        assert_eq!(stats["schedules_by_type"]["cron"], 10);
+    }
+}

@@ -667,3 +667,373 @@ impl Operation for HandingerReschedule {
         self.settle(caller, items).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::backend::handinger::models::ScheduleType;
+    use crate::backend::handinger::testing::Sim;
+    use crate::ops::handinger_selection::harness::{caller, count, enumerate_all, run_to_end};
+    use crate::ops::HandingerSelection;
+
+    fn reschedule_op(
+        sim: &Sim,
+        selection: HandingerSelection,
+        rule: Replacement,
+    ) -> HandingerReschedule {
+        let filter = selection.resolve(Utc::now()).expect("a valid selection");
+        HandingerReschedule::new(
+            WorkerPages::new(sim.client(Duration::from_secs(5)), filter),
+            rule,
+        )
+    }
+
+    fn selection(workers: &[&str], types: &[ScheduleType]) -> HandingerSelection {
+        HandingerSelection {
+            workers: workers.iter().map(|w| w.to_string()).collect(),
+            types: types.to_vec(),
+            ..HandingerSelection::default()
+        }
+    }
+
+    fn intent(item: &Item) -> Intent {
+        intent_of(item).expect("an intent")
+    }
+
+    async fn live(sim: &Sim, worker: &str) -> Vec<Value> {
+        let dump = sim.control("/_sim/dump", None).await;
+        dump["workers"][worker]["schedules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn cron_expressions_are_checked_field_by_field() {
+        for good in [
+            "0 3 * * *",
+            "*/15 9-17 * * MON-FRI",
+            "0 0 1 JAN,JUL *",
+            "5,35 */2 1-15/3 * 0-7",
+        ] {
+            assert!(CronExpr::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "every day",
+            "60 * * * *",
+            "* * * *",
+            "5-1 * * * *",
+            "*/0 * * * *",
+            "0 24 * * *",
+            "0 0 0 * *",
+            "0 0 * FOO *",
+            "* * * * * *",
+        ] {
+            let err = CronExpr::parse(bad).expect_err(bad);
+            assert!(err.to_string().contains("e.g. \"0 3 * * *\""), "{err}");
+        }
+        assert_eq!(
+            CronExpr::parse("  0   3 * * * ").unwrap().as_str(),
+            "0 3 * * *"
+        );
+    }
+
+    #[test]
+    fn intervals_are_whole_positive_seconds() {
+        assert_eq!(
+            Replacement::interval("3600"),
+            Ok(Replacement::Interval { seconds: 3600 })
+        );
+        for bad in ["0", "-5", "1.5", "abc", "99999999999999"] {
+            assert_eq!(
+                Replacement::interval(bad),
+                Err(RescheduleError::BadInterval(bad.into()))
+            );
+        }
+    }
+
+    #[test]
+    fn each_rule_applies_to_its_kind_of_schedule_only() {
+        let now = Utc::now();
+        let at = |t: DateTime<Utc>| rfc3339(t);
+        let row = |v: Value| serde_json::from_value::<WorkerSchedule>(v).unwrap();
+        let cron = row(
+            json!({"id": "c", "budget": "low", "input": "i", "nextRunAt": at(now), "type": "cron", "cron": "0 3 * * *"}),
+        );
+        let delayed = row(
+            json!({"id": "d", "budget": "low", "input": "i", "nextRunAt": at(now + TimeDelta::minutes(5)), "type": "delayed", "delayInSeconds": 300}),
+        );
+        let shift = Replacement::Shift { seconds: 3600 };
+        assert!(shift
+            .replace(&cron, now)
+            .unwrap_err()
+            .contains("--cron or --interval"));
+        let moved = shift.replace(&delayed, now).expect("moved");
+        assert_eq!(
+            moved.when,
+            When::Scheduled {
+                date: delayed.next_run_at + TimeDelta::hours(1)
+            }
+        );
+        assert_eq!(moved.budget, "low");
+        let every = Replacement::cron("0 4 * * *").unwrap();
+        assert!(every
+            .replace(&delayed, now)
+            .unwrap_err()
+            .contains("--to or --shift"));
+        assert!(Replacement::cron("0 3 * * *")
+            .unwrap()
+            .replace(&cron, now)
+            .unwrap_err()
+            .contains("nothing to change"));
+        let past = Replacement::Shift { seconds: -3600 };
+        assert!(past
+            .replace(&delayed, now)
+            .unwrap_err()
+            .contains("in the past"));
+    }
+
+    #[tokio::test]
+    async fn crons_are_replaced_then_cancelled_with_no_create_twice() {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"workers": 5, "per_worker": 40, "types": ["cron", "interval"]})),
+        )
+        .await;
+        let workers = [
+            "worker-0001",
+            "worker-0002",
+            "worker-0003",
+            "worker-0004",
+            "worker-0005",
+        ];
+        let op = reschedule_op(
+            &sim,
+            selection(&workers, &[ScheduleType::Cron]),
+            Replacement::cron("30 4 * * *").unwrap(),
+        );
+        let caller = caller();
+        let (items, settled) = enumerate_all(&op, &caller).await;
+        assert_eq!((items.len(), settled.len()), (100, 0));
+        let outcomes = run_to_end(&op, &caller, items, 25).await;
+        assert_eq!(count(&outcomes, ItemState::Done), 100);
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(
+            (
+                stats["creates"].as_u64(),
+                stats["duplicate_creates"].as_u64()
+            ),
+            (Some(100), Some(0))
+        );
+        assert_eq!(stats["cancels"], 100);
+        let crons: Vec<Value> = live(&sim, "worker-0003")
+            .await
+            .into_iter()
+            .filter(|s| s["type"] == "cron")
+            .collect();
+        assert_eq!(crons.len(), 20);
+        assert!(crons.iter().all(|s| s["cron"] == "30 4 * * *"));
+        let named = outcomes
+            .values()
+            .next()
+            .and_then(|o| o.reason.clone())
+            .unwrap();
+        let by = named
+            .strip_prefix("replaced by ")
+            .expect("names the replacement");
+        assert!(crons
+            .iter()
+            .chain(live(&sim, "worker-0001").await.iter())
+            .any(|s| s["id"] == by));
+    }
+
+    #[tokio::test]
+    async fn one_off_schedules_move_by_a_shift_and_recurring_ones_are_skipped_with_the_fix() {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"worker_ids": ["w"], "per_worker": 8})),
+        )
+        .await;
+        let before: Vec<Value> = live(&sim, "w").await;
+        let op = reschedule_op(
+            &sim,
+            selection(&["w"], &[]),
+            Replacement::Shift { seconds: 3600 },
+        );
+        let caller = caller();
+        let (items, settled) = enumerate_all(&op, &caller).await;
+        assert_eq!((items.len(), settled.len()), (4, 4));
+        assert!(settled
+            .iter()
+            .all(|(_, state, reason)| *state == ItemState::Skipped
+                && reason.contains("--cron or --interval")));
+        let outcomes = run_to_end(&op, &caller, items, 25).await;
+        assert_eq!(count(&outcomes, ItemState::Done), 4);
+        let after = live(&sim, "w").await;
+        for old in before
+            .iter()
+            .filter(|s| s["type"] == "scheduled" || s["type"] == "delayed")
+        {
+            let was: DateTime<Utc> = serde_json::from_value(old["nextRunAt"].clone()).unwrap();
+            let moved = after
+                .iter()
+                .find(|s| s["input"] == old["input"])
+                .expect("its replacement");
+            let now_at: DateTime<Utc> = serde_json::from_value(moved["nextRunAt"].clone()).unwrap();
+            assert_eq!(now_at, was + TimeDelta::hours(1));
+            assert_eq!(moved["type"], "scheduled");
+            assert_eq!(moved["budget"], old["budget"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_create_and_cancel_is_reconciled_by_listing_and_nothing_is_created_twice(
+    ) {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"worker_ids": ["w"], "per_worker": 3, "types": ["interval"]})),
+        )
+        .await;
+        let op = reschedule_op(
+            &sim,
+            selection(&["w"], &[]),
+            Replacement::Interval { seconds: 90 },
+        );
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        let client = sim.client(Duration::from_secs(5));
+        // What the crashed process got done: the first item whole, the second only created.
+        let (a, b) = (intent(&items[0]), intent(&items[1]));
+        client.create_schedule("w", &a.replacement).await.unwrap();
+        client.cancel_schedule("w", &a.original.id).await.unwrap();
+        let made_b = client.create_schedule("w", &b.replacement).await.unwrap();
+        let decided = op.reconcile(&caller, &items).await.expect("reconciled");
+        let states: Vec<Option<ItemState>> = decided
+            .iter()
+            .map(|(_, o)| o.as_ref().map(|o| o.state))
+            .collect();
+        assert_eq!(states, [Some(ItemState::Done), Some(ItemState::Done), None]);
+        assert_eq!(
+            decided[1].1.as_ref().unwrap().reason.as_deref(),
+            Some(format!("replaced by {}", made_b.id).as_str())
+        );
+        let outcomes = op.execute(&caller, &items[2..]).await;
+        assert_eq!(outcomes[0].state, ItemState::Done);
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(
+            (
+                stats["creates"].as_u64(),
+                stats["duplicate_creates"].as_u64()
+            ),
+            (Some(3), Some(0))
+        );
+        assert_eq!(stats["cancels"], 3);
+        assert!(live(&sim, "w")
+            .await
+            .iter()
+            .all(|s| s["intervalSeconds"] == 90));
+    }
+
+    #[tokio::test]
+    async fn identical_replacements_are_told_apart_by_counting_what_the_group_made() {
+        let sim = Sim::start().await;
+        sim.control("/_sim/seed", Some(json!({"worker_ids": ["w"]})))
+            .await;
+        let client = sim.client(Duration::from_secs(5));
+        let soon = Utc::now() + TimeDelta::hours(1);
+        let same = Definition {
+            input: "same".into(),
+            budget: "standard".into(),
+            when: When::Scheduled { date: soon },
+        };
+        for _ in 0..3 {
+            client.create_schedule("w", &same).await.unwrap();
+        }
+        let target = soon + TimeDelta::hours(5);
+        let op = reschedule_op(&sim, selection(&["w"], &[]), Replacement::To(target));
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        assert_eq!(intent(&items[0]).group.len(), 3);
+        let (a, b) = (intent(&items[0]), intent(&items[1]));
+        client.create_schedule("w", &a.replacement).await.unwrap();
+        client.cancel_schedule("w", &a.original.id).await.unwrap();
+        client.create_schedule("w", &b.replacement).await.unwrap();
+        let decided = op.reconcile(&caller, &items).await.expect("reconciled");
+        let states: Vec<Option<ItemState>> = decided
+            .iter()
+            .map(|(_, o)| o.as_ref().map(|o| o.state))
+            .collect();
+        assert_eq!(states, [Some(ItemState::Done), Some(ItemState::Done), None]);
+        op.execute(&caller, &items[2..]).await;
+        let dump = sim.control("/_sim/dump", None).await;
+        let made: u64 = dump["creates_per_logical_schedule"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(key, _)| key.contains(&target.to_rfc3339_opts(SecondsFormat::Millis, true)))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(made, 3, "one replacement per original, none twice");
+        let left = live(&sim, "w").await;
+        assert_eq!(left.len(), 3);
+        assert!(left
+            .iter()
+            .all(|s| s["nextRunAt"] == json!(rfc3339(target))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lost_create_answers_under_dropped_connections_never_make_a_duplicate() {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"workers": 6, "per_worker": 50, "types": ["cron"]})),
+        )
+        .await;
+        sim.control(
+            "/_sim/faults",
+            Some(json!({"drop_rate": 0.25, "error_rate": 0.05})),
+        )
+        .await;
+        let workers = [
+            "worker-0001",
+            "worker-0002",
+            "worker-0003",
+            "worker-0004",
+            "worker-0005",
+            "worker-0006",
+        ];
+        let op = reschedule_op(
+            &sim,
+            selection(&workers, &[]),
+            Replacement::cron("15 2 * * *").unwrap(),
+        );
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        assert_eq!(items.len(), 300);
+        let outcomes = run_to_end(&op, &caller, items, 25).await;
+        sim.control("/_sim/faults", Some(json!({}))).await;
+        assert_eq!(
+            count(&outcomes, ItemState::Done),
+            300,
+            "{:?}",
+            outcomes.values().find(|o| o.state != ItemState::Done)
+        );
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["duplicate_creates"], 0);
+        assert_eq!(stats["creates"], 300);
+        assert_eq!(stats["cancels"], 300, "every original cancelled");
+        assert_eq!(stats["schedules"], 300);
+        let posts = stats["requests"]["POST /api/workers/{worker_id}/schedules"].as_u64();
+        assert!(
+            posts > Some(300),
+            "some creates lost their answer: {posts:?}"
+        );
+    }
+}

@@ -348,3 +348,125 @@ mod tests {
         assert!(!filter.selects(&row(other)));
     }
 }
+
+/// Runs a Handinger operation as the engine would, in process, against the simulator.
+#[cfg(test)]
+pub(crate) mod harness {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use crate::engine::{limiter, Caller, Operation, RetryPolicy};
+    use crate::store::{Item, ItemOutcome, ItemState};
+
+    pub fn caller() -> Caller {
+        let policy = RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            max_retry_after: Duration::from_millis(5),
+        };
+        Caller::new(limiter(crate::job::MAX_RATE), policy)
+    }
+
+    /// Every page: the items to act on, and those settled at enumeration with their reasons.
+    pub async fn enumerate_all(
+        op: &dyn Operation,
+        caller: &Caller,
+    ) -> (Vec<Item>, Vec<(String, ItemState, String)>) {
+        let mut items = Vec::new();
+        let mut settled = Vec::new();
+        let mut cursor = Some(op.initial_cursor());
+        let mut page = 0;
+        while let Some(at) = cursor {
+            let found = retried(|| op.enumerate(caller, &at)).await;
+            for new in found.items {
+                match new.settled {
+                    Some((state, reason)) => settled.push((new.id, state, reason)),
+                    None => items.push(Item {
+                        seq: i64::try_from(items.len()).unwrap_or(0),
+                        id: new.id,
+                        page,
+                        payload: new.payload,
+                        attempts: 0,
+                    }),
+                }
+            }
+            cursor = found.next_cursor;
+            page += 1;
+        }
+        (items, settled)
+    }
+
+    /// A step the engine would stop on (a read failed for good, the job ends resumably) is taken
+    /// again, as a resume would.
+    async fn retried<T, F, Fut>(step: F) -> T
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, crate::engine::OpError>>,
+    {
+        let mut last = None;
+        for _ in 0..20 {
+            match step().await {
+                Ok(value) => return value,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("failed 20 times: {last:?}");
+    }
+
+    fn again(item: &Item, outcome: &ItemOutcome) -> Item {
+        Item {
+            attempts: item.attempts + outcome.attempts,
+            ..item.clone()
+        }
+    }
+
+    /// Executes in chunks; what stays pending goes again (a resume); what is sent is verified,
+    /// and what verification cannot settle is executed again (the engine's resend rounds).
+    /// Returns every item's last outcome.
+    pub async fn run_to_end(
+        op: &dyn Operation,
+        caller: &Caller,
+        items: Vec<Item>,
+        chunk: usize,
+    ) -> BTreeMap<String, ItemOutcome> {
+        let mut last = BTreeMap::new();
+        let mut todo = items;
+        for _ in 0..50 {
+            if todo.is_empty() {
+                break;
+            }
+            let mut sent = Vec::new();
+            let mut next = Vec::new();
+            for batch in todo.chunks(chunk) {
+                let outcomes = op.execute(caller, batch).await;
+                assert_eq!(outcomes.len(), batch.len(), "an outcome for every item");
+                for (item, outcome) in batch.iter().zip(outcomes) {
+                    assert_eq!(item.id, outcome.id, "outcomes in item order");
+                    match outcome.state {
+                        ItemState::Pending => next.push(again(item, &outcome)),
+                        ItemState::Sent => sent.push(again(item, &outcome)),
+                        _ => {}
+                    }
+                    last.insert(item.id.clone(), outcome);
+                }
+            }
+            if !sent.is_empty() {
+                let verified = retried(|| op.verify(caller, None, &sent)).await;
+                for outcome in verified {
+                    last.insert(outcome.id.clone(), outcome);
+                }
+                next.extend(
+                    sent.into_iter()
+                        .filter(|i| last[&i.id].state == ItemState::Sent),
+                );
+            }
+            todo = next;
+        }
+        last
+    }
+
+    pub fn count(outcomes: &BTreeMap<String, ItemOutcome>, state: ItemState) -> usize {
+        outcomes.values().filter(|o| o.state == state).count()
+    }
+}

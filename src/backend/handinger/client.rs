@@ -153,47 +153,12 @@ impl HandingerClient {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::backend::handinger::models::When;
+    use crate::backend::handinger::testing::Sim;
     use crate::engine::Failure;
-    use serde_json::{json, Value};
-
-    /// A simulator started in this process, its control API, and a client for it.
-    pub(crate) struct Sim {
-        pub url: String,
-        pub key: String,
-        http: reqwest::Client,
-    }
-
-    impl Sim {
-        pub async fn start() -> Sim {
-            let sim = handinger_sim::start(handinger_sim::SimConfig::default())
-                .await
-                .expect("the simulator starts");
-            Sim {
-                url: sim.url.clone(),
-                key: sim.api_key.clone(),
-                http: reqwest::Client::new(),
-            }
-        }
-
-        pub async fn control(&self, path: &str, body: Option<Value>) -> Value {
-            let req = match body {
-                Some(b) => self.http.post(format!("{}{path}", self.url)).json(&b),
-                None => self.http.get(format!("{}{path}", self.url)),
-            };
-            let resp = req.send().await.expect("control call");
-            assert!(resp.status().is_success(), "{path}: {}", resp.status());
-            resp.json().await.expect("control answer")
-        }
-
-        pub fn client(&self, timeout: Duration) -> HandingerClient {
-            let conn = HandingerConnection::resolve(Some(&self.key), Some(&self.url))
-                .expect("a connection");
-            HandingerClient::new(conn, timeout).expect("a client")
-        }
-    }
+    use serde_json::json;
 
     #[tokio::test]
     async fn lists_creates_and_cancels_against_the_simulator() {

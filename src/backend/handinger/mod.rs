@@ -4,6 +4,8 @@ mod client;
 mod error;
 mod key;
 pub mod models;
+#[cfg(test)]
+pub mod testing;
 
 pub use client::{CancelAnswer, HandingerClient};
 pub use error::HandingerError;
