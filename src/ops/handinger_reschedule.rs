@@ -17,7 +17,14 @@ pub const RULES: Rules = Rules {
     chunk_default: 25,
     chunk_max: 200,
     one_request_at_a_time: true,
+    undo: Undo::Restore,
+};
+
+/// The undo of a reschedule (`HandingerReschedule::undo`) replaces the replacements by their
+/// originals, the same way; it has no undo of its own.
+pub const UNDO_RULES: Rules = Rules {
     undo: Undo::Impossible,
+    ..RULES
 };
 
 /// Creates whose answer was lost and whose replacement was then not found, per item and round,
@@ -331,12 +338,126 @@ fn vanished(item: &Item, attempts: u32) -> ItemOutcome {
 /// its workers' lists, so an original that ran or was cancelled meanwhile is not replaced.
 pub struct HandingerReschedule {
     pages: WorkerPages,
-    replacement: Replacement,
+    source: Source,
 }
+
+/// What is replaced: what a selection picks, by a rule; or (undo) the replacements a finished
+/// reschedule made, by their originals.
+enum Source {
+    Select(Replacement),
+    /// The finished job's intents by worker, with their item ids; and the ids of items whose
+    /// intent could not be read.
+    Undo {
+        intents: BTreeMap<String, Vec<(String, Intent)>>,
+        unreadable: Vec<String>,
+    },
+}
+
+/// A schedule to replace and its replacement's definition (or why it is skipped).
+type Planned = (WorkerSchedule, Result<Definition, String>);
 
 impl HandingerReschedule {
     pub fn new(pages: WorkerPages, replacement: Replacement) -> Self {
-        HandingerReschedule { pages, replacement }
+        HandingerReschedule {
+            pages,
+            source: Source::Select(replacement),
+        }
+    }
+
+    /// The undo of a finished reschedule, from its done items (id and stored intent): each
+    /// replacement is replaced in turn by its original's definition (a delayed original comes
+    /// back as scheduled at its old next run), with the same guarantees.
+    pub fn undo(
+        client: HandingerClient,
+        done: Vec<(String, serde_json::Value)>,
+    ) -> Result<Self, super::SelectionError> {
+        let mut intents: BTreeMap<String, Vec<(String, Intent)>> = BTreeMap::new();
+        let mut unreadable = Vec::new();
+        for (id, payload) in done {
+            match serde_json::from_value::<Intent>(payload) {
+                Ok(intent) => intents
+                    .entry(intent.worker.clone())
+                    .or_default()
+                    .push((id, intent)),
+                Err(_) => unreadable.push(id),
+            }
+        }
+        let selection = super::HandingerSelection {
+            workers: intents.keys().cloned().collect(),
+            ..super::HandingerSelection::default()
+        };
+        let filter = selection.resolve(Utc::now())?;
+        Ok(HandingerReschedule {
+            pages: WorkerPages::new(client, filter),
+            source: Source::Undo {
+                intents,
+                unreadable,
+            },
+        })
+    }
+
+    /// What to replace on one worker whose list is `listing`, and skipped items (id, reason).
+    fn plan(
+        &self,
+        worker: &str,
+        listing: &[WorkerSchedule],
+        first_page: bool,
+    ) -> (Vec<Planned>, Vec<(String, String)>) {
+        let now = Utc::now();
+        match &self.source {
+            Source::Select(rule) => {
+                let filter = self.pages.filter();
+                let planned = listing
+                    .iter()
+                    .filter(|s| filter.selects(s))
+                    .map(|s| (s.clone(), rule.replace(s, now)))
+                    .collect();
+                (planned, Vec::new())
+            }
+            Source::Undo {
+                intents,
+                unreadable,
+            } => {
+                let mut skipped: Vec<(String, String)> = Vec::new();
+                if first_page {
+                    let reason = "unreadable intent in the finished job: not restored";
+                    skipped.extend(unreadable.iter().map(|id| (id.clone(), reason.to_string())));
+                }
+                let mut claimed: HashSet<&str> = HashSet::new();
+                let mut planned = Vec::new();
+                for (id, done) in intents.get(worker).into_iter().flatten() {
+                    let group: HashSet<&str> = done.group.iter().map(String::as_str).collect();
+                    let made = listing.iter().find(|s| {
+                        !claimed.contains(s.id.as_str())
+                            && !group.contains(s.id.as_str())
+                            && !done.twins.contains(&s.id)
+                            && s.matches(&done.replacement)
+                    });
+                    let Some(made) = made else {
+                        let reason = "its replacement is no longer on the server (it ran, or was cancelled): nothing to restore";
+                        skipped.push((id.clone(), reason.to_string()));
+                        continue;
+                    };
+                    claimed.insert(made.id.as_str());
+                    let back = done
+                        .original
+                        .definition()
+                        .ok_or_else(|| {
+                            "the original's type is unknown to this version: not restored"
+                                .to_string()
+                        })
+                        .and_then(|def| match def.when {
+                            When::Scheduled { date } if date <= now => Err(format!(
+                                "its old time {} has passed: not restored",
+                                rfc3339(date)
+                            )),
+                            _ => Ok(def),
+                        });
+                    planned.push((made.clone(), back));
+                }
+                (planned, skipped)
+            }
+        }
     }
 
     fn client(&self) -> &HandingerClient {
@@ -535,14 +656,11 @@ impl Operation for HandingerReschedule {
 
     async fn enumerate(&self, caller: &Caller, cursor: &str) -> Result<Page, OpError> {
         let page = self.pages.next_page(caller, cursor).await?;
-        let now = Utc::now();
-        let filter = self.pages.filter();
-        let selected: Vec<(&WorkerSchedule, Result<Definition, String>)> = page
-            .schedules
-            .iter()
-            .filter(|s| filter.selects(s))
-            .map(|s| (s, self.replacement.replace(s, now)))
-            .collect();
+        let (selected, skipped) = self.plan(
+            &page.worker,
+            &page.schedules,
+            cursor == WorkerPages::initial_cursor(),
+        );
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (s, def) in &selected {
             if let Ok(def) = def {
@@ -550,13 +668,18 @@ impl Operation for HandingerReschedule {
                 groups.entry(key).or_default().push(s.id.clone());
             }
         }
+        let skipped = skipped.into_iter().map(|(id, reason)| {
+            let mut item = NewItem::new(id);
+            item.settled = Some((ItemState::Skipped, reason));
+            item
+        });
         let items = selected
             .into_iter()
             .map(|(original, def)| {
                 if original.schedule_type().is_none() {
-                    return unknown_type_item(&page.worker, original);
+                    return unknown_type_item(&page.worker, &original);
                 }
-                let mut item = NewItem::new(item_id(&page.worker, original));
+                let mut item = NewItem::new(item_id(&page.worker, &original));
                 match def {
                     Ok(replacement) => {
                         let key = serde_json::to_string(&replacement).unwrap_or_default();
@@ -569,7 +692,7 @@ impl Operation for HandingerReschedule {
                             .collect();
                         let intent = Intent {
                             worker: page.worker.clone(),
-                            original: original.clone(),
+                            original,
                             replacement,
                             group,
                             twins,
@@ -580,6 +703,7 @@ impl Operation for HandingerReschedule {
                 }
                 item
             })
+            .chain(skipped)
             .collect();
         Ok(Page {
             items,
@@ -986,6 +1110,84 @@ mod tests {
         assert!(left
             .iter()
             .all(|s| s["nextRunAt"] == json!(rfc3339(target))));
+    }
+
+    #[tokio::test]
+    async fn the_undo_puts_every_original_definition_back_once() {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"worker_ids": ["u1", "u2"], "per_worker": 12})),
+        )
+        .await;
+        let before: Vec<Value> = [live(&sim, "u1").await, live(&sim, "u2").await].concat();
+        let caller = caller();
+        let crons = reschedule_op(
+            &sim,
+            selection(&["u1", "u2"], &[ScheduleType::Cron]),
+            Replacement::cron("45 1 * * *").unwrap(),
+        );
+        let (items, _) = enumerate_all(&crons, &caller).await;
+        let moved = reschedule_op(
+            &sim,
+            selection(
+                &["u1", "u2"],
+                &[ScheduleType::Scheduled, ScheduleType::Delayed],
+            ),
+            Replacement::Shift { seconds: 7200 },
+        );
+        let (more, _) = enumerate_all(&moved, &caller).await;
+        assert_eq!(
+            count(
+                &run_to_end(&crons, &caller, items.clone(), 25).await,
+                ItemState::Done
+            ),
+            6
+        );
+        assert_eq!(
+            count(
+                &run_to_end(&moved, &caller, more.clone(), 25).await,
+                ItemState::Done
+            ),
+            12
+        );
+        let done: Vec<(String, Value)> = items
+            .iter()
+            .chain(&more)
+            .map(|i| (i.id.clone(), i.payload.clone().unwrap()))
+            .collect();
+        let undo =
+            HandingerReschedule::undo(sim.client(Duration::from_secs(5)), done).expect("an undo");
+        let (back, settled) = enumerate_all(&undo, &caller).await;
+        assert_eq!((back.len(), settled.len()), (18, 0));
+        assert_eq!(
+            count(&run_to_end(&undo, &caller, back, 25).await, ItemState::Done),
+            18
+        );
+        let after: Vec<Value> = [live(&sim, "u1").await, live(&sim, "u2").await].concat();
+        assert_eq!(after.len(), 24);
+        for old in &before {
+            let now = after
+                .iter()
+                .find(|s| s["input"] == old["input"])
+                .expect("restored");
+            assert_eq!(now["budget"], old["budget"]);
+            assert_eq!(now["nextRunAt"], old["nextRunAt"], "{old}");
+            if old["type"] == "delayed" {
+                assert_eq!(
+                    now["type"], "scheduled",
+                    "a delay would count from the create"
+                );
+            } else {
+                assert_eq!(
+                    (&now["type"], &now["cron"], &now["intervalSeconds"]),
+                    (&old["type"], &old["cron"], &old["intervalSeconds"])
+                );
+            }
+        }
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["duplicate_creates"], 0);
+        assert_eq!(stats["creates"], 36, "18 replacements, 18 originals back");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ pub use crons_delete::{CronSelection, CronsDelete};
 pub use handinger_cancel::{Cancellation, HandingerCancel, RULES as HANDINGER_CANCEL_RULES};
 pub use handinger_reschedule::{
     CronExpr, HandingerReschedule, Replacement, RescheduleError,
-    RULES as HANDINGER_RESCHEDULE_RULES,
+    RULES as HANDINGER_RESCHEDULE_RULES, UNDO_RULES as HANDINGER_UNDO_RULES,
 };
 pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use manifest::{Manifest, ManifestError};
