@@ -801,7 +801,9 @@ mod tests {
     use super::*;
     use crate::backend::handinger::models::ScheduleType;
     use crate::backend::handinger::testing::Sim;
-    use crate::ops::handinger_selection::harness::{caller, count, enumerate_all, run_to_end};
+    use crate::ops::handinger_selection::harness::{
+        caller, count, enumerate_all, run_to_end, run_with_crashes,
+    };
     use crate::ops::HandingerSelection;
 
     fn reschedule_op(
@@ -1188,6 +1190,53 @@ mod tests {
         let stats = sim.control("/_sim/stats", None).await;
         assert_eq!(stats["duplicate_creates"], 0);
         assert_eq!(stats["creates"], 36, "18 replacements, 18 originals back");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reschedule_of_3000_cut_off_at_random_moments_and_resumed_loses_none_and_makes_none_twice(
+    ) {
+        let sim = Sim::start().await;
+        sim.control(
+            "/_sim/seed",
+            Some(json!({"workers": 10, "per_worker": 300, "types": ["cron", "interval"]})),
+        )
+        .await;
+        let workers: Vec<String> = (1..=10).map(|i| format!("worker-{i:04}")).collect();
+        let names: Vec<&str> = workers.iter().map(String::as_str).collect();
+        let op = reschedule_op(
+            &sim,
+            selection(&names, &[ScheduleType::Interval]),
+            Replacement::Interval { seconds: 45 },
+        );
+        let caller = caller();
+        let (items, _) = enumerate_all(&op, &caller).await;
+        assert_eq!(items.len(), 1500);
+        let more = reschedule_op(
+            &sim,
+            selection(&names, &[ScheduleType::Cron]),
+            Replacement::cron("0 5 * * 1").unwrap(),
+        );
+        let (crons, _) = enumerate_all(&more, &caller).await;
+        let (a, cuts_a) = run_with_crashes(&op, &caller, items, 25, 40).await;
+        let (b, cuts_b) = run_with_crashes(&more, &caller, crons, 25, 40).await;
+        assert!(
+            cuts_a + cuts_b > 10,
+            "the runs were cut: {}",
+            cuts_a + cuts_b
+        );
+        assert_eq!(
+            count(&a, ItemState::Done) + count(&b, ItemState::Done),
+            3000
+        );
+        let stats = sim.control("/_sim/stats", None).await;
+        assert_eq!(stats["duplicate_creates"], 0, "none made twice");
+        assert_eq!(stats["creates"], 3000, "none lost");
+        assert_eq!(stats["cancels"], 3000, "every original cancelled");
+        assert_eq!(stats["schedules"], 3000);
+        let left = live(&sim, "worker-0007").await;
+        assert!(left
+            .iter()
+            .all(|s| s["intervalSeconds"] == 45 || s["cron"] == "0 5 * * 1"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

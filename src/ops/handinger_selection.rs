@@ -466,6 +466,56 @@ pub(crate) mod harness {
         last
     }
 
+    /// As `run_to_end`, but each chunk's execution is cut off (its future dropped, as a
+    /// `kill -9` drops a process) after a random delay of up to `max_cut_ms`; a cut chunk is
+    /// reconciled, as a resume does with a chunk left in doubt, and what it leaves undecided
+    /// is executed again. Returns every item's last outcome and how many chunks were cut.
+    pub async fn run_with_crashes(
+        op: &dyn Operation,
+        caller: &Caller,
+        items: Vec<Item>,
+        chunk: usize,
+        max_cut_ms: u64,
+    ) -> (BTreeMap<String, ItemOutcome>, usize) {
+        use rand::Rng;
+        let mut last = BTreeMap::new();
+        let mut todo = items;
+        let mut cuts = 0;
+        for _ in 0..200 {
+            if todo.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for batch in todo.chunks(chunk) {
+                let cut = Duration::from_millis(rand::rng().random_range(0..=max_cut_ms));
+                if let Ok(outcomes) = tokio::time::timeout(cut, op.execute(caller, batch)).await {
+                    for (item, outcome) in batch.iter().zip(outcomes) {
+                        if outcome.state == ItemState::Pending || outcome.state == ItemState::Sent {
+                            next.push(again(item, &outcome));
+                        }
+                        last.insert(item.id.clone(), outcome);
+                    }
+                    continue;
+                }
+                cuts += 1;
+                // A restarted process comes back later than the requests it dropped.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let decided = retried(|| op.reconcile(caller, batch)).await;
+                for (item, outcome) in decided {
+                    match outcome {
+                        Some(o) => {
+                            last.insert(item.id.clone(), o);
+                        }
+                        None => next.push(item),
+                    }
+                }
+            }
+            todo = next;
+        }
+        assert!(todo.is_empty(), "{} items never settled", todo.len());
+        (last, cuts)
+    }
+
     pub fn count(outcomes: &BTreeMap<String, ItemOutcome>, state: ItemState) -> usize {
         outcomes.values().filter(|o| o.state == state).count()
     }
