@@ -868,6 +868,35 @@ mod tests {
         );
     }
 
+    mod never_panics {
+        use proptest::prelude::*;
+
+        use super::super::{CronExpr, Replacement};
+        use crate::ops::HandingerSelection;
+
+        fn cronish() -> impl Strategy<Value = String> {
+            prop::collection::vec("[0-9*/,A-Za-z-]{0,6}", 0..7).prop_map(|f| f.join(" "))
+        }
+
+        proptest! {
+            #[test]
+            fn any_cron_text_parses_or_fails(text in any::<String>(), near in cronish()) {
+                let _ = CronExpr::parse(&text);
+                if let Ok(expr) = CronExpr::parse(&near) {
+                    prop_assert_eq!(expr.as_str().split(' ').count(), 5);
+                }
+            }
+
+            #[test]
+            fn any_interval_or_workers_file_parses_or_fails(text in any::<String>()) {
+                let _ = Replacement::interval(&text);
+                if let Ok(workers) = HandingerSelection::parse_workers(&text) {
+                    prop_assert!(workers.iter().all(|w| !w.is_empty() && !w.contains(char::is_whitespace)));
+                }
+            }
+        }
+    }
+
     #[test]
     fn intervals_are_whole_positive_seconds() {
         assert_eq!(

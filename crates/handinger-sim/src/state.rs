@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 
 use crate::faults::FaultConfig;
 
+/// The longest delay or interval taken: 100 years, so that every next run stays in range.
+const MAX_SECONDS: i64 = 100 * 366 * 86_400;
+
 /// When a schedule runs, tagged on `type` as in the API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -41,11 +44,13 @@ impl When {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             When::Scheduled { .. } => Ok(()),
-            When::Delayed { delay_in_seconds } if *delay_in_seconds < 0 => {
-                Err("delayInSeconds must not be negative".into())
+            When::Delayed { delay_in_seconds } if !(0..=MAX_SECONDS).contains(delay_in_seconds) => {
+                Err("delayInSeconds must be within 0 and 100 years".into())
             }
-            When::Interval { interval_seconds } if *interval_seconds < 1 => {
-                Err("intervalSeconds must be at least 1".into())
+            When::Interval { interval_seconds }
+                if !(1..=MAX_SECONDS).contains(interval_seconds) =>
+            {
+                Err("intervalSeconds must be within 1 s and 100 years".into())
             }
             When::Cron { cron } => {
                 let fields: Vec<&str> = cron.split_whitespace().collect();

@@ -151,6 +151,7 @@ async fn a_scheduled_create_runs_at_its_date_and_bad_bodies_are_400() {
         json!({"input": "x", "when": {"type": "cron", "cron": "every day"}}),
         json!({"input": "x", "when": {"type": "weekly"}}),
         json!({"input": "x", "when": {"type": "interval", "intervalSeconds": 0}}),
+        json!({"input": "x", "when": {"type": "delayed", "delayInSeconds": i64::MAX}}),
         json!({"when": {"type": "delayed", "delayInSeconds": 5}}),
         json!({"input": "x", "budget": "huge", "when": {"type": "delayed", "delayInSeconds": 5}}),
     ] {
