@@ -294,13 +294,13 @@ fn find(listing: &[WorkerSchedule], intent: &Intent) -> Found {
         .filter(|s| s.matches(&intent.replacement))
         .collect();
     let original_present = present.contains(intent.original.id.as_str());
-    let unclaimed = if original_present {
-        made.len().checked_sub(gone).filter(|n| *n > 0)
+    let ours = if original_present {
+        made.len() > gone
     } else {
-        Some(made.len()).filter(|n| *n > 0)
+        !made.is_empty()
     };
-    match (unclaimed, made.last()) {
-        (Some(_), Some(newest)) => Found::Replaced {
+    match made.last() {
+        Some(newest) if ours => Found::Replaced {
             by: newest.id.clone(),
             original_present,
         },
