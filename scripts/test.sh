@@ -40,8 +40,8 @@ step "real Hatchet: up"
 trap 'bash scripts/hatchet-down.sh >/dev/null 2>&1 || true' EXIT
 bash scripts/hatchet-up.sh
 
-step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk, handinger)"
+step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk)"
 export BULKOPS_BIN="$CARGO_TARGET_DIR/debug/bulkops"
-export HATCHET_SIM_BIN="$CARGO_TARGET_DIR/debug/hatchet-sim"
 export HANDINGER_SIM_BIN="$CARGO_TARGET_DIR/debug/handinger-sim"
+export HATCHET_SIM_BIN="$CARGO_TARGET_DIR/debug/hatchet-sim"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider e2e
