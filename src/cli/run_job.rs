@@ -205,7 +205,8 @@ pub fn connection_from_env() -> Result<Connection, CliError> {
         var("HATCHET_CLIENT_TENANT_ID").as_deref(),
         Utc::now(),
     )?
-    .with_namespace(var("HATCHET_CLIENT_NAMESPACE").as_deref()))
+    .with_namespace(var("HATCHET_CLIENT_NAMESPACE").as_deref())
+    .with_tls(var)?)
 }
 
 pub fn open_store(settings: &Settings) -> Result<Store, CliError> {

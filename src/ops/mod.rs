@@ -3,6 +3,9 @@
 //! server; the engine does the rest (dispatch, limits, retries, checkpoints).
 
 mod crons_delete;
+mod handinger_cancel;
+mod handinger_reschedule;
+mod handinger_selection;
 mod manifest;
 mod run_selection;
 mod runs_cancel;
@@ -13,6 +16,12 @@ mod scheduled_recreate;
 mod scheduled_reschedule;
 
 pub use crons_delete::{CronSelection, CronsDelete};
+pub use handinger_cancel::{Cancellation, HandingerCancel, RULES as HANDINGER_CANCEL_RULES};
+pub use handinger_reschedule::{
+    CronExpr, HandingerReschedule, Replacement, RescheduleError,
+    RULES as HANDINGER_RESCHEDULE_RULES, UNDO_RULES as HANDINGER_UNDO_RULES,
+};
+pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use manifest::{Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;

@@ -1171,7 +1171,7 @@ impl Store {
                 String::new()
             };
             let mut stmt = conn.prepare(&format!(
-                "SELECT key, state, reason, http_status, attempts, updated_at FROM items \
+                "SELECT key, state, reason, http_status, attempts, updated_at, payload FROM items \
                  NOT INDEXED WHERE job = ?1 {filter} ORDER BY seq"
             ))?;
             let mut rows = stmt.query([number])?;
@@ -1185,6 +1185,11 @@ impl Store {
                     http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
                     attempts: row.get::<_, i64>(4)?.max(0) as u32,
                     time: row.get(5)?,
+                    payload: row
+                        .get::<_, Option<String>>(6)?
+                        .as_deref()
+                        .map(parse_json)
+                        .transpose()?,
                 });
                 if walk.is_break() {
                     break;

@@ -4,13 +4,16 @@
 mod bad_input;
 mod cancel;
 mod causes;
+mod colour;
 mod control;
 mod generated;
 mod language;
 mod migration;
 mod ops;
 mod outage;
+mod report;
 mod safety;
 mod support;
 mod tell;
+mod tls;
 mod truth;
