@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,6 +239,7 @@ def main():
     finally:
         sim.stop()
     load_after = os.getloadavg()
+    shutil.rmtree(work, ignore_errors=True)
 
     def throughput(key):
         secs, done, _, code = results[key]
