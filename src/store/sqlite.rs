@@ -1322,6 +1322,10 @@ fn insert_items(
     Ok(added)
 }
 
+/// A page read to match outcomes pays for itself when at least one row in this many is one of
+/// them: reading a row in order costs a fraction of seeking one id in the key index.
+const PAGE_READ_WORTH: usize = 8;
+
 /// Outcomes to write, each matched to its item's sequence number (by the item's id).
 struct Outcomes<'a> {
     outcomes: &'a [ItemOutcome],
@@ -1344,50 +1348,68 @@ impl<'a> Outcomes<'a> {
     }
 
     /// Matches the outcomes to the items `stmt` reads (`seq, key`): one pass over a range of
-    /// items where they are expected (a chunk, a page) instead of one index seek each.
-    fn find_in(&mut self, stmt: &mut Statement<'_>, params: impl Params) -> Result<(), Fault> {
+    /// items where they are expected (a chunk, a page) instead of one index seek each. Returns
+    /// how many rows it read and how many of them it matched.
+    fn find_in(
+        &mut self,
+        stmt: &mut Statement<'_>,
+        params: impl Params,
+    ) -> Result<(usize, usize), Fault> {
+        let (mut read, mut matched) = (0, 0);
         let mut rows = stmt.query(params)?;
         while let Some(row) = rows.next()? {
             if self.unmatched.is_empty() {
                 break;
             }
+            read += 1;
             let id = id_of(row.get_ref(1)?)?;
             if let Some(ats) = self.unmatched.remove(id.as_str()) {
-                let seq: i64 = row.get(0)?;
-                for at in ats {
-                    self.seqs[at] = Some(seq);
-                }
+                matched += 1;
+                self.matched(&ats, row.get(0)?);
             }
         }
-        Ok(())
+        Ok((read, matched))
     }
 
-    /// Matches the outcomes left: each one found by its key names its page, and the page is
-    /// read in one pass for the others (verification's outcomes are one page's items).
-    fn find_by_page(&mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
+    fn matched(&mut self, ats: &[usize], seq: i64) {
+        for &at in ats {
+            self.seqs[at] = Some(seq);
+        }
+    }
+
+    /// Matches the outcomes left by their keys. While the outcomes are most of the items of
+    /// the pages they are on (verification's are one page's items), the page of one names the
+    /// others, read in one pass; once a page read matches few, the rest are sought one by one.
+    fn find_by_key(&mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
         let mut by_key = tx.prepare_cached(
-            "SELECT page FROM items INDEXED BY items_key WHERE job = ?1 AND key = ?2",
+            "SELECT seq, page FROM items INDEXED BY items_key WHERE job = ?1 AND key = ?2",
         )?;
         let mut page_items = tx.prepare_cached(
             "SELECT i.seq, i.key FROM pages p JOIN items i ON i.job = p.job \
              AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2",
         )?;
+        let mut read_pages = true;
         while let Some(&id) = self.unmatched.keys().next() {
-            let page: Option<i64> = by_key
-                .query_row(params![job, Key::of(id)], |r| r.get(0))
+            let found: Option<(i64, i64)> = by_key
+                .query_row(params![job, Key::of(id)], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some(page) = page {
-                self.find_in(&mut page_items, params![job, page])?;
-            }
             // An id of no item of the job has nothing to update.
-            self.unmatched.remove(id);
+            let ats = self.unmatched.remove(id).unwrap_or_default();
+            let Some((seq, page)) = found else {
+                continue;
+            };
+            self.matched(&ats, seq);
+            if read_pages && !self.unmatched.is_empty() {
+                let (read, matched) = self.find_in(&mut page_items, params![job, page])?;
+                read_pages = matched * PAGE_READ_WORTH >= read;
+            }
         }
         Ok(())
     }
 
     /// Writes every outcome into its item, in enumeration order (neighbours share pages).
     fn write(mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
-        self.find_by_page(tx, job)?;
+        self.find_by_key(tx, job)?;
         let now = ts(Utc::now());
         let mut update = tx.prepare_cached(
             "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), \
@@ -1592,6 +1614,34 @@ mod tests {
         let on_page = store.page_items(job, 0, ItemState::Sent).unwrap();
         assert_eq!(ids(&on_page), [uuid, upper]);
         assert!(on_page.iter().all(|item| item.attempts == 1));
+    }
+
+    #[test]
+    fn outcomes_spread_thin_over_pages_are_each_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let job = bare_job(&store, 100);
+        let pages: Vec<Vec<String>> = (0..2)
+            .map(|p| (0..20).map(|i| format!("run-{p}-{i}")).collect())
+            .collect();
+        for (at, ids) in pages.iter().enumerate() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            store.commit_page(job, page(&ids, at == 1)).unwrap();
+        }
+        let outcomes = [
+            outcome(&pages[0][3], ItemState::Done),
+            outcome(&pages[1][5], ItemState::Failed),
+            outcome(&pages[1][7], ItemState::Skipped),
+        ];
+        store.record_outcomes(job, &outcomes).unwrap();
+        let counts = store.counts(job).unwrap();
+        assert_eq!(
+            (counts.pending, counts.done, counts.failed, counts.skipped),
+            (37, 1, 1, 1),
+            "{counts:?}"
+        );
+        let left = ids(&store.chunk_items(job, 1).unwrap()).len();
+        assert_eq!(left, 37, "the chunk keeps only the items with no outcome");
     }
 
     #[test]
