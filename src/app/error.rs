@@ -93,8 +93,11 @@ pub enum Error {
     UnknownJob { job: String, state: PathBuf },
     #[error("job {job} is {state}: nothing to resume")]
     NothingToResume { job: String, state: &'static str },
-    #[error("job {job} is a replay, which sends one request at a time: drop --concurrency")]
-    ConcurrencyNotHonoured { job: String },
+    #[error("job {job} is a {operation}, which sends one request at a time: drop --concurrency")]
+    ConcurrencyNotHonoured {
+        job: String,
+        operation: &'static str,
+    },
     #[error("job {job} belongs to tenant {job_tenant}, but the token is for tenant {token_tenant}: use that tenant's token")]
     OtherTenant {
         job: String,
@@ -204,5 +207,80 @@ impl Error {
             | Error::NotConfirmed
             | Error::Answer(_) => BulkopsExitCode::BAD_INPUT,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_codes_are_the_documented_ones() {
+        assert_eq!(
+            [
+                BulkopsExitCode::OK,
+                BulkopsExitCode::ITEM_FAILURES,
+                BulkopsExitCode::BAD_INPUT,
+                BulkopsExitCode::INTERRUPTED
+            ],
+            [0, 1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn what_the_user_can_fix_is_2_and_what_passes_is_3() {
+        let fixable = [
+            Error::Usage("unexpected argument".into()),
+            Error::Spec(SpecError::EmptySelector),
+            Error::NotATerminal,
+            Error::NotConfirmed,
+            Error::UnknownWorkflow {
+                workflow: "w".into(),
+                tenant: "t".into(),
+            },
+            Error::UnknownJob {
+                job: "j".into(),
+                state: "s.db".into(),
+            },
+            Error::CannotUndo {
+                operation: "runs replay",
+            },
+        ];
+        for e in &fixable {
+            assert_eq!(e.exit_code(), BulkopsExitCode::BAD_INPUT, "{e}");
+        }
+        let passing = [
+            Error::EngineVanished { job: "j".into() },
+            Error::JobVanished {
+                job: "j".into(),
+                state: "s.db".into(),
+            },
+            Error::Engine(EngineError::LeaseLost),
+            Error::Stdout(std::io::Error::other("closed")),
+        ];
+        for e in &passing {
+            assert_eq!(e.exit_code(), BulkopsExitCode::INTERRUPTED, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_state_file_error_is_2_when_the_user_must_act_and_3_when_it_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("not-a-store.db");
+        std::fs::write(
+            &foreign,
+            "this is no SQLite file, it is long enough to be read",
+        )
+        .unwrap();
+        let damaged = crate::store::Store::open(&foreign).err().expect("refused");
+        assert!(damaged.needs_the_user());
+        assert_eq!(
+            Error::Store(damaged.clone()).exit_code(),
+            BulkopsExitCode::BAD_INPUT
+        );
+        assert_eq!(
+            Error::Engine(EngineError::Store(damaged)).exit_code(),
+            BulkopsExitCode::BAD_INPUT
+        );
     }
 }

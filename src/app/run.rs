@@ -342,7 +342,10 @@ pub async fn resume(
         });
     }
     if exec.concurrency.is_some() && ops::descriptor(&job.spec.operation).one_request_at_a_time() {
-        return Err(Error::ConcurrencyNotHonoured { job: job.id });
+        return Err(Error::ConcurrencyNotHonoured {
+            operation: job.spec.operation.name(),
+            job: job.id,
+        });
     }
     check_tenant(&job, &conn)?;
     let client = HatchetClient::new(conn, settings.request_timeout)?;

@@ -213,3 +213,160 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
 pub fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{RescheduleTarget, Target};
+
+    fn target() -> Target {
+        Target {
+            server_url: "http://127.0.0.1:1".into(),
+            tenant: "t".into(),
+        }
+    }
+
+    fn every_kind() -> Vec<OperationKind> {
+        vec![
+            OperationKind::RunsCancel,
+            OperationKind::RunsReplay,
+            OperationKind::ScheduledDelete,
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::Shift("1h".into()),
+                allow_past: false,
+            },
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::To(DateTime::UNIX_EPOCH),
+                allow_past: true,
+            },
+            OperationKind::CronsDelete,
+            OperationKind::ScheduledRecreate { of: "j".into() },
+            OperationKind::ScheduledRestore { of: "j".into() },
+        ]
+    }
+
+    #[test]
+    fn runs_need_since_unless_they_come_from_an_ids_file() {
+        let workflow_only = Selector {
+            workflows: vec!["w".into()],
+            ..Selector::default()
+        };
+        for kind in [OperationKind::RunsCancel, OperationKind::RunsReplay] {
+            assert_eq!(
+                job_spec(kind.clone(), workflow_only.clone(), target()),
+                Err(SpecError::EmptySelector),
+                "{kind:?}"
+            );
+            let since = Selector {
+                since: Some(TimeSpec::parse("since", "1h").unwrap()),
+                ..workflow_only.clone()
+            };
+            assert!(job_spec(kind.clone(), since, target()).is_ok());
+            let by_ids = Selector {
+                ids_digest: Some("d".into()),
+                ..Selector::default()
+            };
+            assert!(job_spec(kind, by_ids, target()).is_ok());
+        }
+        assert!(job_spec(OperationKind::ScheduledDelete, workflow_only, target()).is_ok());
+        assert!(job_spec(
+            OperationKind::ScheduledRecreate { of: "j".into() },
+            Selector::default(),
+            target()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn chunk_sizes_and_concurrency_stay_within_each_operations_bounds() {
+        let replay = descriptor(&OperationKind::RunsReplay);
+        assert_eq!(replay.chunk_size(None), 50);
+        assert_eq!(replay.chunk_size(Some(10_000)), crate::job::MAX_CHUNK_SIZE);
+        assert_eq!(replay.concurrency(32), 1);
+        assert!(replay.one_request_at_a_time());
+        let cancel = descriptor(&OperationKind::RunsCancel);
+        assert_eq!(cancel.chunk_size(None), super::super::CHUNK);
+        assert_eq!(cancel.chunk_size(Some(7)), 7);
+        assert_eq!(cancel.concurrency(32), 32);
+        assert!(!cancel.one_request_at_a_time());
+        let crons = descriptor(&OperationKind::CronsDelete);
+        assert_eq!(crons.chunk_size(Some(500)), 50);
+        for kind in every_kind() {
+            let d = descriptor(&kind);
+            assert!(d.chunk_default <= d.chunk_max, "{kind:?}");
+            assert!(d.chunk_size(Some(usize::MAX)) <= d.chunk_max, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn only_runs_have_default_statuses_and_they_differ_by_operation() {
+        assert_eq!(
+            descriptor(&OperationKind::RunsCancel).default_statuses,
+            &[RunStatus::Queued, RunStatus::Running]
+        );
+        assert_eq!(
+            descriptor(&OperationKind::RunsReplay).default_statuses,
+            &[RunStatus::Failed, RunStatus::Cancelled]
+        );
+        for kind in every_kind().into_iter().skip(2) {
+            assert!(descriptor(&kind).default_statuses.is_empty(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn undo_and_repeat_safety_are_stated_per_operation() {
+        let undo_of = |kind: &OperationKind| descriptor(kind).undo;
+        let kinds = every_kind();
+        assert_eq!(undo_of(&kinds[0]), Undo::OfferReplay);
+        assert_eq!(undo_of(&kinds[1]), Undo::Impossible);
+        assert_eq!(undo_of(&kinds[2]), Undo::Recreate);
+        assert_eq!(undo_of(&kinds[3]), Undo::Restore);
+        assert_eq!(undo_of(&kinds[5]), Undo::Impossible);
+        assert_eq!(undo_of(&kinds[6]), Undo::Impossible);
+        assert_eq!(undo_of(&kinds[7]), Undo::Impossible);
+        let safe: Vec<bool> = kinds
+            .iter()
+            .map(|kind| (descriptor(kind).repeat_is_safe)(kind))
+            .collect();
+        // A shift and both undos move or re-create the same rows again.
+        assert_eq!(safe, [true, true, true, false, true, true, false, false]);
+    }
+
+    #[test]
+    fn only_deleting_code_defined_crons_warns() {
+        let spec = |include_code_defined| {
+            JobSpec::new(
+                OperationKind::CronsDelete,
+                Selector {
+                    workflows: vec!["w".into()],
+                    include_code_defined,
+                    ..Selector::default()
+                },
+                target(),
+            )
+            .unwrap()
+        };
+        let done = |n| Counts {
+            total: n,
+            done: n,
+            ..Counts::default()
+        };
+        let warning = descriptor(&OperationKind::CronsDelete).warning;
+        assert!(warning(&spec(true), &done(1)).is_some_and(|w| w.contains("come back")));
+        assert_eq!(warning(&spec(true), &done(0)), None);
+        assert_eq!(warning(&spec(false), &done(3)), None);
+        let delete = descriptor(&OperationKind::ScheduledDelete).warning;
+        assert_eq!(delete(&spec(true), &done(3)), None);
+    }
+
+    #[test]
+    fn a_confirmation_says_the_action_in_the_operations_words() {
+        let kinds = every_kind();
+        let action = |kind: &OperationKind, n| (descriptor(kind).action)(kind, n);
+        assert_eq!(action(&kinds[0], 1), "cancel 1 run");
+        assert_eq!(action(&kinds[1], 2000), "replay 2,000 runs");
+        assert_eq!(action(&kinds[3], 2), "move 2 scheduled runs by 1h");
+        assert_eq!(action(&kinds[5], 3), "delete 3 crons");
+        assert!(action(&kinds[6], 1).ends_with("that job j deleted (undo of job j)"));
+    }
+}

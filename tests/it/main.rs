@@ -1,6 +1,7 @@
 //! The integration suite: real `bulkops` processes against the `hatchet-sim` simulator, each
 //! test with its own simulator on 127.0.0.1:0 and its own state file.
 
+mod app;
 mod bad_input;
 mod cancel;
 mod causes;
