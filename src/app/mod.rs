@@ -22,11 +22,12 @@ use chrono::{DateTime, Utc};
 
 pub use control::{abort, current_state, find, pause, retune};
 pub use error::{BulkopsExitCode, Error};
-pub use run::{resume, run_new};
+
 pub use survey::Survey;
-pub use undo::{undo, ReplayOffer};
+pub use undo::ReplayOffer;
 
 use crate::backend::hatchet::{Connection, TokenError};
+use crate::config::Settings;
 use crate::engine::{Progress, RunTotals};
 use crate::job::{JobSpec, OperationKind, Selector, Window};
 use crate::ops::Manifest;
@@ -40,6 +41,36 @@ pub struct JobRequest {
     pub selector: Selector,
     /// The ids of `--ids-file`, read and checked.
     pub manifest: Option<Manifest>,
+}
+
+/// A command that runs a job.
+#[derive(Debug)]
+pub enum JobCommand {
+    /// A new job, or the unfinished one with the same identity.
+    New(Box<JobRequest>),
+    /// The unfinished job with this id.
+    Resume { job: String },
+    /// A new job that undoes the finished job with this id (for a cancel: its replay offered).
+    Undo { job: String },
+}
+
+/// Runs a job command to its outcome.
+pub async fn run_job(
+    settings: &Settings,
+    credentials: &Credentials,
+    command: JobCommand,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    match command {
+        JobCommand::New(request) => {
+            run::run_new(settings, credentials, *request, exec, frontend).await
+        }
+        JobCommand::Resume { job } => {
+            run::resume(settings, credentials, &job, exec, frontend).await
+        }
+        JobCommand::Undo { job } => undo::undo(settings, credentials, &job, exec, frontend).await,
+    }
 }
 
 /// What a command asked of execution; what a command does not offer stays at its default.

@@ -152,7 +152,7 @@ fn started_by() -> String {
 }
 
 /// Runs a new job, or resumes the unfinished one with the same identity.
-pub async fn run_new(
+pub(super) async fn run_new(
     settings: &Settings,
     credentials: &Credentials,
     request: JobRequest,
@@ -325,7 +325,7 @@ fn refuse_accidental_repeat(
 }
 
 /// Resumes an unfinished job by id.
-pub async fn resume(
+pub(super) async fn resume(
     settings: &Settings,
     credentials: &Credentials,
     job_id: &str,

@@ -24,7 +24,7 @@ pub struct ReplayOffer {
 }
 
 /// Undoes the finished job `job_id`.
-pub async fn undo(
+pub(super) async fn undo(
     settings: &Settings,
     credentials: &Credentials,
     job_id: &str,

@@ -5,9 +5,8 @@ use std::io::Write;
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::output::outln;
 use super::request::{load_settings, ExecFlags};
-use super::terminal::Terminal;
-use super::{output, show};
-use crate::app::{self, BulkopsExitCode, Credentials, Error};
+use super::{output, run_job};
+use crate::app::{self, BulkopsExitCode, Error, JobCommand};
 use crate::store::Store;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
@@ -48,20 +47,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
                 concurrency,
                 ..ExecFlags::default()
             };
-            let settings = load_settings(global, &exec)?;
-            let mut terminal = Terminal {
-                log_format: settings.log_format,
-            };
-            let credentials = Credentials::from_env();
-            let outcome = app::resume(
-                &settings,
-                &credentials,
-                &job,
-                &exec.execution(),
-                &mut terminal,
-            )
-            .await?;
-            show(global.output, outcome)
+            run_job(global, exec, || Ok(JobCommand::Resume { job })).await
         }
         JobsCommand::Undo {
             job,
@@ -75,20 +61,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
                 new_job,
                 ..ExecFlags::default()
             };
-            let settings = load_settings(global, &exec)?;
-            let mut terminal = Terminal {
-                log_format: settings.log_format,
-            };
-            let credentials = Credentials::from_env();
-            let outcome = app::undo(
-                &settings,
-                &credentials,
-                &job,
-                &exec.execution(),
-                &mut terminal,
-            )
-            .await?;
-            show(global.output, outcome)
+            run_job(global, exec, || Ok(JobCommand::Undo { job })).await
         }
         JobsCommand::Pause { job } => {
             let job = app::pause(&settings(global)?, &job)?;

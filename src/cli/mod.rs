@@ -17,7 +17,7 @@ use args::{Command, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledComm
 use request::{job_request, load_settings, reschedule_kind, ExecFlags};
 use terminal::Terminal;
 
-use crate::app::{self, Credentials, End, Error, JobRequest, Outcome, RunEnd};
+use crate::app::{self, Credentials, End, Error, JobCommand, Outcome, RunEnd};
 use crate::job::OperationKind;
 
 /// A command-line error on one line: clap draws its errors over several (the message, a tip,
@@ -124,15 +124,29 @@ async fn new_job(
     select: impl Into<request::SelectInput>,
     exec: ExecFlags,
 ) -> Result<u8, Error> {
+    run_job(global, exec, || {
+        Ok(JobCommand::New(Box::new(job_request(kind, select)?)))
+    })
+    .await
+}
+
+/// Runs a job command on the terminal: the settings first (they start logging), then the
+/// command `asked` builds (the selection's errors come after the settings' ones).
+async fn run_job(
+    global: &GlobalArgs,
+    exec: ExecFlags,
+    asked: impl FnOnce() -> Result<JobCommand, Error>,
+) -> Result<u8, Error> {
     let settings = load_settings(global, &exec)?;
-    let request: JobRequest = job_request(kind, select)?;
+    let command = asked()?;
     let mut terminal = Terminal {
         log_format: settings.log_format,
     };
-    let outcome = app::run_new(
+    let credentials = Credentials::from_env();
+    let outcome = app::run_job(
         &settings,
-        &Credentials::from_env(),
-        request,
+        &credentials,
+        command,
         &exec.execution(),
         &mut terminal,
     )

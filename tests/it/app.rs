@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bulkops::app::{
     self, BulkopsExitCode, Confirmation, Credentials, End, Error, Event, Execution, Frontend,
-    JobRequest, Outcome, StopSignal,
+    JobCommand, JobRequest, Outcome, StopSignal,
 };
 use bulkops::config::{Overrides, Settings};
 use bulkops::engine::{NoProgress, Progress};
@@ -103,10 +103,10 @@ fn the_app_runs_a_cancel_in_process_asks_first_and_reports_an_outcome() {
 
     // Asked and refused: nothing sent, no job.
     let mut refusing = Recorder::new(true, false);
-    let refused = on_system(app::run_new(
+    let refused = on_system(app::run_job(
         &settings,
         &credentials,
-        cancel_queued("wf"),
+        JobCommand::New(Box::new(cancel_queued("wf"))),
         &Execution::default(),
         &mut refusing,
     ));
@@ -117,10 +117,10 @@ fn the_app_runs_a_cancel_in_process_asks_first_and_reports_an_outcome() {
 
     // Asked and confirmed: the job runs to its end, every run cancelled.
     let mut confirming = Recorder::new(true, true);
-    let outcome = on_system(app::run_new(
+    let outcome = on_system(app::run_job(
         &settings,
         &credentials,
-        cancel_queued("wf"),
+        JobCommand::New(Box::new(cancel_queued("wf"))),
         &Execution::default(),
         &mut confirming,
     ))
@@ -151,10 +151,10 @@ fn the_app_without_anyone_to_ask_needs_yes_and_a_dry_run_changes_nothing() {
     let credentials = credentials(&sim);
 
     let mut nobody = Recorder::new(false, true);
-    let unasked = on_system(app::run_new(
+    let unasked = on_system(app::run_job(
         &settings,
         &credentials,
-        cancel_queued("wf"),
+        JobCommand::New(Box::new(cancel_queued("wf"))),
         &Execution::default(),
         &mut nobody,
     ))
@@ -166,10 +166,10 @@ fn the_app_without_anyone_to_ask_needs_yes_and_a_dry_run_changes_nothing() {
         dry_run: true,
         ..Execution::default()
     };
-    let outcome = on_system(app::run_new(
+    let outcome = on_system(app::run_job(
         &settings,
         &credentials,
-        cancel_queued("wf"),
+        JobCommand::New(Box::new(cancel_queued("wf"))),
         &dry,
         &mut nobody,
     ))
@@ -182,10 +182,10 @@ fn the_app_without_anyone_to_ask_needs_yes_and_a_dry_run_changes_nothing() {
     assert_eq!(sim.mutating_requests(), 0);
 
     // A workflow the server does not know is bad input, named, before anything is sent.
-    let unknown = on_system(app::run_new(
+    let unknown = on_system(app::run_job(
         &settings,
         &credentials,
-        cancel_queued("no-such-workflow"),
+        JobCommand::New(Box::new(cancel_queued("no-such-workflow"))),
         &dry,
         &mut nobody,
     ))
