@@ -208,6 +208,48 @@ impl Error {
             | Error::Answer(_) => BulkopsExitCode::BAD_INPUT,
         }
     }
+
+    /// The cause in a word a program can match on (the `cause` of a JSON error).
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Spec(_) => "invalid_selection",
+            Error::Config(_) => "configuration",
+            Error::Token(_) => "token",
+            Error::Manifest(_) => "ids_file",
+            Error::ManifestMissing { .. } => "ids_not_in_store",
+            Error::TokenRejected { .. } => "token_rejected",
+            Error::Unreachable { .. } => "server_unreachable",
+            Error::ServerBusy { .. } => "server_busy",
+            Error::AccessRefused { .. } => "access_refused",
+            Error::WorkflowLookup { .. } => "workflow_lookup_failed",
+            Error::UnknownWorkflow { .. } => "unknown_workflow",
+            Error::OtherSelection { .. } => "job_has_another_selection",
+            Error::Held(_) => "job_held_by_another_process",
+            Error::AlreadyUndone { .. } => "already_undone",
+            Error::AlreadyFinished { .. } => "already_finished",
+            Error::UnknownJob { .. } => "unknown_job",
+            Error::NothingToResume { .. } => "nothing_to_resume",
+            Error::ConcurrencyNotHonoured { .. } => "flag_not_honoured",
+            Error::OtherTenant { .. } => "other_tenant",
+            Error::NotRunning { .. } => "job_not_running",
+            Error::NotOpen { .. } => "job_not_open",
+            Error::StillOpen { .. } => "job_still_open",
+            Error::CannotUndo { .. } => "cannot_undo",
+            Error::NotATerminal => "not_a_terminal",
+            Error::NotConfirmed => "not_confirmed",
+            Error::Answer(_) => "no_answer",
+            Error::JobVanished { .. } => "job_vanished",
+            Error::EngineVanished { .. } => "engine_vanished",
+            Error::Store(_) | Error::Engine(EngineError::Store(_)) => "state_file",
+            Error::Engine(_) => "engine",
+            Error::Server(_) => "server",
+            Error::Report(_) => "report",
+            Error::JobStopped { .. } => "job_stopped",
+            Error::Write { .. } => "cannot_write",
+            Error::Stdout(_) => "stdout",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -43,30 +43,62 @@ fn usage_error(error: &clap::Error) -> Error {
 }
 
 /// Runs the command line and ends as it says: its exit code, after any error was written to
-/// stderr on one line.
+/// stderr on one line (with `-o json`, as one JSON object).
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() => return report_error(&usage_error(&e)),
+        Err(e) if e.use_stderr() => {
+            let output = output_asked(std::env::args_os().skip(1));
+            return report_error(output, &usage_error(&e));
+        }
         // --help and --version: printed to stdout, not an error.
         Err(e) => {
             return match e.print() {
                 Ok(()) => app::BulkopsExitCode::OK,
-                Err(e) => report_error(&Error::Stdout(e)),
+                Err(e) => report_error(Output::Text, &Error::Stdout(e)),
             }
         }
     };
+    let output = cli.global.output;
     // One System for the process: every job of it runs on this one.
     match actix::System::new().block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => report_error(&e),
+        Err(e) => report_error(output, &e),
+    }
+}
+
+/// The `-o` a command line that did not parse asked for, so that its error is JSON too.
+fn output_asked(args: impl Iterator<Item = std::ffi::OsString>) -> Output {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let json = args.iter().enumerate().any(|(i, arg)| match arg.as_str() {
+        "-o" | "--output" => args.get(i + 1).is_some_and(|next| next == "json"),
+        other => matches!(other, "-ojson" | "-o=json" | "--output=json"),
+    });
+    if json {
+        Output::Json
+    } else {
+        Output::Text
+    }
+}
+
+/// An error as stderr shows it: one line of text, or with `-o json` one JSON object with the
+/// message, the exit code and the cause in a word a program can match on.
+fn error_text(output: Output, error: &Error) -> String {
+    match output {
+        Output::Text => format!("error: {error}"),
+        Output::Json => serde_json::json!({
+            "error": error.to_string(),
+            "cause": error.cause(),
+            "exit_code": error.exit_code(),
+        })
+        .to_string(),
     }
 }
 
 /// Writes `error` to stderr and returns its exit code.
-fn report_error(error: &Error) -> u8 {
+fn report_error(output: Output, error: &Error) -> u8 {
     // Not `eprintln!`: a closed stderr must not turn the error into a panic.
-    let _ = writeln!(std::io::stderr(), "error: {error}");
+    let _ = writeln!(std::io::stderr(), "{}", error_text(output, error));
     error.exit_code()
 }
 
@@ -191,4 +223,57 @@ fn show(out: Output, outcome: Outcome) -> Result<u8, Error> {
         }
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::SpecError;
+
+    fn args(line: &str) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+        line.split_whitespace().map(std::ffi::OsString::from)
+    }
+
+    #[test]
+    fn a_command_line_that_did_not_parse_still_says_which_output_it_wants() {
+        for json in [
+            "runs cancel -o json --bogus",
+            "-o json jobs list --what",
+            "jobs show --output json",
+            "jobs show --output=json x y",
+            "report -ojson",
+        ] {
+            assert_eq!(output_asked(args(json)), Output::Json, "{json}");
+        }
+        for text in [
+            "runs cancel --bogus",
+            "-o",
+            "-o text",
+            "--output jsonl",
+            "json",
+        ] {
+            assert_eq!(output_asked(args(text)), Output::Text, "{text}");
+        }
+    }
+
+    #[test]
+    fn with_json_output_an_error_is_one_object_with_its_exit_code_and_cause() {
+        let error = Error::Spec(SpecError::EmptySelector);
+        let line = error_text(Output::Json, &error);
+        assert!(!line.contains('\n'));
+        let object: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(object["exit_code"], 2);
+        assert_eq!(object["cause"], "invalid_selection");
+        assert_eq!(object["error"], error.to_string());
+        assert_eq!(
+            error_text(Output::Text, &Error::NotATerminal),
+            "error: not a terminal: pass --yes to run without confirmation"
+        );
+        let interrupted = error_text(Output::Json, &Error::EngineVanished { job: "j".into() });
+        let object: serde_json::Value = serde_json::from_str(&interrupted).unwrap();
+        assert_eq!(
+            (object["exit_code"].as_u64(), object["cause"].as_str()),
+            (Some(3), Some("engine_vanished"))
+        );
+    }
 }

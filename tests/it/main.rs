@@ -6,6 +6,7 @@ mod bad_input;
 mod cancel;
 mod causes;
 mod control;
+mod errors;
 mod generated;
 mod language;
 mod ops;
