@@ -140,6 +140,46 @@ fn the_app_runs_a_cancel_in_process_asks_first_and_reports_an_outcome() {
         }]
     );
     assert_eq!(sim.count("wf", "CANCELLED"), 120);
+
+    // A finished job is not resumed; its undo writes the ids it cancelled for their replay.
+    let resumed = on_system(app::run_job(
+        &settings,
+        &credentials,
+        JobCommand::Resume {
+            job: run.job.id.clone(),
+        },
+        &Execution::default(),
+        &mut confirming,
+    ));
+    assert!(
+        matches!(
+            &resumed,
+            Err(Error::NothingToResume {
+                state: "finished",
+                ..
+            })
+        ),
+        "{resumed:?}"
+    );
+    let undone = on_system(app::run_job(
+        &settings,
+        &credentials,
+        JobCommand::Undo {
+            job: run.job.id.clone(),
+        },
+        &Execution::default(),
+        &mut confirming,
+    ))
+    .expect("an undo");
+    let Outcome::ReplayOffered(offer) = undone else {
+        panic!("a replay offered: {undone:?}")
+    };
+    assert_eq!(offer.cancelled, 120);
+    let ids = std::fs::read_to_string(&offer.ids_file).unwrap();
+    assert_eq!(ids.lines().count(), 120);
+    assert!(offer
+        .command
+        .ends_with(&offer.ids_file.display().to_string()));
 }
 
 #[test]
