@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::run::{check_tenant, run_spec, Planned};
 use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
-use crate::job::{OperationKind, Selector};
+use crate::job::Selector;
 use crate::ops::{self, Archive, Undo};
 use crate::store::{Item, JobRecord, Store};
 
@@ -39,15 +39,14 @@ pub(super) async fn undo(
             state: job.state.as_str(),
         });
     }
-    let kind = match ops::descriptor(&job.spec.operation).undo {
-        Undo::Recreate => OperationKind::ScheduledRecreate { of: job.id.clone() },
-        Undo::Restore => OperationKind::ScheduledRestore { of: job.id.clone() },
-        Undo::OfferReplay => return offer_replay(&store, &job).map(Outcome::ReplayOffered),
-        Undo::Impossible => {
-            return Err(Error::CannotUndo {
-                operation: job.spec.operation.name(),
-            })
-        }
+    let undo = ops::descriptor(&job.spec.operation).undo;
+    if undo == Undo::OfferReplay {
+        return offer_replay(&store, &job).map(Outcome::ReplayOffered);
+    }
+    let Some(kind) = undo.job(&job.id) else {
+        return Err(Error::CannotUndo {
+            operation: job.spec.operation.name(),
+        });
     };
     let conn = credentials.connection()?;
     check_tenant(&job, &conn)?;

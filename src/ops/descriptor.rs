@@ -58,6 +58,18 @@ pub enum Undo {
     Impossible,
 }
 
+impl Undo {
+    /// The operation of the job that undoes job `of`, when an undo is a job of its own.
+    pub fn job(self, of: &str) -> Option<OperationKind> {
+        let of = of.to_string();
+        match self {
+            Undo::Recreate => Some(OperationKind::ScheduledRecreate { of }),
+            Undo::Restore => Some(OperationKind::ScheduledRestore { of }),
+            Undo::OfferReplay | Undo::Impossible => None,
+        }
+    }
+}
+
 /// A selector field an operation cannot do without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Required {
@@ -324,6 +336,15 @@ mod tests {
         assert_eq!(undo_of(&kinds[5]), Undo::Impossible);
         assert_eq!(undo_of(&kinds[6]), Undo::Impossible);
         assert_eq!(undo_of(&kinds[7]), Undo::Impossible);
+        assert_eq!(
+            undo_of(&kinds[2]).job("j"),
+            Some(OperationKind::ScheduledRecreate { of: "j".into() })
+        );
+        assert_eq!(
+            undo_of(&kinds[3]).job("j"),
+            Some(OperationKind::ScheduledRestore { of: "j".into() })
+        );
+        assert_eq!(undo_of(&kinds[0]).job("j"), None);
         let safe: Vec<bool> = kinds
             .iter()
             .map(|kind| (descriptor(kind).repeat_is_safe)(kind))
