@@ -53,10 +53,16 @@ impl Frontend for Terminal {
         }
     }
 
+    /// SIGINT or SIGTERM. The handlers are installed here, before the job starts: installed
+    /// when first awaited, a signal that came sooner would end the process by its default
+    /// action, without a summary.
     fn stop_signal(&mut self) -> StopSignal {
-        Box::pin(async {
-            let terminate = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        Box::pin(async move {
+            let next = |s: Result<tokio::signal::unix::Signal, std::io::Error>| async move {
+                match s {
                     Ok(mut s) => {
                         s.recv().await;
                     }
@@ -64,8 +70,8 @@ impl Frontend for Terminal {
                 }
             };
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = terminate => {},
+                _ = next(interrupt) => {},
+                _ = next(terminate) => {},
             }
         })
     }
