@@ -13,6 +13,7 @@ mod run;
 mod survey;
 mod undo;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -91,35 +92,44 @@ pub struct Execution {
     pub again: bool,
 }
 
-/// Where the token and server come from, as the SDKs read them.
+/// Where the token, the server and its TLS settings come from, as the SDKs read them.
 #[derive(Debug, Default, Clone)]
 pub struct Credentials {
     pub token: Option<String>,
     pub server_url: Option<String>,
     pub tenant_id: Option<String>,
     pub namespace: Option<String>,
+    /// The TLS settings by variable name (`HATCHET_CLIENT_TLS_*`, `SSL_CERT_FILE`).
+    pub tls: BTreeMap<String, String>,
 }
 
 impl Credentials {
-    /// The `HATCHET_CLIENT_*` variables.
+    /// The `HATCHET_CLIENT_*` variables and `SSL_CERT_FILE`.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok();
+        // Not `std::env::vars`, which panics on a variable that is not Unicode.
+        let tls = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, _)| name.starts_with("HATCHET_CLIENT_TLS_") || name == "SSL_CERT_FILE")
+            .collect();
         Credentials {
             token: var("HATCHET_CLIENT_TOKEN"),
             server_url: var("HATCHET_CLIENT_SERVER_URL"),
             tenant_id: var("HATCHET_CLIENT_TENANT_ID"),
             namespace: var("HATCHET_CLIENT_NAMESPACE"),
+            tls,
         }
     }
 
     fn connection(&self) -> Result<Connection, TokenError> {
-        Ok(Connection::resolve(
+        Connection::resolve(
             self.token.as_deref(),
             self.server_url.as_deref(),
             self.tenant_id.as_deref(),
             Utc::now(),
         )?
-        .with_namespace(self.namespace.as_deref()))
+        .with_namespace(self.namespace.as_deref())
+        .with_tls(|name| self.tls.get(name).cloned())
     }
 }
 
