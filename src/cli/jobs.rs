@@ -10,7 +10,7 @@ use super::run_job::{
 use super::{bad, output, CliError, Exit};
 use crate::job::{JobSpec, OperationKind, Selector};
 use crate::ops::{self, Undo};
-use crate::store::{JobRecord, JobState, Store};
+use crate::store::{JobRecord, JobState, SqliteStore};
 
 pub fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<Exit, CliError> {
     match cmd {
@@ -125,7 +125,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<Exit, CliError> 
 /// What a job is doing now, as `jobs list` and `jobs show` say it. The store keeps `running`
 /// from a job's start to its end, also after its process died (signal, `kill -9`, crash), so a
 /// job is `running` only while a live process holds its lease, and `interrupted` otherwise.
-fn current_state(store: &Store, job: &JobRecord) -> Result<&'static str, CliError> {
+fn current_state(store: &SqliteStore, job: &JobRecord) -> Result<&'static str, CliError> {
     if job.state != JobState::Running {
         return Ok(job.state.as_str());
     }
@@ -135,13 +135,13 @@ fn current_state(store: &Store, job: &JobRecord) -> Result<&'static str, CliErro
     Ok(if held { "running" } else { "interrupted" })
 }
 
-fn open(global: &GlobalArgs) -> Result<Store, CliError> {
+fn open(global: &GlobalArgs) -> Result<SqliteStore, CliError> {
     let settings = load_settings(global, &Execution::default())?;
     open_store(&settings)
 }
 
 /// A running or paused job, for an action only those allow.
-fn open_job(store: &Store, id: &str, action: &str) -> Result<JobRecord, CliError> {
+fn open_job(store: &SqliteStore, id: &str, action: &str) -> Result<JobRecord, CliError> {
     let job = find(store, id)?;
     if job.state.is_open() {
         return Ok(job);
@@ -153,7 +153,7 @@ fn open_job(store: &Store, id: &str, action: &str) -> Result<JobRecord, CliError
     )))
 }
 
-fn find(store: &Store, id: &str) -> Result<JobRecord, CliError> {
+fn find(store: &SqliteStore, id: &str) -> Result<JobRecord, CliError> {
     store.job(id)?.ok_or_else(|| {
         bad(format!(
             "no job '{id}' in {}: see `bulkops jobs list`",
@@ -200,7 +200,11 @@ fn undo(global: &GlobalArgs, job_id: &str, exec: &Execution) -> Result<Exit, Cli
 }
 
 /// Writes the ids a cancel job cancelled, one per line, and prints the replay of exactly those.
-fn offer_replay(global: &GlobalArgs, store: &Store, job: &JobRecord) -> Result<Exit, CliError> {
+fn offer_replay(
+    global: &GlobalArgs,
+    store: &SqliteStore,
+    job: &JobRecord,
+) -> Result<Exit, CliError> {
     let path = store
         .path()
         .with_file_name(format!("{}-cancelled-ids.txt", job.id));

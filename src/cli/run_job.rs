@@ -31,7 +31,9 @@ use crate::ops::{
     RunsReplay, ScheduledDelete, ScheduledFilter, ScheduledRecreate, ScheduledReschedule,
     ScheduledSelection, Source, TargetRule,
 };
-use crate::store::{Begun, Counts, Item, ItemState, JobRecord, JobState, Lease, NewJob, Store};
+use crate::store::{
+    Begun, Counts, Item, ItemState, JobRecord, JobState, Lease, NewJob, SqliteStore,
+};
 
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
@@ -208,8 +210,8 @@ pub fn connection_from_env() -> Result<Connection, CliError> {
     .with_namespace(var("HATCHET_CLIENT_NAMESPACE").as_deref()))
 }
 
-pub fn open_store(settings: &Settings) -> Result<Store, CliError> {
-    Ok(Store::open(&settings.state)?)
+pub fn open_store(settings: &Settings) -> Result<SqliteStore, CliError> {
+    Ok(SqliteStore::open(&settings.state)?)
 }
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
@@ -318,7 +320,7 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
 
 /// Calls `visit` with every item of job `of` the server accepted, in enumeration order.
 pub(super) fn walk_accepted(
-    store: &Store,
+    store: &SqliteStore,
     of: &str,
     mut visit: impl FnMut(Item) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
@@ -334,7 +336,7 @@ pub(super) fn walk_accepted(
 }
 
 /// The items an undo job walks: what the server accepted of job `of`, with their payloads.
-fn archive(store: &Store, of: &str) -> Result<Archive, CliError> {
+fn archive(store: &SqliteStore, of: &str) -> Result<Archive, CliError> {
     let mut items = Vec::new();
     walk_accepted(store, of, |item| {
         items.extend(item.payload.map(|payload| (item.id, payload)));
@@ -351,7 +353,7 @@ async fn build_operation(
     created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
-    store: &Store,
+    store: &SqliteStore,
 ) -> Result<Arc<dyn Operation>, CliError> {
     let selector = &spec.selector;
     let manifest = match &selector.ids_digest {
@@ -613,7 +615,7 @@ fn held(lease: Lease) -> CliError {
 /// finished undo is not run again at all. A job named with `--job` is meant to recur (cron) and
 /// is not held back.
 fn refuse_accidental_repeat(
-    store: &Store,
+    store: &SqliteStore,
     identity: &str,
     spec: &JobSpec,
     exec: &Execution,
@@ -806,7 +808,7 @@ fn finish_warning(job: &JobRecord, counts: &Counts) -> Option<String> {
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 pub async fn execute(
     job: JobRecord,
-    mut store: Store,
+    mut store: SqliteStore,
     op: Arc<dyn Operation>,
     owner: String,
     settings: &Settings,
@@ -866,11 +868,15 @@ pub async fn execute(
         }
     }
     // Reopen the store for the report: the coordinator owned it.
-    let store = Store::open(&state_path)?;
+    let store = SqliteStore::open(&state_path)?;
     let job = store.job(&job.id)?.unwrap_or(job);
     match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(&store, &job)?;
+            let report = crate::report::save_report(
+                &store,
+                &job,
+                &crate::report::reports_beside(&state_path),
+            )?;
             let exit = if counts.failed + counts.unconfirmed > 0 {
                 Exit::ItemFailures
             } else {

@@ -97,7 +97,7 @@ enum Phase {
 
 pub struct Coordinator {
     job: JobRecord,
-    store: Store,
+    store: Box<dyn Store>,
     op: Arc<dyn Operation>,
     settings: EngineSettings,
     limiter: Arc<Limiter>,
@@ -134,7 +134,7 @@ pub struct Coordinator {
 impl Coordinator {
     pub fn new(
         job: JobRecord,
-        store: Store,
+        store: impl Store + 'static,
         op: Arc<dyn Operation>,
         settings: EngineSettings,
         limiter: Arc<Limiter>,
@@ -147,7 +147,7 @@ impl Coordinator {
         Ok(Coordinator {
             window: AdaptiveWindow::new(settings.concurrency),
             job,
-            store,
+            store: Box::new(store),
             op,
             settings,
             limiter,
@@ -909,7 +909,7 @@ mod tests {
         }
     }
 
-    fn new_job(store: &mut Store) -> JobRecord {
+    fn new_job(store: &mut dyn Store) -> JobRecord {
         let now = Utc::now();
         let spec = JobSpec::new(
             OperationKind::ScheduledDelete,
@@ -949,7 +949,7 @@ mod tests {
     #[test]
     fn a_stop_during_verification_waits_for_the_read_on_the_wire_and_ends_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let mut store = crate::store::SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let job = new_job(&mut store);
         let op = Arc::new(SlowVerify::default());
         let finishes = Arc::new(Mutex::new(0));

@@ -1,18 +1,22 @@
 //! The checkpoint store: jobs, the enumeration cursor, items and chunks. Every enumerated page
 //! and every finished chunk is one transaction, so a crash at any instant loses nothing that
-//! was committed and resends only chunks not marked done.
+//! was committed and resends only chunks not marked done. `Store` is what the rest of bulkops
+//! asks of it (`port.rs`), `SqliteStore` the embedded implementation.
 
 mod fault;
 mod lease;
 mod model;
+mod port;
 mod sqlite;
+mod sqlite_port;
 
 pub use lease::{this_process, Lease};
 pub use model::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
     PageCommit, ReportRow,
 };
-pub use sqlite::Store;
+pub use port::{Store, TakenChunk};
+pub use sqlite::Store as SqliteStore;
 
 use std::path::PathBuf;
 
