@@ -9,6 +9,7 @@ mod model;
 mod port;
 mod sqlite;
 mod sqlite_port;
+mod worker;
 
 pub use lease::{this_process, Lease};
 pub use model::{
@@ -17,6 +18,7 @@ pub use model::{
 };
 pub use port::{Store, TakenChunk};
 pub use sqlite::Store as SqliteStore;
+pub use worker::StoreThread;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,9 @@ pub enum StoreError {
     /// Not the file's fault: another process held it locked too long, or a bug.
     #[error("the state store {path} failed ({reason}): run the same command again")]
     Failed { path: PathBuf, reason: String },
+    /// The thread that runs the store's calls is gone (a bug), or could not be started.
+    #[error("the state store stopped answering ({reason}): run the same command again")]
+    Unavailable { reason: String },
 }
 
 impl StoreError {
@@ -58,6 +63,9 @@ impl StoreError {
     /// The file itself is at fault, not a passing lock or a bug: this process must not use it
     /// any more.
     pub fn concerns_the_file(&self) -> bool {
-        !matches!(self, StoreError::Failed { .. })
+        !matches!(
+            self,
+            StoreError::Failed { .. } | StoreError::Unavailable { .. }
+        )
     }
 }
