@@ -8,6 +8,7 @@ mod caller;
 mod coordinator;
 mod executor;
 mod failure;
+mod machine;
 mod operation;
 mod pacer;
 mod progress;
