@@ -558,9 +558,10 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
+    use crate::engine::Resend;
     use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
     use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
-    use crate::store::{Begun, Item, NewItem, NewJob};
+    use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
 
     #[derive(Debug, thiserror::Error)]
     #[error("never")]
@@ -714,7 +715,7 @@ mod tests {
     #[test]
     fn a_stop_during_verification_waits_for_the_read_on_the_wire_and_ends_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let job = new_job(&mut store);
         let op = Arc::new(SlowVerify::default());
         let finishes = Arc::new(Mutex::new(0));
@@ -754,5 +755,309 @@ mod tests {
         });
         assert_eq!(op.verified.load(Ordering::SeqCst), 3);
         assert_eq!(*finishes.lock().unwrap(), 1, "the run ended more than once");
+    }
+
+    /// Three items on one page; each kind of request can be held on the wire until `release`.
+    struct Held {
+        sending: Sending,
+        hold_execute: bool,
+        hold_reconcile: bool,
+        /// Whether verification confirms what was sent.
+        confirms: bool,
+        resend: Option<Resend>,
+        on_the_wire: Notify,
+        release: Notify,
+        executed: AtomicUsize,
+    }
+
+    impl Held {
+        fn new(sending: Sending) -> Self {
+            Held {
+                sending,
+                hold_execute: false,
+                hold_reconcile: false,
+                confirms: true,
+                resend: None,
+                on_the_wire: Notify::new(),
+                release: Notify::new(),
+                executed: AtomicUsize::new(0),
+            }
+        }
+
+        /// One request, held until released when `hold`.
+        async fn request(&self, caller: &Caller, hold: bool) -> Result<(), OpError> {
+            let (answer, _) = caller
+                .call(true, || async {
+                    if hold {
+                        self.on_the_wire.notify_one();
+                        self.release.notified().await;
+                    }
+                    Ok::<_, Never>(())
+                })
+                .await;
+            answer.map_err(|e| OpError::Backend(Box::new(e)))
+        }
+    }
+
+    #[async_trait]
+    impl Operation for Held {
+        fn initial_cursor(&self) -> String {
+            "start".into()
+        }
+
+        async fn enumerate(&self, _: &Caller, _: &str) -> Result<Page, OpError> {
+            Ok(Page {
+                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
+                next_cursor: None,
+                scope: None,
+            })
+        }
+
+        fn sending(&self) -> Sending {
+            self.sending
+        }
+
+        async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+            match self.request(caller, self.hold_execute).await {
+                Ok(()) => {
+                    self.executed.fetch_add(items.len(), Ordering::SeqCst);
+                    every(items, ItemState::Sent)
+                }
+                Err(_) => every(items, ItemState::Failed),
+            }
+        }
+
+        async fn verify(
+            &self,
+            _: &Caller,
+            _: Option<&serde_json::Value>,
+            items: &[Item],
+        ) -> Result<Vec<ItemOutcome>, OpError> {
+            Ok(if self.confirms {
+                every(items, ItemState::Done)
+            } else {
+                Vec::new()
+            })
+        }
+
+        fn resend_unconfirmed(&self) -> Option<Resend> {
+            self.resend
+        }
+
+        async fn reconcile(
+            &self,
+            caller: &Caller,
+            items: &[Item],
+        ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
+            self.request(caller, self.hold_reconcile).await?;
+            Ok(items.iter().cloned().map(|i| (i, None)).collect())
+        }
+    }
+
+    /// A run of `op` on a fresh job in a store at `path`, with `prepare` applied to the store
+    /// first; `drive` acts on the running coordinator, then the outcome is awaited.
+    fn run_job<F, Fut>(
+        path: &std::path::Path,
+        op: Arc<Held>,
+        settings: EngineSettings,
+        prepare: impl FnOnce(&mut SqliteStore, &JobRecord),
+        drive: F,
+    ) -> (Ended, usize)
+    where
+        F: FnOnce(Addr<Coordinator>, oneshot::Receiver<Ended>) -> Fut,
+        Fut: std::future::Future<Output = Ended>,
+    {
+        let mut store = SqliteStore::open(path).unwrap();
+        let job = new_job(&mut store);
+        prepare(&mut store, &job);
+        let finishes = Arc::new(Mutex::new(0));
+        let ended = actix::System::new().block_on(async {
+            let (done_tx, done_rx) = oneshot::channel();
+            let coordinator = Coordinator::new(
+                job,
+                store,
+                op,
+                settings,
+                limiter(1000.0),
+                Box::new(CountedFinish(finishes.clone())),
+                done_tx,
+            )
+            .unwrap()
+            .start();
+            let ended = drive(coordinator, done_rx).await;
+            // Anything still scheduled (a late answer, a timer) must not end the run again.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ended
+        });
+        let finished = *finishes.lock().unwrap();
+        (ended, finished)
+    }
+
+    /// Holds until the request is on the wire, stops, and checks that the run waits for it.
+    async fn stop_with_a_request_on_the_wire(
+        op: &Held,
+        coordinator: &Addr<Coordinator>,
+        done: &mut oneshot::Receiver<Ended>,
+    ) {
+        op.on_the_wire.notified().await;
+        coordinator.do_send(Stop);
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut *done).await;
+        assert!(
+            early.is_err(),
+            "the run ended while a request was on the wire"
+        );
+        op.release.notify_one();
+    }
+
+    #[test]
+    fn a_stop_during_execution_waits_for_the_chunk_on_the_wire_records_it_and_ends_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Arc::new(Held {
+            hold_execute: true,
+            ..Held::new(Sending::ONCE)
+        });
+        let (ended, finishes) = run_job(
+            &dir.path().join("state.db"),
+            op.clone(),
+            settings(),
+            |_, _| {},
+            |coordinator, mut done| {
+                let op = op.clone();
+                async move {
+                    stop_with_a_request_on_the_wire(&op, &coordinator, &mut done).await;
+                    done.await.expect("an outcome")
+                }
+            },
+        );
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a stopped run is interrupted")
+        };
+        assert!(error.is_none());
+        assert_eq!(
+            counts.sent, 3,
+            "the answer on the wire was recorded: {counts:?}"
+        );
+        assert_eq!(op.executed.load(Ordering::SeqCst), 3);
+        assert_eq!(finishes, 1, "the run ended more than once");
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let job = store.jobs().unwrap().remove(0);
+        assert!(
+            store.in_doubt_chunks(&job.id).unwrap().is_empty(),
+            "the answered chunk is not in doubt"
+        );
+    }
+
+    #[test]
+    fn a_stop_during_reconcile_waits_for_the_check_on_the_wire_and_leaves_nothing_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let op = Arc::new(Held {
+            hold_reconcile: true,
+            ..Held::new(Sending::ONCE)
+        });
+        // A crashed run left the job's one chunk in `sending`.
+        let in_doubt = |store: &mut SqliteStore, job: &JobRecord| {
+            let page = PageCommit {
+                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
+                next_cursor: None,
+                page_scope: None,
+            };
+            store.commit_page(&job.id, page).unwrap();
+            let chunk = store.pending_chunks(&job.id, 0, 1).unwrap()[0];
+            store
+                .set_chunk_state(&job.id, chunk, ChunkState::Sending)
+                .unwrap();
+        };
+        let (ended, finishes) = run_job(&path, op.clone(), settings(), in_doubt, |c, mut done| {
+            let op = op.clone();
+            async move {
+                stop_with_a_request_on_the_wire(&op, &c, &mut done).await;
+                done.await.expect("an outcome")
+            }
+        });
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a stopped run is interrupted")
+        };
+        assert!(error.is_none());
+        assert_eq!(counts.pending, 3, "{counts:?}");
+        assert_eq!(op.executed.load(Ordering::SeqCst), 0, "sent after a stop");
+        assert_eq!(finishes, 1, "the run ended more than once");
+        let store = SqliteStore::open(&path).unwrap();
+        let job = store.jobs().unwrap().remove(0);
+        assert!(
+            store.in_doubt_chunks(&job.id).unwrap().is_empty(),
+            "the reconciled chunk (decided: send again) is pending, not in doubt"
+        );
+    }
+
+    #[test]
+    fn a_lost_lease_stops_the_run_after_the_request_on_the_wire() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let op = Arc::new(Held {
+            hold_execute: true,
+            ..Held::new(Sending::REPEATABLE)
+        });
+        let (ended, finishes) = run_job(
+            &path,
+            op.clone(),
+            settings(),
+            |_, _| {},
+            |_, mut done| {
+                let (op, path) = (op.clone(), path.clone());
+                async move {
+                    op.on_the_wire.notified().await;
+                    // Another process takes the job over (here: the lease is cleared under it).
+                    let mut other = SqliteStore::open(&path).unwrap();
+                    let job = other.jobs().unwrap().remove(0);
+                    other.release_job(&job.id, &settings().owner).unwrap();
+                    let early = tokio::time::timeout(CONTROL_POLL * 2, &mut done).await;
+                    assert!(early.is_err(), "ended with a request on the wire");
+                    op.release.notify_one();
+                    done.await.expect("an outcome")
+                }
+            },
+        );
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a run that lost its lease is interrupted")
+        };
+        assert!(matches!(error, Some(EngineError::LeaseLost)), "{error:?}");
+        assert_eq!(counts.sent, 3, "the answer on the wire was recorded");
+        assert_eq!(finishes, 1);
+    }
+
+    #[test]
+    fn resend_rounds_send_again_then_fail_what_the_server_never_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Arc::new(Held {
+            confirms: false,
+            resend: Some(Resend {
+                rounds: 2,
+                reason: "accepted but never applied",
+            }),
+            ..Held::new(Sending::REPEATABLE)
+        });
+        let settings = EngineSettings {
+            verify_timeout: Duration::ZERO,
+            ..settings()
+        };
+        let (ended, finishes) = run_job(
+            &dir.path().join("state.db"),
+            op.clone(),
+            settings,
+            |_, _| {},
+            |_, done| async move { done.await.expect("an outcome") },
+        );
+        let RunOutcome::Finished(counts) = ended.outcome else {
+            panic!("every item reached a final state")
+        };
+        assert_eq!(counts.failed, 3, "{counts:?}");
+        assert_eq!(
+            op.executed.load(Ordering::SeqCst),
+            9,
+            "sent once and twice again"
+        );
+        assert_eq!(ended.totals.resent, 6);
+        assert_eq!(finishes, 1);
     }
 }
