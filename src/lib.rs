@@ -3,8 +3,10 @@
 //! - `job`: what a job is (spec, selector, frozen window) and input validation;
 //! - `backend`: REST clients (Hatchet);
 //! - `ops`: one file per operation (enumerate, execute, verify, reconcile);
-//! - `engine`: coordinator and executor actors, limiter, adaptive window, retries;
-//! - `store`: the SQLite checkpoint store;
+//! - `engine`: the coordinator (a transition function and its actor shell), executor actors,
+//!   limiter, adaptive window, retries;
+//! - `store`: the checkpoint store: the `Store` trait, its SQLite implementation, the thread it
+//!   runs on;
 //! - `cli`: argument parsing, the flow of a job run, output;
 //! - `config`: layered settings (defaults < `--config` < `BULKOPS_*` < flags);
 //! - `report`: the per-item report (CSV or JSON lines);
