@@ -585,56 +585,6 @@ mod tests {
         }
     }
 
-    /// Three items, accepted at once; verifying them is one request that stays on the wire
-    /// until `release` is notified.
-    #[derive(Default)]
-    struct SlowVerify {
-        verifying: Notify,
-        release: Notify,
-        verified: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl Operation for SlowVerify {
-        fn initial_cursor(&self) -> String {
-            "start".into()
-        }
-
-        async fn enumerate(&self, _: &Caller, _: &str) -> Result<Page, OpError> {
-            Ok(Page {
-                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
-                next_cursor: None,
-                scope: None,
-            })
-        }
-
-        fn sending(&self) -> Sending {
-            Sending::REPEATABLE
-        }
-
-        async fn execute(&self, _: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
-            every(items, ItemState::Sent)
-        }
-
-        async fn verify(
-            &self,
-            caller: &Caller,
-            _: Option<&serde_json::Value>,
-            items: &[Item],
-        ) -> Result<Vec<ItemOutcome>, OpError> {
-            let (answer, _) = caller
-                .call(true, || async {
-                    self.verifying.notify_one();
-                    self.release.notified().await;
-                    Ok::<_, Never>(())
-                })
-                .await;
-            answer.map_err(|e| OpError::Backend(Box::new(e)))?;
-            self.verified.fetch_add(items.len(), Ordering::SeqCst);
-            Ok(every(items, ItemState::Done))
-        }
-    }
-
     fn every(items: &[Item], state: ItemState) -> Vec<ItemOutcome> {
         items
             .iter()
@@ -717,7 +667,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let job = new_job(&mut store);
-        let op = Arc::new(SlowVerify::default());
+        let op = Arc::new(Held {
+            hold_verify: true,
+            ..Held::new(Sending::REPEATABLE)
+        });
         let finishes = Arc::new(Mutex::new(0));
         actix::System::new().block_on(async {
             let (done_tx, mut done_rx) = oneshot::channel();
@@ -732,7 +685,7 @@ mod tests {
             )
             .unwrap()
             .start();
-            op.verifying.notified().await;
+            op.on_the_wire.notified().await;
             coordinator.do_send(Stop);
             // The verification read is still on the wire: the run must not end before it.
             let early = tokio::time::timeout(Duration::from_millis(300), &mut done_rx).await;
@@ -761,6 +714,7 @@ mod tests {
     struct Held {
         sending: Sending,
         hold_execute: bool,
+        hold_verify: bool,
         hold_reconcile: bool,
         /// Whether verification confirms what was sent.
         confirms: bool,
@@ -768,6 +722,7 @@ mod tests {
         on_the_wire: Notify,
         release: Notify,
         executed: AtomicUsize,
+        verified: AtomicUsize,
     }
 
     impl Held {
@@ -775,12 +730,14 @@ mod tests {
             Held {
                 sending,
                 hold_execute: false,
+                hold_verify: false,
                 hold_reconcile: false,
                 confirms: true,
                 resend: None,
                 on_the_wire: Notify::new(),
                 release: Notify::new(),
                 executed: AtomicUsize::new(0),
+                verified: AtomicUsize::new(0),
             }
         }
 
@@ -829,10 +786,12 @@ mod tests {
 
         async fn verify(
             &self,
-            _: &Caller,
+            caller: &Caller,
             _: Option<&serde_json::Value>,
             items: &[Item],
         ) -> Result<Vec<ItemOutcome>, OpError> {
+            self.request(caller, self.hold_verify).await?;
+            self.verified.fetch_add(items.len(), Ordering::SeqCst);
             Ok(if self.confirms {
                 every(items, ItemState::Done)
             } else {

@@ -818,6 +818,15 @@ mod tests {
         }
     }
 
+    /// A job whose first page is still to be read.
+    fn listing() -> Resumed {
+        Resumed {
+            cursor: Some("start".into()),
+            enumerated: false,
+            ..enumerated()
+        }
+    }
+
     fn counts(pending: u64, sent: u64) -> Counts {
         Counts {
             total: pending + sent,
@@ -985,14 +994,7 @@ mod tests {
 
     #[test]
     fn a_stop_while_in_doubt_chunks_are_looked_up_never_starts_execution() {
-        let mut drive = Drive::new(
-            rules(),
-            Resumed {
-                cursor: Some("start".into()),
-                enumerated: false,
-                ..enumerated()
-            },
-        );
+        let mut drive = Drive::new(rules(), listing());
         drive.on(Event::Started);
         assert!(!closes(&drive.on(Event::Stop)));
         let after = drive.on(Event::InDoubt(Ok(None)));
@@ -1271,14 +1273,7 @@ mod tests {
 
     #[test]
     fn no_chunk_is_taken_while_a_page_is_being_listed() {
-        let mut drive = Drive::new(
-            rules(),
-            Resumed {
-                cursor: Some("start".into()),
-                enumerated: false,
-                ..enumerated()
-            },
-        );
+        let mut drive = Drive::new(rules(), listing());
         let listing = drive.start_executing();
         assert!(has(&listing, |c| matches!(c, Command::Enumerate(_))));
         assert!(!has(&listing, |c| matches!(c, Command::TakeChunks { .. })));
