@@ -455,14 +455,12 @@ impl Coordinator {
         let covered = logged.at.unwrap_or(self.started).elapsed().as_secs();
         let traffic = self.traffic.counts();
         let news = traffic.since(&logged.traffic);
-        let window = self.machine.window();
-        let resizes = window.resizes();
+        let resizes = self.machine.window().resizes();
         if !news.under_pressure() && !resizes.any() {
             return;
         }
-        let allowed = window.allowed();
-        window.clear_resizes();
-        let window = allowed;
+        let window = self.machine.window().allowed();
+        self.machine.window().clear_resizes();
         let window_words = format!(
             "window of chunks in flight {window} (shrank {} and grew {} times)",
             resizes.shrank, resizes.grew
