@@ -37,6 +37,8 @@ pub struct TakenChunk {
     pub items: Vec<Item>,
 }
 
+/// A checkpoint store (see the module's documentation for how a shared PostgreSQL store fits).
+/// Calls that write are atomic: each either happens whole or fails with nothing written.
 pub trait Store: Send {
     /// Whether the store is still the one opened (for a file: the path still names it).
     fn check_in_place(&self) -> Result<(), StoreError>;
