@@ -38,7 +38,9 @@ pub struct TakenChunk {
 }
 
 /// A checkpoint store (see the module's documentation for how a shared PostgreSQL store fits).
-/// Calls that write are atomic: each either happens whole or fails with nothing written.
+/// Each write is one transaction, except that `take_chunks` marks chunk by chunk: a failure
+/// midway leaves the chunks marked so far `sending`, in doubt and reconciled on resume, never
+/// sent twice.
 pub trait Store: Send {
     /// Whether the store is still the one opened (for a file: the path still names it).
     fn check_in_place(&self) -> Result<(), StoreError>;
