@@ -314,7 +314,9 @@ mod tests {
             "this is no SQLite file, it is long enough to be read",
         )
         .unwrap();
-        let damaged = crate::store::Store::open(&foreign).err().expect("refused");
+        let damaged = crate::store::SqliteStore::open(&foreign)
+            .err()
+            .expect("refused");
         assert!(damaged.needs_the_user());
         assert_eq!(
             Error::Store(damaged.clone()).exit_code(),

@@ -23,7 +23,7 @@ use crate::engine::{
 };
 use crate::job::{JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
+use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -101,7 +101,7 @@ async fn build_operation(
     created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
-    store: &Store,
+    store: &SqliteStore,
 ) -> Result<Arc<dyn Operation>, Error> {
     let manifest = match &spec.selector.ids_digest {
         Some(digest) => {
@@ -168,7 +168,7 @@ pub(super) async fn run_new(
     let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
-    let mut store = Store::open(&settings.state)?;
+    let mut store = SqliteStore::open(&settings.state)?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.
         store.put_manifest(&m.digest, &m.ids)?;
@@ -188,7 +188,7 @@ pub(super) struct Planned {
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    mut store: Store,
+    mut store: SqliteStore,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
@@ -294,7 +294,7 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
 /// and a finished undo is not run again at all. A job named with `--job` is meant to recur
 /// (cron) and is not held back.
 fn refuse_accidental_repeat(
-    store: &Store,
+    store: &SqliteStore,
     identity: &str,
     spec: &JobSpec,
     exec: &Execution,
@@ -333,7 +333,7 @@ pub(super) async fn resume(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let conn = credentials.connection()?;
-    let mut store = Store::open(&settings.state)?;
+    let mut store = SqliteStore::open(&settings.state)?;
     let job = control::find(&store, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
@@ -381,7 +381,7 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
-    mut store: Store,
+    mut store: SqliteStore,
     op: Arc<dyn Operation>,
     owner: String,
     settings: &Settings,
@@ -445,11 +445,15 @@ async fn execute(
         }
     }
     // The coordinator owned the store; the report reads it again.
-    let store = Store::open(&state_path)?;
+    let store = SqliteStore::open(&state_path)?;
     let job = store.job(&job.id)?.unwrap_or(job);
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(&store, &job)?;
+            let report = crate::report::save_report(
+                &store,
+                &job,
+                &crate::report::reports_beside(&state_path),
+            )?;
             let warning = (descriptor.warning)(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }

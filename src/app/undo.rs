@@ -11,7 +11,7 @@ use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
 use crate::job::Selector;
 use crate::ops::{self, Archive, Undo};
-use crate::store::{Item, JobRecord, Store};
+use crate::store::{Item, JobRecord, SqliteStore};
 
 /// The ids a cancel cancelled, written for their replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub(super) async fn undo(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let store = Store::open(&settings.state)?;
+    let store = SqliteStore::open(&settings.state)?;
     let job = control::find(&store, job_id)?;
     if job.state.is_open() {
         return Err(Error::StillOpen {
@@ -59,7 +59,7 @@ pub(super) async fn undo(
 
 /// Calls `visit` with every item of job `of` the server accepted, in enumeration order.
 fn walk_accepted(
-    store: &Store,
+    store: &SqliteStore,
     of: &str,
     mut visit: impl FnMut(Item) -> Result<(), Error>,
 ) -> Result<(), Error> {
@@ -75,7 +75,7 @@ fn walk_accepted(
 }
 
 /// The items an undo job walks: what the server accepted of job `of`, with their payloads.
-pub(super) fn archive(store: &Store, of: &str) -> Result<Archive, Error> {
+pub(super) fn archive(store: &SqliteStore, of: &str) -> Result<Archive, Error> {
     let mut items = Vec::new();
     walk_accepted(store, of, |item| {
         items.extend(item.payload.map(|payload| (item.id, payload)));
@@ -85,7 +85,7 @@ pub(super) fn archive(store: &Store, of: &str) -> Result<Archive, Error> {
 }
 
 /// Writes the ids a cancel job cancelled, one per line, next to the state file.
-fn offer_replay(store: &Store, job: &JobRecord) -> Result<ReplayOffer, Error> {
+fn offer_replay(store: &SqliteStore, job: &JobRecord) -> Result<ReplayOffer, Error> {
     let path = store
         .path()
         .with_file_name(format!("{}-cancelled-ids.txt", job.id));

@@ -7,7 +7,7 @@ use super::output::outln;
 use super::request::{load_settings, ExecFlags};
 use super::{output, run_job};
 use crate::app::{self, BulkopsExitCode, Error, JobCommand};
-use crate::store::Store;
+use crate::store::SqliteStore;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
     match cmd {
@@ -106,6 +106,6 @@ fn settings(global: &GlobalArgs) -> Result<crate::config::Settings, Error> {
     load_settings(global, &ExecFlags::default())
 }
 
-fn open(global: &GlobalArgs) -> Result<Store, Error> {
-    Ok(Store::open(&settings(global)?.state)?)
+fn open(global: &GlobalArgs) -> Result<SqliteStore, Error> {
+    Ok(SqliteStore::open(&settings(global)?.state)?)
 }

@@ -6,10 +6,10 @@
 //! `DESCRIPTOR`, found through [`descriptor`].
 
 mod crons_delete;
+mod descriptor;
 mod handinger_cancel;
 mod handinger_reschedule;
 mod handinger_selection;
-mod descriptor;
 mod manifest;
 mod run_selection;
 mod runs_cancel;
@@ -20,12 +20,12 @@ mod scheduled_recreate;
 mod scheduled_reschedule;
 
 pub use crons_delete::{CronSelection, CronsDelete};
-pub use handinger_cancel::{Cancellation, HandingerCancel};
-pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
-pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use descriptor::{
     descriptor, job_spec, rfc3339, Descriptor, Parts, Required, Tuning, Undo, Workflow,
 };
+pub use handinger_cancel::{Cancellation, HandingerCancel};
+pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
+pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use manifest::{Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
