@@ -4,19 +4,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::handinger_selection::{item_id, unknown_type_item, WorkerPages};
-use super::{item_outcome, OpError, Operation, Page, Rules, Sending, Undo};
+use super::{item_outcome, OpError, Operation, Page, Sending};
 use crate::backend::handinger::models::WorkerSchedule;
 use crate::backend::handinger::{CancelAnswer, HandingerError};
 use crate::engine::{Caller, Failure};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
-
-/// One request per schedule (the API has no bulk cancel): a chunk is a batch of requests.
-pub const RULES: Rules = Rules {
-    chunk_default: 50,
-    chunk_max: 500,
-    one_request_at_a_time: false,
-    undo: Undo::Impossible,
-};
 
 /// What an item keeps: where the schedule lives and what it was, so a report (and a later
 /// undo) can name and re-make it.
