@@ -9,6 +9,7 @@ mod generated;
 mod language;
 mod ops;
 mod outage;
+mod pace;
 mod safety;
 mod support;
 mod tell;
