@@ -3,8 +3,8 @@ use std::time::Duration;
 use super::CallStats;
 
 /// The concurrency window: how many chunks may be in flight, at most `--concurrency`. It halves
-/// when the server refuses (429, 5xx, timeouts), and, since Hatchet's run endpoints are not
-/// rate-limited and keep answering while their work queues up, it also feels latency (AIMD on
+/// when the server refuses (429, 5xx, timeouts), and, since a server that is not rate-limited
+/// keeps answering while its work queues up, it also feels latency (AIMD on
 /// latency, Vegas-style): a chunk whose requests took well above the recent best (the server's
 /// no-load latency) shrinks it by a quarter, at most once per window's worth of chunks (those
 /// were sent under the larger window); a clean one grows it additively (one more chunk per

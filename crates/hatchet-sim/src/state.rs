@@ -355,6 +355,8 @@ pub struct Store {
     /// Replays accepted with a 200 and then lost (`replay_drop_rate`, `replay_batch_tasks`,
     /// `replay_apply_ms`).
     pub dropped_replays: u64,
+    /// The task ids each replay request named (as answered), in arrival order.
+    pub replay_request_tasks: Vec<usize>,
     /// Until when the replay lock is held by a request being applied (`replay_apply_ms`).
     pub replay_lock_until: Option<tokio::time::Instant>,
 }

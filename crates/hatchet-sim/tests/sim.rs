@@ -460,6 +460,10 @@ async fn replay_batch_tasks_loses_every_batch_after_the_first() {
     let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body["ids"]).len(), 120, "every task id all the same");
+    assert_eq!(
+        sim.control("/_sim/stats", None).await["replay_request_tasks"],
+        json!([120])
+    );
     let stats = sim.control("/_sim/stats", None).await;
     assert_eq!(
         (&stats["replayed_runs"], &stats["dropped_replays"]),

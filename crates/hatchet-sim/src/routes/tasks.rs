@@ -157,6 +157,7 @@ pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
             ids.push(id);
         }
     }
+    store.replay_request_tasks.push(ids.ids.len());
     if apply.is_zero() {
         let accepted = store.accept_replay(&selection.runs, replay_faults);
         drop(store);
