@@ -70,6 +70,9 @@ pub struct RunsReplay {
     /// not seen applied within it counts as (partly) lost.
     settle: Duration,
     pacer: Pacer,
+    /// Runs of the last request not yet seen replayed when the next was let go (see
+    /// `watch_applied`).
+    unseen: std::sync::Mutex<Vec<Item>>,
 }
 
 /// What the current state of a run says about a replay.
@@ -184,6 +187,7 @@ impl RunsReplay {
             selection,
             settle,
             pacer: Pacer::new(interval, REQUEST_TASKS),
+            unseen: std::sync::Mutex::default(),
         }
     }
 
@@ -254,16 +258,23 @@ impl RunsReplay {
             .collect()
     }
 
-    /// Re-reads the runs of an accepted request until each shows its fate (the retry count
-    /// rose, or it is gone or changed) or `settle` has passed: the closed loop's signal that the
-    /// server has applied the request and is ready for the next. Runs seen replayed are done
-    /// now; the rest stay sent, for verification and the resend rounds.
+    /// Re-reads the runs of an accepted request until the server shows it applied, or `settle`
+    /// has passed: the closed loop's signal that the server is ready for the next request. A
+    /// request of at most 100 tasks is applied as one batch under the server's replay lock, so
+    /// the first of its runs seen replayed means the lock is free again; the rest show later
+    /// (the lists lag), and are looked at once more while the next request is watched. Runs
+    /// seen replayed are done now; the rest stay sent, for verification and the resend rounds.
+    /// Lost: none was seen within `settle`, or runs of the previous request were still unchanged
+    /// once this one showed applied; applied: all of the previous request (if left open) or of
+    /// this one were seen.
     async fn watch_applied(
         &self,
         caller: &Caller,
         items: &[Item],
         outcomes: &mut [ItemOutcome],
     ) -> Delivery {
+        let mut previous = std::mem::take(&mut *self.unseen_lock());
+        let previous_left = !previous.is_empty();
         let sent: HashSet<String> = outcomes
             .iter()
             .filter(|o| o.state == ItemState::Sent)
@@ -275,6 +286,7 @@ impl RunsReplay {
             .cloned()
             .collect();
         if waiting.is_empty() {
+            *self.unseen_lock() = previous;
             return Delivery::Unknown;
         }
         let deadline = tokio::time::Instant::now() + self.settle;
@@ -282,7 +294,11 @@ impl RunsReplay {
         loop {
             let now = tokio::time::Instant::now();
             tokio::time::sleep(poll.min(deadline.saturating_duration_since(now))).await;
-            let Ok(judged) = self.judge_items(caller, &waiting, Moment::AfterSend).await else {
+            let looked_at: Vec<Item> = waiting.iter().chain(&previous).cloned().collect();
+            let Ok(judged) = self
+                .judge_items(caller, &looked_at, Moment::AfterSend)
+                .await
+            else {
                 return Delivery::Unknown;
             };
             let decided: HashMap<String, ItemOutcome> = judged
@@ -297,14 +313,31 @@ impl RunsReplay {
                 }
             }
             waiting.retain(|i| !decided.contains_key(&i.id));
-            if waiting.is_empty() {
-                return Delivery::Applied;
+            previous.retain(|i| !decided.contains_key(&i.id));
+            if waiting.len() < sent.len() {
+                // One verdict per request: the previous one's, if it was left open, else this one's.
+                let delivery = if !previous.is_empty() {
+                    Delivery::Lost
+                } else if previous_left || waiting.is_empty() {
+                    Delivery::Applied
+                } else {
+                    Delivery::Unknown
+                };
+                *self.unseen_lock() = waiting;
+                return delivery;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Delivery::Lost;
             }
             poll = (poll * 2).min(MAX_APPLY_POLL);
         }
+    }
+
+    /// Runs of the last request not yet seen replayed; only touched inside the pacer.
+    fn unseen_lock(&self) -> std::sync::MutexGuard<'_, Vec<Item>> {
+        self.unseen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// One paced section: the next request's worth of `items` (at most `max_tasks` tasks) is
@@ -316,8 +349,18 @@ impl RunsReplay {
         max_tasks: usize,
     ) -> ((Vec<ItemOutcome>, usize), Delivery) {
         let request = first_request(items, max_tasks);
+        let started = tokio::time::Instant::now();
         let mut outcomes = self.check_and_send(caller, request).await;
+        let sent = started.elapsed();
         let delivery = self.watch_applied(caller, request, &mut outcomes).await;
+        tracing::debug!(
+            runs = request.len(),
+            max_tasks,
+            sent_ms = sent.as_millis() as u64,
+            applied_ms = (started.elapsed() - sent).as_millis() as u64,
+            ?delivery,
+            "replay request"
+        );
         ((outcomes, request.len()), delivery)
     }
 
