@@ -62,7 +62,7 @@ pub const RULES: Rules = Rules {
 /// and so is a run the server accepted but dropped before it is sent again, so nothing is
 /// replayed twice. Requests go one at a time through a closed-loop pacer, since the server loses
 /// replay batches that arrive while it still applies the previous one (D3): after each request
-/// its runs are re-read until their retry counts have risen, and only then does the next go.
+/// its runs are re-read until a retry count has risen, and only then does the next go.
 pub struct RunsReplay {
     selection: RunSelection,
     /// How long the server's lists may lag behind an accepted replay: an in-doubt chunk that
