@@ -5,10 +5,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 /// Paces one operation's mutating requests in a closed loop: one section at a time across the
-/// process, each starting at least `floor` after the previous one ended. A section sends one
-/// request and waits until the server shows it applied, so the next request goes as soon as the
-/// server is done with the previous one, not after a guessed interval. The size it may send
-/// grows by a step while everything is seen applied and halves at the first loss. Unlike the
+/// process, each starting once the server shows the previous one's request applied and at least
+/// `floor` after the previous one ended, so the next request goes as soon as the server is done
+/// with the last, not after a guessed interval. The size a request may have grows by a step
+/// while everything is seen applied and halves at the first loss. Unlike the
 /// process-wide rate limiter it slows only what runs inside it, so enumeration and
 /// verification reads keep their own pace.
 pub struct Pacer {
@@ -58,24 +58,28 @@ impl Pacer {
         }
     }
 
-    /// Runs `section` with the size its request may have, once the previous section has ended
-    /// at least `floor` ago; waiters go in arrival order. The section says what became of its
-    /// request, which sizes the next one.
-    pub async fn run<T, F, Fut>(&self, section: F) -> T
+    /// Runs `section` with the size its request may have: once `previous_applied` (the wait
+    /// for the previous section's request to show applied) has said what became of it, which
+    /// sizes this one, and at least `floor` after the previous section ended. Waiters go in
+    /// arrival order. The wait runs inside the next section, not the previous one, so that a
+    /// section ends as soon as its request is answered and its outcome can be recorded.
+    pub async fn run<T, W, F, Fut>(&self, previous_applied: W, section: F) -> T
     where
+        W: Future<Output = Delivery>,
         F: FnOnce(usize) -> Fut,
-        Fut: Future<Output = (T, Delivery)>,
+        Fut: Future<Output = T>,
     {
         let mut state = self.state.lock().await;
-        if let Some(ended) = state.ended {
-            tokio::time::sleep_until(ended + self.floor).await;
-        }
-        let (out, delivery) = section(state.size).await;
+        let delivery = previous_applied.await;
         state.size = match delivery {
             Delivery::Applied => (state.size + self.sizes.step).min(self.sizes.max),
             Delivery::Lost => (state.size / 2).max(self.sizes.min),
             Delivery::Unknown => state.size,
         };
+        if let Some(ended) = state.ended {
+            tokio::time::sleep_until(ended + self.floor).await;
+        }
+        let out = section(state.size).await;
         state.ended = Some(Instant::now());
         out
     }
@@ -107,12 +111,12 @@ mod tests {
                 let (pacer, inside) = (pacer.clone(), inside.clone());
                 tokio::spawn(async move {
                     pacer
-                        .run(|_| async {
+                        .run(async { Delivery::Unknown }, |_| async {
                             let overlapping = inside.fetch_add(1, Ordering::SeqCst);
                             let at = started.elapsed();
                             tokio::time::sleep(section).await;
                             inside.fetch_sub(1, Ordering::SeqCst);
-                            ((at, overlapping), Delivery::Applied)
+                            (at, overlapping)
                         })
                         .await
                 })
@@ -139,17 +143,16 @@ mod tests {
         let floor = Duration::from_millis(50);
         let pacer = Pacer::new(floor, SIZES);
         let started = Instant::now();
-        // The server takes 300 ms, then 100 ms, to apply: the pace follows it.
-        for apply in [300, 100] {
-            pacer
-                .run(|_| async move {
-                    tokio::time::sleep(Duration::from_millis(apply)).await;
-                    ((), Delivery::Applied)
-                })
-                .await;
-        }
-        let third = pacer.run(|_| async { (started.elapsed(), Delivery::Applied) });
-        assert_eq!(third.await, Duration::from_millis(300 + 50 + 100 + 50));
+        let applied_after = |ms: u64| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Delivery::Applied
+        };
+        // Nothing to wait for before the first; then the server takes 300 ms, then 10 ms (less
+        // than the floor), to show the previous request applied: the pace follows it.
+        pacer.run(async { Delivery::Unknown }, |_| async {}).await;
+        pacer.run(applied_after(300), |_| async {}).await;
+        let third = pacer.run(applied_after(10), |_| async { started.elapsed() });
+        assert_eq!(third.await, Duration::from_millis(300 + 50));
     }
 
     #[tokio::test(start_paused = true)]
@@ -174,18 +177,16 @@ mod tests {
             Delivery::Applied,
         ];
         for delivery in deliveries {
-            sizes.push(pacer.run(|size| async move { (size, delivery) }).await);
+            sizes.push(
+                pacer
+                    .run(async { delivery }, |size| async move { size })
+                    .await,
+            );
         }
         assert_eq!(
             sizes,
-            vec![50, 75, 100, 100, 100, 50, 25, 50, 25, 12, 6, 5, 5, 5, 5],
+            vec![75, 100, 100, 100, 50, 25, 50, 25, 12, 6, 5, 5, 5, 5, 30],
             "grows by the step up to the most, halves down to the least"
-        );
-        assert_eq!(
-            pacer
-                .run(|size| async move { (size, Delivery::Applied) })
-                .await,
-            30
         );
     }
 }

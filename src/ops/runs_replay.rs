@@ -70,9 +70,18 @@ pub struct RunsReplay {
     /// not seen applied within it counts as (partly) lost.
     settle: Duration,
     pacer: Pacer,
-    /// Runs of the last request not yet seen replayed when the next was let go (see
-    /// `watch_applied`).
-    unseen: std::sync::Mutex<Vec<Item>>,
+    /// What the next request waits to see applied (see `last_request_applied`); only touched
+    /// inside the pacer.
+    watch: std::sync::Mutex<Watch>,
+}
+
+/// The accepted runs of the last replay request, and those of the one before not yet seen
+/// replayed when the last was let go.
+#[derive(Default)]
+struct Watch {
+    last: Vec<Item>,
+    sent_at: Option<tokio::time::Instant>,
+    before: Vec<Item>,
 }
 
 /// What the current state of a run says about a replay.
@@ -180,14 +189,14 @@ fn decide(item: &Item, judgement: Judgement, moment: Moment) -> Option<ItemOutco
 }
 
 impl RunsReplay {
-    /// `interval`: the least time between one replay request seen applied (or given up on)
-    /// and the next.
+    /// `interval`: the least time between the answer to one replay request and the next
+    /// request, which also waits for the last to show applied.
     pub fn new(selection: RunSelection, settle: Duration, interval: Duration) -> Self {
         RunsReplay {
             selection,
             settle,
             pacer: Pacer::new(interval, REQUEST_TASKS),
-            unseen: std::sync::Mutex::default(),
+            watch: std::sync::Mutex::default(),
         }
     }
 
@@ -258,72 +267,54 @@ impl RunsReplay {
             .collect()
     }
 
-    /// Re-reads the runs of an accepted request until the server shows it applied, or `settle`
-    /// has passed: the closed loop's signal that the server is ready for the next request. A
-    /// request of at most 100 tasks is applied as one batch under the server's replay lock, so
-    /// the first of its runs seen replayed means the lock is free again; the rest show later
-    /// (the lists lag), and are looked at once more while the next request is watched. Runs
-    /// seen replayed are done now; the rest stay sent, for verification and the resend rounds.
-    /// Lost: none was seen within `settle`, or runs of the previous request were still unchanged
-    /// once this one showed applied; applied: all of the previous request (if left open) or of
-    /// this one were seen.
-    async fn watch_applied(
-        &self,
-        caller: &Caller,
-        items: &[Item],
-        outcomes: &mut [ItemOutcome],
-    ) -> Delivery {
-        let mut previous = std::mem::take(&mut *self.unseen_lock());
-        let previous_left = !previous.is_empty();
-        let sent: HashSet<String> = outcomes
-            .iter()
-            .filter(|o| o.state == ItemState::Sent)
-            .map(|o| o.id.clone())
-            .collect();
-        let mut waiting: Vec<Item> = items
-            .iter()
-            .filter(|i| sent.contains(&i.id))
-            .cloned()
-            .collect();
-        if waiting.is_empty() {
-            *self.unseen_lock() = previous;
+    /// Waits until the last request shows applied, or `settle` has passed since it was sent:
+    /// the closed loop's signal that the server is ready for the next request. A request of at
+    /// most 100 tasks is applied as one batch under the server's replay lock, so the first of its
+    /// runs seen replayed means the lock is free again; the rest show later (the lists lag), and
+    /// are looked at once more while the next request is awaited. Only the pace learns from it:
+    /// the runs' outcomes are verification's, their chunk being recorded already. Lost: none was
+    /// seen within `settle`, or runs of the request before were still unchanged once the last
+    /// showed applied; applied: all of the request before (if it was left open) or of the last
+    /// were seen.
+    async fn last_request_applied(&self, caller: &Caller) -> Delivery {
+        let Watch {
+            mut last,
+            sent_at,
+            mut before,
+        } = std::mem::take(&mut *self.watch_lock());
+        let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
             return Delivery::Unknown;
-        }
-        let deadline = tokio::time::Instant::now() + self.settle;
+        };
+        let (sent, before_left) = (last.len(), !before.is_empty());
+        let deadline = sent_at + self.settle;
         let mut poll = FIRST_APPLY_POLL;
         loop {
             let now = tokio::time::Instant::now();
             tokio::time::sleep(poll.min(deadline.saturating_duration_since(now))).await;
-            let looked_at: Vec<Item> = waiting.iter().chain(&previous).cloned().collect();
+            let looked_at: Vec<Item> = last.iter().chain(&before).cloned().collect();
             let Ok(judged) = self
                 .judge_items(caller, &looked_at, Moment::AfterSend)
                 .await
             else {
                 return Delivery::Unknown;
             };
-            let decided: HashMap<String, ItemOutcome> = judged
+            let decided: HashSet<String> = judged
                 .into_iter()
-                .filter_map(|(item, decided)| decided.map(|d| (item.id, d)))
+                .filter(|(_, decided)| decided.is_some())
+                .map(|(item, _)| item.id)
                 .collect();
-            for outcome in outcomes.iter_mut() {
-                if let Some(d) = decided.get(&outcome.id) {
-                    // The request's own status and attempts stay: only the fate is new.
-                    outcome.state = d.state;
-                    outcome.reason = d.reason.clone();
-                }
-            }
-            waiting.retain(|i| !decided.contains_key(&i.id));
-            previous.retain(|i| !decided.contains_key(&i.id));
-            if waiting.len() < sent.len() {
-                // One verdict per request: the previous one's, if it was left open, else this one's.
-                let delivery = if !previous.is_empty() {
+            last.retain(|i| !decided.contains(&i.id));
+            before.retain(|i| !decided.contains(&i.id));
+            if last.len() < sent {
+                // One verdict per request: the one before's, if it was left open, else the last's.
+                let delivery = if !before.is_empty() {
                     Delivery::Lost
-                } else if previous_left || waiting.is_empty() {
+                } else if before_left || last.is_empty() {
                     Delivery::Applied
                 } else {
                     Delivery::Unknown
                 };
-                *self.unseen_lock() = waiting;
+                self.watch_lock().before = last;
                 return delivery;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -333,35 +324,43 @@ impl RunsReplay {
         }
     }
 
-    /// Runs of the last request not yet seen replayed; only touched inside the pacer.
-    fn unseen_lock(&self) -> std::sync::MutexGuard<'_, Vec<Item>> {
-        self.unseen
+    fn watch_lock(&self) -> std::sync::MutexGuard<'_, Watch> {
+        self.watch
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// One paced section: the next request's worth of `items` (at most `max_tasks` tasks) is
-    /// re-read, sent, and watched until applied. Returns its outcomes and how many items it took.
+    /// re-read and sent, and its accepted runs are left to watch. Returns its outcomes and how
+    /// many items it took.
     async fn send_next(
         &self,
         caller: &Caller,
         items: &[Item],
         max_tasks: usize,
-    ) -> ((Vec<ItemOutcome>, usize), Delivery) {
+    ) -> (Vec<ItemOutcome>, usize) {
         let request = first_request(items, max_tasks);
-        let started = tokio::time::Instant::now();
-        let mut outcomes = self.check_and_send(caller, request).await;
-        let sent = started.elapsed();
-        let delivery = self.watch_applied(caller, request, &mut outcomes).await;
+        let outcomes = self.check_and_send(caller, request).await;
+        let accepted: HashSet<&str> = outcomes
+            .iter()
+            .filter(|o| o.state == ItemState::Sent)
+            .map(|o| o.id.as_str())
+            .collect();
+        let mut watch = self.watch_lock();
+        watch.last = request
+            .iter()
+            .filter(|i| accepted.contains(i.id.as_str()))
+            .cloned()
+            .collect();
+        watch.sent_at = Some(tokio::time::Instant::now());
         tracing::debug!(
             runs = request.len(),
             max_tasks,
-            sent_ms = sent.as_millis() as u64,
-            applied_ms = (started.elapsed() - sent).as_millis() as u64,
-            ?delivery,
+            sent = watch.last.len(),
             "replay request"
         );
-        ((outcomes, request.len()), delivery)
+        drop(watch);
+        (outcomes, request.len())
     }
 
     /// Re-reads the chunk and replays the runs that are unchanged since enumeration.
@@ -453,7 +452,9 @@ impl Operation for RunsReplay {
         while !rest.is_empty() {
             let (sent, taken) = self
                 .pacer
-                .run(|max_tasks| self.send_next(caller, rest, max_tasks))
+                .run(self.last_request_applied(caller), |max_tasks| {
+                    self.send_next(caller, rest, max_tasks)
+                })
                 .await;
             outcomes.extend(sent);
             rest = &rest[taken..];
