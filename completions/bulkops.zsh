@@ -63,7 +63,7 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
@@ -92,7 +92,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--metadata=[Additional metadata key=value (repeatable; all must match)]:KEY=VALUE:_default' \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
-'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
@@ -174,7 +174,7 @@ _arguments "${_arguments_options[@]}" : \
 '--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
@@ -207,7 +207,7 @@ _arguments "${_arguments_options[@]}" : \
 '--trigger-after=[Rows due at or after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 50; scheduled at most 500\]]:N:_default' \
+'--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \

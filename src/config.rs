@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(s.max_retries, 3);
         assert_eq!(s.verify_poll, Duration::from_millis(200));
         assert_eq!(s.chunk_size, None, "left to each operation");
-        assert_eq!(s.replay_interval, Duration::from_secs(2));
+        assert_eq!(s.replay_interval, Duration::from_millis(200));
     }
 
     #[test]

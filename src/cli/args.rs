@@ -275,7 +275,7 @@ pub struct SpreadArgs {
 /// Commands that send many items per request.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChunkArgs {
-    /// Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 50;
+    /// Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100;
     /// scheduled at most 500]
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<usize>,

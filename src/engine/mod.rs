@@ -18,7 +18,7 @@ pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy, Traffic, Traf
 pub use coordinator::{Coordinator, Ended, EngineSettings, RunOutcome, RunTotals, Stop};
 pub use failure::{Answer, Failure};
 pub use operation::{OpError, Operation, Page, Resend, Sending};
-pub use pacer::Pacer;
+pub use pacer::{Delivery, Pacer, RequestSizes};
 pub use progress::{
     format_count, format_duration, format_rate, rounded_rate, JsonProgress, NoProgress, Progress,
     Stage, TtyProgress,

@@ -4,32 +4,83 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// Spaces one operation's mutating requests: one at a time across the process, each starting at
-/// least `interval` after the previous one ended. Unlike the process-wide rate limiter it slows
-/// only what runs inside it, so enumeration and verification reads keep their own pace.
+/// Paces one operation's mutating requests in a closed loop: one section at a time across the
+/// process, each starting once the server shows the previous one's request applied and at least
+/// `floor` after the previous one ended, so the next request goes as soon as the server is done
+/// with the last, not after a guessed interval. The size a request may have grows by a step
+/// while everything is seen applied and halves at the first loss. Unlike the
+/// process-wide rate limiter it slows only what runs inside it, so enumeration and
+/// verification reads keep their own pace.
 pub struct Pacer {
-    interval: Duration,
-    /// When the last paced section ended; held for the whole of a section.
-    last: Mutex<Option<Instant>>,
+    floor: Duration,
+    sizes: RequestSizes,
+    /// Held for the whole of a section.
+    state: Mutex<PacerState>,
+}
+
+/// How big a section's request may be, in the operation's own unit (tasks, for replay). Below
+/// `min` a request's fixed cost outweighs what a smaller one could save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestSizes {
+    pub min: usize,
+    pub start: usize,
+    pub step: usize,
+    pub max: usize,
+}
+
+/// What became of a section's request, for the size of the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Everything it sent was seen applied.
+    Applied,
+    /// Part of it was not seen applied in time: the server dropped or is behind.
+    Lost,
+    /// Nothing was sent, or its fate could not be read: no news about the size.
+    Unknown,
+}
+
+struct PacerState {
+    ended: Option<Instant>,
+    size: usize,
 }
 
 impl Pacer {
-    pub fn new(interval: Duration) -> Self {
+    pub fn new(floor: Duration, sizes: RequestSizes) -> Self {
+        let min = sizes.min.max(1);
+        let max = sizes.max.max(min);
         Pacer {
-            interval,
-            last: Mutex::new(None),
+            floor,
+            sizes: RequestSizes { min, max, ..sizes },
+            state: Mutex::new(PacerState {
+                ended: None,
+                size: sizes.start.clamp(min, max),
+            }),
         }
     }
 
-    /// Runs `section` once the previous section has ended at least `interval` ago; waiters go in
-    /// arrival order.
-    pub async fn run<T>(&self, section: impl Future<Output = T>) -> T {
-        let mut last = self.last.lock().await;
-        if let Some(ended) = *last {
-            tokio::time::sleep_until(ended + self.interval).await;
+    /// Runs `section` with the size its request may have: once `previous_applied` (the wait
+    /// for the previous section's request to show applied) has said what became of it, which
+    /// sizes this one, and at least `floor` after the previous section ended. Waiters go in
+    /// arrival order. The wait runs inside the next section, not the previous one, so that a
+    /// section ends as soon as its request is answered and its outcome can be recorded.
+    pub async fn run<T, W, F, Fut>(&self, previous_applied: W, section: F) -> T
+    where
+        W: Future<Output = Delivery>,
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let mut state = self.state.lock().await;
+        let delivery = previous_applied.await;
+        state.size = match delivery {
+            Delivery::Applied => (state.size + self.sizes.step).min(self.sizes.max),
+            Delivery::Lost => (state.size / 2).max(self.sizes.min),
+            Delivery::Unknown => state.size,
+        };
+        if let Some(ended) = state.ended {
+            tokio::time::sleep_until(ended + self.floor).await;
         }
-        let out = section.await;
-        *last = Some(Instant::now());
+        let out = section(state.size).await;
+        state.ended = Some(Instant::now());
         out
     }
 }
@@ -41,11 +92,18 @@ mod tests {
 
     use super::*;
 
+    const SIZES: RequestSizes = RequestSizes {
+        min: 5,
+        start: 50,
+        step: 25,
+        max: 100,
+    };
+
     #[tokio::test(start_paused = true)]
-    async fn one_section_at_a_time_spaced_by_the_interval() {
-        let interval = Duration::from_millis(100);
+    async fn one_section_at_a_time_spaced_by_the_floor() {
+        let floor = Duration::from_millis(100);
         let section = Duration::from_millis(20);
-        let pacer = Arc::new(Pacer::new(interval));
+        let pacer = Arc::new(Pacer::new(floor, SIZES));
         let inside = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let tasks: Vec<_> = (0..3)
@@ -53,7 +111,7 @@ mod tests {
                 let (pacer, inside) = (pacer.clone(), inside.clone());
                 tokio::spawn(async move {
                     pacer
-                        .run(async {
+                        .run(async { Delivery::Unknown }, |_| async {
                             let overlapping = inside.fetch_add(1, Ordering::SeqCst);
                             let at = started.elapsed();
                             tokio::time::sleep(section).await;
@@ -71,12 +129,64 @@ mod tests {
             starts.push(at);
         }
         starts.sort();
-        assert!(starts[0] < interval, "the first section waits for nothing");
+        assert!(starts[0] < floor, "the first section waits for nothing");
         for pair in starts.windows(2) {
             assert!(
-                pair[1] - pair[0] >= section + interval,
-                "each section starts an interval after the previous one ended: {starts:?}"
+                pair[1] - pair[0] >= section + floor,
+                "each section starts a floor after the previous one ended: {starts:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_request_goes_as_soon_as_the_previous_one_is_applied() {
+        let floor = Duration::from_millis(50);
+        let pacer = Pacer::new(floor, SIZES);
+        let started = Instant::now();
+        let applied_after = |ms: u64| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Delivery::Applied
+        };
+        // Nothing to wait for before the first; then the server takes 300 ms, then 10 ms (less
+        // than the floor), to show the previous request applied: the pace follows it.
+        pacer.run(async { Delivery::Unknown }, |_| async {}).await;
+        pacer.run(applied_after(300), |_| async {}).await;
+        let third = pacer.run(applied_after(10), |_| async { started.elapsed() });
+        assert_eq!(third.await, Duration::from_millis(300 + 50));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_size_grows_while_everything_is_applied_and_halves_at_a_loss() {
+        let pacer = Pacer::new(Duration::ZERO, SIZES);
+        let mut sizes = Vec::new();
+        let deliveries = [
+            Delivery::Applied,
+            Delivery::Applied,
+            Delivery::Applied,
+            Delivery::Unknown,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Applied,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Lost,
+            Delivery::Applied,
+        ];
+        for delivery in deliveries {
+            sizes.push(
+                pacer
+                    .run(async { delivery }, |size| async move { size })
+                    .await,
+            );
+        }
+        assert_eq!(
+            sizes,
+            vec![75, 100, 100, 100, 50, 25, 50, 25, 12, 6, 5, 5, 5, 5, 30],
+            "grows by the step up to the most, halves down to the least"
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
-use crate::engine::{Caller, Pacer};
+use crate::engine::{Caller, Delivery, Pacer, RequestSizes};
 use crate::job::{RunStatus, MAX_CHUNK_SIZE};
 use crate::store::{Item, ItemOutcome, ItemState};
 
@@ -21,8 +21,20 @@ const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 
 /// The server replays a request in batches of about 100 tasks, and of concurrent batches all but
 /// one can lose its advisory lock and vanish (docs/hatchet-behaviour.md D16): a request carries
-/// at most this many tasks (a single bigger DAG run goes alone).
-const MAX_TASKS_PER_REQUEST: usize = 100;
+/// at most this many tasks (a single bigger DAG run goes alone). Requests start at half of it and
+/// grow by a quarter while every one is seen applied; a loss halves them, down to 10 (the size
+/// that lost nothing even at a fixed second apart, D3).
+const REQUEST_TASKS: RequestSizes = RequestSizes {
+    min: 10,
+    start: 50,
+    step: 25,
+    max: 100,
+};
+
+/// How soon after a request its runs are first re-read to see it applied, and the longest
+/// pause between re-reads (each doubles the last): quick when the server is, cheap when not.
+const FIRST_APPLY_POLL: Duration = Duration::from_millis(100);
+const MAX_APPLY_POLL: Duration = Duration::from_secs(1);
 
 /// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
 /// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
@@ -31,11 +43,12 @@ const RESEND_ROUNDS: u32 = 3;
 const DROPPED: &str =
     "the server accepted the replay but never ran it (dropped): the run is unchanged since enumeration";
 
-/// 50 runs per request by default: Hatchet silently drops replay batches that are big or close
-/// together (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
+/// 100 runs per chunk by default, sent as requests of at most 100 tasks: Hatchet silently drops
+/// replay batches that are big or that meet the previous one still being applied
+/// (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[RunStatus::Failed, RunStatus::Cancelled],
-    chunk_default: 50,
+    chunk_default: 100,
     chunk_max: MAX_CHUNK_SIZE,
     concurrency_cap: Some(1),
     undo: Undo::Impossible,
@@ -65,14 +78,28 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 /// replayed QUEUED run and ignores a RUNNING one). Before each request the chunk is re-read
 /// and only unchanged runs are sent; after a crash an in-doubt chunk is judged the same way,
 /// and so is a run the server accepted but dropped before it is sent again, so nothing is
-/// replayed twice. Requests go one at a time through a pacer, since the server loses replay
-/// batches that arrive close together (D3).
+/// replayed twice. Requests go one at a time through a closed-loop pacer, since the server loses
+/// replay batches that arrive while it still applies the previous one (D3): after each request
+/// its runs are re-read until a retry count has risen, and only then does the next go.
 pub struct RunsReplay {
     selection: RunSelection,
     /// How long the server's lists may lag behind an accepted replay: an in-doubt chunk that
-    /// shows no change is read again after this long before anything is resent.
+    /// shows no change is read again after this long before anything is resent, and a request
+    /// not seen applied within it counts as (partly) lost.
     settle: Duration,
     pacer: Pacer,
+    /// What the next request waits to see applied (see `last_request_applied`); only touched
+    /// inside the pacer.
+    watch: std::sync::Mutex<Watch>,
+}
+
+/// The accepted runs of the last replay request, and those of the one before not yet seen
+/// replayed when the last was let go.
+#[derive(Default)]
+struct Watch {
+    last: Vec<Item>,
+    sent_at: Option<tokio::time::Instant>,
+    before: Vec<Item>,
 }
 
 /// What the current state of a run says about a replay.
@@ -135,22 +162,18 @@ fn task_count(item: &Item) -> usize {
     baseline(item).map_or(1, |b| b.tasks.len().max(1))
 }
 
-/// Consecutive runs of a chunk grouped into requests of at most `max_tasks` tasks.
-fn requests(items: &[Item], max_tasks: usize) -> Vec<&[Item]> {
-    let mut groups = Vec::new();
-    let (mut start, mut tasks) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        let n = task_count(item);
-        if i > start && tasks + n > max_tasks {
-            groups.push(&items[start..i]);
-            (start, tasks) = (i, 0);
-        }
-        tasks += n;
-    }
-    if start < items.len() {
-        groups.push(&items[start..]);
-    }
-    groups
+/// The leading runs of `items` that fit in one request of at most `max_tasks` tasks (at least
+/// one run: a bigger DAG run goes alone).
+fn first_request(items: &[Item], max_tasks: usize) -> &[Item] {
+    let mut tasks = 0;
+    let fit = items
+        .iter()
+        .take_while(|item| {
+            tasks += task_count(item);
+            tasks <= max_tasks
+        })
+        .count();
+    &items[..fit.max(1).min(items.len())]
 }
 
 /// The outcome a judgement gives at `moment`; `None` leaves the run undecided (unchanged, or
@@ -184,12 +207,14 @@ fn decide(item: &Item, judgement: Judgement, moment: Moment) -> Option<ItemOutco
 }
 
 impl RunsReplay {
-    /// `interval`: the least time between the end of one replay request and the next.
+    /// `interval`: the least time between the answer to one replay request and the next
+    /// request, which also waits for the last to show applied.
     pub fn new(selection: RunSelection, settle: Duration, interval: Duration) -> Self {
         RunsReplay {
             selection,
             settle,
-            pacer: Pacer::new(interval),
+            pacer: Pacer::new(interval, REQUEST_TASKS),
+            watch: std::sync::Mutex::default(),
         }
     }
 
@@ -258,6 +283,102 @@ impl RunsReplay {
                 }
             })
             .collect()
+    }
+
+    /// Waits until the last request shows applied, or `settle` has passed since it was sent:
+    /// the closed loop's signal that the server is ready for the next request. A request of at
+    /// most 100 tasks is applied as one batch under the server's replay lock, so the first of its
+    /// runs seen replayed means the lock is free again; the rest show later (the lists lag), and
+    /// are looked at once more while the next request is awaited. Only the pace learns from it:
+    /// the runs' outcomes are verification's, their chunk being recorded already. Lost: none was
+    /// seen within `settle`, or runs of the request before were still unchanged once the last
+    /// showed applied; applied: all of the request before (if it was left open) or of the last
+    /// were seen.
+    async fn last_request_applied(&self, caller: &Caller) -> Delivery {
+        let Watch {
+            mut last,
+            sent_at,
+            mut before,
+        } = std::mem::take(&mut *self.watch_lock());
+        let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
+            return Delivery::Unknown;
+        };
+        let (sent, before_left) = (last.len(), !before.is_empty());
+        let deadline = sent_at + self.settle;
+        let mut poll = FIRST_APPLY_POLL;
+        loop {
+            let now = tokio::time::Instant::now();
+            tokio::time::sleep(poll.min(deadline.saturating_duration_since(now))).await;
+            let looked_at: Vec<Item> = last.iter().chain(&before).cloned().collect();
+            let Ok(judged) = self
+                .judge_items(caller, &looked_at, Moment::AfterSend)
+                .await
+            else {
+                return Delivery::Unknown;
+            };
+            let decided: HashSet<String> = judged
+                .into_iter()
+                .filter(|(_, decided)| decided.is_some())
+                .map(|(item, _)| item.id)
+                .collect();
+            last.retain(|i| !decided.contains(&i.id));
+            before.retain(|i| !decided.contains(&i.id));
+            if last.len() < sent {
+                // One verdict per request: the one before's, if it was left open, else the last's.
+                let delivery = if !before.is_empty() {
+                    Delivery::Lost
+                } else if before_left || last.is_empty() {
+                    Delivery::Applied
+                } else {
+                    Delivery::Unknown
+                };
+                self.watch_lock().before = last;
+                return delivery;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Delivery::Lost;
+            }
+            poll = (poll * 2).min(MAX_APPLY_POLL);
+        }
+    }
+
+    fn watch_lock(&self) -> std::sync::MutexGuard<'_, Watch> {
+        self.watch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One paced section: the next request's worth of `items` (at most `max_tasks` tasks) is
+    /// re-read and sent, and its accepted runs are left to watch. Returns its outcomes and how
+    /// many items it took.
+    async fn send_next(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+        max_tasks: usize,
+    ) -> (Vec<ItemOutcome>, usize) {
+        let request = first_request(items, max_tasks);
+        let outcomes = self.check_and_send(caller, request).await;
+        let accepted: HashSet<&str> = outcomes
+            .iter()
+            .filter(|o| o.state == ItemState::Sent)
+            .map(|o| o.id.as_str())
+            .collect();
+        let mut watch = self.watch_lock();
+        watch.last = request
+            .iter()
+            .filter(|i| accepted.contains(i.id.as_str()))
+            .cloned()
+            .collect();
+        watch.sent_at = Some(tokio::time::Instant::now());
+        tracing::debug!(
+            runs = request.len(),
+            max_tasks,
+            sent = watch.last.len(),
+            "replay request"
+        );
+        drop(watch);
+        (outcomes, request.len())
     }
 
     /// Re-reads the chunk and replays the runs that are unchanged since enumeration.
@@ -343,10 +464,18 @@ impl Operation for RunsReplay {
 
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
         // Inside the pacer: the re-read is as fresh as it can be, one replay request is in
-        // flight at a time, and requests are spaced.
+        // flight at a time, and the next goes once the previous one shows applied.
         let mut outcomes = Vec::with_capacity(items.len());
-        for request in requests(items, MAX_TASKS_PER_REQUEST) {
-            outcomes.extend(self.pacer.run(self.check_and_send(caller, request)).await);
+        let mut rest = items;
+        while !rest.is_empty() {
+            let (sent, taken) = self
+                .pacer
+                .run(self.last_request_applied(caller), |max_tasks| {
+                    self.send_next(caller, rest, max_tasks)
+                })
+                .await;
+            outcomes.extend(sent);
+            rest = &rest[taken..];
         }
         outcomes
     }
@@ -488,31 +617,25 @@ mod tests {
     }
 
     #[test]
-    fn requests_carry_at_most_100_tasks_of_whole_runs() {
+    fn a_request_takes_the_leading_whole_runs_that_fit_its_tasks() {
         let dag = |n: usize| {
             let tasks: Vec<String> = (0..n).map(|t| format!("t{t}")).collect();
             let tasks: Vec<&str> = tasks.iter().map(String::as_str).collect();
             item("d", &snap("FAILED", 0, &tasks))
         };
-        let sizes = |items: &[Item]| -> Vec<usize> {
-            requests(items, MAX_TASKS_PER_REQUEST)
-                .iter()
-                .map(|r| r.iter().map(task_count).sum())
-                .collect()
-        };
-        let standalone: Vec<Item> = (0..50)
+        let taken = |items: &[Item], max: usize| first_request(items, max).len();
+        let standalone: Vec<Item> = (0..150)
             .map(|_| item("r", &snap("FAILED", 0, &[])))
             .collect();
-        assert_eq!(sizes(&standalone), vec![50]);
+        assert_eq!(taken(&standalone, REQUEST_TASKS.max), 100);
+        assert_eq!(taken(&standalone[..30], REQUEST_TASKS.max), 30);
         let dags: Vec<Item> = (0..50).map(|_| dag(3)).collect();
-        assert_eq!(sizes(&dags), vec![99, 51]);
-        assert_eq!(
-            sizes(&[dag(150), dag(2)]),
-            vec![150, 2],
-            "a big DAG goes alone"
-        );
-        assert_eq!(sizes(&[dag(2), dag(150)]), vec![2, 150]);
-        assert!(requests(&[], MAX_TASKS_PER_REQUEST).is_empty());
+        assert_eq!(taken(&dags, 100), 33, "99 tasks");
+        assert_eq!(taken(&dags, 50), 16, "48 tasks");
+        assert_eq!(taken(&[dag(150), dag(2)], 100), 1, "a big DAG goes alone");
+        assert_eq!(taken(&[dag(2), dag(150)], 100), 1);
+        assert_eq!(taken(&dags, 1), 1, "at least one run");
+        assert!(first_request(&[], 100).is_empty());
     }
 
     #[test]

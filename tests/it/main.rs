@@ -13,6 +13,7 @@ mod language;
 mod migration;
 mod ops;
 mod outage;
+mod pace;
 mod report;
 mod safety;
 mod support;

@@ -39,6 +39,17 @@ pub struct FaultConfig {
     /// every batch after the first, as Hatchet v0.104.7 loses the batches that miss its
     /// advisory lock (docs/hatchet-behaviour.md D16). 0 = one batch, nothing lost.
     pub replay_batch_tasks: usize,
+    /// How long the engine takes to apply one accepted replay request, holding the tenant's
+    /// replay lock meanwhile: the runs' retry counts rise only once it is applied, and a replay
+    /// request that arrives while the lock is held is lost whole (200 with every id, nothing
+    /// replayed), as Hatchet v0.104.7 loses the batches that miss its advisory lock
+    /// (docs/hatchet-behaviour.md D3). 0 = applied at once, no lock.
+    pub replay_apply_ms: u64,
+    /// Requests in flight the server serves at its base latency; 0 = no knee.
+    pub latency_knee: usize,
+    /// Added to every request for each request in flight beyond `latency_knee`: a server that
+    /// answers slower the more it is asked at once, without ever refusing.
+    pub latency_per_request_ms: u64,
 }
 
 impl FaultConfig {
@@ -103,8 +114,15 @@ pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let config = state.faults();
-    if config.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    let in_flight = state.arrive(config.latency_knee);
+    let beyond_knee = if config.latency_knee > 0 {
+        in_flight.count().saturating_sub(config.latency_knee) as u64
+    } else {
+        0
+    };
+    let latency = config.latency_ms + config.latency_per_request_ms * beyond_knee;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     match config.roll() {
         Fault::None => next.run(req).await,

@@ -4,6 +4,7 @@
 //! `Store::runs` stay valid; `order` keeps them newest first (`inserted_at DESC, id DESC`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     store: Mutex<Store>,
     faults: Mutex<FaultConfig>,
     requests: Mutex<RequestCounters>,
+    /// `/api` requests being served now.
+    in_flight: AtomicUsize,
 }
 
 pub type Shared = Arc<AppState>;
@@ -51,6 +54,22 @@ impl AppState {
             store: Mutex::new(Store::default()),
             faults: Mutex::new(FaultConfig::default()),
             requests: Mutex::new(RequestCounters::default()),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts an `/api` request in flight for as long as the guard lives, and records how many
+    /// were in flight when it arrived (itself included) against `knee` (0 = no knee).
+    pub fn arrive(&self, knee: usize) -> InFlight<'_> {
+        let count = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut counters = self.requests();
+        counters.max_in_flight = counters.max_in_flight.max(count);
+        if knee > 0 && count > knee {
+            counters.above_knee += 1;
+        }
+        InFlight {
+            count,
+            gauge: &self.in_flight,
         }
     }
 
@@ -71,11 +90,34 @@ impl AppState {
     }
 }
 
+/// One `/api` request in flight (see `AppState::arrive`).
+pub struct InFlight<'a> {
+    count: usize,
+    gauge: &'a AtomicUsize,
+}
+
+impl InFlight<'_> {
+    /// Requests in flight when this one arrived, itself included.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.gauge.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Per-route request counts for `/_sim/stats`.
 #[derive(Default)]
 pub struct RequestCounters {
     pub mutating: u64,
     pub by_route: BTreeMap<String, u64>,
+    /// The most `/api` requests in flight at once.
+    pub max_in_flight: usize,
+    /// `/api` requests that arrived with more than `latency_knee` in flight (itself included).
+    pub above_knee: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -310,8 +352,13 @@ pub struct Store {
     next_task_id: i64,
     next_replay_generation: u64,
     next_cron_number: u64,
-    /// Replays accepted with a 200 and then lost (`replay_drop_rate`).
+    /// Replays accepted with a 200 and then lost (`replay_drop_rate`, `replay_batch_tasks`,
+    /// `replay_apply_ms`).
     pub dropped_replays: u64,
+    /// The task ids each replay request named (as answered), in arrival order.
+    pub replay_request_tasks: Vec<usize>,
+    /// Until when the replay lock is held by a request being applied (`replay_apply_ms`).
+    pub replay_lock_until: Option<tokio::time::Instant>,
 }
 
 impl Store {
@@ -573,6 +620,13 @@ impl Store {
             accepted.push((i, generation));
         }
         accepted
+    }
+
+    /// Loses a replay request whole, as one that met the busy replay lock: the runs a replay
+    /// would have acted on count as dropped, and nothing changes.
+    pub fn lose_replay(&mut self, runs: &[usize]) {
+        let lost = runs.iter().filter(|&&i| !self.runs[i].busy()).count();
+        self.dropped_replays += lost as u64;
     }
 
     /// How many of these runs (at least one) fit in one batch of `batch_tasks` tasks, whole runs

@@ -463,6 +463,10 @@ async fn replay_batch_tasks_loses_every_batch_after_the_first() {
     let (status, body) = sim.post(REPLAY, json!({"externalIds": all})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body["ids"]).len(), 120, "every task id all the same");
+    assert_eq!(
+        sim.control("/_sim/stats", None).await["replay_request_tasks"],
+        json!([120])
+    );
     let stats = sim.control("/_sim/stats", None).await;
     assert_eq!(
         (&stats["replayed_runs"], &stats["dropped_replays"]),
@@ -476,6 +480,94 @@ async fn replay_batch_tasks_loses_every_batch_after_the_first() {
         .map(|r| r["replays"].clone())
         .collect();
     assert_eq!(replayed[..33], vec![json!(1); 33], "request order");
+}
+
+#[tokio::test]
+async fn replay_apply_ms_applies_late_and_loses_a_request_that_meets_the_busy_lock() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 30, "status": "FAILED", "workflow": "f"}))
+        .await;
+    sim.control("/_sim/faults", Some(json!({"replay_apply_ms": 400})))
+        .await;
+    let all = sim.run_ids().await;
+    let retries = |runs: &[Value]| -> Vec<i64> {
+        runs.iter()
+            .map(|r| r["retry_count"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    let (status, _) = sim.post(REPLAY, json!({"externalIds": all[..10]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        retries(&sim.dump_runs().await[..10]),
+        vec![0; 10],
+        "not applied yet"
+    );
+    // Sent while the first is being applied: 200 with every id, and lost.
+    let (status, body) = sim.post(REPLAY, json!({"externalIds": all[10..20]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body["ids"]).len(), 10);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let runs = sim.dump_runs().await;
+    assert_eq!(
+        retries(&runs[..10]),
+        vec![1; 10],
+        "applied once the time is up"
+    );
+    assert_eq!(retries(&runs[10..20]), vec![0; 10], "met the busy lock");
+    // Once the lock is free, a request is applied again.
+    sim.post(REPLAY, json!({"externalIds": all[20..]})).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(
+        (&stats["replayed_runs"], &stats["dropped_replays"]),
+        (&json!(20), &json!(10))
+    );
+    assert_eq!(stats["max_replays_per_run"], 1);
+}
+
+#[tokio::test]
+async fn latency_rises_with_the_requests_in_flight_beyond_the_knee() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 1, "status": "FAILED", "workflow": "f"}))
+        .await;
+    let status = format!(
+        "/api/v1/stable/workflow-runs/{}/status",
+        sim.run_ids().await[0]
+    );
+    sim.control(
+        "/_sim/faults",
+        Some(json!({"latency_ms": 50, "latency_knee": 2, "latency_per_request_ms": 200})),
+    )
+    .await;
+    assert_eq!(sim.control("/_sim/faults", None).await["latency_knee"], 2);
+    let alone = std::time::Instant::now();
+    sim.get(&status).await;
+    assert!(
+        alone.elapsed() < Duration::from_millis(200),
+        "one request is below the knee: {:?}",
+        alone.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let six = tokio::join!(
+        sim.get(&status),
+        sim.get(&status),
+        sim.get(&status),
+        sim.get(&status),
+        sim.get(&status),
+        sim.get(&status)
+    );
+    for (status, _) in [six.0, six.1, six.2, six.3, six.4, six.5] {
+        assert_eq!(status, StatusCode::OK);
+    }
+    // The last of six to arrive (within the 50 ms the first takes) is 4 beyond the knee.
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(stats["max_in_flight"], 6);
+    assert_eq!(stats["requests_above_knee"], 4);
 }
 
 #[tokio::test]

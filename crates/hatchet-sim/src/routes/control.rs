@@ -140,6 +140,9 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         "replayed_runs": replayed,
         "wedged_runs": wedged,
         "dropped_replays": store.dropped_replays,
+        "replay_request_tasks": store.replay_request_tasks,
+        "max_in_flight": requests.max_in_flight,
+        "requests_above_knee": requests.above_knee,
         "scheduled": store.scheduled.len(),
         "crons": store.crons.len(),
     }))

@@ -133,41 +133,66 @@ pub async fn cancel(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
 /// Replays the selected runs (see `Store::accept_replay`: QUEUED ones are wedged, RUNNING ones
 /// skipped, and with `replay_drop_rate` some are dropped); skipped and dropped runs are still
 /// reported. The response lists TASK external ids; unknown ids are left out. A replayed run
-/// turns QUEUED after `--replay-delay-ms` and COMPLETED after as long again.
+/// turns QUEUED after `--replay-delay-ms` and COMPLETED after as long again. With
+/// `replay_apply_ms` the replay is applied that long after the answer, under the replay lock,
+/// and a request that meets the lock held is lost whole.
 pub async fn replay(State(state): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let (ids, accepted) = {
-        let mut store = state.store();
-        let selection = select(&store, &body, REPLAY_FILTER_CAP)?;
-        let mut ids = OrderedIds::default();
-        for &(id, run) in &selection.named {
-            let Some(run) = run else { continue };
-            let run = &store.runs[run];
-            if run.id == id {
-                for task in run.task_external_ids() {
-                    ids.push(task);
-                }
-            } else {
-                ids.push(id);
-            }
-        }
-        let faults = state.faults();
-        let faults = ReplayFaults {
-            drop_rate: faults.replay_drop_rate,
-            batch_tasks: faults.replay_batch_tasks,
-        };
-        (ids.ids, store.accept_replay(&selection.runs, faults))
+    let faults = state.faults();
+    let apply = Duration::from_millis(faults.replay_apply_ms);
+    let replay_faults = ReplayFaults {
+        drop_rate: faults.replay_drop_rate,
+        batch_tasks: faults.replay_batch_tasks,
     };
-    if !accepted.is_empty() {
-        let delay = state.replay_delay;
-        let queued = accepted.clone();
-        after(&state, delay, move |store| {
-            store.advance_replay(&queued, RunStatus::Queued, false)
-        });
-        after(&state, delay * 2, move |store| {
-            store.advance_replay(&accepted, RunStatus::Completed, true)
-        });
+    let mut store = state.store();
+    let selection = select(&store, &body, REPLAY_FILTER_CAP)?;
+    let mut ids = OrderedIds::default();
+    for &(id, run) in &selection.named {
+        let Some(run) = run else { continue };
+        let run = &store.runs[run];
+        if run.id == id {
+            for task in run.task_external_ids() {
+                ids.push(task);
+            }
+        } else {
+            ids.push(id);
+        }
     }
-    Ok(Json(json!({ "ids": ids })))
+    store.replay_request_tasks.push(ids.ids.len());
+    if apply.is_zero() {
+        let accepted = store.accept_replay(&selection.runs, replay_faults);
+        drop(store);
+        advance_replays(&state, accepted);
+        return Ok(Json(json!({ "ids": ids.ids })));
+    }
+    let now = tokio::time::Instant::now();
+    if store.replay_lock_until.is_some_and(|until| now < until) {
+        store.lose_replay(&selection.runs);
+        return Ok(Json(json!({ "ids": ids.ids })));
+    }
+    store.replay_lock_until = Some(now + apply);
+    drop(store);
+    let (state, runs) = (state.clone(), selection.runs);
+    tokio::spawn(async move {
+        tokio::time::sleep(apply).await;
+        let accepted = state.store().accept_replay(&runs, replay_faults);
+        advance_replays(&state, accepted);
+    });
+    Ok(Json(json!({ "ids": ids.ids })))
+}
+
+/// Moves accepted replays on: QUEUED after the replay delay, COMPLETED after as long again.
+fn advance_replays(state: &Shared, accepted: Vec<(usize, u64)>) {
+    if accepted.is_empty() {
+        return;
+    }
+    let delay = state.replay_delay;
+    let queued = accepted.clone();
+    after(state, delay, move |store| {
+        store.advance_replay(&queued, RunStatus::Queued, false)
+    });
+    after(state, delay * 2, move |store| {
+        store.advance_replay(&accepted, RunStatus::Completed, true)
+    });
 }
 
 /// The deprecated v0 bulk endpoints always answer 400.

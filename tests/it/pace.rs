@@ -1,0 +1,116 @@
+//! How fast bulkops goes against a server that only slows down: the concurrency window that
+//! feels latency, and the closed-loop replay that sends the next request once the previous one
+//! shows applied.
+
+use serde_json::json;
+
+use crate::support::{run, seed_runs, Sim, FAST_REPLAYS};
+
+const CANCEL_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/cancel";
+
+#[test]
+fn cancel_against_a_server_that_slows_beyond_4_requests_keeps_the_window_below_the_knee() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 6_000, "QUEUED", "wf", 48, 1, json!({}));
+    // Never a refusal: 30 ms at up to 4 requests in flight, 30 ms more for each one beyond.
+    sim.faults(json!({"latency_ms": 30, "latency_knee": 4, "latency_per_request_ms": 30}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "cancel", "--since", "3d", "--yes", "-o", "json"])
+        .args([
+            "--rate",
+            "10000",
+            "--concurrency",
+            "16",
+            "--chunk-size",
+            "20",
+        ]));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 6_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
+    let stats = sim.stats();
+    assert_eq!(stats["requests"][CANCEL_ROUTE], 300);
+    let requests: u64 = stats["requests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|n| n.as_u64())
+        .sum();
+    let above = stats["requests_above_knee"].as_u64().unwrap();
+    // A window of 16 would have nearly every request beyond the knee; the adaptive one crosses
+    // it only to find it (and at the start, from half of --concurrency).
+    assert!(
+        above * 3 < requests,
+        "{above} of {requests} requests arrived beyond the knee: {stats}"
+    );
+}
+
+/// Sizes of the replay requests the simulator saw, in tasks, in order.
+fn replay_sizes(stats: &serde_json::Value) -> Vec<u64> {
+    stats["replay_request_tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_u64())
+        .collect()
+}
+
+#[test]
+fn replay_against_a_server_that_applies_late_sends_each_request_once_the_last_is_applied() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 300, "FAILED", "wf", 10, 1, json!({}));
+    // Each request takes the server 300 ms to apply, under a lock that loses any replay request
+    // arriving meanwhile (D3); the floor between requests is far shorter.
+    sim.faults(json!({"replay_apply_ms": 300}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let summary = ran.summary();
+    assert_eq!(summary["counts"]["done"], 300, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["dropped_replays"], 0, "a request met the busy lock");
+    assert_eq!(stats["max_replays_per_run"], 1);
+    assert_eq!(stats["replayed_runs"], 300);
+    // Nothing lost, so each request may be 25 tasks bigger than the last, up to 100; the 50 runs
+    // left of the first chunk of 100 go as one.
+    assert_eq!(replay_sizes(&stats), vec![50, 50, 100, 100]);
+}
+
+#[test]
+fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_replayed_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 300, "FAILED", "wf", 10, 1, json!({}));
+    // The server keeps the first 60 tasks of a request and silently loses the rest (D16).
+    sim.faults(json!({"replay_batch_tasks": 60}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+        .args(["--verify-timeout", "1s", "--chunk-size", "1000"])
+        .env("BULKOPS_VERIFY_POLL", "100ms")
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let summary = ran.summary();
+    assert_eq!(summary["counts"]["done"], 300, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 300);
+    let sizes = replay_sizes(&stats);
+    // A loss shows once the next request is seen applied while runs of the lost one still are
+    // not: 50 and 75 go, 75 again (the first 75's loss shows), then each loss halves the next.
+    assert_eq!(
+        sizes[..6],
+        [50, 75, 75, 37, 18, 43],
+        "grows by 25 while nothing is lost, halves at a loss: {sizes:?}"
+    );
+    assert!(sizes.iter().all(|&n| n <= 100), "{sizes:?}");
+    let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
+    assert_eq!(stats["dropped_replays"], lost, "{sizes:?}");
+}
