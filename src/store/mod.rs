@@ -1,7 +1,8 @@
 //! The checkpoint store: jobs, the enumeration cursor, items and chunks. Every enumerated page
 //! and every finished chunk is one transaction, so a crash at any instant loses nothing that
 //! was committed and resends only chunks not marked done. `Store` is what the rest of bulkops
-//! asks of it (`port.rs`), `SqliteStore` the embedded implementation.
+//! asks of it (`port.rs`), `SqliteStore` the embedded implementation, and `StoreThread` runs
+//! one on a thread of its own (the engine calls its store only so).
 
 #[cfg(test)]
 mod conformance;

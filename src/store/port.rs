@@ -37,6 +37,10 @@ pub struct TakenChunk {
     pub items: Vec<Item>,
 }
 
+/// A checkpoint store (see the module's documentation for how a shared PostgreSQL store fits).
+/// Each write is one transaction, except that `take_chunks` marks chunk by chunk: a failure
+/// midway leaves the chunks marked so far `sending`, in doubt and reconciled on resume, never
+/// sent twice.
 pub trait Store: Send {
     /// Whether the store is still the one opened (for a file: the path still names it).
     fn check_in_place(&self) -> Result<(), StoreError>;
