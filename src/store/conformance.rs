@@ -25,7 +25,7 @@ const B: &str = "b.example:2";
 
 /// Where a test's store lives; each `open` is another connection to it, as another process
 /// would have, with `holder` as its owner.
-trait Place {
+trait Place: Sync {
     fn try_open(&self, holder: &str) -> Result<Box<dyn Store>, StoreError>;
     /// Marks the store as written by a later bulkops.
     fn mark_newer_schema(&self);
@@ -504,6 +504,41 @@ fn a_finished_chunk_records_its_outcomes_and_leaves_the_queue(place: &dyn Place)
     crate::job::parse_time(row.time.as_deref().unwrap()).expect("an RFC 3339 time");
 }
 
+fn outcomes_of_one_item_apply_in_order(place: &dyn Place) {
+    let mut store = place.open(A);
+    let id = enumerated_job(store.as_mut(), 2, 2);
+    let unreachable = ItemOutcome {
+        http_status: None,
+        ..outcome("run00000", ItemState::Failed)
+    };
+    store
+        .finish_chunk(
+            &id,
+            1,
+            &[
+                outcome("run00000", ItemState::Sent),
+                outcome("run00001", ItemState::Done),
+                unreachable,
+            ],
+        )
+        .unwrap();
+    let job = store.job(&id).unwrap().unwrap();
+    let mut rows = Vec::new();
+    store
+        .for_each_report_row(&job, false, &mut |row| {
+            rows.push((row.id, row.outcome, row.http_status, row.attempts));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("run00000".to_string(), "failed".to_string(), Some(200), 2),
+            ("run00001".to_string(), "done".to_string(), Some(200), 1)
+        ]
+    );
+}
+
 fn a_resend_round_requeues_in_new_chunks_and_counts(place: &dyn Place) {
     let mut store = place.open(A);
     let id = enumerated_job(store.as_mut(), 5, 2);
@@ -611,6 +646,17 @@ fn report_rows_stream_in_enumeration_order_until_broken(place: &dyn Place) {
     assert_eq!(first, names("run", 3));
 }
 
+fn two_processes_opening_a_new_store_at_once_both_use_it(place: &dyn Place) {
+    let opened: Vec<Box<dyn Store>> = thread::scope(|scope| {
+        let open = |holder: &'static str| scope.spawn(move || place.open(holder));
+        let started = [open(A), open(B)];
+        started.map(|t| t.join().unwrap()).into()
+    });
+    let [mut a, b] = <[Box<dyn Store>; 2]>::try_from(opened).ok().unwrap();
+    let id = created(a.as_mut(), new_job("identity", 10), A, Utc::now());
+    assert_eq!(b.job(&id).unwrap().unwrap().id, id);
+}
+
 fn a_store_of_a_newer_bulkops_is_refused(place: &dyn Place) {
     place.mark_newer_schema();
     let refused = place.try_open(A).err().expect("a newer schema is refused");
@@ -641,7 +687,9 @@ conformance! {
         a_failed_page_leaves_nothing_behind,
         taken_chunks_are_marked_sending_and_in_doubt_after_a_crash,
         a_finished_chunk_records_its_outcomes_and_leaves_the_queue,
+        outcomes_of_one_item_apply_in_order,
         a_resend_round_requeues_in_new_chunks_and_counts,
+        two_processes_opening_a_new_store_at_once_both_use_it,
         items_by_state_and_accepted_items_page_in_enumeration_order,
         a_manifest_is_kept_once_in_order,
         report_rows_stream_in_enumeration_order_until_broken,

@@ -8,7 +8,7 @@
 mod fault;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -356,12 +356,36 @@ fn insert_job(
     Ok(id)
 }
 
+/// One outcome per item, as writing them one after another leaves it (an `UPDATE … FROM`
+/// touches a row once): the last state and reason, the last status that came, attempts added up.
+fn merged(outcomes: &[ItemOutcome]) -> Vec<ItemOutcome> {
+    let mut slot: HashMap<&str, usize> = HashMap::new();
+    let mut merged: Vec<ItemOutcome> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        match slot.get(o.id.as_str()) {
+            Some(&i) => {
+                let m = &mut merged[i];
+                m.state = o.state;
+                m.reason.clone_from(&o.reason);
+                m.http_status = o.http_status.or(m.http_status);
+                m.attempts = m.attempts.saturating_add(o.attempts);
+            }
+            None => {
+                slot.insert(&o.id, merged.len());
+                merged.push(o.clone());
+            }
+        }
+    }
+    merged
+}
+
 /// Writes outcomes in one statement; an item's attempts add up, its status stays when none came.
 fn write_outcomes(
     tx: &mut Transaction<'_>,
     job_id: &str,
     outcomes: &[ItemOutcome],
 ) -> Result<(), Fault> {
+    let outcomes = merged(outcomes);
     let ids: Vec<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
     let states: Vec<&str> = outcomes.iter().map(|o| o.state.as_str()).collect();
     let reasons: Vec<Option<&str>> = outcomes.iter().map(|o| o.reason.as_deref()).collect();
