@@ -837,6 +837,10 @@ fn no_error_or_debug_output_shows_the_password() {
     let told = format!("{refused} {refused:?}");
     assert!(!told.contains("s3cret-pw"), "{told}");
     assert!(told.contains("postgres://bulkops@127.0.0.1:1/db"), "{told}");
+    assert!(
+        told.contains("Connection refused"),
+        "the cause is told: {told}"
+    );
 
     let place = PgPlace::new();
     let mut wrong = url::Url::parse(&place.url).unwrap();
@@ -869,6 +873,14 @@ fn a_database_of_another_program_is_refused_and_left_alone() {
         "{refused}"
     );
     place.run("SELECT id FROM accounts");
+}
+
+#[test]
+fn a_url_asking_for_tls_is_refused_naming_the_fix() {
+    let place = PgPlace::new();
+    let refused = PgStore::open(&format!("{}&sslmode=require", place.url), A).expect_err("no TLS");
+    assert!(matches!(refused, StoreError::Unusable { .. }), "{refused}");
+    assert!(refused.to_string().contains("sslmode=disable"), "{refused}");
 }
 
 #[test]

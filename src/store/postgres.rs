@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use postgres::config::SslMode;
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 
 use self::fault::Fault;
@@ -103,6 +104,14 @@ impl PgStore {
             path: place.clone(),
             problem: format!("is not a PostgreSQL URL this bulkops can use ({e})"),
         })?;
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(StoreError::Unusable {
+                path: place,
+                problem: "asks for TLS (sslmode=require), which this bulkops does not speak to \
+                          PostgreSQL: use sslmode=disable or sslmode=prefer on a trusted network"
+                    .into(),
+            });
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -110,7 +119,7 @@ impl PgStore {
             .connect(NoTls)
             .map_err(|e| StoreError::Inaccessible {
                 path: place.clone(),
-                reason: e.to_string(),
+                reason: fault::told(&e),
             })?;
         migrate(&mut client).map_err(|fault| fault.at(&place))?;
         Ok(PgStore {

@@ -42,7 +42,7 @@ impl Fault {
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
             Fault::Pg(e) => e,
         };
-        let reason = e.to_string();
+        let reason = told(&e);
         let Some(code) = e.code() else {
             // No answer from the server: the connection broke, or a value did not convert.
             return StoreError::Failed { path, reason };
@@ -71,4 +71,16 @@ impl Fault {
             _ => StoreError::Failed { path, reason },
         }
     }
+}
+
+/// The error with its causes: the client library's own text ("db error", "error connecting to
+/// server") names no cause.
+pub(super) fn told(e: &postgres::Error) -> String {
+    let mut told = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        told = format!("{told}: {c}");
+        cause = c.source();
+    }
+    told
 }
