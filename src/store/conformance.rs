@@ -657,6 +657,21 @@ fn two_processes_opening_a_new_store_at_once_both_use_it(place: &dyn Place) {
     assert_eq!(b.job(&id).unwrap().unwrap().id, id);
 }
 
+/// The CLI calls its store from inside the async runtime that drives its requests.
+fn a_store_is_opened_used_and_closed_inside_an_async_runtime(place: &dyn Place) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let jobs = runtime.block_on(async {
+        let mut store = place.open(A);
+        created(store.as_mut(), new_job("identity", 10), A, Utc::now());
+        tokio::task::yield_now().await;
+        store.jobs().unwrap().len()
+    });
+    assert_eq!(jobs, 1);
+}
+
 fn a_store_of_a_newer_bulkops_is_refused(place: &dyn Place) {
     place.mark_newer_schema();
     let refused = place.try_open(A).err().expect("a newer schema is refused");
@@ -693,6 +708,7 @@ conformance! {
         items_by_state_and_accepted_items_page_in_enumeration_order,
         a_manifest_is_kept_once_in_order,
         report_rows_stream_in_enumeration_order_until_broken,
+        a_store_is_opened_used_and_closed_inside_an_async_runtime,
         a_store_of_a_newer_bulkops_is_refused;
     shared chunks:
         two_takers_at_once_never_take_the_same_chunk,

@@ -39,6 +39,10 @@ const MANIFEST_LOCK: i32 = 0x626b_0003;
 /// How long a chunk stays with its holder without a heartbeat: as long as a job's lease.
 const CHUNK_LEASE_SECONDS: f64 = LEASE_TIMEOUT.num_seconds() as f64;
 
+/// How long a call waits for a lock another process holds (a row, an advisory lock) before it
+/// fails, as the SQLite store waits for the file's lock.
+const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
+
 /// How long opening waits for the server before giving up, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -54,7 +58,7 @@ const ITEM_COLUMNS: &str = "seq, id, page, payload, attempts";
 const FREE_FOR_ME: &str = "(owner IS NULL OR owner = $2 OR lease_until < now())";
 
 pub struct PgStore {
-    client: RefCell<Client>,
+    client: RefCell<Connection>,
     /// The URL without its password: what errors name.
     place: PathBuf,
     /// Who this store takes chunks as: the process, as a job's lease names it.
@@ -68,6 +72,37 @@ impl fmt::Debug for PgStore {
             .field("holder", &self.holder)
             .finish_non_exhaustive()
     }
+}
+
+/// The client, closed off the async runtime as it is used off it (see `off_the_runtime`).
+struct Connection(Option<Client>);
+
+impl Connection {
+    fn client(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .expect("the client is taken out only when the store is dropped")
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let client = self.0.take();
+        off_the_runtime(move || drop(client));
+    }
+}
+
+/// Runs `work`, which may block on the client library. The library drives its connection on a
+/// runtime of its own, which cannot run on a thread that is driving another (the CLI calls its
+/// store from inside its async runtime): there `work` runs on a thread of its own meanwhile.
+fn off_the_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| match scope.spawn(work).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// `url` without its password (in the authority or a `password` parameter), to be shown.
@@ -115,30 +150,36 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let mut client = config
-            .connect(NoTls)
-            .map_err(|e| StoreError::Inaccessible {
+        if config.get_application_name().is_none() {
+            config.application_name("bulkops");
+        }
+        let mut client =
+            off_the_runtime(|| config.connect(NoTls)).map_err(|e| StoreError::Inaccessible {
                 path: place.clone(),
                 reason: fault::told(&e),
             })?;
-        migrate(&mut client).map_err(|fault| fault.at(&place))?;
+        off_the_runtime(|| ready(&mut client)).map_err(|fault| fault.at(&place))?;
         Ok(PgStore {
-            client: RefCell::new(client),
+            client: RefCell::new(Connection(Some(client))),
             place,
             holder: holder.to_string(),
         })
     }
 
     /// Runs `op` on the connection and puts its failure in terms of the store.
-    fn with<T>(&self, op: impl FnOnce(&mut Client) -> Result<T, Fault>) -> Result<T, StoreError> {
-        let mut client = self.client.borrow_mut();
-        op(&mut client).map_err(|fault| fault.at(&self.place))
+    fn with<T: Send>(
+        &self,
+        op: impl FnOnce(&mut Client) -> Result<T, Fault> + Send,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.client.borrow_mut();
+        let client = connection.client();
+        off_the_runtime(|| op(client)).map_err(|fault| fault.at(&self.place))
     }
 
     /// `with`, in one transaction committed when `op` succeeds.
-    fn in_transaction<T>(
+    fn in_transaction<T: Send>(
         &self,
-        op: impl FnOnce(&mut Transaction<'_>) -> Result<T, Fault>,
+        op: impl FnOnce(&mut Transaction<'_>) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         self.with(|client| {
             let mut tx = client.transaction()?;
@@ -157,11 +198,22 @@ impl PgStore {
     }
 }
 
+/// Readies a new connection: its lock timeout, and the schema brought up to date.
+fn ready(client: &mut Client) -> Result<(), Fault> {
+    client.batch_execute(LOCK_TIMEOUT)?;
+    migrate(client)
+}
+
 fn migrate(client: &mut Client) -> Result<(), Fault> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&MIGRATION_LOCK])?;
+    // In the schema the store lives in, not in one later on the search path.
     let versioned: bool = tx
-        .query_one("SELECT to_regclass('bulkops_schema') IS NOT NULL", &[])?
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() \
+             AND tablename = 'bulkops_schema')",
+            &[],
+        )?
         .try_get(0)?;
     if !versioned {
         let tables: Vec<String> = column(tx.query(
@@ -470,7 +522,7 @@ fn assign_chunks(
 impl Store for PgStore {
     /// The server connection is what this store has open: it must still be there.
     fn check_in_place(&self) -> Result<(), StoreError> {
-        if self.client.borrow().is_closed() {
+        if self.client.borrow_mut().client().is_closed() {
             return Err(StoreError::Failed {
                 path: self.place.clone(),
                 reason: "the connection to the server was closed".into(),
