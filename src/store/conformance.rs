@@ -665,11 +665,19 @@ fn a_store_is_opened_used_and_closed_inside_an_async_runtime(place: &dyn Place) 
         .unwrap();
     let jobs = runtime.block_on(async {
         let mut store = place.open(A);
-        created(store.as_mut(), new_job("identity", 10), A, Utc::now());
+        let id = enumerated_job(store.as_mut(), 3, 10);
         tokio::task::yield_now().await;
-        store.jobs().unwrap().len()
+        let job = store.job(&id).unwrap().unwrap();
+        let mut rows = 0;
+        store
+            .for_each_report_row(&job, false, &mut |_| {
+                rows += 1;
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        (store.jobs().unwrap().len(), rows)
     });
-    assert_eq!(jobs, 1);
+    assert_eq!(jobs, (1, 3));
 }
 
 fn a_store_of_a_newer_bulkops_is_refused(place: &dyn Place) {

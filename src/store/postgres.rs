@@ -47,7 +47,7 @@ const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Report rows read per query: a report streams without loading the whole job.
-const REPORT_BATCH: i64 = 1000;
+const REPORT_BATCH: i32 = 1000;
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
      chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
@@ -187,6 +187,10 @@ impl PgStore {
             tx.commit()?;
             Ok(value)
         })
+    }
+
+    fn fault(&self, e: postgres::Error) -> StoreError {
+        Fault::from(e).at(&self.place)
     }
 
     fn chunk_list(
@@ -1071,26 +1075,31 @@ impl Store for PgStore {
         };
         let sql = format!(
             "SELECT seq, id, state, reason, http_status, attempts, updated_at FROM items \
-             WHERE job_id = $1 AND seq > $2 {filter} ORDER BY seq LIMIT $3"
+             WHERE job_id = $1 {filter} ORDER BY seq"
         );
         let operation = job.spec.operation.name().to_string();
-        let mut after = i64::MIN;
-        loop {
-            let rows =
-                self.with(|client| Ok(client.query(&sql, &[&job.id, &after, &REPORT_BATCH])?))?;
-            let Some(last) = rows.last() else {
-                return Ok(());
-            };
-            after = last
-                .try_get(0)
-                .map_err(|e| Fault::from(e).at(&self.place))?;
-            for row in &rows {
-                let report_row = report_row(row, &operation).map_err(|f| f.at(&self.place))?;
-                if each(report_row).is_break() {
+        let mut connection = self.client.borrow_mut();
+        let client = connection.client();
+        // One query, read through a portal batch by batch: one plan and one walk of the index
+        // for the whole job, and never the whole job in memory.
+        let mut tx = off_the_runtime(|| client.transaction()).map_err(|e| self.fault(e))?;
+        let walked = (|| -> Result<(), Fault> {
+            let portal = off_the_runtime(|| tx.bind(&sql, &[&job.id]))?;
+            loop {
+                let rows = off_the_runtime(|| tx.query_portal(&portal, REPORT_BATCH))?;
+                if rows.is_empty() {
                     return Ok(());
                 }
+                for row in &rows {
+                    if each(report_row(row, &operation)?).is_break() {
+                        return Ok(());
+                    }
+                }
             }
-        }
+        })();
+        // Read only: nothing to commit, and the rollback closes the portal.
+        off_the_runtime(move || drop(tx));
+        walked.map_err(|fault| fault.at(&self.place))
     }
 }
 
