@@ -66,34 +66,16 @@ psql_pg() { PGOPTIONS='-c client_min_messages=warning' as_pg timeout 120 psql -X
 # ---------------------------------------------------------------------------------------------------
 ensure_postgres() {
   local t; t=$(now)
-  local pkgs=()
-  { command -v pg_ctlcluster >/dev/null && dpkg -s postgresql >/dev/null 2>&1; } || pkgs+=(postgresql)
-  command -v curl >/dev/null || pkgs+=(curl)
-  if [ "${#pkgs[@]}" -gt 0 ]; then
-    log "installing ${pkgs[*]} from Debian packages"
+  command -v curl >/dev/null || {
+    log "installing curl from Debian packages"
     export DEBIAN_FRONTEND=noninteractive
-    # apt-get update only when the install fails (e.g. empty package lists on a fresh machine)
-    if ! bounded 600 apt-get install -y -q "${pkgs[@]}" >/dev/null; then
+    if ! bounded 600 apt-get install -y -q curl >/dev/null; then
       bounded 300 apt-get update -q >/dev/null
-      bounded 600 apt-get install -y -q "${pkgs[@]}" >/dev/null
+      bounded 600 apt-get install -y -q curl >/dev/null
     fi
-  fi
-  local ver name status
-  read -r ver name status < <(pg_lsclusters -h | awk '{print $1, $2, $4; exit}') || true
-  if [ -z "${ver:-}" ]; then
-    ver=$(ls /usr/lib/postgresql | sort -V | tail -1); name=main
-    pg_createcluster "$ver" "$name" >/dev/null
-    status=down
-  fi
-  PG_VER=$ver PG_NAME=$name
-  if [ "$status" != online ]; then
-    bounded 60 pg_ctlcluster "$ver" "$name" start
-  fi
-  local maxc; maxc=$(psql_pg -c 'SHOW max_connections')
-  if [ "$maxc" -lt 300 ]; then
-    psql_pg -c 'ALTER SYSTEM SET max_connections = 300'
-    bounded 60 pg_ctlcluster "$ver" "$name" restart
-  fi
+  }
+  local cluster; cluster=$(bash "$(dirname "$0")/postgres-up.sh" --print-cluster)
+  read -r PG_VER PG_NAME <<<"$cluster"
   psql_pg <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'hatchet') THEN

@@ -35,6 +35,9 @@ step "unit and integration tests (simulator)"
 if ! command -v script >/dev/null || ! command -v chattr >/dev/null; then
   apt-get install -y -q bsdutils e2fsprogs >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q bsdutils e2fsprogs >/dev/null; }
 fi
+# The store conformance suite runs against PostgreSQL as well as SQLite, and fails without it.
+BULKOPS_TEST_POSTGRES_URL=$(bash scripts/store-test-db.sh)
+export BULKOPS_TEST_POSTGRES_URL
 cargo build --workspace --locked
 cargo test --workspace --locked
 

@@ -4,10 +4,13 @@
 //! asks of it (`port.rs`), `SqliteStore` the embedded implementation, and `StoreThread` runs
 //! one on a thread of its own (the engine calls its store only so).
 
+#[cfg(test)]
+mod conformance;
 mod fault;
 mod lease;
 mod model;
 mod port;
+mod postgres;
 mod sqlite;
 mod sqlite_port;
 mod worker;
@@ -18,6 +21,7 @@ pub use model::{
     PageCommit, ReportRow,
 };
 pub use port::{Store, TakenChunk};
+pub use postgres::{without_password, PgStore};
 pub use sqlite::Store as SqliteStore;
 pub use worker::StoreThread;
 
@@ -47,6 +51,10 @@ pub enum StoreError {
     /// Not the file's fault: another process held it locked too long, or a bug.
     #[error("the state store {path} failed ({reason}): run the same command again")]
     Failed { path: PathBuf, reason: String },
+    /// Another process took a chunk this one was sending, once this one's lease on it ran out
+    /// (it stalled): its outcomes were not recorded, and the process that took it sends it.
+    #[error("chunk {chunk} of job {job} was taken over by another process after this one's lease on it ran out: its outcomes were not recorded (that process sends the chunk); run the same command again to go on with the job")]
+    ChunkTaken { job: String, chunk: i64 },
     /// The thread that runs the store's calls is gone (a bug), or could not be started.
     #[error("the state store stopped answering ({reason}): run the same command again")]
     Unavailable { reason: String },
@@ -66,7 +74,9 @@ impl StoreError {
     pub fn concerns_the_file(&self) -> bool {
         !matches!(
             self,
-            StoreError::Failed { .. } | StoreError::Unavailable { .. }
+            StoreError::Failed { .. }
+                | StoreError::Unavailable { .. }
+                | StoreError::ChunkTaken { .. }
         )
     }
 }

@@ -1,0 +1,1121 @@
+//! The `Store` trait on PostgreSQL, for a state that outlives a pod and is shared by processes on
+//! several hosts. Semantics are the SQLite store's; what sharing adds is each chunk's lease:
+//! `take_chunks` takes chunks with `FOR UPDATE SKIP LOCKED` and marks them held by this store's
+//! holder until `lease_until` (renewed by `heartbeat`), so two processes never take the same
+//! chunk, and a holder whose lease ran out and whose chunk another process took cannot finish it
+//! (`StoreError::ChunkTaken`). The schema is versioned and its migrations are embedded.
+
+mod fault;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::config::SslMode;
+use postgres::{Client, GenericClient, NoTls, Row, Transaction};
+
+use self::fault::Fault;
+use super::lease::LEASE_TIMEOUT;
+use super::{
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
+    PageCommit, ReportRow, Store, StoreError, TakenChunk,
+};
+use crate::job::{JobSpec, Window};
+
+/// The schema, one migration per version, applied in order; `bulkops_schema` records the
+/// versions applied. A database of a later version is refused: this bulkops would misread it.
+const MIGRATIONS: [&str; 1] = [include_str!("postgres/migrations/0001_store.sql")];
+
+/// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
+/// a job (its id counts the identity's jobs), keeping a manifest once.
+const MIGRATION_LOCK: i32 = 0x626b_0001;
+const JOB_CREATION_LOCK: i32 = 0x626b_0002;
+const MANIFEST_LOCK: i32 = 0x626b_0003;
+
+/// How long a chunk stays with its holder without a heartbeat: as long as a job's lease.
+const CHUNK_LEASE_SECONDS: f64 = LEASE_TIMEOUT.num_seconds() as f64;
+
+/// How long a call waits for a lock another process holds (a row, an advisory lock) before it
+/// fails, as the SQLite store waits for the file's lock.
+const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
+
+/// How long opening waits for the server before giving up, when the URL does not say.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Report rows read per query: a report streams without loading the whole job.
+const REPORT_BATCH: i32 = 1000;
+
+const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+
+const ITEM_COLUMNS: &str = "seq, id, page, payload, attempts";
+
+/// A chunk another holder may still be sending is left alone until its lease passes.
+const FREE_FOR_ME: &str = "(owner IS NULL OR owner = $2 OR lease_until < now())";
+
+pub struct PgStore {
+    client: RefCell<Connection>,
+    /// The URL without its password: what errors name.
+    place: PathBuf,
+    /// Who this store takes chunks as: the process, as a job's lease names it.
+    holder: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("place", &self.place)
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client, closed off the async runtime as it is used off it (see `off_the_runtime`).
+struct Connection(Option<Client>);
+
+impl Connection {
+    fn client(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .expect("the client is taken out only when the store is dropped")
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let client = self.0.take();
+        off_the_runtime(move || drop(client));
+    }
+}
+
+/// Runs `work`, which may block on the client library. The library drives its connection on a
+/// runtime of its own, which cannot run on a thread that is driving another (the CLI calls its
+/// store from inside its async runtime): there `work` runs on a thread of its own meanwhile.
+fn off_the_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| match scope.spawn(work).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// `url` without its password (in the authority or a `password` parameter), to be shown.
+pub fn without_password(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "a PostgreSQL URL that cannot be read".into();
+    };
+    if parsed.password().is_some() {
+        // Only URLs that cannot have a password refuse this, and this one had one.
+        let _ = parsed.set_password(None);
+    }
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(key, _)| key != "password")
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    if parsed.query_pairs().count() != kept.len() {
+        if kept.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    parsed.to_string()
+}
+
+impl PgStore {
+    /// Connects to the database `url` names (`postgres://user:password@host:port/db`) and brings
+    /// its schema (the first of the URL's `search_path`) up to date; `holder` names this process
+    /// in chunk leases, as `this_process()` names it in job leases.
+    pub fn open(url: &str, holder: &str) -> Result<Self, StoreError> {
+        let place = PathBuf::from(without_password(url));
+        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Unusable {
+            path: place.clone(),
+            problem: format!("is not a PostgreSQL URL this bulkops can use ({e})"),
+        })?;
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(StoreError::Unusable {
+                path: place,
+                problem: "asks for TLS (sslmode=require), which this bulkops does not speak to \
+                          PostgreSQL: use sslmode=disable or sslmode=prefer on a trusted network"
+                    .into(),
+            });
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("bulkops");
+        }
+        let mut client =
+            off_the_runtime(|| config.connect(NoTls)).map_err(|e| StoreError::Inaccessible {
+                path: place.clone(),
+                reason: fault::told(&e),
+            })?;
+        off_the_runtime(|| ready(&mut client)).map_err(|fault| fault.at(&place))?;
+        Ok(PgStore {
+            client: RefCell::new(Connection(Some(client))),
+            place,
+            holder: holder.to_string(),
+        })
+    }
+
+    /// Runs `op` on the connection and puts its failure in terms of the store.
+    fn with<T: Send>(
+        &self,
+        op: impl FnOnce(&mut Client) -> Result<T, Fault> + Send,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.client.borrow_mut();
+        let client = connection.client();
+        off_the_runtime(|| op(client)).map_err(|fault| fault.at(&self.place))
+    }
+
+    /// `with`, in one transaction committed when `op` succeeds.
+    fn in_transaction<T: Send>(
+        &self,
+        op: impl FnOnce(&mut Transaction<'_>) -> Result<T, Fault> + Send,
+    ) -> Result<T, StoreError> {
+        self.with(|client| {
+            let mut tx = client.transaction()?;
+            let value = op(&mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    fn fault(&self, e: postgres::Error) -> StoreError {
+        Fault::from(e).at(&self.place)
+    }
+
+    fn chunk_list(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<i64>, StoreError> {
+        self.with(|client| column(client.query(sql, params)?))
+    }
+}
+
+/// Readies a new connection: its lock timeout, and the schema brought up to date.
+fn ready(client: &mut Client) -> Result<(), Fault> {
+    client.batch_execute(LOCK_TIMEOUT)?;
+    migrate(client)
+}
+
+fn migrate(client: &mut Client) -> Result<(), Fault> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&MIGRATION_LOCK])?;
+    // In the schema the store lives in, not in one later on the search path.
+    let versioned: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() \
+             AND tablename = 'bulkops_schema')",
+            &[],
+        )?
+        .try_get(0)?;
+    if !versioned {
+        let tables: Vec<String> = column(tx.query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
+             ORDER BY tablename",
+            &[],
+        )?)?;
+        if !tables.is_empty() {
+            return Err(Fault::NotOurs(format!(
+                "is another program's database (tables: {})",
+                tables.join(", ")
+            )));
+        }
+        tx.batch_execute(
+            "CREATE TABLE bulkops_schema (version INTEGER PRIMARY KEY, \
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )?;
+    }
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM bulkops_schema", &[])?
+        .try_get(0)?;
+    let known = MIGRATIONS.len() as i32;
+    if current > known {
+        return Err(Fault::NotOurs(format!(
+            "was written by a newer bulkops (schema {current}; this one knows up to {known})"
+        )));
+    }
+    for (version, sql) in (1..).zip(MIGRATIONS).skip(current as usize) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO bulkops_schema (version) VALUES ($1)",
+            &[&version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn column<T: for<'a> postgres::types::FromSql<'a>>(rows: Vec<Row>) -> Result<Vec<T>, Fault> {
+    rows.iter()
+        .map(|row| row.try_get(0).map_err(Fault::from))
+        .collect()
+}
+
+/// Times as the SQLite store writes them in reports.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fault> {
+    serde_json::from_str(text).map_err(|e| Fault::Damaged(e.to_string()))
+}
+
+fn job_from_row(row: &Row) -> Result<JobRecord, Fault> {
+    let spec: String = row.try_get(3)?;
+    let spec: JobSpec = parse_json(&spec)?;
+    let state: String = row.try_get(6)?;
+    let chunk_size: i64 = row.try_get(9)?;
+    let resend_rounds: i32 = row.try_get(15)?;
+    Ok(JobRecord {
+        id: row.try_get(0)?,
+        identity: row.try_get(1)?,
+        name: row.try_get(2)?,
+        spec,
+        window: Window {
+            since: row.try_get(4)?,
+            until: row.try_get(5)?,
+        },
+        state: state.parse().map_err(Fault::Damaged)?,
+        cursor: row.try_get(7)?,
+        enumerated: row.try_get(8)?,
+        chunk_size: usize::try_from(chunk_size).unwrap_or(1).max(1),
+        created_at: row.try_get(10)?,
+        finished_at: row.try_get(11)?,
+        started_by: row.try_get(12)?,
+        reason: row.try_get(13)?,
+        rate: row.try_get(14)?,
+        resend_rounds: u32::try_from(resend_rounds).unwrap_or(0),
+    })
+}
+
+fn jobs_from_rows(rows: Vec<Row>) -> Result<Vec<JobRecord>, Fault> {
+    rows.iter().map(job_from_row).collect()
+}
+
+fn item_from_row(row: &Row) -> Result<Item, Fault> {
+    let payload: Option<String> = row.try_get(3)?;
+    let attempts: i32 = row.try_get(4)?;
+    Ok(Item {
+        seq: row.try_get(0)?,
+        id: row.try_get(1)?,
+        page: row.try_get(2)?,
+        payload: payload.as_deref().map(parse_json).transpose()?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+    })
+}
+
+fn items_from_rows(rows: Vec<Row>) -> Result<Vec<Item>, Fault> {
+    rows.iter().map(item_from_row).collect()
+}
+
+fn latest_job(
+    client: &mut impl GenericClient,
+    identity: &str,
+    state: &str,
+) -> Result<Option<JobRecord>, Fault> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE identity = $1 AND {state} \
+         ORDER BY created_at DESC, created_seq DESC LIMIT 1"
+    );
+    client
+        .query_opt(&sql, &[&identity])?
+        .as_ref()
+        .map(job_from_row)
+        .transpose()
+}
+
+/// Who holds job `id`, if anyone; with `lock`, the job row stays locked until the transaction
+/// ends.
+fn read_lease(
+    client: &mut impl GenericClient,
+    id: &str,
+    lock: bool,
+) -> Result<Option<Lease>, Fault> {
+    let sql = format!(
+        "SELECT owner, heartbeat FROM jobs WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = client.query_one(&sql, &[&id])?;
+    let owner: Option<String> = row.try_get(0)?;
+    let heartbeat: Option<DateTime<Utc>> = row.try_get(1)?;
+    Ok(owner.zip(heartbeat).map(|(owner, heartbeat)| Lease {
+        job: id.to_string(),
+        owner,
+        heartbeat,
+    }))
+}
+
+/// Takes job `id` for `owner` inside `tx`, unless another holder may still be running it. The
+/// chunks a holder that is gone still held are free again at once: nobody sends them.
+fn take_lease(
+    tx: &mut Transaction<'_>,
+    id: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Lease>, Fault> {
+    if let Some(lease) = read_lease(tx, id, true)? {
+        if lease.owner != owner {
+            if lease.is_held(now) {
+                return Ok(Err(lease));
+            }
+            tx.execute(
+                "UPDATE chunks SET owner = NULL, lease_until = NULL \
+                 WHERE job_id = $1 AND owner = $2",
+                &[&id, &lease.owner],
+            )?;
+        }
+    }
+    tx.execute(
+        "UPDATE jobs SET owner = $2, heartbeat = $3 WHERE id = $1",
+        &[&id, &owner, &now],
+    )?;
+    Ok(Ok(()))
+}
+
+/// Inserts a new running job held by `owner`; its id is its name (or identity) and a number.
+fn insert_job(
+    tx: &mut Transaction<'_>,
+    new: &NewJob,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<String, Fault> {
+    let prefix = new.name.clone().unwrap_or_else(|| new.identity.clone());
+    let previous: i64 = tx
+        .query_one(
+            "SELECT COUNT(*) FROM jobs WHERE identity = $1",
+            &[&new.identity],
+        )?
+        .try_get(0)?;
+    let id = format!("{prefix}-{}", previous + 1);
+    let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
+         created_at, started_by, reason, owner, heartbeat) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $9)",
+        &[
+            &id,
+            &new.identity,
+            &new.name,
+            &spec,
+            &new.window.since,
+            &new.window.until,
+            &new.cursor,
+            &(new.chunk_size as i64),
+            &now,
+            &new.started_by,
+            &new.reason,
+            &owner,
+        ],
+    )?;
+    Ok(id)
+}
+
+/// One outcome per item, as writing them one after another leaves it (an `UPDATE … FROM`
+/// touches a row once): the last state and reason, the last status that came, attempts added up.
+fn merged(outcomes: &[ItemOutcome]) -> Vec<ItemOutcome> {
+    let mut slot: HashMap<&str, usize> = HashMap::new();
+    let mut merged: Vec<ItemOutcome> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        match slot.get(o.id.as_str()) {
+            Some(&i) => {
+                let m = &mut merged[i];
+                m.state = o.state;
+                m.reason.clone_from(&o.reason);
+                m.http_status = o.http_status.or(m.http_status);
+                m.attempts = m.attempts.saturating_add(o.attempts);
+            }
+            None => {
+                slot.insert(&o.id, merged.len());
+                merged.push(o.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// Writes outcomes in one statement; an item's attempts add up, its status stays when none came.
+fn write_outcomes(
+    tx: &mut Transaction<'_>,
+    job_id: &str,
+    outcomes: &[ItemOutcome],
+) -> Result<(), Fault> {
+    let outcomes = merged(outcomes);
+    let ids: Vec<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
+    let states: Vec<&str> = outcomes.iter().map(|o| o.state.as_str()).collect();
+    let reasons: Vec<Option<&str>> = outcomes.iter().map(|o| o.reason.as_deref()).collect();
+    let statuses: Vec<Option<i32>> = outcomes
+        .iter()
+        .map(|o| o.http_status.map(i32::from))
+        .collect();
+    let attempts: Vec<i64> = outcomes.iter().map(|o| i64::from(o.attempts)).collect();
+    tx.execute(
+        "UPDATE items SET state = o.state, reason = o.reason, \
+         http_status = COALESCE(o.status, items.http_status), \
+         attempts = items.attempts + o.attempts, updated_at = $2 \
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[]) \
+              AS o(id, state, reason, status, attempts) \
+         WHERE items.job_id = $1 AND items.id = o.id",
+        &[
+            &job_id,
+            &Utc::now(),
+            &ids,
+            &states,
+            &reasons,
+            &statuses,
+            &attempts,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Groups not-yet-chunked pending items into chunks of `chunk_size`, in enumeration order.
+/// A short tail is chunked only once enumeration is complete.
+fn assign_chunks(
+    tx: &mut Transaction<'_>,
+    job_id: &str,
+    chunk_size: i64,
+    final_page: bool,
+) -> Result<(), Fault> {
+    let size = chunk_size.max(1) as usize;
+    let mut next_chunk: i64 = tx
+        .query_one("SELECT chunk_count FROM jobs WHERE id = $1", &[&job_id])?
+        .try_get(0)?;
+    let unassigned: Vec<i64> = column(tx.query(
+        "SELECT seq FROM items WHERE job_id = $1 AND chunk IS NULL AND state = 'pending' \
+         ORDER BY seq",
+        &[&job_id],
+    )?)?;
+    let (mut seqs, mut chunk_of, mut chunks) = (Vec::new(), Vec::new(), Vec::new());
+    for group in unassigned.chunks(size) {
+        if group.len() < size && !final_page {
+            break;
+        }
+        next_chunk += 1;
+        chunks.push(next_chunk);
+        seqs.extend_from_slice(group);
+        chunk_of.extend(std::iter::repeat_n(next_chunk, group.len()));
+    }
+    tx.execute(
+        "INSERT INTO chunks (job_id, chunk, state) \
+         SELECT $1, c, 'pending' FROM unnest($2::bigint[]) AS c",
+        &[&job_id, &chunks],
+    )?;
+    tx.execute(
+        "UPDATE items SET chunk = n.chunk FROM unnest($2::bigint[], $3::bigint[]) AS n(seq, chunk) \
+         WHERE items.job_id = $1 AND items.seq = n.seq",
+        &[&job_id, &seqs, &chunk_of],
+    )?;
+    tx.execute(
+        "UPDATE jobs SET chunk_count = $2 WHERE id = $1",
+        &[&job_id, &next_chunk],
+    )?;
+    Ok(())
+}
+
+impl Store for PgStore {
+    /// The server connection is what this store has open: it must still be there.
+    fn check_in_place(&self) -> Result<(), StoreError> {
+        if self.client.borrow_mut().client().is_closed() {
+            return Err(StoreError::Failed {
+                path: self.place.clone(),
+                reason: "the connection to the server was closed".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates or resumes the job and takes it, in one transaction under the job-creation
+    /// lock: two processes started at the same instant get one job, the second the lease.
+    fn begin_job(
+        &mut self,
+        new: NewJob,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Begun, Lease>, StoreError> {
+        self.in_transaction(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&JOB_CREATION_LOCK])?;
+            let open = tx.query_opt(
+                "SELECT id FROM jobs WHERE identity = $1 AND state IN ('running', 'paused')",
+                &[&new.identity],
+            )?;
+            match open {
+                Some(row) => {
+                    let id: String = row.try_get(0)?;
+                    Ok(take_lease(tx, &id, owner, now)?.map(|()| Begun::Resumed(id)))
+                }
+                None => Ok(Ok(Begun::Created(insert_job(tx, &new, owner, now)?))),
+            }
+        })
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.with(|client| {
+            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+            client
+                .query_opt(&sql, &[&id])?
+                .as_ref()
+                .map(job_from_row)
+                .transpose()
+        })
+    }
+
+    fn open_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.with(|client| latest_job(client, identity, "state IN ('running', 'paused')"))
+    }
+
+    fn finished_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.with(|client| latest_job(client, identity, "state = 'finished'"))
+    }
+
+    fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(|client| {
+            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at, created_seq");
+            jobs_from_rows(client.query(&sql, &[])?)
+        })
+    }
+
+    fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
+        self.with(|client| {
+            let row = client.query_one("SELECT state, rate FROM jobs WHERE id = $1", &[&id])?;
+            let state: String = row.try_get(0)?;
+            Ok((state.parse().map_err(Fault::Damaged)?, row.try_get(1)?))
+        })
+    }
+
+    fn set_job_state(
+        &mut self,
+        id: &str,
+        state: JobState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let finished = (!state.is_open()).then_some(now);
+        self.with(|client| {
+            client.execute(
+                "UPDATE jobs SET state = $2, finished_at = $3 WHERE id = $1",
+                &[&id, &state.as_str(), &finished],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
+        self.with(|client| {
+            client.execute("UPDATE jobs SET rate = $2 WHERE id = $1", &[&id, &rate])?;
+            Ok(())
+        })
+    }
+
+    fn claim_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Lease>, StoreError> {
+        self.in_transaction(|tx| take_lease(tx, id, owner, now))
+    }
+
+    /// Renews the job's lease and, with it, those of the chunks this store holds.
+    fn heartbeat(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let holder = self.holder.clone();
+        self.in_transaction(|tx| {
+            let renewed = tx.execute(
+                "UPDATE jobs SET heartbeat = $3 WHERE id = $1 AND owner = $2",
+                &[&id, &owner, &now],
+            )? == 1;
+            if renewed {
+                tx.execute(
+                    "UPDATE chunks SET lease_until = now() + make_interval(secs => $3) \
+                     WHERE job_id = $1 AND owner = $2",
+                    &[&id, &holder, &CHUNK_LEASE_SECONDS],
+                )?;
+            }
+            Ok(renewed)
+        })
+    }
+
+    /// Lets the job go, and the chunks this store holds: whatever it marked sending is then in
+    /// doubt for the next holder.
+    fn release_job(&mut self, id: &str, owner: &str) -> Result<(), StoreError> {
+        let holder = self.holder.clone();
+        self.in_transaction(|tx| {
+            tx.execute(
+                "UPDATE jobs SET owner = NULL, heartbeat = NULL WHERE id = $1 AND owner = $2",
+                &[&id, &owner],
+            )?;
+            tx.execute(
+                "UPDATE chunks SET owner = NULL, lease_until = NULL \
+                 WHERE job_id = $1 AND owner = $2",
+                &[&id, &holder],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
+        self.with(|client| read_lease(client, id, false))
+    }
+
+    /// One page in one transaction, the job row locked so that pages of one job are numbered
+    /// one after the other. An id already enumerated (in this page or before) is passed over.
+    fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
+        self.in_transaction(|tx| {
+            let row = tx.query_one(
+                "SELECT item_count, page_count, chunk_size FROM jobs WHERE id = $1 FOR UPDATE",
+                &[&job_id],
+            )?;
+            let (mut seq, page_no, chunk_size): (i64, i64, i64) =
+                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            let offered: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+            let known: Vec<String> = column(tx.query(
+                "SELECT id FROM items WHERE job_id = $1 AND id = ANY($2)",
+                &[&job_id, &offered],
+            )?)?;
+            let mut seen: HashSet<&str> = known.iter().map(String::as_str).collect();
+            let mut added = Counts::default();
+            let (mut seqs, mut ids, mut states, mut reasons, mut payloads) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for item in &page.items {
+                if !seen.insert(item.id.as_str()) {
+                    continue;
+                }
+                let (state, reason) = match &item.settled {
+                    Some((state, reason)) => (*state, Some(reason.as_str())),
+                    None => (ItemState::Pending, None),
+                };
+                seqs.push(seq);
+                ids.push(item.id.as_str());
+                states.push(state.as_str());
+                reasons.push(reason);
+                payloads.push(item.payload.as_ref().map(|p| p.to_string()));
+                seq += 1;
+                added.add(state, 1);
+            }
+            tx.execute(
+                "INSERT INTO items (job_id, seq, id, page, state, reason, payload, updated_at) \
+                 SELECT $1, n.seq, n.id, $2, n.state, n.reason, n.payload, $3 \
+                 FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) \
+                      AS n(seq, id, state, reason, payload)",
+                &[
+                    &job_id,
+                    &page_no,
+                    &Utc::now(),
+                    &seqs,
+                    &ids,
+                    &states,
+                    &reasons,
+                    &payloads,
+                ],
+            )?;
+            let scope = page.page_scope.map(|s| s.to_string());
+            tx.execute(
+                "INSERT INTO pages (job_id, page, scope) VALUES ($1, $2, $3)",
+                &[&job_id, &page_no, &scope],
+            )?;
+            let enumerated = page.next_cursor.is_none();
+            tx.execute(
+                "UPDATE jobs SET item_count = $2, page_count = page_count + 1, cursor = $3, \
+                 enumerated = $4 WHERE id = $1",
+                &[&job_id, &seq, &page.next_cursor, &enumerated],
+            )?;
+            assign_chunks(tx, job_id, chunk_size, enumerated)?;
+            Ok(added)
+        })
+    }
+
+    fn pages_with(
+        &self,
+        job_id: &str,
+        state: ItemState,
+    ) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError> {
+        self.with(|client| {
+            let rows = client.query(
+                "SELECT p.page, p.scope FROM pages p WHERE p.job_id = $1 AND EXISTS \
+                 (SELECT 1 FROM items i WHERE i.job_id = p.job_id AND i.page = p.page \
+                  AND i.state = $2) ORDER BY p.page",
+                &[&job_id, &state.as_str()],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let scope: Option<String> = row.try_get(1)?;
+                    Ok((
+                        row.try_get(0)?,
+                        scope.as_deref().map(parse_json).transpose()?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    fn page_items(
+        &self,
+        job_id: &str,
+        page: i64,
+        state: ItemState,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job_id = $1 AND page = $2 \
+                 AND state = $3 ORDER BY seq"
+            );
+            items_from_rows(client.query(&sql, &[&job_id, &page, &state.as_str()])?)
+        })
+    }
+
+    /// Keeps a manifest once: under a lock on its digest, two processes keeping the same one at
+    /// the same instant write it once.
+    fn put_manifest(&mut self, digest: &str, ids: &[String]) -> Result<(), StoreError> {
+        self.in_transaction(|tx| {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&MANIFEST_LOCK, &digest],
+            )?;
+            tx.execute(
+                "INSERT INTO manifests (digest, seq, id) \
+                 SELECT $1, n.ord - 1, n.id FROM unnest($2::text[]) WITH ORDINALITY AS n(id, ord) \
+                 WHERE NOT EXISTS (SELECT 1 FROM manifests WHERE digest = $1)",
+                &[&digest, &ids],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn manifest(&self, digest: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|client| {
+            column(client.query(
+                "SELECT id FROM manifests WHERE digest = $1 ORDER BY seq",
+                &[&digest],
+            )?)
+        })
+    }
+
+    /// Pending chunks in order, but for those another holder is sending.
+    fn pending_chunks(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let sql = format!(
+            "SELECT chunk FROM chunks WHERE job_id = $1 AND state = 'pending' AND {FREE_FOR_ME} \
+             AND chunk > $3 ORDER BY chunk LIMIT $4"
+        );
+        self.chunk_list(&sql, &[&job_id, &self.holder, &after, &(limit as i64)])
+    }
+
+    /// Chunks left `sending` by a process that is gone (its lease on them ran out or was
+    /// released), and those this store marked itself.
+    fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError> {
+        let sql = format!(
+            "SELECT chunk FROM chunks WHERE job_id = $1 AND state = 'sending' AND {FREE_FOR_ME} \
+             ORDER BY chunk"
+        );
+        self.chunk_list(&sql, &[&job_id, &self.holder])
+    }
+
+    fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job_id = $1 AND chunk = $2 \
+                 AND state = 'pending' ORDER BY seq"
+            );
+            items_from_rows(client.query(&sql, &[&job_id, &chunk])?)
+        })
+    }
+
+    /// A chunk marked `sending` is this store's until its lease passes; in any other state it is
+    /// nobody's.
+    fn set_chunk_state(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        state: ChunkState,
+    ) -> Result<(), StoreError> {
+        let holder = (state == ChunkState::Sending).then(|| self.holder.clone());
+        self.with(|client| {
+            client.execute(
+                "UPDATE chunks SET state = $3, owner = $4, \
+                 lease_until = CASE WHEN $4::text IS NULL THEN NULL \
+                                    ELSE now() + make_interval(secs => $5) END \
+                 WHERE job_id = $1 AND chunk = $2",
+                &[
+                    &job_id,
+                    &chunk,
+                    &state.as_str(),
+                    &holder,
+                    &CHUNK_LEASE_SECONDS,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Refused with `StoreError::ChunkTaken`, writing nothing, when another holder took the
+    /// chunk after this store's lease on it ran out: that holder sends it and records it.
+    fn finish_chunk(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(), StoreError> {
+        let holder = self.holder.clone();
+        self.in_transaction(|tx| {
+            let sql = format!(
+                "SELECT {FREE_FOR_ME} FROM chunks WHERE job_id = $1 AND chunk = $3 FOR UPDATE"
+            );
+            let free: Option<bool> = match tx.query_opt(&sql, &[&job_id, &holder, &chunk])? {
+                Some(row) => row.try_get(0)?,
+                None => Some(true),
+            };
+            if free != Some(true) {
+                return Err(Fault::ChunkTaken {
+                    job: job_id.to_string(),
+                    chunk,
+                });
+            }
+            write_outcomes(tx, job_id, outcomes)?;
+            // Items left pending (the server could not be reached) keep their chunk to be sent
+            // again.
+            let left = outcomes.iter().any(|o| o.state == ItemState::Pending);
+            let state = if left {
+                ChunkState::Pending
+            } else {
+                ChunkState::Done
+            };
+            tx.execute(
+                "UPDATE chunks SET state = $3, owner = NULL, lease_until = NULL \
+                 WHERE job_id = $1 AND chunk = $2",
+                &[&job_id, &chunk, &state.as_str()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn record_outcomes(
+        &mut self,
+        job_id: &str,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(), StoreError> {
+        self.in_transaction(|tx| write_outcomes(tx, job_id, outcomes))
+    }
+
+    fn requeue_for_resend(
+        &mut self,
+        job_id: &str,
+        from: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        self.in_transaction(|tx| {
+            let chunk_size: i64 = tx
+                .query_one(
+                    "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = $1 \
+                     RETURNING chunk_size",
+                    &[&job_id],
+                )?
+                .try_get(0)?;
+            let moved = tx.execute(
+                "UPDATE items SET state = 'pending', chunk = NULL, reason = $3, updated_at = $4 \
+                 WHERE job_id = $1 AND state = $2",
+                &[&job_id, &from.as_str(), &reason, &Utc::now()],
+            )?;
+            assign_chunks(tx, job_id, chunk_size, true)?;
+            Ok(moved)
+        })
+    }
+
+    fn items_in_state(
+        &self,
+        job_id: &str,
+        state: ItemState,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job_id = $1 AND state = $2 \
+                 AND seq > $3 ORDER BY seq LIMIT $4"
+            );
+            let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+                [&job_id, &state.as_str(), &after_seq, &(limit as i64)];
+            items_from_rows(client.query(&sql, &params)?)
+        })
+    }
+
+    fn accepted_items(
+        &self,
+        job_id: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job_id = $1 \
+                 AND state IN ('done', 'sent', 'unconfirmed') AND seq > $2 ORDER BY seq LIMIT $3"
+            );
+            items_from_rows(client.query(&sql, &[&job_id, &after_seq, &(limit as i64)])?)
+        })
+    }
+
+    fn counts(&self, job_id: &str) -> Result<Counts, StoreError> {
+        self.with(|client| {
+            let rows = client.query(
+                "SELECT state, COUNT(*) FROM items WHERE job_id = $1 GROUP BY state",
+                &[&job_id],
+            )?;
+            let mut counts = Counts::default();
+            for row in rows {
+                let state: String = row.try_get(0)?;
+                let n: i64 = row.try_get(1)?;
+                counts.add(state.parse().map_err(Fault::Damaged)?, n.max(0) as u64);
+            }
+            Ok(counts)
+        })
+    }
+
+    /// Takes chunks one transaction at a time: the chunks are locked `FOR UPDATE SKIP LOCKED`,
+    /// so a process taking at the same instant passes over them, and marked held by this store
+    /// (and `sending`, with `mark_sending`) before the transaction commits.
+    fn take_chunks(
+        &mut self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+        mark_sending: bool,
+    ) -> Result<Vec<TakenChunk>, StoreError> {
+        let holder = self.holder.clone();
+        let mut taken = Vec::new();
+        let mut after = after;
+        while taken.len() < limit {
+            let wanted = (limit - taken.len()) as i64;
+            let batch = self.in_transaction(|tx| {
+                let sql = format!(
+                    "UPDATE chunks SET owner = $2, \
+                     lease_until = now() + make_interval(secs => $5), \
+                     state = CASE WHEN $6 THEN 'sending' ELSE state END \
+                     WHERE (job_id, chunk) IN (SELECT job_id, chunk FROM chunks \
+                        WHERE job_id = $1 AND state = 'pending' AND {FREE_FOR_ME} AND chunk > $3 \
+                        ORDER BY chunk LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                     RETURNING chunk"
+                );
+                let mut chunks: Vec<i64> = column(tx.query(
+                    &sql,
+                    &[
+                        &job_id,
+                        &holder,
+                        &after,
+                        &wanted,
+                        &CHUNK_LEASE_SECONDS,
+                        &mark_sending,
+                    ],
+                )?)?;
+                chunks.sort_unstable();
+                let rows = tx.query(
+                    &format!(
+                        "SELECT {ITEM_COLUMNS}, chunk FROM items WHERE job_id = $1 \
+                         AND chunk = ANY($2) AND state = 'pending' ORDER BY chunk, seq"
+                    ),
+                    &[&job_id, &chunks],
+                )?;
+                let mut batch: Vec<TakenChunk> = chunks
+                    .iter()
+                    .map(|&chunk| TakenChunk {
+                        chunk,
+                        items: Vec::new(),
+                    })
+                    .collect();
+                for row in &rows {
+                    let chunk: i64 = row.try_get(5)?;
+                    let item = item_from_row(row)?;
+                    if let Some(slot) = batch.iter_mut().find(|t| t.chunk == chunk) {
+                        slot.items.push(item);
+                    }
+                }
+                // Nothing left to send: done, and nobody's.
+                let empty: Vec<i64> = batch
+                    .iter()
+                    .filter(|t| t.items.is_empty())
+                    .map(|t| t.chunk)
+                    .collect();
+                tx.execute(
+                    "UPDATE chunks SET state = 'done', owner = NULL, lease_until = NULL \
+                     WHERE job_id = $1 AND chunk = ANY($2)",
+                    &[&job_id, &empty],
+                )?;
+                Ok(batch)
+            })?;
+            let Some(last) = batch.last().map(|t| t.chunk) else {
+                break;
+            };
+            after = last;
+            taken.extend(batch.into_iter().filter(|t| !t.items.is_empty()));
+        }
+        Ok(taken)
+    }
+
+    fn for_each_report_row(
+        &self,
+        job: &JobRecord,
+        problems_only: bool,
+        each: &mut dyn FnMut(ReportRow) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let filter = if problems_only {
+            "AND state IN ('failed', 'skipped', 'unconfirmed')"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT seq, id, state, reason, http_status, attempts, updated_at, payload FROM items \
+             WHERE job_id = $1 {filter} ORDER BY seq"
+        );
+        let operation = job.spec.operation.name().to_string();
+        let mut connection = self.client.borrow_mut();
+        let client = connection.client();
+        // One query, read through a portal batch by batch: one plan and one walk of the index
+        // for the whole job, and never the whole job in memory.
+        let mut tx = off_the_runtime(|| client.transaction()).map_err(|e| self.fault(e))?;
+        let walked = (|| -> Result<(), Fault> {
+            let portal = off_the_runtime(|| tx.bind(&sql, &[&job.id]))?;
+            loop {
+                let rows = off_the_runtime(|| tx.query_portal(&portal, REPORT_BATCH))?;
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                for row in &rows {
+                    if each(report_row(row, &operation)?).is_break() {
+                        return Ok(());
+                    }
+                }
+            }
+        })();
+        // Read only: nothing to commit, and the rollback closes the portal.
+        off_the_runtime(move || drop(tx));
+        walked.map_err(|fault| fault.at(&self.place))
+    }
+}
+
+fn report_row(row: &Row, operation: &str) -> Result<ReportRow, Fault> {
+    let status: Option<i32> = row.try_get(4)?;
+    let attempts: i32 = row.try_get(5)?;
+    let time: Option<DateTime<Utc>> = row.try_get(6)?;
+    let payload: Option<String> = row.try_get(7)?;
+    Ok(ReportRow {
+        id: row.try_get(1)?,
+        operation: operation.to_string(),
+        outcome: row.try_get(2)?,
+        reason: row.try_get(3)?,
+        http_status: status.and_then(|s| u16::try_from(s).ok()),
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        time: time.map(ts),
+        payload: payload.as_deref().map(parse_json).transpose()?,
+    })
+}

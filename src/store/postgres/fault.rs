@@ -1,0 +1,86 @@
+//! A failure of the PostgreSQL store as the client library and the store's own checks see it,
+//! and its cause in the backend-neutral terms of `StoreError`.
+
+use std::path::Path;
+
+use postgres::error::SqlState;
+
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub(super) enum Fault {
+    Pg(postgres::Error),
+    /// Stored data this bulkops cannot read.
+    Damaged(String),
+    /// The database is no store this bulkops can use (the reason says why).
+    NotOurs(String),
+    /// Another process holds the chunk now: this one's lease on it ran out.
+    ChunkTaken {
+        job: String,
+        chunk: i64,
+    },
+}
+
+impl From<postgres::Error> for Fault {
+    fn from(e: postgres::Error) -> Self {
+        Fault::Pg(e)
+    }
+}
+
+impl Fault {
+    /// The cause, for the store at `place` (its URL without the password).
+    pub(super) fn at(self, place: &Path) -> StoreError {
+        let path = place.to_path_buf();
+        let e = match self {
+            Fault::Damaged(what) => {
+                return StoreError::Unusable {
+                    path,
+                    problem: format!("holds data this bulkops cannot read ({what})"),
+                }
+            }
+            Fault::NotOurs(problem) => return StoreError::Unusable { path, problem },
+            Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
+            Fault::Pg(e) => e,
+        };
+        let reason = told(&e);
+        let Some(code) = e.code() else {
+            // No answer from the server: the connection broke, or a value did not convert.
+            return StoreError::Failed { path, reason };
+        };
+        match code.code() {
+            c if c.starts_with("28") => StoreError::Inaccessible { path, reason },
+            _ if *code == SqlState::INVALID_CATALOG_NAME
+                || *code == SqlState::INVALID_SCHEMA_NAME
+                || *code == SqlState::INSUFFICIENT_PRIVILEGE
+                || *code == SqlState::READ_ONLY_SQL_TRANSACTION =>
+            {
+                StoreError::Inaccessible { path, reason }
+            }
+            _ if *code == SqlState::DISK_FULL
+                || *code == SqlState::IO_ERROR
+                || *code == SqlState::OUT_OF_MEMORY =>
+            {
+                StoreError::Io { path, reason }
+            }
+            _ if *code == SqlState::DATA_CORRUPTED || *code == SqlState::INDEX_CORRUPTED => {
+                StoreError::Unusable {
+                    path,
+                    problem: format!("is damaged ({reason})"),
+                }
+            }
+            _ => StoreError::Failed { path, reason },
+        }
+    }
+}
+
+/// The error with its causes: the client library's own text ("db error", "error connecting to
+/// server") names no cause.
+pub(super) fn told(e: &postgres::Error) -> String {
+    let mut told = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        told = format!("{told}: {c}");
+        cause = c.source();
+    }
+    told
+}
