@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, CronsCommand, RunsCommand, ScheduledCommand};
+use args::{Command, ConfigCommand, CronsCommand, Output, RunsCommand, ScheduledCommand};
 use run_job::{Execution, Request};
 
 use crate::backend::hatchet::{HatchetError, TokenError};
@@ -204,5 +204,22 @@ pub fn run() -> Result<Exit, CliError> {
         Command::Report(args) => jobs::report(&cli.global, &args),
         Command::Completions { shell } => output::completions(shell),
         Command::Manpage => output::manpage(),
+        Command::Config(ConfigCommand::Show) => {
+            let flags = crate::config::Overrides {
+                state: cli.global.state.clone(),
+                log_format: cli.global.log_format.clone(),
+                ..Default::default()
+            };
+            let shown = crate::config::Effective::load(
+                cli.global.config.as_deref(),
+                &flags,
+                std::env::vars_os(),
+            )?;
+            match cli.global.output {
+                Output::Json => output::outln!("{}", serde_json::json!(shown)),
+                Output::Text => output::outln!("{shown}"),
+            }?;
+            Ok(Exit::Success)
+        }
     }
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod cancel;
 mod causes;
 mod colour;
+mod config_show;
 mod control;
 mod generated;
 mod language;
