@@ -8,8 +8,8 @@ Debian release with `debootstrap --variant=minbase` (cached under $BULKOPS_CACHE
 release and the RUN instructions), runs the stage's RUN instructions in it, copies the release
 binary in, removes every shell (the image must need none at run time), mounts a fresh directory
 at the VOLUME path, and runs the ENTRYPOINT as USER with `chroot --userspec`: `--version`, then a
-short cancel job against the simulator on 127.0.0.1, then `jobs list` in a second process to show
-the job's state lived on the volume.
+short cancel job against the simulator on 127.0.0.1, then `config show` (the state must be the
+image's ENV) and `jobs list` in new processes, to show the job's state lived on the volume.
 
 usage: image_check.py DOCKERFILE BULKOPS_RELEASE_BINARY HATCHET_SIM_BINARY
 """
@@ -266,6 +266,10 @@ def check(dockerfile, binary, sim_binary):
         state = image.volume / Path(spec["env"]["BULKOPS_STATE"]).relative_to(spec["volume"])
         if not state.is_file() or state.stat().st_uid != spec["uid"]:
             raise CheckFailed(f"no state file of uid {spec['uid']} on the volume at {state}")
+        shown = json.loads(expect(image.run(["-o", "json", "config", "show"], {}), "bulkops config show"))
+        state_shown = next(s for s in shown["settings"] if s["name"] == "state")
+        if (state_shown["value"], state_shown["source"]) != (spec["env"]["BULKOPS_STATE"], "env"):
+            raise CheckFailed(f"config show in the image gives the state as {state_shown}, not the image's ENV")
         listed = json.loads(expect(image.run(["-o", "json", "jobs", "list"], {}), "bulkops jobs list"))
         if summary["job"] not in json.dumps(listed):
             raise CheckFailed(f"jobs list in a new process does not show job {summary['job']}: {listed}")
