@@ -6,13 +6,15 @@ WORKDIR /src
 # The dependencies first, built against stub sources: this layer is rebuilt only when a manifest
 # or Cargo.lock changes, not on every source edit.
 COPY Cargo.toml Cargo.lock ./
+# Every workspace member's manifest (scripts/image-check.sh checks that none is missing).
 COPY crates/hatchet-sim/Cargo.toml crates/hatchet-sim/
-RUN mkdir -p src tests/it crates/hatchet-sim/src \
-    && echo 'fn main() {}' > src/main.rs \
-    && echo 'fn main() {}' > crates/hatchet-sim/src/main.rs \
-    && touch src/lib.rs tests/it/main.rs crates/hatchet-sim/src/lib.rs \
+COPY crates/handinger-sim/Cargo.toml crates/handinger-sim/
+RUN for member in . crates/*; do \
+        mkdir -p "$member/src" && echo 'fn main() {}' > "$member/src/main.rs" && touch "$member/src/lib.rs"; \
+    done \
+    && mkdir -p tests/it && touch tests/it/main.rs \
     && cargo build --release --locked --bin bulkops \
-    && rm -rf src crates/hatchet-sim/src
+    && rm -rf src crates/*/src
 COPY crates ./crates
 COPY config ./config
 COPY src ./src

@@ -10,6 +10,8 @@ binary in, removes every shell (the image must need none at run time), mounts a 
 at the VOLUME path, and runs the ENTRYPOINT as USER with `chroot --userspec`: `--version`, then a
 short cancel job against the simulator on 127.0.0.1, then `config show` (the state must be the
 image's ENV) and `jobs list` in new processes, to show the job's state lived on the volume.
+It also checks that the build stage copies every workspace member's manifest into its
+dependency layer, without which cargo cannot load the workspace there.
 
 usage: image_check.py DOCKERFILE BULKOPS_RELEASE_BINARY HATCHET_SIM_BINARY
 """
@@ -75,6 +77,13 @@ def runtime_stage(dockerfile):
         if keyword == "FROM":
             stages.append([])
         stages[-1].append((keyword, args))
+    copied = {a for keyword, args in stages[0] if keyword == "COPY" for a in shlex.split(args)}
+    root = Path(dockerfile).parent
+    members = tomllib.loads((root / "Cargo.toml").read_text())["workspace"]["members"]
+    for member in members:
+        if member != "." and f"{member}/Cargo.toml" not in copied:
+            raise CheckFailed(f"the build stage's dependency layer does not COPY {member}/Cargo.toml, "
+                              "a workspace member: cargo cannot load the workspace without it")
     stage = stages[-1]
     image = stage[0][1].split()[0]
     found = re.fullmatch(r"debian:([a-z]+)(-slim)?", image)

@@ -67,6 +67,7 @@ second_env=$(BULKOPS_HATCHET_VERSION=$SECOND_VERSION bash scripts/hatchet-up.sh 
 
 step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk); cancel and replay against $SECOND_VERSION"
 export BULKOPS_BIN="$CARGO_TARGET_DIR/debug/bulkops"
+export HANDINGER_SIM_BIN="$CARGO_TARGET_DIR/debug/handinger-sim"
 export HATCHET_SIM_BIN="$CARGO_TARGET_DIR/debug/hatchet-sim"
 # Mostly waiting on paced requests and on the servers: the two suites share the cores well.
 # Its own log and tmp dir: two pytest sessions must not clean up each other's numbered tmp dirs.

@@ -1,15 +1,5 @@
-//! Thin entry point: parse, run, map errors to exit codes.
+//! Thin entry point: the CLI runs the command and says how the process ends.
 
-use std::io::Write;
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    match bulkops::cli::run() {
-        Ok(exit) => exit.into(),
-        Err(e) => {
-            // Not `eprintln!`: a closed stderr must not turn the error into a panic.
-            let _ = writeln!(std::io::stderr(), "error: {e}");
-            e.exit().into()
-        }
-    }
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(bulkops::cli::main())
 }

@@ -99,7 +99,7 @@ fn utc(t: DateTime<Utc>) -> String {
 
 /// Streams a job's report to `out`; returns the number of rows written.
 pub fn write_report(
-    store: &Store,
+    store: &dyn Store,
     job: &JobRecord,
     problems_only: bool,
     format: ReportFormat,
@@ -117,7 +117,7 @@ pub fn write_report(
     let mut rows = 0;
     // A failed write ends the walk, and is the report's error, not the store's.
     let mut write_failure = None;
-    store.for_each_report_row(job, problems_only, |row| {
+    store.for_each_report_row(job, problems_only, &mut |row| {
         rows += 1;
         let line = Line::new(&row, with_trigger_times);
         let line = match format {
@@ -138,15 +138,14 @@ pub fn write_report(
     }
 }
 
-/// Writes the full CSV report of a job next to the state file and returns its path.
-pub fn save_report(store: &Store, job: &JobRecord) -> Result<PathBuf, ReportError> {
-    let dir = reports_dir(store.path());
+/// Writes the full CSV report of a job into `dir` (created if missing) and returns its path.
+pub fn save_report(store: &dyn Store, job: &JobRecord, dir: &Path) -> Result<PathBuf, ReportError> {
     let path = dir.join(format!("{}.csv", job.id));
     let io_err = |source| ReportError::Io {
         path: path.clone(),
         source,
     };
-    fs::create_dir_all(&dir).map_err(io_err)?;
+    fs::create_dir_all(dir).map_err(io_err)?;
     let file = fs::File::create(&path).map_err(io_err)?;
     let mut out = io::BufWriter::new(file);
     write_report(store, job, false, ReportFormat::Csv, &mut out).map_err(|e| match e {
@@ -157,7 +156,8 @@ pub fn save_report(store: &Store, job: &JobRecord) -> Result<PathBuf, ReportErro
     Ok(path)
 }
 
-fn reports_dir(state: &Path) -> PathBuf {
+/// Where reports go unless configured otherwise: `<state stem>-reports` beside the state file.
+pub fn reports_beside(state: &Path) -> PathBuf {
     let stem = state
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

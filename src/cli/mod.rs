@@ -1,127 +1,30 @@
-//! The command line: parsing, the flow of a job run, and output. Exit codes: 0 all done,
-//! 1 finished with item failures, 2 input the user can fix (nothing sent; a damaged, foreign or
-//! read-only state file among it), 3 transient or interrupted (resumable).
+//! The command line: it maps clap's arguments to the app's requests, the app's outcomes to
+//! output, and errors to an exit code (`app::BulkopsExitCode`). One actix System serves the
+//! whole process.
 
 mod args;
 mod jobs;
 mod output;
-mod run_job;
+mod request;
+mod terminal;
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::io::Write;
 
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, ConfigCommand, CronsCommand, Output, RunsCommand, ScheduledCommand};
-use run_job::{Execution, Request};
+use args::{
+    Command, ConfigCommand, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledCommand,
+};
+use request::{job_request, load_settings, reschedule_kind, ExecFlags};
+use terminal::Terminal;
 
-use crate::backend::hatchet::{HatchetError, TokenError};
-use crate::config::ConfigError;
-use crate::engine::EngineError;
-use crate::job::{OperationKind, SpecError};
-use crate::ops::{ManifestError, OpError};
-use crate::report::ReportError;
-use crate::store::StoreError;
-
-/// How a command ended, as an exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success = 0,
-    ItemFailures = 1,
-    BadInput = 2,
-    Interrupted = 3,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
-    }
-}
-
-/// A command that could not run, by cause: the cause decides the exit code (see `exit`). Exit 1
-/// is no error: it is a finished job's item failures.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Input or configuration the user can fix, as the message says; nothing was sent.
-    #[error("{0}")]
-    BadInput(String),
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error(transparent)]
-    Manifest(#[from] ManifestError),
-    /// Stopped for a transient reason before anything was sent: run it again later.
-    #[error("{0}")]
-    Interrupted(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The server failed a call made outside a job's engine (a dry run's listing).
-    #[error(transparent)]
-    Server(#[from] OpError),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    /// A running job stopped because its state file failed: it resumes once that is fixed.
-    #[error("job {job} stopped: {source}")]
-    JobStopped { job: String, source: StoreError },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write to stdout: {0}")]
-    Stdout(std::io::Error),
-}
-
-impl From<HatchetError> for CliError {
-    fn from(e: HatchetError) -> Self {
-        CliError::Server(e.into())
-    }
-}
-
-impl CliError {
-    /// 2 for what the user can fix, 3 for the rest: transient, or resumable once it passes.
-    pub fn exit(&self) -> Exit {
-        let store = |e: &StoreError| {
-            if e.needs_the_user() {
-                Exit::BadInput
-            } else {
-                Exit::Interrupted
-            }
-        };
-        match self {
-            CliError::BadInput(_)
-            | CliError::Spec(_)
-            | CliError::Config(_)
-            | CliError::Token(_)
-            | CliError::Manifest(_) => Exit::BadInput,
-            CliError::Store(e)
-            | CliError::Engine(EngineError::Store(e))
-            | CliError::Report(ReportError::Store(e)) => store(e),
-            CliError::Interrupted(_)
-            | CliError::Engine(_)
-            | CliError::Server(_)
-            | CliError::Report(_)
-            | CliError::JobStopped { .. }
-            | CliError::Write { .. }
-            | CliError::Stdout(_) => Exit::Interrupted,
-        }
-    }
-}
-
-/// Input the user can fix, in words that name the fix.
-fn bad(e: impl std::fmt::Display) -> CliError {
-    CliError::BadInput(e.to_string())
-}
+use crate::app::{self, Credentials, End, Error, JobCommand, Outcome, RunEnd};
+use crate::job::OperationKind;
 
 /// A command-line error on one line: clap draws its errors over several (the message, a tip,
 /// a usage block), and bad input must give one line that names the fix.
-fn usage_error(error: &clap::Error) -> CliError {
+fn usage_error(error: &clap::Error) -> Error {
     let rendered = error.render().to_string();
     let lines: Vec<&str> = rendered
         .lines()
@@ -138,88 +41,258 @@ fn usage_error(error: &clap::Error) -> CliError {
         message.push_str(line);
     }
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    CliError::BadInput(format!("{message} (see --help)"))
+    Error::Usage(format!("{message} (see --help)"))
 }
 
-/// Parses the command line and runs it.
-pub fn run() -> Result<Exit, CliError> {
+/// Runs the command line and ends as it says: its exit code, after any error was written to
+/// stderr on one line (with `-o json`, as one JSON object).
+pub fn main() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() => return Err(usage_error(&e)),
+        Err(e) if e.use_stderr() => {
+            let output = output_asked(std::env::args_os().skip(1));
+            return report_error(output, &usage_error(&e));
+        }
         // --help and --version: printed to stdout, not an error.
         Err(e) => {
-            e.print().map_err(CliError::Stdout)?;
-            return Ok(Exit::Success);
+            return match e.print() {
+                Ok(()) => app::BulkopsExitCode::OK,
+                Err(e) => report_error(Output::Text, &Error::Stdout(e)),
+            }
         }
     };
+    let output = cli.global.output;
+    // One System for the process: every job of it runs on this one.
+    match actix::System::new().block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => report_error(output, &e),
+    }
+}
+
+/// The `-o` a command line that did not parse asked for, so that its error is JSON too.
+fn output_asked(args: impl Iterator<Item = std::ffi::OsString>) -> Output {
+    let args: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let json = args.iter().enumerate().any(|(i, arg)| match arg.as_str() {
+        "-o" | "--output" => args.get(i + 1).is_some_and(|next| next == "json"),
+        other => matches!(other, "-ojson" | "-o=json" | "--output=json"),
+    });
+    if json {
+        Output::Json
+    } else {
+        Output::Text
+    }
+}
+
+/// An error as stderr shows it: one line of text, or with `-o json` one JSON object with the
+/// message, the exit code and the cause in a word a program can match on.
+fn error_text(output: Output, error: &Error) -> String {
+    match output {
+        Output::Text => format!("error: {error}"),
+        Output::Json => serde_json::json!({
+            "error": error.to_string(),
+            "cause": error.cause(),
+            "exit_code": error.exit_code(),
+        })
+        .to_string(),
+    }
+}
+
+/// Writes `error` to stderr and returns its exit code.
+fn report_error(output: Output, error: &Error) -> u8 {
+    // Not `eprintln!`: a closed stderr must not turn the error into a panic.
+    let _ = writeln!(std::io::stderr(), "{}", error_text(output, error));
+    error.exit_code()
+}
+
+/// Runs a parsed command line.
+async fn run(cli: Cli) -> Result<u8, Error> {
+    let global = cli.global;
     match cli.command {
-        Command::Runs(RunsCommand::Cancel(args)) => run_job::run_new(
-            &cli.global,
-            Request::new(OperationKind::RunsCancel, args.select),
-            &args.exec.into(),
-        ),
-        Command::Runs(RunsCommand::Replay(args)) => run_job::run_new(
-            &cli.global,
-            Request::new(OperationKind::RunsReplay, args.select),
-            &Execution {
+        Command::Runs(RunsCommand::Cancel(args)) => {
+            let exec = args.exec.into();
+            new_job(&global, OperationKind::RunsCancel, args.select, exec).await
+        }
+        Command::Runs(RunsCommand::Replay(args)) => {
+            let exec = ExecFlags {
                 pace: args.pace,
                 chunk_size: args.chunks.chunk_size,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
-                ..Execution::default()
-            },
-        ),
-        Command::Scheduled(ScheduledCommand::Delete(args)) => run_job::run_new(
-            &cli.global,
-            Request::new(OperationKind::ScheduledDelete, args.select),
-            &args.exec.into(),
-        ),
-        Command::Scheduled(ScheduledCommand::Reschedule(args)) => {
-            let kind = run_job::reschedule_kind(
-                args.to.as_deref(),
-                args.shift.as_deref(),
-                args.allow_past,
-            )?;
-            run_job::run_new(
-                &cli.global,
-                Request::new(kind, args.select),
-                &Execution {
-                    again: args.again,
-                    ..args.exec.into()
-                },
-            )
+                ..ExecFlags::default()
+            };
+            new_job(&global, OperationKind::RunsReplay, args.select, exec).await
         }
-        Command::Crons(CronsCommand::Delete(args)) => run_job::run_new(
-            &cli.global,
-            Request::new(OperationKind::CronsDelete, args.select),
-            &Execution {
+        Command::Scheduled(ScheduledCommand::Delete(args)) => {
+            let exec = args.exec.into();
+            new_job(&global, OperationKind::ScheduledDelete, args.select, exec).await
+        }
+        Command::Scheduled(ScheduledCommand::Reschedule(args)) => {
+            let kind = reschedule_kind(args.to.as_deref(), args.shift.as_deref(), args.allow_past)?;
+            let exec = ExecFlags {
+                again: args.again,
+                ..args.exec.into()
+            };
+            new_job(&global, kind, args.select, exec).await
+        }
+        Command::Crons(CronsCommand::Delete(args)) => {
+            let exec = ExecFlags {
                 pace: args.pace,
                 concurrency: args.spread.concurrency,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
-                ..Execution::default()
-            },
-        ),
-        Command::Jobs(cmd) => jobs::run(&cli.global, cmd),
-        Command::Report(args) => jobs::report(&cli.global, &args),
+                ..ExecFlags::default()
+            };
+            new_job(&global, OperationKind::CronsDelete, args.select, exec).await
+        }
+        Command::Jobs(cmd) => jobs::run(&global, cmd).await,
+        Command::Report(args) => jobs::report(&global, &args),
         Command::Completions { shell } => output::completions(shell),
         Command::Manpage => output::manpage(),
-        Command::Config(ConfigCommand::Show) => {
-            let flags = crate::config::Overrides {
-                state: cli.global.state.clone(),
-                log_format: cli.global.log_format.clone(),
-                ..Default::default()
+        Command::Config(ConfigCommand::Show) => config_show(&global),
+    }
+}
+
+/// `config show`: the effective settings, each with its layer, and the connection, masked.
+fn config_show(global: &GlobalArgs) -> Result<u8, Error> {
+    let flags = crate::config::Overrides {
+        state: global.state.clone(),
+        log_format: global.log_format.clone(),
+        ..Default::default()
+    };
+    let env = std::env::vars_os();
+    let shown = crate::config::Effective::load(global.config.as_deref(), &flags, env)?;
+    match global.output {
+        Output::Json => output::outln!("{}", serde_json::json!(shown)),
+        Output::Text => output::outln!("{shown}"),
+    }?;
+    Ok(app::BulkopsExitCode::OK)
+}
+
+/// Creates and runs a job, or resumes the unfinished one with the same identity.
+async fn new_job(
+    global: &GlobalArgs,
+    kind: OperationKind,
+    select: impl Into<request::SelectInput>,
+    exec: ExecFlags,
+) -> Result<u8, Error> {
+    run_job(global, exec, || {
+        Ok(JobCommand::New(Box::new(job_request(kind, select)?)))
+    })
+    .await
+}
+
+/// Runs a job command on the terminal: the settings first (they start logging), then the
+/// command `asked` builds (the selection's errors come after the settings' ones).
+async fn run_job(
+    global: &GlobalArgs,
+    exec: ExecFlags,
+    asked: impl FnOnce() -> Result<JobCommand, Error>,
+) -> Result<u8, Error> {
+    let settings = load_settings(global, &exec)?;
+    let command = asked()?;
+    let mut terminal = Terminal {
+        log_format: settings.log_format,
+    };
+    let credentials = Credentials::from_env();
+    let outcome = app::run_job(
+        &settings,
+        &credentials,
+        command,
+        &exec.execution(),
+        &mut terminal,
+    )
+    .await?;
+    show(global.output, outcome)
+}
+
+/// Prints how a command that ran ended, and returns its exit code.
+fn show(out: Output, outcome: Outcome) -> Result<u8, Error> {
+    let code = outcome.exit_code();
+    match outcome {
+        Outcome::DryRun(found) => output::dry_run(out, &found)?,
+        Outcome::NothingMatches(spec) => output::nothing_matches(out, &spec)?,
+        Outcome::ReplayOffered(offer) => output::replay_offer(out, &offer)?,
+        Outcome::Ran(run) => {
+            let RunEnd {
+                job,
+                counts,
+                totals,
+                end,
+            } = *run;
+            let (state, report, note) = match &end {
+                End::Finished { report, warning } => (
+                    "finished",
+                    Some(report.display().to_string()),
+                    warning.map(str::to_string),
+                ),
+                End::Interrupted { note } => ("interrupted", None, Some(note.clone())),
             };
-            let shown = crate::config::Effective::load(
-                cli.global.config.as_deref(),
-                &flags,
-                std::env::vars_os(),
-            )?;
-            match cli.global.output {
-                Output::Json => output::outln!("{}", serde_json::json!(shown)),
-                Output::Text => output::outln!("{shown}"),
-            }?;
-            Ok(Exit::Success)
+            output::summary(
+                out,
+                &job,
+                &output::Ending {
+                    state,
+                    counts: &counts,
+                    report: report.as_deref(),
+                    exit: code,
+                    note: note.as_deref(),
+                    totals: &totals,
+                },
+            );
         }
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::SpecError;
+
+    fn args(line: &str) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+        line.split_whitespace().map(std::ffi::OsString::from)
+    }
+
+    #[test]
+    fn a_command_line_that_did_not_parse_still_says_which_output_it_wants() {
+        for json in [
+            "runs cancel -o json --bogus",
+            "-o json jobs list --what",
+            "jobs show --output json",
+            "jobs show --output=json x y",
+            "report -ojson",
+        ] {
+            assert_eq!(output_asked(args(json)), Output::Json, "{json}");
+        }
+        for text in [
+            "runs cancel --bogus",
+            "-o",
+            "-o text",
+            "--output jsonl",
+            "json",
+        ] {
+            assert_eq!(output_asked(args(text)), Output::Text, "{text}");
+        }
+    }
+
+    #[test]
+    fn with_json_output_an_error_is_one_object_with_its_exit_code_and_cause() {
+        let error = Error::Spec(SpecError::EmptySelector);
+        let line = error_text(Output::Json, &error);
+        assert!(!line.contains('\n'));
+        let object: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(object["exit_code"], 2);
+        assert_eq!(object["cause"], "invalid_selection");
+        assert_eq!(object["error"], error.to_string());
+        assert_eq!(
+            error_text(Output::Text, &Error::NotATerminal),
+            "error: not a terminal: pass --yes to run without confirmation"
+        );
+        let interrupted = error_text(Output::Json, &Error::EngineVanished { job: "j".into() });
+        let object: serde_json::Value = serde_json::from_str(&interrupted).unwrap();
+        assert_eq!(
+            (object["exit_code"].as_u64(), object["cause"].as_str()),
+            (Some(3), Some("engine_vanished"))
+        );
     }
 }

@@ -4,15 +4,15 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::args::Output;
-use super::run_job::Survey;
-use super::{CliError, Exit};
+use crate::app::{BulkopsExitCode, Error, ReplayOffer, Survey};
 use crate::backend::hatchet::without_credentials;
 use crate::engine::{format_count, format_duration, format_rate, rounded_rate, RunTotals};
-use crate::job::{JobSpec, OperationKind, RescheduleTarget, Selector, Window};
+use crate::job::{JobSpec, Selector, Window};
+use crate::ops::{self, rfc3339};
 use crate::store::{Counts, JobRecord};
 
 /// Set once a write met a closed stdout; nothing is written after that.
@@ -52,29 +52,29 @@ impl Write for Stdout {
 }
 
 /// The completion script for `shell`, from the same definitions as the parser.
-pub fn completions(shell: clap_complete::Shell) -> Result<Exit, CliError> {
+pub fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
     let mut command = <super::Cli as clap::CommandFactory>::command();
     clap_complete::generate(shell, &mut command, "bulkops", &mut Stdout);
-    Stdout.flush().map_err(CliError::Stdout)?;
-    Ok(Exit::Success)
+    Stdout.flush().map_err(Error::Stdout)?;
+    Ok(BulkopsExitCode::OK)
 }
 
 /// The manual page, from the same definitions as the parser.
-pub fn manpage() -> Result<Exit, CliError> {
+pub fn manpage() -> Result<u8, Error> {
     let command = <super::Cli as clap::CommandFactory>::command();
     clap_mangen::Man::new(command)
         .render(&mut Stdout)
         .and_then(|()| Stdout.flush())
-        .map_err(CliError::Stdout)?;
-    Ok(Exit::Success)
+        .map_err(Error::Stdout)?;
+    Ok(BulkopsExitCode::OK)
 }
 
 /// One line on stdout, through [`Stdout`]; use it with [`outln!`].
-pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), CliError> {
+pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), Error> {
     let mut out = Stdout;
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
-        .map_err(CliError::Stdout)
+        .map_err(Error::Stdout)
 }
 
 /// `println!` for bulkops output: a closed stdout ends output quietly instead of panicking.
@@ -91,7 +91,7 @@ pub struct Ending<'a> {
     pub state: &'a str,
     pub counts: &'a Counts,
     pub report: Option<&'a str>,
-    pub exit: Exit,
+    pub exit: u8,
     pub note: Option<&'a str>,
     pub totals: &'a RunTotals,
 }
@@ -126,7 +126,7 @@ fn summary_text(output: Output, job: &JobRecord, ending: &Ending) -> String {
                 "resent": totals.resent,
             },
             "report": ending.report,
-            "exit_code": ending.exit as u8,
+            "exit_code": ending.exit,
             "note": ending.note,
         })
         .to_string(),
@@ -158,8 +158,25 @@ fn summary_text(output: Output, job: &JobRecord, ending: &Ending) -> String {
     }
 }
 
+/// The undo of a cancel: where the ids it cancelled are and the replay of exactly those.
+pub fn replay_offer(output: Output, offer: &ReplayOffer) -> Result<(), Error> {
+    match output {
+        Output::Json => outln!(
+            "{}",
+            json!({"job": offer.job, "cancelled": offer.cancelled, "ids_file": offer.ids_file, "command": offer.command})
+        ),
+        Output::Text => outln!(
+            "job {} cancelled {} runs; their ids are in {}.\nCancel cannot be reversed, but those runs can be replayed:\n  {}",
+            offer.job,
+            offer.cancelled,
+            offer.ids_file.display(),
+            offer.command
+        ),
+    }
+}
+
 /// What a dry run found.
-pub fn dry_run(output: Output, found: &Survey) -> Result<(), CliError> {
+pub fn dry_run(output: Output, found: &Survey) -> Result<(), Error> {
     match output {
         Output::Json => {
             let skipped: Vec<serde_json::Value> = found
@@ -189,7 +206,7 @@ pub fn dry_run(output: Output, found: &Survey) -> Result<(), CliError> {
 }
 
 /// A selection with no item: no job is created.
-pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), CliError> {
+pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), Error> {
     const SAID: &str = "nothing matches: no job created";
     match output {
         Output::Json => outln!(
@@ -199,7 +216,7 @@ pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), CliError> {
                 "operation": spec.operation.name(),
                 "state": "nothing matches",
                 "matching": 0,
-                "exit_code": Exit::Success as u8,
+                "exit_code": BulkopsExitCode::OK,
                 "note": SAID,
             })
         ),
@@ -211,25 +228,7 @@ pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), CliError> {
 /// selection (defaults included), what it skips and why, and where.
 pub fn confirmation(spec: &JobSpec, window: &Window, now: DateTime<Utc>, found: &Survey) -> String {
     let n = found.to_act_on();
-    let count = format_count(n);
-    let runs = plural(n, "run", "runs");
-    let scheduled = plural(n, "scheduled run", "scheduled runs");
-    let action = match &spec.operation {
-        OperationKind::RunsCancel => format!("cancel {count} {runs}"),
-        OperationKind::RunsReplay => format!("replay {count} {runs}"),
-        OperationKind::ScheduledDelete => format!("delete {count} {scheduled}"),
-        OperationKind::ScheduledReschedule { target, .. } => match target {
-            RescheduleTarget::To(at) => format!("move {count} {scheduled} to {}", rfc3339(*at)),
-            RescheduleTarget::Shift(shift) => format!("move {count} {scheduled} by {shift}"),
-        },
-        OperationKind::CronsDelete => format!("delete {count} {}", plural(n, "cron", "crons")),
-        OperationKind::ScheduledRecreate { of } => {
-            format!("re-create {count} {scheduled} that job {of} deleted (undo of job {of})")
-        }
-        OperationKind::ScheduledRestore { of } => format!(
-            "move {count} {scheduled} back to the trigger times they had before job {of} (undo of job {of})"
-        ),
-    };
+    let action = (ops::descriptor(&spec.operation).action)(&spec.operation, n);
     let of_matching = if n == found.matching {
         String::new()
     } else {
@@ -251,18 +250,6 @@ pub fn confirmation(spec: &JobSpec, window: &Window, now: DateTime<Utc>, found: 
     }
     text.push_str("Continue? [y/N] ");
     text
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
-}
-
-fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Every filter of a selection, with the statuses an operation defaults to and the times
@@ -295,7 +282,7 @@ fn selection_in_words(
     if !workflows.is_empty() {
         parts.push(format!("workflow {}", either(workflows)));
     }
-    let defaults = spec.operation.default_statuses();
+    let defaults = ops::descriptor(&spec.operation).default_statuses;
     if !statuses.is_empty() {
         let named: Vec<String> = statuses.iter().map(|s| s.to_string()).collect();
         parts.push(format!("status {}", either(&named)));
@@ -455,7 +442,9 @@ mod tests {
 
     use super::*;
     use crate::engine::TrafficCounts;
-    use crate::job::{parse_metadata, parse_time, RunStatus, Target, TimeSpec};
+    use crate::job::{
+        parse_metadata, parse_time, OperationKind, RescheduleTarget, RunStatus, Target, TimeSpec,
+    };
     use crate::store::JobState;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -590,7 +579,7 @@ mod tests {
             state: "finished",
             counts,
             report: Some("/var/lib/bulkops/state.db-reports/4dedb306b023c9fe-1.csv"),
-            exit: Exit::ItemFailures,
+            exit: BulkopsExitCode::ITEM_FAILURES,
             note: None,
             totals,
         }

@@ -1,4 +1,7 @@
-use std::collections::VecDeque;
+//! The coordinator actor: a thin shell around the transition function in `machine.rs`. It
+//! turns what happens (answers of executors, of the store's thread and of the server, timers,
+//! a stop) into events, and carries out the commands the machine gives back.
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -6,14 +9,15 @@ use actix::prelude::*;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::executor::{ChunkReport, Executor, RunChunk};
+use super::executor::{Executor, RunChunk};
+use super::machine::{Command, ControlRead, Event, Machine, Reply, Resumed, Rules};
 use super::progress::processed;
 use super::{
-    AdaptiveWindow, CallStats, Caller, EngineError, Limiter, Operation, Page, Progress,
-    RetryPolicy, Stage, Traffic, TrafficCounts,
+    Caller, EngineError, Limiter, Operation, Progress, RetryPolicy, Traffic, TrafficCounts,
 };
 use crate::store::{
-    ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store,
+    ChunkState, Counts, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store, StoreError,
+    StoreThread, TakenChunk,
 };
 
 #[derive(Debug, Clone)]
@@ -87,54 +91,28 @@ struct PressureLogged {
 #[rtype(result = "()")]
 pub struct Stop;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Reconcile,
-    Execute,
-    Verify,
-    Done,
-}
-
 pub struct Coordinator {
+    machine: Machine,
     job: JobRecord,
-    store: Store,
+    store: Arc<StoreThread>,
     op: Arc<dyn Operation>,
     settings: EngineSettings,
     limiter: Arc<Limiter>,
     executors: Vec<Addr<Executor>>,
-    idle: Vec<usize>,
-    window: AdaptiveWindow,
-    phase: Phase,
-    in_flight: usize,
-    last_dispatched: i64,
-    enumerating: bool,
-    /// A reconcile or verification read is out: the run ends only once it is back.
-    checking: bool,
-    stopping: bool,
-    error: Option<EngineError>,
-    counts: Counts,
-    verify_queue: VecDeque<(i64, Option<serde_json::Value>)>,
-    verify_started: Option<Instant>,
-    /// Rounds of items sent again after verification (see `Operation::resend_unconfirmed`),
-    /// over every run of the job.
-    resends: u32,
-    /// The job's stored rate as last seen: only a change of it (`jobs retune`) replaces the
-    /// rate this run started with, which a `--rate` flag may have set.
-    stored_rate: Option<f64>,
     /// What every request of this run met, shared by all its callers.
     traffic: Arc<Traffic>,
     pressure_logged: PressureLogged,
     started: Instant,
     processed_at_start: u64,
-    resent: u64,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<Ended>>,
 }
 
 impl Coordinator {
+    /// Takes `store` onto a thread of its own (see `StoreThread`) for the run.
     pub fn new(
         job: JobRecord,
-        store: Store,
+        store: impl Store + 'static,
         op: Arc<dyn Operation>,
         settings: EngineSettings,
         limiter: Arc<Limiter>,
@@ -142,34 +120,39 @@ impl Coordinator {
         done: oneshot::Sender<Ended>,
     ) -> Result<Self, EngineError> {
         let counts = store.counts(&job.id)?;
+        let store = StoreThread::spawn(Box::new(store))?;
+        let sending = op.sending();
+        let rules = Rules {
+            idempotent: sending.idempotent,
+            after_enumeration: sending.after_enumeration,
+            verify: settings.verify,
+            verify_timeout: settings.verify_timeout,
+            verify_poll: settings.verify_poll,
+            resend: op.resend_unconfirmed(),
+            executors: settings.concurrency,
+            job: job.id.clone(),
+            server: job.spec.target.server_url.clone(),
+        };
         let processed_at_start = processed(&counts);
-        let (resends, stored_rate) = (job.resend_rounds, job.rate);
+        let resumed = Resumed {
+            counts,
+            cursor: job.cursor.clone(),
+            enumerated: job.enumerated,
+            resend_rounds: job.resend_rounds,
+            rate: job.rate,
+        };
         Ok(Coordinator {
-            window: AdaptiveWindow::new(settings.concurrency),
+            machine: Machine::new(rules, resumed),
             job,
-            store,
+            store: Arc::new(store),
             op,
             settings,
             limiter,
             executors: Vec::new(),
-            idle: Vec::new(),
-            phase: Phase::Reconcile,
-            in_flight: 0,
-            last_dispatched: 0,
-            enumerating: false,
-            checking: false,
-            stopping: false,
-            error: None,
-            counts,
-            verify_queue: VecDeque::new(),
-            verify_started: None,
-            resends,
-            stored_rate,
             traffic: Arc::default(),
             pressure_logged: PressureLogged::default(),
             started: Instant::now(),
             processed_at_start,
-            resent: 0,
             progress,
             done: Some(done),
         })
@@ -180,12 +163,281 @@ impl Coordinator {
             .counting_into(self.traffic.clone())
     }
 
+    /// Hands `event` to the machine and carries out what it says.
+    fn on(&mut self, event: Event, ctx: &mut Context<Self>) {
+        for command in self.machine.handle(event, Instant::now()) {
+            self.run(command, ctx);
+        }
+    }
+
+    /// Runs `work` on the store's thread; its answer comes back as the event `answer` makes.
+    fn store<T: Send + 'static>(
+        &self,
+        ctx: &mut Context<Self>,
+        work: impl FnOnce(&mut dyn Store, &str) -> Result<T, StoreError> + Send + 'static,
+        answer: impl FnOnce(Result<T, StoreError>) -> Event + 'static,
+    ) {
+        let job = self.job.id.clone();
+        let call = self.store.call(move |store| work(store, &job));
+        ctx.spawn(
+            call.into_actor(self)
+                .map(move |result, act, ctx| act.on(answer(result), ctx)),
+        );
+    }
+
+    /// Runs a piece of work that talks to the server, and so ends early on a stop.
+    fn talk(
+        &self,
+        ctx: &mut Context<Self>,
+        work: impl std::future::Future<Output = Event> + 'static,
+    ) {
+        ctx.spawn(
+            work.into_actor(self)
+                .map(|event, act, ctx| act.on(event, ctx)),
+        );
+    }
+
+    fn run(&mut self, command: Command, ctx: &mut Context<Self>) {
+        match command {
+            Command::Stage(stage) => self.progress.stage(stage),
+            Command::Progress { counts, enumerated } => self.progress.update(&counts, enumerated),
+            Command::StopSending => self.limiter.stop(),
+            Command::SetRate(rate) => {
+                tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
+                self.limiter.set_rate(rate);
+            }
+            Command::LoadInDoubt => self.store(
+                ctx,
+                |store, job| {
+                    let Some(&chunk) = store.in_doubt_chunks(job)?.first() else {
+                        return Ok(None);
+                    };
+                    let items = store.chunk_items(job, chunk)?;
+                    Ok(Some(TakenChunk { chunk, items }))
+                },
+                Event::InDoubt,
+            ),
+            Command::Reconcile(chunk) => self.reconcile(chunk, ctx),
+            Command::Enumerate(cursor) => self.enumerate(cursor, ctx),
+            Command::TakeChunks {
+                after,
+                limit,
+                mark_sending,
+            } => self.store(
+                ctx,
+                move |store, job| store.take_chunks(job, after, limit, mark_sending),
+                Event::ChunksTaken,
+            ),
+            Command::Send { executor, chunk } => {
+                let request = self.executors[executor].send(RunChunk {
+                    chunk: chunk.chunk,
+                    items: chunk.items,
+                });
+                self.talk(ctx, async move {
+                    Event::ChunkAnswered {
+                        executor,
+                        answer: request.await,
+                    }
+                });
+            }
+            Command::FinishChunk { chunk, outcomes } => self.store(
+                ctx,
+                move |store, job| {
+                    store.finish_chunk(job, chunk, &outcomes)?;
+                    Ok(outcomes)
+                },
+                Event::ChunkRecorded,
+            ),
+            Command::ResetChunk(chunk) => self.store(
+                ctx,
+                move |store, job| store.set_chunk_state(job, chunk, ChunkState::Pending),
+                Event::ChunkReset,
+            ),
+            Command::SettleSent { state, reason } => self.store(
+                ctx,
+                move |store, job| settle_sent(store, job, state, &reason),
+                Event::Settled,
+            ),
+            Command::ReadVerifyRound => self.store(
+                ctx,
+                |store, job| Ok((store.counts(job)?, store.pages_with(job, ItemState::Sent)?)),
+                Event::VerifyRound,
+            ),
+            Command::Wait(pause) => {
+                ctx.run_later(pause, |act, ctx| act.on(Event::PollDue, ctx));
+            }
+            Command::VerifyPage { page, scope } => self.verify_page(page, scope, ctx),
+            Command::Requeue { reason } => self.store(
+                ctx,
+                move |store, job| {
+                    let moved = store.requeue_for_resend(job, ItemState::Sent, &reason)?;
+                    Ok((moved, store.counts(job)?))
+                },
+                Event::Requeued,
+            ),
+            Command::CheckControl => {
+                let owner = self.settings.owner.clone();
+                self.store(
+                    ctx,
+                    move |store, job| {
+                        Ok(ControlRead {
+                            in_place: store.check_in_place(),
+                            lease_renewed: store.heartbeat(job, &owner, Utc::now()),
+                            control: store.job_control(job),
+                        })
+                    },
+                    |read: Result<ControlRead, StoreError>| {
+                        Event::Control(read.unwrap_or_else(|e| ControlRead {
+                            in_place: Err(e),
+                            lease_renewed: Ok(true),
+                            control: Ok((JobState::Running, None)),
+                        }))
+                    },
+                );
+            }
+            Command::Close { finished } => {
+                let owner = self.settings.owner.clone();
+                self.store(
+                    ctx,
+                    move |store, job| {
+                        let released = store.release_job(job, &owner);
+                        let finished = if finished {
+                            store.set_job_state(job, JobState::Finished, Utc::now())
+                        } else {
+                            Ok(())
+                        };
+                        Ok((released, finished, store.counts(job)))
+                    },
+                    |closed: Result<_, StoreError>| {
+                        let (released, finished, counts) =
+                            closed.unwrap_or_else(|e| (Err(e.clone()), Err(e.clone()), Err(e)));
+                        Event::Closed {
+                            released,
+                            finished,
+                            counts,
+                        }
+                    },
+                );
+            }
+            Command::End(outcome) => {
+                self.progress.finish();
+                if let Some(done) = self.done.take() {
+                    let totals = self.totals();
+                    let _ = done.send(Ended { outcome, totals });
+                }
+            }
+        }
+    }
+
+    fn reconcile(&self, chunk: TakenChunk, ctx: &mut Context<Self>) {
+        let (op, caller, store) = (self.op.clone(), self.caller(), self.store.clone());
+        let job = self.job.id.clone();
+        self.talk(ctx, async move {
+            let decided = tokio::select! {
+                biased;
+                decided = op.reconcile(&caller, &chunk.items) => decided,
+                () = caller.interrupted() => return Event::Reconciled(Reply::Interrupted),
+            };
+            let decided = match decided {
+                Ok(decided) => decided,
+                Err(e) => return Event::Reconciled(Reply::Failed(EngineError::Reconcile(e))),
+            };
+            let outcomes: Vec<ItemOutcome> = decided
+                .into_iter()
+                .filter_map(|(_, outcome)| outcome)
+                .collect();
+            let id = chunk.chunk;
+            let written = store
+                .call(move |store| {
+                    store.record_outcomes(&job, &outcomes)?;
+                    // Items left undecided are sent again with the chunk.
+                    let state = if store.chunk_items(&job, id)?.is_empty() {
+                        ChunkState::Done
+                    } else {
+                        ChunkState::Pending
+                    };
+                    store.set_chunk_state(&job, id, state)
+                })
+                .await;
+            Event::Reconciled(match written {
+                Ok(()) => Reply::Answered(()),
+                Err(e) => Reply::Failed(e.into()),
+            })
+        });
+    }
+
+    fn enumerate(&self, cursor: String, ctx: &mut Context<Self>) {
+        let (op, caller, store) = (self.op.clone(), self.caller(), self.store.clone());
+        let job = self.job.id.clone();
+        self.talk(ctx, async move {
+            let page = tokio::select! {
+                biased;
+                page = op.enumerate(&caller, &cursor) => page,
+                () = caller.interrupted() => return Event::Enumerated(Reply::Interrupted),
+            };
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => return Event::Enumerated(Reply::Failed(EngineError::Enumerate(e))),
+            };
+            let next = page.next_cursor.clone();
+            let commit = PageCommit {
+                items: page.items,
+                next_cursor: page.next_cursor,
+                page_scope: page.scope,
+            };
+            let added = store
+                .call(move |store| store.commit_page(&job, commit))
+                .await;
+            Event::Enumerated(match added {
+                Ok(added) => Reply::Answered((next, added)),
+                Err(e) => Reply::Failed(e.into()),
+            })
+        });
+    }
+
+    fn verify_page(&self, page: i64, scope: Option<serde_json::Value>, ctx: &mut Context<Self>) {
+        let (op, caller, store) = (self.op.clone(), self.caller(), self.store.clone());
+        let job = self.job.id.clone();
+        self.talk(ctx, async move {
+            let read = {
+                let job = job.clone();
+                store.call(move |store| store.page_items(&job, page, ItemState::Sent))
+            };
+            let items = match read.await {
+                Ok(items) if items.is_empty() => {
+                    return Event::PageVerified(Reply::Answered(vec![]))
+                }
+                Ok(items) => items,
+                Err(e) => return Event::PageVerified(Reply::Failed(e.into())),
+            };
+            let outcomes = tokio::select! {
+                biased;
+                outcomes = op.verify(&caller, scope.as_ref(), &items) => outcomes,
+                () = caller.interrupted() => return Event::PageVerified(Reply::Interrupted),
+            };
+            let outcomes = match outcomes {
+                Ok(outcomes) => outcomes,
+                Err(e) => return Event::PageVerified(Reply::Failed(EngineError::Verify(e))),
+            };
+            let written = store
+                .call(move |store| {
+                    store.record_outcomes(&job, &outcomes)?;
+                    Ok(outcomes)
+                })
+                .await;
+            Event::PageVerified(match written {
+                Ok(outcomes) => Reply::Answered(outcomes),
+                Err(e) => Reply::Failed(e.into()),
+            })
+        });
+    }
+
     fn totals(&self) -> RunTotals {
         RunTotals {
             elapsed: self.started.elapsed(),
-            items: processed(&self.counts).saturating_sub(self.processed_at_start),
+            items: processed(self.machine.counts()).saturating_sub(self.processed_at_start),
             traffic: self.traffic.counts(),
-            resent: self.resent,
+            resent: self.machine.resent(),
         }
     }
 
@@ -203,11 +455,12 @@ impl Coordinator {
         let covered = logged.at.unwrap_or(self.started).elapsed().as_secs();
         let traffic = self.traffic.counts();
         let news = traffic.since(&logged.traffic);
-        let resizes = self.window.resizes();
+        let resizes = self.machine.window().resizes();
         if !news.under_pressure() && !resizes.any() {
             return;
         }
-        let window = self.window.allowed();
+        let window = self.machine.window().allowed();
+        self.machine.window().clear_resizes();
         let window_words = format!(
             "window of chunks in flight {window} (shrank {} and grew {} times)",
             resizes.shrank, resizes.grew
@@ -231,520 +484,36 @@ impl Coordinator {
         } else {
             tracing::info!(job = %self.job.id, window, "no server pressure in the last {covered}s; {window_words}");
         }
-        self.window.clear_resizes();
         self.pressure_logged = PressureLogged {
             at: Some(Instant::now()),
             traffic,
         };
     }
+}
 
-    /// Stops new work after an error; the job stays open for a resume.
-    fn fail(&mut self, error: EngineError, ctx: &mut Context<Self>) {
-        tracing::error!(job = %self.job.id, "{error}");
-        if self.error.is_none() {
-            self.error = Some(error);
+/// Gives every item still `sent` its final `state`, a batch at a time.
+fn settle_sent(
+    store: &mut dyn Store,
+    job: &str,
+    state: ItemState,
+    reason: &str,
+) -> Result<(), StoreError> {
+    loop {
+        let batch = store.items_in_state(job, ItemState::Sent, -1, 5000)?;
+        if batch.is_empty() {
+            return Ok(());
         }
-        self.stop(ctx);
-    }
-
-    /// Stops at once: no request is sent from now on, work that waits (for a request slot, a
-    /// retry, the pacer) is dropped, and requests on the wire are awaited.
-    fn stop(&mut self, ctx: &mut Context<Self>) {
-        self.stopping = true;
-        self.limiter.stop();
-        self.maybe_finish(ctx);
-    }
-
-    /// Re-reads the counts from the store (a full scan: only at phase changes).
-    fn refresh_counts(&mut self) {
-        match self.store.counts(&self.job.id) {
-            Ok(counts) => self.counts = counts,
-            Err(e) => tracing::warn!("cannot read counts: {e}"),
-        }
-        self.progress.update(&self.counts, self.job.enumerated);
-    }
-
-    /// Keeps the in-memory counts in step with outcomes just written.
-    fn count_outcomes(&mut self, from: ItemState, outcomes: &[ItemOutcome]) {
-        for o in outcomes {
-            self.counts.shift(Some(from), o.state, 1);
-        }
-        self.progress.update(&self.counts, self.job.enumerated);
-    }
-
-    // --- reconcile: chunks a crashed process left in `sending` ---------------------------
-
-    fn reconcile_next(&mut self, ctx: &mut Context<Self>) {
-        if self.stopping {
-            return self.maybe_finish(ctx);
-        }
-        let chunk = match self.store.in_doubt_chunks(&self.job.id) {
-            Ok(chunks) => chunks.first().copied(),
-            Err(e) => return self.fail(e.into(), ctx),
-        };
-        let Some(chunk) = chunk else {
-            self.phase = Phase::Execute;
-            self.progress.stage(if self.job.enumerated {
-                Stage::Executing
-            } else {
-                Stage::Enumerating
-            });
-            self.enumerate_next(ctx);
-            return self.dispatch(ctx);
-        };
-        let items = match self.store.chunk_items(&self.job.id, chunk) {
-            Ok(items) => items,
-            Err(e) => return self.fail(e.into(), ctx),
-        };
-        tracing::info!(job = %self.job.id, chunk, items = items.len(), "checking an in-doubt chunk before resending anything");
-        let op = self.op.clone();
-        let caller = self.caller();
-        self.checking = true;
-        ctx.spawn(
-            async move {
-                tokio::select! {
-                    biased;
-                    decided = op.reconcile(&caller, &items) => Some(decided),
-                    () = caller.interrupted() => None,
-                }
-            }
-            .into_actor(self)
-            .map(move |result, act, ctx| {
-                act.checking = false;
-                let decided = match result {
-                    Some(Ok(decided)) => decided,
-                    Some(Err(e)) => return act.fail(EngineError::Reconcile(e), ctx),
-                    // Stopped: the chunk stays in doubt and is reconciled on resume.
-                    None => return act.maybe_finish(ctx),
-                };
-                let outcomes: Vec<ItemOutcome> = decided
-                    .into_iter()
-                    .filter_map(|(_, outcome)| outcome)
-                    .collect();
-                let job = act.job.id.clone();
-                let written = act
-                    .store
-                    .record_outcomes(&job, &outcomes)
-                    .and_then(|_| act.store.chunk_items(&job, chunk))
-                    .and_then(|left| {
-                        let state = if left.is_empty() {
-                            ChunkState::Done
-                        } else {
-                            ChunkState::Pending
-                        };
-                        act.store.set_chunk_state(&job, chunk, state)
-                    });
-                if let Err(e) = written {
-                    return act.fail(e.into(), ctx);
-                }
-                act.reconcile_next(ctx);
-            }),
-        );
-    }
-
-    // --- enumeration ----------------------------------------------------------------------
-
-    fn enumerate_next(&mut self, ctx: &mut Context<Self>) {
-        if self.job.enumerated || self.enumerating || self.stopping {
-            return;
-        }
-        let Some(cursor) = self.job.cursor.clone() else {
-            return;
-        };
-        self.enumerating = true;
-        let op = self.op.clone();
-        let caller = self.caller();
-        ctx.spawn(
-            async move {
-                tokio::select! {
-                    biased;
-                    page = op.enumerate(&caller, &cursor) => Some(page),
-                    () = caller.interrupted() => None,
-                }
-            }
-            .into_actor(self)
-            .map(|result, act, ctx| {
-                act.enumerating = false;
-                match result {
-                    Some(Ok(page)) => act.commit_page(page, ctx),
-                    Some(Err(e)) => act.fail(EngineError::Enumerate(e), ctx),
-                    // Stopped: the page is read again on resume.
-                    None => act.maybe_finish(ctx),
-                }
-            }),
-        );
-    }
-
-    fn commit_page(&mut self, page: Page, ctx: &mut Context<Self>) {
-        let next = page.next_cursor.clone();
-        let commit = PageCommit {
-            items: page.items,
-            next_cursor: page.next_cursor,
-            page_scope: page.scope,
-        };
-        match self.store.commit_page(&self.job.id, commit) {
-            Ok(added) => self.counts.merge(&added),
-            Err(e) => return self.fail(e.into(), ctx),
-        }
-        self.job.enumerated = next.is_none();
-        self.job.cursor = next;
-        if self.job.enumerated && self.phase == Phase::Execute {
-            self.progress.stage(Stage::Executing);
-        }
-        self.progress.update(&self.counts, self.job.enumerated);
-        self.enumerate_next(ctx);
-        self.dispatch(ctx);
-    }
-
-    // --- execution ------------------------------------------------------------------------
-
-    fn dispatch(&mut self, ctx: &mut Context<Self>) {
-        if self.phase != Phase::Execute {
-            return;
-        }
-        let may_execute = self.job.enumerated || !self.op.sending().after_enumeration;
-        while !self.stopping && may_execute && self.in_flight < self.window.allowed() {
-            let Some(executor) = self.idle.pop() else {
-                break;
-            };
-            match self.next_chunk() {
-                Ok(Some((chunk, items))) => self.send_chunk(executor, chunk, items, ctx),
-                Ok(None) => {
-                    self.idle.push(executor);
-                    break;
-                }
-                Err(e) => {
-                    self.idle.push(executor);
-                    return self.fail(e, ctx);
-                }
-            }
-        }
-        self.maybe_finish(ctx);
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<(i64, Vec<Item>)>, EngineError> {
-        loop {
-            let next = self
-                .store
-                .pending_chunks(&self.job.id, self.last_dispatched, 1)?;
-            let Some(&chunk) = next.first() else {
-                return Ok(None);
-            };
-            self.last_dispatched = chunk;
-            let items = self.store.chunk_items(&self.job.id, chunk)?;
-            if items.is_empty() {
-                self.store
-                    .set_chunk_state(&self.job.id, chunk, ChunkState::Done)?;
-                continue;
-            }
-            if !self.op.sending().idempotent {
-                // Durable before the request leaves: a crash from here on makes it in doubt.
-                self.store
-                    .set_chunk_state(&self.job.id, chunk, ChunkState::Sending)?;
-            }
-            return Ok(Some((chunk, items)));
-        }
-    }
-
-    fn send_chunk(
-        &mut self,
-        executor: usize,
-        chunk: i64,
-        items: Vec<Item>,
-        ctx: &mut Context<Self>,
-    ) {
-        self.in_flight += 1;
-        let request = self.executors[executor].send(RunChunk { chunk, items });
-        ctx.spawn(request.into_actor(self).map(move |result, act, ctx| {
-            act.in_flight -= 1;
-            act.idle.push(executor);
-            match result {
-                Ok(report) => act.chunk_finished(report, ctx),
-                Err(e) => act.fail(e.into(), ctx),
-            }
-        }));
-    }
-
-    fn chunk_finished(&mut self, report: ChunkReport, ctx: &mut Context<Self>) {
-        self.window.observe(&report.stats);
-        let Some(outcomes) = report.outcomes else {
-            return self.chunk_interrupted(report.chunk, &report.stats, ctx);
-        };
-        if let Err(e) = self
-            .store
-            .finish_chunk(&self.job.id, report.chunk, &outcomes)
-        {
-            return self.fail(e.into(), ctx);
-        }
-        self.count_outcomes(ItemState::Pending, &outcomes);
-        if let Some(unsent) = outcomes.iter().find(|o| o.state == ItemState::Pending) {
-            let error = EngineError::Unreachable {
-                server: self.job.spec.target.server_url.clone(),
-                reason: unsent.reason.clone().unwrap_or_default(),
-            };
-            return self.fail(error, ctx);
-        }
-        self.dispatch(ctx);
-    }
-
-    /// A chunk a stop interrupted stays as it was: pending, or in doubt (`sending`) and so
-    /// reconciled on resume. One that made no request at all never left, and is pending again.
-    fn chunk_interrupted(&mut self, chunk: i64, stats: &CallStats, ctx: &mut Context<Self>) {
-        if stats.requests == 0 && !self.op.sending().idempotent {
-            if let Err(e) = self
-                .store
-                .set_chunk_state(&self.job.id, chunk, ChunkState::Pending)
-            {
-                return self.fail(e.into(), ctx);
-            }
-        }
-        self.maybe_finish(ctx);
-    }
-
-    fn maybe_finish(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight > 0 || self.enumerating || self.checking || self.phase == Phase::Done {
-            return;
-        }
-        if self.stopping {
-            return self.complete(false);
-        }
-        if self.phase != Phase::Execute || !self.job.enumerated {
-            return;
-        }
-        match self.store.pending_chunks(&self.job.id, 0, 1) {
-            Ok(left) if left.is_empty() => self.start_verify(ctx),
-            Ok(_) => {}
-            Err(e) => self.fail(e.into(), ctx),
-        }
-    }
-
-    // --- verification ---------------------------------------------------------------------
-
-    fn start_verify(&mut self, ctx: &mut Context<Self>) {
-        self.phase = Phase::Verify;
-        if !self.settings.verify {
-            let settled = self.settle_sent(
-                ItemState::Done,
-                "accepted by the server; not verified (--no-verify)",
-            );
-            return match settled {
-                Ok(()) => self.complete(true),
-                Err(e) => self.fail(e, ctx),
-            };
-        }
-        self.progress.stage(Stage::Verifying);
-        self.verify_started = Some(Instant::now());
-        self.verify_next(ctx);
-    }
-
-    fn settle_sent(&mut self, state: ItemState, reason: &str) -> Result<(), EngineError> {
-        loop {
-            let batch = self
-                .store
-                .items_in_state(&self.job.id, ItemState::Sent, -1, 5000)?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let outcomes: Vec<ItemOutcome> = batch
-                .iter()
-                .map(|item| ItemOutcome {
-                    id: item.id.clone(),
-                    state,
-                    reason: Some(reason.to_string()),
-                    http_status: None,
-                    attempts: 0,
-                })
-                .collect();
-            self.store.record_outcomes(&self.job.id, &outcomes)?;
-        }
-    }
-
-    fn verify_next(&mut self, ctx: &mut Context<Self>) {
-        if self.stopping {
-            return self.maybe_finish(ctx);
-        }
-        if self.verify_queue.is_empty() {
-            self.refresh_counts();
-            if self.counts.sent == 0 {
-                return self.complete(true);
-            }
-            let waited = self.verify_started.map_or(Duration::ZERO, |t| t.elapsed());
-            if waited >= self.settings.verify_timeout {
-                return self.verify_timed_out(ctx);
-            }
-            match self.store.pages_with(&self.job.id, ItemState::Sent) {
-                Ok(pages) => self.verify_queue.extend(pages),
-                Err(e) => return self.fail(e.into(), ctx),
-            }
-            // The server's lists lag: give it a moment between rounds.
-            ctx.run_later(self.settings.verify_poll, |act, ctx| act.verify_page(ctx));
-            return;
-        }
-        self.verify_page(ctx);
-    }
-
-    /// `--verify-timeout` ran out with items still unconfirmed. When the operation's server may
-    /// drop accepted requests, they go back to execution (whose checks decide again whether each
-    /// may be sent) for a bounded number of rounds, then fail; otherwise they end unconfirmed.
-    fn verify_timed_out(&mut self, ctx: &mut Context<Self>) {
-        let timeout = self.settings.verify_timeout.as_secs();
-        let settled = match self.op.resend_unconfirmed() {
-            Some(resend) if self.resends < resend.rounds => {
-                self.resends += 1;
-                let reason = format!(
-                    "accepted, but the server showed no effect within {timeout}s: sending again (round {})",
-                    self.resends
-                );
-                return match self
-                    .store
-                    .requeue_for_resend(&self.job.id, ItemState::Sent, &reason)
-                {
-                    Ok(items) => {
-                        tracing::warn!(job = %self.job.id, items, round = self.resends, "the server accepted these items but never applied them: sending them again");
-                        self.resent += items;
-                        self.phase = Phase::Execute;
-                        self.progress.stage(Stage::Resending);
-                        self.refresh_counts();
-                        self.dispatch(ctx)
-                    }
-                    Err(e) => self.fail(e.into(), ctx),
-                };
-            }
-            Some(resend) => self.settle_sent(
-                ItemState::Failed,
-                &format!("{} (sent {} times)", resend.reason, self.resends + 1),
-            ),
-            None => self.settle_sent(
-                ItemState::Unconfirmed,
-                &format!("not confirmed by the server within {timeout}s (--verify-timeout)"),
-            ),
-        };
-        match settled {
-            Ok(()) => self.complete(true),
-            Err(e) => self.fail(e, ctx),
-        }
-    }
-
-    fn verify_page(&mut self, ctx: &mut Context<Self>) {
-        // A stop may come while the next round waits for the server's lists to settle.
-        if self.stopping || self.phase == Phase::Done {
-            return self.maybe_finish(ctx);
-        }
-        let Some((page, scope)) = self.verify_queue.pop_front() else {
-            return self.verify_next(ctx);
-        };
-        let items = match self.store.page_items(&self.job.id, page, ItemState::Sent) {
-            Ok(items) => items,
-            Err(e) => return self.fail(e.into(), ctx),
-        };
-        if items.is_empty() {
-            return self.verify_next(ctx);
-        }
-        let op = self.op.clone();
-        let caller = self.caller();
-        self.checking = true;
-        ctx.spawn(
-            async move {
-                tokio::select! {
-                    biased;
-                    outcomes = op.verify(&caller, scope.as_ref(), &items) => Some(outcomes),
-                    () = caller.interrupted() => None,
-                }
-            }
-            .into_actor(self)
-            .map(|result, act, ctx| {
-                act.checking = false;
-                match result {
-                    Some(Ok(outcomes)) => match act.store.record_outcomes(&act.job.id, &outcomes) {
-                        Ok(()) => {
-                            act.count_outcomes(ItemState::Sent, &outcomes);
-                            act.verify_next(ctx)
-                        }
-                        Err(e) => act.fail(e.into(), ctx),
-                    },
-                    Some(Err(e)) => act.fail(EngineError::Verify(e), ctx),
-                    // Stopped: the items stay sent and are verified on resume.
-                    None => act.maybe_finish(ctx),
-                }
-            }),
-        );
-    }
-
-    /// Checks the state file is still in place, renews the job's lease, and obeys what
-    /// `jobs pause`, `jobs abort` and `jobs retune` wrote into the store. A state file that
-    /// moved, vanished or fails stops the job; a lock another process holds too long does not.
-    fn check_control(&mut self, ctx: &mut Context<Self>) {
-        if self.phase == Phase::Done {
-            return;
-        }
-        if let Err(e) = self.store.check_in_place() {
-            return self.fail(e.into(), ctx);
-        }
-        match self
-            .store
-            .heartbeat(&self.job.id, &self.settings.owner, Utc::now())
-        {
-            Ok(true) => {}
-            Ok(false) => return self.fail(EngineError::LeaseLost, ctx),
-            Err(e) if e.concerns_the_file() => return self.fail(e.into(), ctx),
-            Err(e) => tracing::warn!("cannot renew the job's lease: {e}"),
-        }
-        let (state, rate) = match self.store.job_control(&self.job.id) {
-            Ok(control) => control,
-            Err(e) if e.concerns_the_file() => return self.fail(e.into(), ctx),
-            Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
-        };
-        if rate != self.stored_rate {
-            self.stored_rate = rate;
-            if let Some(rate) = rate {
-                tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
-                self.limiter.set_rate(rate);
-            }
-        }
-        if state != JobState::Running && !self.stopping {
-            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "the job was {} from outside: finishing requests on the wire and stopping", state.as_str());
-            self.stop(ctx);
-        }
-    }
-
-    // --- the end --------------------------------------------------------------------------
-
-    /// Ends the run once: every path to the end goes through here, and a second call (a late
-    /// answer after the end) changes nothing.
-    fn complete(&mut self, finished: bool) {
-        if self.phase == Phase::Done {
-            return;
-        }
-        self.phase = Phase::Done;
-        if let Err(e) = self.store.release_job(&self.job.id, &self.settings.owner) {
-            tracing::warn!("cannot release the job's lease: {e}");
-        }
-        self.refresh_counts();
-        self.progress.finish();
-        let outcome = if finished {
-            if let Err(e) = self
-                .store
-                .set_job_state(&self.job.id, JobState::Finished, Utc::now())
-            {
-                self.error = Some(e.into());
-            }
-            match self.error.take() {
-                None => RunOutcome::Finished(self.counts.clone()),
-                Some(error) => RunOutcome::Interrupted {
-                    counts: self.counts.clone(),
-                    error: Some(error),
-                },
-            }
-        } else {
-            RunOutcome::Interrupted {
-                counts: self.counts.clone(),
-                error: self.error.take(),
-            }
-        };
-        if let Some(done) = self.done.take() {
-            let totals = self.totals();
-            let _ = done.send(Ended { outcome, totals });
-        }
+        let outcomes: Vec<ItemOutcome> = batch
+            .into_iter()
+            .map(|item| ItemOutcome {
+                id: item.id,
+                state,
+                reason: Some(reason.to_string()),
+                http_status: None,
+                attempts: 0,
+            })
+            .collect();
+        store.record_outcomes(job, &outcomes)?;
     }
 }
 
@@ -752,7 +521,7 @@ impl Actor for Coordinator {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        for i in 0..self.settings.concurrency.max(1) {
+        for _ in 0..self.settings.concurrency.max(1) {
             let executor = Executor::new(
                 self.op.clone(),
                 self.limiter.clone(),
@@ -760,14 +529,11 @@ impl Actor for Coordinator {
                 self.traffic.clone(),
             );
             self.executors.push(executor.start());
-            self.idle.push(i);
         }
-        self.progress.stage(Stage::Reconciling);
-        self.refresh_counts();
-        ctx.run_interval(CONTROL_POLL, |act, ctx| act.check_control(ctx));
+        ctx.run_interval(CONTROL_POLL, |act, ctx| act.on(Event::ControlTick, ctx));
         // Looked at every second so that the first sign of pressure shows at once.
         ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure());
-        self.reconcile_next(ctx);
+        self.on(Event::Started, ctx);
     }
 }
 
@@ -775,10 +541,7 @@ impl Handler<Stop> for Coordinator {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
-        if !self.stopping {
-            tracing::warn!(job = %self.job.id, in_flight = self.in_flight, "stopping: finishing requests on the wire");
-        }
-        self.stop(ctx);
+        self.on(Event::Stop, ctx);
     }
 }
 
@@ -793,9 +556,10 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::engine::{limiter, Answer, Failure, OpError, Sending};
+    use crate::engine::Resend;
+    use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
     use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
-    use crate::store::{Begun, NewItem, NewJob};
+    use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
 
     #[derive(Debug, thiserror::Error)]
     #[error("never")]
@@ -816,56 +580,6 @@ mod tests {
         }
         fn answer(&self) -> Answer {
             Answer::Refused
-        }
-    }
-
-    /// Three items, accepted at once; verifying them is one request that stays on the wire
-    /// until `release` is notified.
-    #[derive(Default)]
-    struct SlowVerify {
-        verifying: Notify,
-        release: Notify,
-        verified: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl Operation for SlowVerify {
-        fn initial_cursor(&self) -> String {
-            "start".into()
-        }
-
-        async fn enumerate(&self, _: &Caller, _: &str) -> Result<Page, OpError> {
-            Ok(Page {
-                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
-                next_cursor: None,
-                scope: None,
-            })
-        }
-
-        fn sending(&self) -> Sending {
-            Sending::REPEATABLE
-        }
-
-        async fn execute(&self, _: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
-            every(items, ItemState::Sent)
-        }
-
-        async fn verify(
-            &self,
-            caller: &Caller,
-            _: Option<&serde_json::Value>,
-            items: &[Item],
-        ) -> Result<Vec<ItemOutcome>, OpError> {
-            let (answer, _) = caller
-                .call(true, || async {
-                    self.verifying.notify_one();
-                    self.release.notified().await;
-                    Ok::<_, Never>(())
-                })
-                .await;
-            answer.map_err(|e| OpError::Backend(Box::new(e)))?;
-            self.verified.fetch_add(items.len(), Ordering::SeqCst);
-            Ok(every(items, ItemState::Done))
         }
     }
 
@@ -909,7 +623,7 @@ mod tests {
         }
     }
 
-    fn new_job(store: &mut Store) -> JobRecord {
+    fn new_job(store: &mut dyn Store) -> JobRecord {
         let now = Utc::now();
         let spec = JobSpec::new(
             OperationKind::ScheduledDelete,
@@ -949,9 +663,12 @@ mod tests {
     #[test]
     fn a_stop_during_verification_waits_for_the_read_on_the_wire_and_ends_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("state.db")).unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let job = new_job(&mut store);
-        let op = Arc::new(SlowVerify::default());
+        let op = Arc::new(Held {
+            hold_verify: true,
+            ..Held::new(Sending::REPEATABLE)
+        });
         let finishes = Arc::new(Mutex::new(0));
         actix::System::new().block_on(async {
             let (done_tx, mut done_rx) = oneshot::channel();
@@ -966,7 +683,7 @@ mod tests {
             )
             .unwrap()
             .start();
-            op.verifying.notified().await;
+            op.on_the_wire.notified().await;
             coordinator.do_send(Stop);
             // The verification read is still on the wire: the run must not end before it.
             let early = tokio::time::timeout(Duration::from_millis(300), &mut done_rx).await;
@@ -989,5 +706,315 @@ mod tests {
         });
         assert_eq!(op.verified.load(Ordering::SeqCst), 3);
         assert_eq!(*finishes.lock().unwrap(), 1, "the run ended more than once");
+    }
+
+    /// Three items on one page; each kind of request can be held on the wire until `release`.
+    struct Held {
+        sending: Sending,
+        hold_execute: bool,
+        hold_verify: bool,
+        hold_reconcile: bool,
+        /// Whether verification confirms what was sent.
+        confirms: bool,
+        resend: Option<Resend>,
+        on_the_wire: Notify,
+        release: Notify,
+        executed: AtomicUsize,
+        verified: AtomicUsize,
+    }
+
+    impl Held {
+        fn new(sending: Sending) -> Self {
+            Held {
+                sending,
+                hold_execute: false,
+                hold_verify: false,
+                hold_reconcile: false,
+                confirms: true,
+                resend: None,
+                on_the_wire: Notify::new(),
+                release: Notify::new(),
+                executed: AtomicUsize::new(0),
+                verified: AtomicUsize::new(0),
+            }
+        }
+
+        /// One request, held until released when `hold`.
+        async fn request(&self, caller: &Caller, hold: bool) -> Result<(), OpError> {
+            let (answer, _) = caller
+                .call(true, || async {
+                    if hold {
+                        self.on_the_wire.notify_one();
+                        self.release.notified().await;
+                    }
+                    Ok::<_, Never>(())
+                })
+                .await;
+            answer.map_err(|e| OpError::Backend(Box::new(e)))
+        }
+    }
+
+    #[async_trait]
+    impl Operation for Held {
+        fn initial_cursor(&self) -> String {
+            "start".into()
+        }
+
+        async fn enumerate(&self, _: &Caller, _: &str) -> Result<Page, OpError> {
+            Ok(Page {
+                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
+                next_cursor: None,
+                scope: None,
+            })
+        }
+
+        fn sending(&self) -> Sending {
+            self.sending
+        }
+
+        async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
+            match self.request(caller, self.hold_execute).await {
+                Ok(()) => {
+                    self.executed.fetch_add(items.len(), Ordering::SeqCst);
+                    every(items, ItemState::Sent)
+                }
+                Err(_) => every(items, ItemState::Failed),
+            }
+        }
+
+        async fn verify(
+            &self,
+            caller: &Caller,
+            _: Option<&serde_json::Value>,
+            items: &[Item],
+        ) -> Result<Vec<ItemOutcome>, OpError> {
+            self.request(caller, self.hold_verify).await?;
+            self.verified.fetch_add(items.len(), Ordering::SeqCst);
+            Ok(if self.confirms {
+                every(items, ItemState::Done)
+            } else {
+                Vec::new()
+            })
+        }
+
+        fn resend_unconfirmed(&self) -> Option<Resend> {
+            self.resend
+        }
+
+        async fn reconcile(
+            &self,
+            caller: &Caller,
+            items: &[Item],
+        ) -> Result<Vec<(Item, Option<ItemOutcome>)>, OpError> {
+            self.request(caller, self.hold_reconcile).await?;
+            Ok(items.iter().cloned().map(|i| (i, None)).collect())
+        }
+    }
+
+    /// A run of `op` on a fresh job in a store at `path`, with `prepare` applied to the store
+    /// first; `drive` acts on the running coordinator, then the outcome is awaited.
+    fn run_job<F, Fut>(
+        path: &std::path::Path,
+        op: Arc<Held>,
+        settings: EngineSettings,
+        prepare: impl FnOnce(&mut SqliteStore, &JobRecord),
+        drive: F,
+    ) -> (Ended, usize)
+    where
+        F: FnOnce(Addr<Coordinator>, oneshot::Receiver<Ended>) -> Fut,
+        Fut: std::future::Future<Output = Ended>,
+    {
+        let mut store = SqliteStore::open(path).unwrap();
+        let job = new_job(&mut store);
+        prepare(&mut store, &job);
+        let finishes = Arc::new(Mutex::new(0));
+        let ended = actix::System::new().block_on(async {
+            let (done_tx, done_rx) = oneshot::channel();
+            let coordinator = Coordinator::new(
+                job,
+                store,
+                op,
+                settings,
+                limiter(1000.0),
+                Box::new(CountedFinish(finishes.clone())),
+                done_tx,
+            )
+            .unwrap()
+            .start();
+            let ended = drive(coordinator, done_rx).await;
+            // Anything still scheduled (a late answer, a timer) must not end the run again.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ended
+        });
+        let finished = *finishes.lock().unwrap();
+        (ended, finished)
+    }
+
+    /// Holds until the request is on the wire, stops, and checks that the run waits for it.
+    async fn stop_with_a_request_on_the_wire(
+        op: &Held,
+        coordinator: &Addr<Coordinator>,
+        done: &mut oneshot::Receiver<Ended>,
+    ) {
+        op.on_the_wire.notified().await;
+        coordinator.do_send(Stop);
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut *done).await;
+        assert!(
+            early.is_err(),
+            "the run ended while a request was on the wire"
+        );
+        op.release.notify_one();
+    }
+
+    #[test]
+    fn a_stop_during_execution_waits_for_the_chunk_on_the_wire_records_it_and_ends_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Arc::new(Held {
+            hold_execute: true,
+            ..Held::new(Sending::ONCE)
+        });
+        let (ended, finishes) = run_job(
+            &dir.path().join("state.db"),
+            op.clone(),
+            settings(),
+            |_, _| {},
+            |coordinator, mut done| {
+                let op = op.clone();
+                async move {
+                    stop_with_a_request_on_the_wire(&op, &coordinator, &mut done).await;
+                    done.await.expect("an outcome")
+                }
+            },
+        );
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a stopped run is interrupted")
+        };
+        assert!(error.is_none());
+        assert_eq!(
+            counts.sent, 3,
+            "the answer on the wire was recorded: {counts:?}"
+        );
+        assert_eq!(op.executed.load(Ordering::SeqCst), 3);
+        assert_eq!(finishes, 1, "the run ended more than once");
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let job = store.jobs().unwrap().remove(0);
+        assert!(
+            store.in_doubt_chunks(&job.id).unwrap().is_empty(),
+            "the answered chunk is not in doubt"
+        );
+    }
+
+    #[test]
+    fn a_stop_during_reconcile_waits_for_the_check_on_the_wire_and_leaves_nothing_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let op = Arc::new(Held {
+            hold_reconcile: true,
+            ..Held::new(Sending::ONCE)
+        });
+        // A crashed run left the job's one chunk in `sending`.
+        let in_doubt = |store: &mut SqliteStore, job: &JobRecord| {
+            let page = PageCommit {
+                items: ["a", "b", "c"].into_iter().map(NewItem::new).collect(),
+                next_cursor: None,
+                page_scope: None,
+            };
+            store.commit_page(&job.id, page).unwrap();
+            let chunk = store.pending_chunks(&job.id, 0, 1).unwrap()[0];
+            store
+                .set_chunk_state(&job.id, chunk, ChunkState::Sending)
+                .unwrap();
+        };
+        let (ended, finishes) = run_job(&path, op.clone(), settings(), in_doubt, |c, mut done| {
+            let op = op.clone();
+            async move {
+                stop_with_a_request_on_the_wire(&op, &c, &mut done).await;
+                done.await.expect("an outcome")
+            }
+        });
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a stopped run is interrupted")
+        };
+        assert!(error.is_none());
+        assert_eq!(counts.pending, 3, "{counts:?}");
+        assert_eq!(op.executed.load(Ordering::SeqCst), 0, "sent after a stop");
+        assert_eq!(finishes, 1, "the run ended more than once");
+        let store = SqliteStore::open(&path).unwrap();
+        let job = store.jobs().unwrap().remove(0);
+        assert!(
+            store.in_doubt_chunks(&job.id).unwrap().is_empty(),
+            "the reconciled chunk (decided: send again) is pending, not in doubt"
+        );
+    }
+
+    #[test]
+    fn a_lost_lease_stops_the_run_after_the_request_on_the_wire() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let op = Arc::new(Held {
+            hold_execute: true,
+            ..Held::new(Sending::REPEATABLE)
+        });
+        let (ended, finishes) = run_job(
+            &path,
+            op.clone(),
+            settings(),
+            |_, _| {},
+            |_, mut done| {
+                let (op, path) = (op.clone(), path.clone());
+                async move {
+                    op.on_the_wire.notified().await;
+                    // Another process takes the job over (here: the lease is cleared under it).
+                    let mut other = SqliteStore::open(&path).unwrap();
+                    let job = other.jobs().unwrap().remove(0);
+                    other.release_job(&job.id, &settings().owner).unwrap();
+                    let early = tokio::time::timeout(CONTROL_POLL * 2, &mut done).await;
+                    assert!(early.is_err(), "ended with a request on the wire");
+                    op.release.notify_one();
+                    done.await.expect("an outcome")
+                }
+            },
+        );
+        let RunOutcome::Interrupted { counts, error } = ended.outcome else {
+            panic!("a run that lost its lease is interrupted")
+        };
+        assert!(matches!(error, Some(EngineError::LeaseLost)), "{error:?}");
+        assert_eq!(counts.sent, 3, "the answer on the wire was recorded");
+        assert_eq!(finishes, 1);
+    }
+
+    #[test]
+    fn resend_rounds_send_again_then_fail_what_the_server_never_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Arc::new(Held {
+            confirms: false,
+            resend: Some(Resend {
+                rounds: 2,
+                reason: "accepted but never applied",
+            }),
+            ..Held::new(Sending::REPEATABLE)
+        });
+        let settings = EngineSettings {
+            verify_timeout: Duration::ZERO,
+            ..settings()
+        };
+        let (ended, finishes) = run_job(
+            &dir.path().join("state.db"),
+            op.clone(),
+            settings,
+            |_, _| {},
+            |_, done| async move { done.await.expect("an outcome") },
+        );
+        let RunOutcome::Finished(counts) = ended.outcome else {
+            panic!("every item reached a final state")
+        };
+        assert_eq!(counts.failed, 3, "{counts:?}");
+        assert_eq!(
+            op.executed.load(Ordering::SeqCst),
+            9,
+            "sent once and twice again"
+        );
+        assert_eq!(ended.totals.resent, 6);
+        assert_eq!(finishes, 1);
     }
 }

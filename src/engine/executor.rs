@@ -41,6 +41,7 @@ pub struct RunChunk {
     pub items: Vec<Item>,
 }
 
+#[derive(Debug)]
 pub struct ChunkReport {
     pub chunk: i64,
     /// `None` when a stop interrupted the chunk before it ended (see `Caller::interrupted`).

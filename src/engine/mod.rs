@@ -1,13 +1,14 @@
-//! The engine: a Coordinator actor that enumerates into the store and hands chunks to Executor
-//! actors on credits (never `do_send` for work), a process-wide rate limiter, an adaptive
-//! concurrency window, retries, and a pacer for operations whose requests must be spaced. It
-//! knows no backend: operations come in through the `Operation` port, and their failures are
-//! read through `Failure`.
+//! The engine: a Coordinator actor (a shell around the transition function in `machine.rs`)
+//! that enumerates into the store and hands chunks to Executor actors on credits (never
+//! `do_send` for work), a process-wide rate limiter, an adaptive concurrency window, retries,
+//! and a pacer for operations whose requests must be spaced. It knows no backend: operations
+//! come in through the `Operation` port, and their failures are read through `Failure`.
 
 mod caller;
 mod coordinator;
 mod executor;
 mod failure;
+mod machine;
 mod operation;
 mod pacer;
 mod progress;

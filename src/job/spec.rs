@@ -186,19 +186,6 @@ impl OperationKind {
         }
     }
 
-    /// Whether running the same job twice changes the same items twice (a shift moves rows
-    /// again, an undo re-creates or moves back the same rows again), so a finished job must not
-    /// be repeated by accident.
-    pub fn repeats_its_effect(&self) -> bool {
-        matches!(
-            self,
-            OperationKind::ScheduledReschedule {
-                target: RescheduleTarget::Shift(_),
-                ..
-            }
-        ) || self.undoes().is_some()
-    }
-
     /// The job an undo undoes.
     pub fn undoes(&self) -> Option<&str> {
         match self {
@@ -207,23 +194,6 @@ impl OperationKind {
             }
             _ => None,
         }
-    }
-
-    /// The statuses a run operation selects when `--status` is not given.
-    pub fn default_statuses(&self) -> &'static [RunStatus] {
-        match self {
-            OperationKind::RunsCancel => &[RunStatus::Queued, RunStatus::Running],
-            OperationKind::RunsReplay => &[RunStatus::Failed, RunStatus::Cancelled],
-            _ => &[],
-        }
-    }
-
-    pub fn acts_on_runs(&self) -> bool {
-        matches!(self, OperationKind::RunsCancel | OperationKind::RunsReplay)
-    }
-
-    fn is_undo(&self) -> bool {
-        self.undoes().is_some()
     }
 }
 
@@ -283,7 +253,8 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// Validates and normalises a spec; nothing has been sent when this fails.
+    /// Normalises a spec and checks what holds for every operation; nothing has been sent when
+    /// this fails.
     pub fn new(
         operation: OperationKind,
         mut selector: Selector,
@@ -294,17 +265,10 @@ impl JobSpec {
         if by_ids && selector.has_filter() {
             return Err(SpecError::IdsAndFilter);
         }
-        if !by_ids && !operation.is_undo() {
-            let enough = if operation.acts_on_runs() {
-                // External-ids needs a lower bound; a bare status or workflow over all of
-                // history is almost always a mistake.
-                selector.since.is_some()
-            } else {
-                selector.has_filter()
-            };
-            if !enough {
-                return Err(SpecError::EmptySelector);
-            }
+        // An undo selects by the job it undoes; every other job needs a filter at least (what
+        // else an operation requires is its descriptor's, see `ops::job_spec`).
+        if !by_ids && operation.undoes().is_none() && !selector.has_filter() {
+            return Err(SpecError::EmptySelector);
         }
         Ok(JobSpec {
             operation,

@@ -1,11 +1,12 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::descriptor::{always_safe, counted, Descriptor, Parts, Undo};
 use super::manifest::IdPages;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
-use super::{Rules, Undo};
 use crate::backend::hatchet::models::Cron;
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
@@ -19,11 +20,36 @@ const RETURNS_ON_DEPLOY: &str =
     "code-defined: it returns when the workflow is next deployed with a changed definition";
 
 /// One request per cron: small chunks, so a checkpoint comes often.
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[],
     chunk_default: 50,
     chunk_max: 50,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Impossible,
+    repeat_is_safe: always_safe,
+    required: &[],
+    warning: |spec, counts| {
+        (spec.selector.include_code_defined && counts.done > 0).then_some(
+            "warning: code-defined crons deleted with --include-code-defined come back when their workflow is next deployed with a changed definition",
+        )
+    },
+    action: |_, n| format!("delete {}", counted(n, "cron", "crons")),
+    // Crons are listed by workflow name, not id.
+    build: |parts: Parts| {
+        let selector = &parts.spec.selector;
+        let selection = CronSelection {
+            workflows: parts.workflows.iter().map(|w| w.name.clone()).collect(),
+            cron_names: selector.cron_names.clone(),
+            metadata: selector.metadata.clone(),
+            created: parts.window,
+            include_code_defined: selector.include_code_defined,
+        };
+        Ok(Arc::new(CronsDelete::new(
+            parts.client,
+            selection,
+            parts.manifest,
+        )))
+    },
 };
 
 /// Which crons a job selects: every combination of workflow name and cron name (an empty list

@@ -1,8 +1,15 @@
 //! The operations bulkops performs, one file each. An operation knows how to enumerate its
 //! items page by page, how to act on a chunk of them, and how to confirm the outcome on the
-//! server; the engine does the rest (dispatch, limits, retries, checkpoints).
+//! server; the engine does the rest (dispatch, limits, retries, checkpoints). Everything else
+//! an operation says about itself (name, default statuses, chunk bounds, concurrency cap, undo,
+//! whether a repeat is safe, required selector fields, warnings, constructor) is its file's
+//! `DESCRIPTOR`, found through [`descriptor`].
 
 mod crons_delete;
+mod descriptor;
+mod handinger_cancel;
+mod handinger_reschedule;
+mod handinger_selection;
 mod manifest;
 mod run_selection;
 mod runs_cancel;
@@ -13,6 +20,12 @@ mod scheduled_recreate;
 mod scheduled_reschedule;
 
 pub use crons_delete::{CronSelection, CronsDelete};
+pub use descriptor::{
+    descriptor, job_spec, rfc3339, Descriptor, Parts, Required, Tuning, Undo, Workflow,
+};
+pub use handinger_cancel::{Cancellation, HandingerCancel};
+pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
+pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use manifest::{Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
@@ -26,51 +39,10 @@ pub use crate::engine::{OpError, Operation, Page, Resend, Sending};
 
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
-use crate::job::OperationKind;
 use crate::store::{Item, ItemOutcome, ItemState};
-
-/// An operation's rules besides how it acts, each stated once in its own file (`RULES`) and
-/// found through [`rules`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// Items per chunk when none is configured.
-    pub chunk_default: usize,
-    /// The most items a chunk may hold, whatever is configured.
-    pub chunk_max: usize,
-    /// Its requests go one at a time (through the operation's pacer): more chunks in flight would
-    /// only wait, and a non-idempotent one would wait marked `sending`, in doubt after a crash.
-    pub one_request_at_a_time: bool,
-    /// What `jobs undo` does with a job of it.
-    pub undo: Undo,
-}
-
-/// How a job is undone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Undo {
-    /// Re-create the archived rows (`ScheduledRecreate`).
-    Recreate,
-    /// Put back the previous trigger times (`ScheduledRestore`).
-    Restore,
-    /// Cancel cannot be reversed: write the ids it cancelled and print their replay.
-    OfferReplay,
-    Impossible,
-}
 
 /// Items per chunk where nothing narrower applies (Hatchet's own tools send 500).
 pub const CHUNK: usize = 500;
-
-/// The rules of `kind`.
-pub fn rules(kind: &OperationKind) -> &'static Rules {
-    match kind {
-        OperationKind::RunsCancel => &runs_cancel::RULES,
-        OperationKind::RunsReplay => &runs_replay::RULES,
-        OperationKind::ScheduledDelete => &scheduled_delete::RULES,
-        OperationKind::ScheduledReschedule { .. } => &scheduled_reschedule::RULES,
-        OperationKind::ScheduledRestore { .. } => &scheduled_reschedule::RESTORE_RULES,
-        OperationKind::ScheduledRecreate { .. } => &scheduled_recreate::RULES,
-        OperationKind::CronsDelete => &crons_delete::RULES,
-    }
-}
 
 impl From<HatchetError> for OpError {
     fn from(e: HatchetError) -> Self {

@@ -1,18 +1,31 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
+use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Required, Undo};
 use super::run_selection::SliceScope;
+use super::CHUNK;
 use super::{outcome_for_all, request_failed, OpError, Operation, Page, RunSelection, Sending};
-use super::{Rules, Undo, CHUNK};
 use crate::engine::Caller;
 use crate::job::RunStatus;
 use crate::job::MAX_CHUNK_SIZE;
 use crate::store::{Item, ItemOutcome, ItemState};
 
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[RunStatus::Queued, RunStatus::Running],
     chunk_default: CHUNK,
     chunk_max: MAX_CHUNK_SIZE,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::OfferReplay,
+    repeat_is_safe: always_safe,
+    required: &[Required::Since],
+    warning: no_warning,
+    action: |_, n| format!("cancel {}", counted(n, "run", "runs")),
+    build: |parts: Parts| {
+        Ok(Arc::new(RunsCancel::new(
+            parts.runs(DESCRIPTOR.default_statuses, false),
+        )))
+    },
 };
 
 /// `bulkops runs cancel`: cancel by id in chunks (never the server-side filter, which stops at

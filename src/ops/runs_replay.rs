@@ -1,17 +1,18 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Required, Undo};
 use super::run_selection::RunSnapshot;
 use super::{
     item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
 };
-use super::{Rules, Undo};
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
 use crate::engine::{Caller, Pacer};
-use crate::job::MAX_CHUNK_SIZE;
+use crate::job::{RunStatus, MAX_CHUNK_SIZE};
 use crate::store::{Item, ItemOutcome, ItemState};
 
 /// The server sends replays in batches of about 100 tasks with a 200 ms pause after each
@@ -32,11 +33,28 @@ const DROPPED: &str =
 
 /// 50 runs per request by default: Hatchet silently drops replay batches that are big or close
 /// together (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[RunStatus::Failed, RunStatus::Cancelled],
     chunk_default: 50,
     chunk_max: MAX_CHUNK_SIZE,
-    one_request_at_a_time: true,
+    concurrency_cap: Some(1),
     undo: Undo::Impossible,
+    // Each run's retry count is compared with the one enumerated, so a run replayed by an
+    // earlier job is skipped, not replayed again.
+    repeat_is_safe: always_safe,
+    required: &[Required::Since],
+    warning: no_warning,
+    action: |_, n| format!("replay {}", counted(n, "run", "runs")),
+    // Runs are listed with their DAG tasks and retry counts. Before an unanswered or in-doubt
+    // request's runs are judged unchanged (and so safe to send again), the lists, which lag, are
+    // read once more five verification polls later.
+    build: |parts: Parts| {
+        Ok(Arc::new(RunsReplay::new(
+            parts.runs(DESCRIPTOR.default_statuses, true),
+            parts.tuning.verify_poll * 5,
+            parts.tuning.replay_interval,
+        )))
+    },
 };
 
 /// `bulkops runs replay`: replay by id in chunks. Replay is not idempotent (every accepted replay

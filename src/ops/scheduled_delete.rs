@@ -1,19 +1,28 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::Utc;
 
+use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Undo};
 use super::scheduled::{at_risk_note, BulkAnswer};
+use super::CHUNK;
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
-use super::{Rules, Undo, CHUNK};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::engine::Caller;
 use crate::store::{Item, ItemOutcome};
 
 /// The bulk endpoint takes at most 500 ids.
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[],
     chunk_default: CHUNK,
     chunk_max: 500,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Recreate,
+    repeat_is_safe: always_safe,
+    required: &[],
+    warning: no_warning,
+    action: |_, n| format!("delete {}", counted(n, "scheduled run", "scheduled runs")),
+    build: |parts: Parts| Ok(Arc::new(ScheduledDelete::new(parts.scheduled()?))),
 };
 
 /// `bulkops scheduled delete`: enumerates every matching row first (each row's full definition

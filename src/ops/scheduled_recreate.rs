@@ -1,11 +1,12 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
 
+use super::descriptor::{counted, no_warning, Descriptor, Parts, Undo};
 use super::scheduled::Archive;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
-use super::{Rules, Undo};
 use crate::backend::hatchet::models::ScheduledRun;
 use crate::backend::hatchet::{HatchetClient, HatchetError};
 use crate::engine::Caller;
@@ -15,11 +16,29 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 const LIST_PAGE: usize = 1_000;
 
 /// One request per row: small chunks, so a checkpoint comes often.
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[],
     chunk_default: 50,
     chunk_max: 50,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Impossible,
+    // A second undo would re-create the same rows again.
+    repeat_is_safe: |_| false,
+    required: &[],
+    warning: no_warning,
+    action: |kind, n| {
+        let of = kind.undoes().unwrap_or_default();
+        format!(
+            "re-create {} that job {of} deleted (undo of job {of})",
+            counted(n, "scheduled run", "scheduled runs")
+        )
+    },
+    build: |parts: Parts| {
+        Ok(Arc::new(ScheduledRecreate::new(
+            parts.client,
+            parts.archive,
+        )))
+    },
 };
 
 /// The undo of `scheduled delete`: re-creates each deleted row from the definition archived in

@@ -1,26 +1,90 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::descriptor::{counted, no_warning, rfc3339, Descriptor, Parts, Undo};
 use super::scheduled::{at_risk_note, Archive, BulkAnswer};
+use super::CHUNK;
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
-use super::{Rules, Undo, CHUNK};
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
+use crate::job::{parse_shift, OperationKind, RescheduleTarget, SpecError};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 
 /// The bulk endpoint takes at most 500 ids.
-pub const RULES: Rules = Rules {
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    default_statuses: &[],
     chunk_default: CHUNK,
     chunk_max: 500,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Restore,
+    // A shift moves every row once more; a fixed target leaves them where they are.
+    repeat_is_safe: |kind| {
+        !matches!(
+            kind,
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::Shift(_),
+                ..
+            }
+        )
+    },
+    required: &[],
+    warning: no_warning,
+    action: |kind, n| {
+        let rows = counted(n, "scheduled run", "scheduled runs");
+        match kind {
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::To(at),
+                ..
+            } => format!("move {rows} to {}", rfc3339(*at)),
+            OperationKind::ScheduledReschedule {
+                target: RescheduleTarget::Shift(shift),
+                ..
+            } => format!("move {rows} by {shift}"),
+            _ => format!("move {rows}"),
+        }
+    },
+    build: |parts: Parts| {
+        let OperationKind::ScheduledReschedule { target, allow_past } = &parts.spec.operation
+        else {
+            return Err(SpecError::RescheduleTarget);
+        };
+        let rule = match target {
+            RescheduleTarget::To(at) => TargetRule::To(*at),
+            RescheduleTarget::Shift(text) => TargetRule::Shift(parse_shift(text)?),
+        };
+        let allow_past = *allow_past;
+        let source = Source::Select(Box::new(parts.scheduled()?), rule);
+        Ok(Arc::new(ScheduledReschedule::new(
+            parts.client,
+            source,
+            allow_past,
+        )))
+    },
 };
 
 /// The undo of a reschedule moves rows back through the same endpoint.
-pub const RESTORE_RULES: Rules = Rules {
+pub const RESTORE_DESCRIPTOR: Descriptor = Descriptor {
     undo: Undo::Impossible,
-    ..RULES
+    // A second undo would move the same rows back again.
+    repeat_is_safe: |_| false,
+    action: |kind, n| {
+        format!(
+            "move {} back to the trigger times they had before job {of} (undo of job {of})",
+            counted(n, "scheduled run", "scheduled runs"),
+            of = kind.undoes().unwrap_or_default()
+        )
+    },
+    build: |parts: Parts| {
+        Ok(Arc::new(ScheduledReschedule::new(
+            parts.client,
+            Source::Restore(parts.archive),
+            false,
+        )))
+    },
+    ..DESCRIPTOR
 };
 
 /// How a row's new trigger time is computed at enumeration.

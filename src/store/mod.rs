@@ -1,18 +1,25 @@
 //! The checkpoint store: jobs, the enumeration cursor, items and chunks. Every enumerated page
 //! and every finished chunk is one transaction, so a crash at any instant loses nothing that
-//! was committed and resends only chunks not marked done.
+//! was committed and resends only chunks not marked done. `Store` is what the rest of bulkops
+//! asks of it (`port.rs`), `SqliteStore` the embedded implementation, and `StoreThread` runs
+//! one on a thread of its own (the engine calls its store only so).
 
 mod fault;
 mod lease;
 mod model;
+mod port;
 mod sqlite;
+mod sqlite_port;
+mod worker;
 
 pub use lease::{this_process, Lease};
 pub use model::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
     PageCommit, ReportRow,
 };
-pub use sqlite::Store;
+pub use port::{Store, TakenChunk};
+pub use sqlite::Store as SqliteStore;
+pub use worker::StoreThread;
 
 use std::path::PathBuf;
 
@@ -40,6 +47,9 @@ pub enum StoreError {
     /// Not the file's fault: another process held it locked too long, or a bug.
     #[error("the state store {path} failed ({reason}): run the same command again")]
     Failed { path: PathBuf, reason: String },
+    /// The thread that runs the store's calls is gone (a bug), or could not be started.
+    #[error("the state store stopped answering ({reason}): run the same command again")]
+    Unavailable { reason: String },
 }
 
 impl StoreError {
@@ -54,6 +64,9 @@ impl StoreError {
     /// The file itself is at fault, not a passing lock or a bug: this process must not use it
     /// any more.
     pub fn concerns_the_file(&self) -> bool {
-        !matches!(self, StoreError::Failed { .. })
+        !matches!(
+            self,
+            StoreError::Failed { .. } | StoreError::Unavailable { .. }
+        )
     }
 }

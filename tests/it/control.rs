@@ -151,11 +151,7 @@ fn a_second_process_is_refused_a_running_job_and_a_killed_one_leaves_it_free() {
     let killed = after_progress(sim.bulkops(&state).args(ARGS).args(SLOW), DEADLINE, |pid| {
         let second = run(sim.bulkops(&state).args(ARGS).args(SLOW));
         assert_eq!(second.code, 2, "{}", second.stderr);
-        let errors: Vec<&str> = second
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error: "))
-            .collect();
+        let errors = crate::support::errors(&second.stderr);
         assert_eq!(errors.len(), 1, "{}", second.stderr);
         assert!(
             errors[0].contains(&format!(":{pid} ")) && errors[0].contains("jobs pause"),

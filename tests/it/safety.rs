@@ -29,11 +29,7 @@ fn replay_args() -> Vec<&'static str> {
 
 /// The `error: ` lines of a run's stderr (the rest is JSON log lines).
 fn errors(ran: &Ran) -> Vec<String> {
-    ran.stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .map(str::to_string)
-        .collect()
+    crate::support::errors(&ran.stderr)
 }
 
 fn assert_refused_as_held(ran: &Ran) {

@@ -338,11 +338,31 @@ pub const SLOW_CANCEL: [&str; 11] = [
     "100",
 ];
 
-/// The lines of stderr that are not JSON log lines.
-pub fn error_lines(stderr: &str) -> Vec<&str> {
+/// The lines of stderr that are not log lines (JSON objects), with an error that `-o json`
+/// wrote as one JSON object shown as the text form would have it: `error: MESSAGE`.
+pub fn error_lines(stderr: &str) -> Vec<String> {
     stderr
         .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).map_or(true, |v| !v.is_object()))
+        .filter_map(|l| match serde_json::from_str::<Value>(l) {
+            Ok(v) if v.is_object() => json_error(&v),
+            _ => Some(l.to_string()),
+        })
+        .collect()
+}
+
+/// An error as `-o json` writes it on stderr (`error`, `cause`, `exit_code`), in its text form.
+fn json_error(line: &Value) -> Option<String> {
+    let message = line["error"].as_str()?;
+    line["cause"].as_str()?;
+    line["exit_code"].as_u64()?;
+    Some(format!("error: {message}"))
+}
+
+/// The `error: ` lines of stderr, whichever `-o` wrote them.
+pub fn errors(stderr: &str) -> Vec<String> {
+    error_lines(stderr)
+        .into_iter()
+        .filter(|l| l.starts_with("error: "))
         .collect()
 }
 

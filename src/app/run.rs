@@ -1,0 +1,476 @@
+//! A job's life: plan (validate, resolve the window and the workflows, build the operation),
+//! dry run or confirmation, create or resume and lease in one transaction, run the engine,
+//! report.
+
+use std::sync::Arc;
+
+use actix::Actor;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use super::survey::{survey, Depth};
+use super::undo::archive;
+use super::{
+    control, Confirmation, Credentials, End, Error, Event, Execution, Frontend, JobRequest,
+    Outcome, RunEnd,
+};
+use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
+use crate::config::Settings;
+use crate::engine::{
+    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
+    RunOutcome, Stop,
+};
+use crate::job::{JobSpec, Target, Window};
+use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
+use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
+
+/// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
+/// from a busy server is not bad input) but with short delays, so that an unreachable server is
+/// reported within seconds.
+fn preflight_caller(settings: &Settings) -> Caller {
+    let policy = RetryPolicy {
+        max_retries: settings.max_retries,
+        min_delay: std::time::Duration::from_millis(200),
+        max_delay: std::time::Duration::from_secs(2),
+        max_retry_after: std::time::Duration::from_secs(5),
+    };
+    Caller::new(engine::limiter(50.0), policy)
+}
+
+pub(super) fn retry_policy(settings: &Settings) -> RetryPolicy {
+    RetryPolicy {
+        max_retries: settings.max_retries,
+        min_delay: std::time::Duration::from_millis(200),
+        max_delay: std::time::Duration::from_secs(10),
+        max_retry_after: std::time::Duration::from_secs(60),
+    }
+}
+
+/// Checks the server answers and takes the token. Read-only.
+async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) -> Result<(), Error> {
+    // A job stored before targets lost their credentials may still carry them.
+    let server = without_credentials(server);
+    let (result, _) = preflight_caller(settings)
+        .call(true, || client.check_access())
+        .await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(HatchetError::Status { status: 403, .. }) => Err(Error::TokenRejected {
+            server,
+            tenant: client.tenant().to_string(),
+        }),
+        Err(source @ HatchetError::Connect(_)) => Err(Error::Unreachable { server, source }),
+        Err(source) if source.is_transient() => Err(Error::ServerBusy { server, source }),
+        Err(source) => Err(Error::AccessRefused { server, source }),
+    }
+}
+
+/// The workflows `--workflow` names (ids or names).
+async fn resolve_workflows(
+    client: &HatchetClient,
+    keys: &[String],
+    settings: &Settings,
+) -> Result<Vec<Workflow>, Error> {
+    let caller = preflight_caller(settings);
+    let mut found = Vec::new();
+    for key in keys {
+        let (workflow, _) = caller.call(true, || client.find_workflow(key)).await;
+        let workflow = workflow.map_err(|source| Error::WorkflowLookup {
+            workflow: key.clone(),
+            source,
+        })?;
+        match workflow {
+            Some((id, name)) => found.push(Workflow { id, name }),
+            None => {
+                return Err(Error::UnknownWorkflow {
+                    workflow: key.clone(),
+                    tenant: client.tenant().to_string(),
+                })
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Builds the operation of a job; workflow names are resolved to ids here, a manifest's ids
+/// come from the store, and so does the archive of the job an undo undoes.
+async fn build_operation(
+    spec: &JobSpec,
+    window: Window,
+    created: DateTime<Utc>,
+    client: HatchetClient,
+    settings: &Settings,
+    store: &SqliteStore,
+) -> Result<Arc<dyn Operation>, Error> {
+    let manifest = match &spec.selector.ids_digest {
+        Some(digest) => {
+            let ids = store.manifest(digest)?;
+            if ids.is_empty() {
+                return Err(Error::ManifestMissing {
+                    state: store.path().to_path_buf(),
+                });
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    let workflows = resolve_workflows(&client, &spec.selector.workflows, settings).await?;
+    let archive = match spec.operation.undoes() {
+        Some(of) => archive(store, of)?,
+        None => Archive::new(Vec::new()),
+    };
+    let parts = Parts {
+        spec: spec.clone(),
+        window,
+        created,
+        client,
+        workflows,
+        manifest,
+        archive,
+        tuning: Tuning {
+            verify_poll: settings.verify_poll,
+            replay_interval: settings.replay_interval,
+            slice_target: settings.slice_target,
+        },
+    };
+    Ok((ops::descriptor(&spec.operation).build)(parts)?)
+}
+
+fn named_identity(name: &str, target: &Target) -> String {
+    let digest = Sha256::digest(format!(
+        "name\0{name}\0{}\0{}",
+        target.server_url, target.tenant
+    ));
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn started_by() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Runs a new job, or resumes the unfinished one with the same identity.
+pub(super) async fn run_new(
+    settings: &Settings,
+    credentials: &Credentials,
+    request: JobRequest,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let conn = credentials.connection()?;
+    // The target is stored, shown and hashed into the job's identity: never with a password.
+    let target = Target {
+        server_url: without_credentials(conn.server_url.as_str()),
+        tenant: conn.tenant.to_string(),
+    };
+    let spec = ops::job_spec(request.kind, request.selector, target)?;
+    let now = Utc::now();
+    let window = spec.resolve_window(now)?;
+    let mut store = SqliteStore::open(&settings.state)?;
+    if let Some(m) = &request.manifest {
+        // Kept in the store so a resume never needs the file again.
+        store.put_manifest(&m.digest, &m.ids)?;
+    }
+    let planned = Planned { spec, window, now };
+    run_spec(settings, conn, store, planned, exec, frontend).await
+}
+
+/// A validated spec and the window it resolved to at `now` (used if it creates a job).
+pub(super) struct Planned {
+    pub spec: JobSpec,
+    pub window: Window,
+    pub now: DateTime<Utc>,
+}
+
+/// Runs a validated spec as a new job, or resumes the unfinished one with its identity.
+pub(super) async fn run_spec(
+    settings: &Settings,
+    conn: Connection,
+    mut store: SqliteStore,
+    planned: Planned,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let Planned { spec, window, now } = planned;
+    let client = HatchetClient::new(conn, settings.request_timeout)?;
+    let identity = match &exec.job_name {
+        Some(name) => named_identity(name, &spec.target),
+        None => spec.identity(),
+    };
+    preflight(&client, &spec.target.server_url, settings).await?;
+    // A first look, for the window to build the operation with and for what to ask; the job
+    // itself is created or resumed, and taken, in one transaction below.
+    let existing = store.open_job(&identity)?;
+    if let Some(job) = &existing {
+        refuse_another_selection(job, &spec)?;
+    }
+    let (window, created) = existing
+        .as_ref()
+        .map_or((window, now), |job| (job.window, job.created_at));
+    let mut op = build_operation(&spec, window, created, client.clone(), settings, &store).await?;
+    if exec.dry_run {
+        let found = survey(op.as_ref(), settings, Depth::Everything).await?;
+        return Ok(Outcome::DryRun(found));
+    }
+    // An unfinished job was confirmed when it was created: it resumes without asking.
+    if existing.is_none() {
+        refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+        // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
+        // confirmed with `--yes` is refused rather than run unasked.
+        let asking = !exec.yes;
+        if asking && !frontend.can_ask() {
+            return Err(Error::NotATerminal);
+        }
+        // The count comes first in a question; without one, finding one item is enough to
+        // know the job is not empty.
+        let depth = if asking {
+            Depth::Everything
+        } else {
+            Depth::FirstMatch
+        };
+        let found = survey(op.as_ref(), settings, depth).await?;
+        if found.matching == 0 {
+            return Ok(Outcome::NothingMatches(Box::new(spec)));
+        }
+        if asking {
+            let question = Confirmation {
+                spec: &spec,
+                window: &window,
+                now,
+                found: &found,
+            };
+            if !frontend.confirm(&question).map_err(Error::Answer)? {
+                return Err(Error::NotConfirmed);
+            }
+        }
+    }
+    let owner = crate::store::this_process();
+    let new = NewJob {
+        identity,
+        name: exec.job_name.clone(),
+        spec: spec.clone(),
+        window,
+        cursor: op.initial_cursor(),
+        chunk_size: ops::descriptor(&spec.operation).chunk_size(settings.chunk_size),
+        started_by: started_by(),
+        reason: exec.reason.clone(),
+    };
+    let begun = store.begin_job(new, &owner, now)?.map_err(Error::Held)?;
+    let job = store
+        .job(begun.job_id())?
+        .ok_or_else(|| Error::JobVanished {
+            job: begun.job_id().to_string(),
+            state: store.path().to_path_buf(),
+        })?;
+    let resumed = matches!(begun, Begun::Resumed(_));
+    if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
+        refuse_another_selection(&job, &spec)?;
+        // Another process created it after the first look: its window rules.
+        op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
+    }
+    frontend.event(Event::Begun {
+        job: job.id.clone(),
+        resumed,
+    });
+    execute(job, store, op, owner, settings, exec, frontend).await
+}
+
+/// A job named with `--job` is resumed by name: run again with another selection or operation,
+/// it would go on enumerating and acting with the new one over what the old one enumerated.
+fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error> {
+    if job.spec == *spec {
+        return Ok(());
+    }
+    Err(Error::OtherSelection {
+        job: job.id.clone(),
+        operation: job.spec.operation.name().to_string(),
+    })
+}
+
+/// A re-run after a crash cannot tell whether the job finished just before it, so re-running a
+/// finished job whose repeat is not safe (it would shift every row once more) needs `--again`,
+/// and a finished undo is not run again at all. A job named with `--job` is meant to recur
+/// (cron) and is not held back.
+fn refuse_accidental_repeat(
+    store: &SqliteStore,
+    identity: &str,
+    spec: &JobSpec,
+    exec: &Execution,
+) -> Result<(), Error> {
+    let repeat_is_safe = ops::descriptor(&spec.operation).repeat_is_safe;
+    if exec.again || exec.job_name.is_some() || repeat_is_safe(&spec.operation) {
+        return Ok(());
+    }
+    let Some(job) = store.finished_job(identity)? else {
+        return Ok(());
+    };
+    let finished = job
+        .finished_at
+        .unwrap_or(job.created_at)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Err(match spec.operation.undoes() {
+        Some(of) => Error::AlreadyUndone {
+            of: of.to_string(),
+            job: job.id,
+            finished,
+        },
+        None => Error::AlreadyFinished {
+            operation: spec.operation.name().to_string(),
+            job: job.id,
+            finished,
+        },
+    })
+}
+
+/// Resumes an unfinished job by id.
+pub(super) async fn resume(
+    settings: &Settings,
+    credentials: &Credentials,
+    job_id: &str,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let conn = credentials.connection()?;
+    let mut store = SqliteStore::open(&settings.state)?;
+    let job = control::find(&store, job_id)?;
+    if !job.state.is_open() {
+        return Err(Error::NothingToResume {
+            job: job.id,
+            state: job.state.as_str(),
+        });
+    }
+    if exec.concurrency.is_some() && ops::descriptor(&job.spec.operation).one_request_at_a_time() {
+        return Err(Error::ConcurrencyNotHonoured {
+            operation: job.spec.operation.name(),
+            job: job.id,
+        });
+    }
+    check_tenant(&job, &conn)?;
+    let client = HatchetClient::new(conn, settings.request_timeout)?;
+    preflight(&client, &job.spec.target.server_url, settings).await?;
+    let op = build_operation(
+        &job.spec,
+        job.window,
+        job.created_at,
+        client,
+        settings,
+        &store,
+    )
+    .await?;
+    let owner = crate::store::this_process();
+    store
+        .claim_job(&job.id, &owner, Utc::now())?
+        .map_err(Error::Held)?;
+    execute(job, store, op, owner, settings, exec, frontend).await
+}
+
+/// A job acts on its own tenant only.
+pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Error> {
+    if job.spec.target.tenant == conn.tenant.to_string() {
+        return Ok(());
+    }
+    Err(Error::OtherTenant {
+        job: job.id.clone(),
+        job_tenant: job.spec.target.tenant.clone(),
+        token_tenant: conn.tenant.to_string(),
+    })
+}
+
+/// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
+async fn execute(
+    job: JobRecord,
+    mut store: SqliteStore,
+    op: Arc<dyn Operation>,
+    owner: String,
+    settings: &Settings,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
+    let progress = frontend.progress(&job.id, verify_timeout);
+    let state_path = store.path().to_path_buf();
+    let descriptor = ops::descriptor(&job.spec.operation);
+    let engine_settings = EngineSettings {
+        concurrency: descriptor.concurrency(settings.concurrency),
+        retry: retry_policy(settings),
+        verify: !exec.no_verify,
+        verify_timeout: settings.verify_timeout,
+        verify_poll: settings.verify_poll,
+        owner,
+    };
+    if job.state == JobState::Paused {
+        store.set_job_state(&job.id, JobState::Running, Utc::now())?;
+    }
+    // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
+    let rate = match (exec.rate, job.rate) {
+        (None, Some(retuned)) => retuned,
+        _ => settings.rate,
+    };
+    let (done_tx, done_rx) = oneshot::channel();
+    let coordinator = Coordinator::new(
+        job.clone(),
+        store,
+        op,
+        engine_settings,
+        engine::limiter(rate),
+        progress,
+        done_tx,
+    )?
+    .start();
+    let stop = frontend.stop_signal();
+    let stopper = coordinator.clone();
+    let stop_watch = actix::spawn(async move {
+        stop.await;
+        stopper.do_send(Stop);
+    });
+    let ended = done_rx.await;
+    // A service runs many jobs in one System: this job's watch must not outlive it.
+    stop_watch.abort();
+    let Ended { outcome, totals } = ended.map_err(|_| Error::EngineVanished {
+        job: job.id.clone(),
+    })?;
+    if let RunOutcome::Interrupted {
+        error: Some(EngineError::Store(e)),
+        ..
+    } = &outcome
+    {
+        if e.concerns_the_file() {
+            // Not opened again: the file moved, vanished or fails, and no report comes from it.
+            return Err(Error::JobStopped {
+                job: job.id,
+                source: e.clone(),
+            });
+        }
+    }
+    // The coordinator owned the store; the report reads it again.
+    let store = SqliteStore::open(&state_path)?;
+    let job = store.job(&job.id)?.unwrap_or(job);
+    let (counts, end) = match outcome {
+        RunOutcome::Finished(counts) => {
+            let report = crate::report::save_report(
+                &store,
+                &job,
+                &crate::report::reports_beside(&state_path),
+            )?;
+            let warning = (descriptor.warning)(&job.spec, &counts);
+            (counts, End::Finished { report, warning })
+        }
+        RunOutcome::Interrupted { counts, error } => {
+            let note = match (error, job.state) {
+                (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
+                (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {}` (or the same command) continues it", job.id),
+                (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
+                (None, _) => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
+            };
+            (counts, End::Interrupted { note })
+        }
+    };
+    Ok(Outcome::Ran(Box::new(RunEnd {
+        job,
+        counts,
+        totals,
+        end,
+    })))
+}

@@ -1,0 +1,109 @@
+//! `jobs undo JOB`: a new resumable job that re-creates what a scheduled delete removed or puts
+//! back what a reschedule moved; for a cancel, the ids it cancelled and the matching replay.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::run::{check_tenant, run_spec, Planned};
+use super::{control, Credentials, Error, Execution, Frontend, Outcome};
+use crate::config::Settings;
+use crate::job::Selector;
+use crate::ops::{self, Archive, Undo};
+use crate::store::{Item, JobRecord, SqliteStore};
+
+/// The ids a cancel cancelled, written for their replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayOffer {
+    pub job: String,
+    pub cancelled: u64,
+    pub ids_file: PathBuf,
+    /// The command that replays exactly those runs.
+    pub command: String,
+}
+
+/// Undoes the finished job `job_id`.
+pub(super) async fn undo(
+    settings: &Settings,
+    credentials: &Credentials,
+    job_id: &str,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let store = SqliteStore::open(&settings.state)?;
+    let job = control::find(&store, job_id)?;
+    if job.state.is_open() {
+        return Err(Error::StillOpen {
+            job: job.id,
+            state: job.state.as_str(),
+        });
+    }
+    let undo = ops::descriptor(&job.spec.operation).undo;
+    if undo == Undo::OfferReplay {
+        return offer_replay(&store, &job).map(Outcome::ReplayOffered);
+    }
+    let Some(kind) = undo.job(&job.id) else {
+        return Err(Error::CannotUndo {
+            operation: job.spec.operation.name(),
+        });
+    };
+    let conn = credentials.connection()?;
+    check_tenant(&job, &conn)?;
+    let spec = ops::job_spec(kind, Selector::default(), job.spec.target.clone())?;
+    let now = Utc::now();
+    let window = spec.resolve_window(now)?;
+    let planned = Planned { spec, window, now };
+    run_spec(settings, conn, store, planned, exec, frontend).await
+}
+
+/// Calls `visit` with every item of job `of` the server accepted, in enumeration order.
+fn walk_accepted(
+    store: &SqliteStore,
+    of: &str,
+    mut visit: impl FnMut(Item) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut after = -1;
+    loop {
+        let batch = store.accepted_items(of, after, 5000)?;
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        batch.into_iter().try_for_each(&mut visit)?;
+    }
+}
+
+/// The items an undo job walks: what the server accepted of job `of`, with their payloads.
+pub(super) fn archive(store: &SqliteStore, of: &str) -> Result<Archive, Error> {
+    let mut items = Vec::new();
+    walk_accepted(store, of, |item| {
+        items.extend(item.payload.map(|payload| (item.id, payload)));
+        Ok(())
+    })?;
+    Ok(Archive::new(items))
+}
+
+/// Writes the ids a cancel job cancelled, one per line, next to the state file.
+fn offer_replay(store: &SqliteStore, job: &JobRecord) -> Result<ReplayOffer, Error> {
+    let path = store
+        .path()
+        .with_file_name(format!("{}-cancelled-ids.txt", job.id));
+    let cannot_write = |source| Error::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(cannot_write)?);
+    let mut cancelled = 0u64;
+    walk_accepted(store, &job.id, |item| {
+        cancelled += 1;
+        writeln!(out, "{}", item.id).map_err(cannot_write)
+    })?;
+    out.flush().map_err(cannot_write)?;
+    Ok(ReplayOffer {
+        job: job.id.clone(),
+        cancelled,
+        command: format!("bulkops runs replay --ids-file {}", path.display()),
+        ids_file: path,
+    })
+}

@@ -1,0 +1,78 @@
+//! The app's front end on a terminal (or off one): the confirmation question on stderr, a
+//! progress bar or JSON progress lines, and SIGINT/SIGTERM as the stop signal.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use super::output;
+use crate::app::{Confirmation, Event, Frontend, StopSignal};
+use crate::config::LogFormat;
+use crate::engine::{JsonProgress, Progress, TtyProgress};
+
+pub struct Terminal {
+    pub log_format: LogFormat,
+}
+
+impl Frontend for Terminal {
+    fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Asks on the terminal; anything but yes is no.
+    fn confirm(&mut self, confirmation: &Confirmation<'_>) -> Result<bool, std::io::Error> {
+        eprint!(
+            "{}",
+            output::confirmation(
+                confirmation.spec,
+                confirmation.window,
+                confirmation.now,
+                confirmation.found
+            )
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))
+    }
+
+    fn progress(&mut self, job: &str, verify_timeout: Option<Duration>) -> Box<dyn Progress> {
+        let bars = crate::telemetry::progress_bars()
+            .filter(|_| crate::telemetry::interactive(self.log_format));
+        match bars {
+            Some(bars) => Box::new(TtyProgress::new(job, verify_timeout, bars)),
+            None => Box::new(JsonProgress::new(job, verify_timeout)),
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Begun { job, resumed: true } => {
+                tracing::info!(job = %job, "resuming the unfinished job with the same identity");
+            }
+            Event::Begun { resumed: false, .. } => {}
+        }
+    }
+
+    /// SIGINT or SIGTERM. The handlers are installed here, before the job starts: installed
+    /// when first awaited, a signal that came sooner would end the process by its default
+    /// action, without a summary.
+    fn stop_signal(&mut self) -> StopSignal {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        Box::pin(async move {
+            let next = |s: Result<tokio::signal::unix::Signal, std::io::Error>| async move {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = next(interrupt) => {},
+                _ = next(terminate) => {},
+            }
+        })
+    }
+}

@@ -1,0 +1,204 @@
+//! What the rest of bulkops asks of a checkpoint store, whatever keeps it: jobs, leases and
+//! control, pages, chunks and items, manifests and report rows. Every failure is a
+//! `StoreError`, which names no database library.
+//!
+//! The embedded SQLite store implements it (`SqliteStore`); a shared PostgreSQL store for
+//! replicas fits the same trait:
+//! - `begin_job` and `claim_job` are one transaction each (`SELECT … FOR UPDATE` on the job
+//!   row, or an `INSERT … ON CONFLICT` against the partial unique index on open identities);
+//!   the lease is the job row's `owner` and `heartbeat`, and `heartbeat` answers `false` once
+//!   another replica took the job after `LEASE_TIMEOUT` without one.
+//! - `take_chunks` is where replicas would share a job's chunks:
+//!   `UPDATE chunks SET state = 'sending', owner = $1, lease_until = now() + interval … WHERE
+//!   (job_id, chunk) IN (SELECT job_id, chunk FROM chunks WHERE job_id = $2 AND state =
+//!   'pending' AND chunk > $3 ORDER BY chunk LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING …`, so
+//!   two replicas never take the same chunk, and a chunk whose `lease_until` passed (its
+//!   replica died) goes back to `pending` or, for a non-idempotent operation, to the in-doubt
+//!   chunks that `in_doubt_chunks` lists for reconciliation. `heartbeat` would extend the
+//!   `lease_until` of the chunks the process holds.
+//! - `finish_chunk` writes the outcomes and releases the chunk in one transaction, whoever
+//!   holds the job.
+//!
+//! The engine calls a store only through `StoreThread`, off the thread that drives requests.
+
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
+    PageCommit, ReportRow, StoreError,
+};
+
+/// A chunk taken for sending, with the items that still need a request.
+#[derive(Debug, Clone)]
+pub struct TakenChunk {
+    pub chunk: i64,
+    pub items: Vec<Item>,
+}
+
+/// A checkpoint store (see the module's documentation for how a shared PostgreSQL store fits).
+/// Each write is one transaction, except that `take_chunks` marks chunk by chunk: a failure
+/// midway leaves the chunks marked so far `sending`, in doubt and reconciled on resume, never
+/// sent twice.
+pub trait Store: Send {
+    /// Whether the store is still the one opened (for a file: the path still names it).
+    fn check_in_place(&self) -> Result<(), StoreError>;
+
+    // --- jobs, leases and control ------------------------------------------------------
+
+    /// Creates the job, or resumes the unfinished one with its identity, and takes it for
+    /// `owner`, atomically; a live holder's lease is the answer instead.
+    fn begin_job(
+        &mut self,
+        new: NewJob,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Begun, Lease>, StoreError>;
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// The open (running or paused) job with this identity, if any.
+    fn open_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// The last job with this identity that ran to its end, if any.
+    fn finished_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError>;
+    fn jobs(&self) -> Result<Vec<JobRecord>, StoreError>;
+    /// What another process may have changed about a running job: its state and rate.
+    fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError>;
+    fn set_job_state(
+        &mut self,
+        id: &str,
+        state: JobState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError>;
+    /// Takes the job for `owner` unless a live holder has it (then its lease is the answer).
+    fn claim_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Lease>, StoreError>;
+    /// Renews `owner`'s lease; `false` when another process has taken the job over.
+    fn heartbeat(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn release_job(&mut self, id: &str, owner: &str) -> Result<(), StoreError>;
+    /// Who holds the job now, if anyone.
+    fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError>;
+
+    // --- pages and manifests -----------------------------------------------------------
+
+    /// One enumerated page, its cursor advance and the chunks it completes, atomically.
+    /// Returns the states of the items it added.
+    fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError>;
+    /// The pages that still have items in `state`, with their scopes.
+    fn pages_with(
+        &self,
+        job_id: &str,
+        state: ItemState,
+    ) -> Result<Vec<(i64, Option<serde_json::Value>)>, StoreError>;
+    /// The items of one page in `state`.
+    fn page_items(
+        &self,
+        job_id: &str,
+        page: i64,
+        state: ItemState,
+    ) -> Result<Vec<Item>, StoreError>;
+    /// Keeps a manifest's ids under its digest, once.
+    fn put_manifest(&mut self, digest: &str, ids: &[String]) -> Result<(), StoreError>;
+    /// The ids of a manifest, in order; empty when unknown.
+    fn manifest(&self, digest: &str) -> Result<Vec<String>, StoreError>;
+
+    // --- chunks and items --------------------------------------------------------------
+
+    /// Pending chunks after `after`, in order.
+    fn pending_chunks(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Chunks left in `sending` by a process that died mid-request.
+    fn in_doubt_chunks(&self, job_id: &str) -> Result<Vec<i64>, StoreError>;
+    /// The items of a chunk that still need a request.
+    fn chunk_items(&self, job_id: &str, chunk: i64) -> Result<Vec<Item>, StoreError>;
+    fn set_chunk_state(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        state: ChunkState,
+    ) -> Result<(), StoreError>;
+    /// A finished chunk's outcomes and its new state, atomically.
+    fn finish_chunk(
+        &mut self,
+        job_id: &str,
+        chunk: i64,
+        outcomes: &[ItemOutcome],
+    ) -> Result<(), StoreError>;
+    /// Outcomes found outside a chunk request (verification, reconciliation).
+    fn record_outcomes(&mut self, job_id: &str, outcomes: &[ItemOutcome])
+        -> Result<(), StoreError>;
+    /// Items in `from` back to pending in new chunks, counting the round in the job.
+    fn requeue_for_resend(
+        &mut self,
+        job_id: &str,
+        from: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` items in `state` after `after_seq`, in enumeration order.
+    fn items_in_state(
+        &self,
+        job_id: &str,
+        state: ItemState,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+    /// Up to `limit` items after `after_seq` that the server accepted (what an undo covers).
+    fn accepted_items(
+        &self,
+        job_id: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+    fn counts(&self, job_id: &str) -> Result<Counts, StoreError>;
+
+    /// Up to `limit` pending chunks after `after` with their items, taken for sending: a chunk
+    /// with nothing left to send is marked done and passed over, and with `mark_sending` (an
+    /// operation that must not be sent twice) each is durably `sending` before it is returned,
+    /// so a crash from then on leaves it in doubt.
+    fn take_chunks(
+        &mut self,
+        job_id: &str,
+        after: i64,
+        limit: usize,
+        mark_sending: bool,
+    ) -> Result<Vec<TakenChunk>, StoreError> {
+        let mut taken = Vec::new();
+        let mut after = after;
+        while taken.len() < limit {
+            let Some(&chunk) = self.pending_chunks(job_id, after, 1)?.first() else {
+                break;
+            };
+            after = chunk;
+            let items = self.chunk_items(job_id, chunk)?;
+            if items.is_empty() {
+                self.set_chunk_state(job_id, chunk, ChunkState::Done)?;
+                continue;
+            }
+            if mark_sending {
+                self.set_chunk_state(job_id, chunk, ChunkState::Sending)?;
+            }
+            taken.push(TakenChunk { chunk, items });
+        }
+        Ok(taken)
+    }
+
+    // --- reports -----------------------------------------------------------------------
+
+    /// Calls `each` for every item of a job (only failed, skipped and unconfirmed ones with
+    /// `problems_only`), in enumeration order, without loading them all at once, until it
+    /// breaks.
+    fn for_each_report_row(
+        &self,
+        job: &JobRecord,
+        problems_only: bool,
+        each: &mut dyn FnMut(ReportRow) -> ControlFlow<()>,
+    ) -> Result<(), StoreError>;
+}
