@@ -367,9 +367,10 @@ pub enum Source {
     Flag,
 }
 
-/// The variables bulkops reads besides its settings, named as the backends' SDKs name them;
-/// `true` marks a secret, which is never shown.
-const CONNECTION: [(&str, bool); 11] = [
+/// The variables the commands read besides the settings, named as the Hatchet SDKs name them;
+/// `true` marks a secret, which is never shown. (The Handinger backend's `HANDINGER_API_KEY`
+/// belongs here, as a secret, once a command uses that backend.)
+const CONNECTION: [(&str, bool); 9] = [
     ("HATCHET_CLIENT_TOKEN", true),
     ("HATCHET_CLIENT_SERVER_URL", false),
     ("HATCHET_CLIENT_TENANT_ID", false),
@@ -379,8 +380,6 @@ const CONNECTION: [(&str, bool); 11] = [
     ("HATCHET_CLIENT_TLS_CERT_FILE", false),
     ("HATCHET_CLIENT_TLS_KEY_FILE", false),
     ("HATCHET_CLIENT_TLS_SERVER_NAME", false),
-    ("HANDINGER_API_KEY", true),
-    ("HANDINGER_BASE_URL", false),
 ];
 const MASK: &str = "****";
 
@@ -753,10 +752,9 @@ mod tests {
 
     #[test]
     fn config_show_masks_every_secret() {
-        let secrets = ["tok3n.s3cret.sig", "hnd-k3y", "pgpa55", "qpa55", "srvpa55"];
+        let secrets = ["tok3n.s3cret.sig", "pgpa55", "qpa55", "srvpa55"];
         let env = env(&[
             ("HATCHET_CLIENT_TOKEN", secrets[0]),
-            ("HANDINGER_API_KEY", secrets[1]),
             (
                 "BULKOPS_STATE",
                 "postgres://bulkops:pgpa55@db:5432/bulkops?password=qpa55&sslmode=require",
@@ -765,7 +763,7 @@ mod tests {
                 "HATCHET_CLIENT_SERVER_URL",
                 "https://ops:srvpa55@hatchet.example",
             ),
-            ("HANDINGER_BASE_URL", "https://api.handinger.example"),
+            ("HATCHET_CLIENT_TLS_SERVER_NAME", "hatchet.internal"),
         ]);
         let effective = Effective::load(None, &Overrides::default(), env).unwrap();
         let connection = &effective.connection;
@@ -773,11 +771,10 @@ mod tests {
             shown(connection, "HATCHET_CLIENT_TOKEN").0,
             &Some(json!(MASK))
         );
-        assert_eq!(shown(connection, "HANDINGER_API_KEY").0, &Some(json!(MASK)));
         assert_eq!(
-            shown(connection, "HANDINGER_BASE_URL").0,
-            &Some(json!("https://api.handinger.example")),
-            "a URL without credentials is shown as given"
+            shown(connection, "HATCHET_CLIENT_TLS_SERVER_NAME").0,
+            &Some(json!("hatchet.internal")),
+            "what is no secret is shown as given"
         );
         assert_eq!(
             shown(&effective.settings, "state").0,
