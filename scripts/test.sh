@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. cargo fmt --check, cargo clippy -D warnings, hadolint on the Dockerfile;
-#   2. unit tests and the integration suite (real bulkops processes against hatchet-sim);
+#   2. the Kubernetes manifests in deploy/ against the Kubernetes schemas, offline
+#      (scripts/k8s-check.sh); unit tests and the integration suite (real bulkops processes
+#      against hatchet-sim);
 #   3. the end-to-end suite against a real Hatchet v0.104.7, installed and started on loopback by
 #      scripts/hatchet-up.sh (PostgreSQL from Debian, Hatchet by go install, hatchet-sdk in a venv),
 #      plus the SDK conformance checks of the simulator; and, at the same time, the e2e cancel and
 #      replay tests against Hatchet v0.105.0, a second server beside the first (its own run dir,
 #      database and ports, scripts/hatchet-instance.sh). Both are torn down at the end.
+#      Meanwhile the Dockerfile's runtime stage runs a job in a Debian chroot (scripts/image-check.sh).
 # Slow builds are cached under $BULKOPS_CACHE (default ~/.cache/bulkops): cargo's target dir, the
-# Hatchet binaries and the Python venv.
+# Hatchet binaries, the Python venv and the image check's Debian root filesystem.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$BULKOPS_ROOT"
@@ -39,7 +42,14 @@ fi
 BULKOPS_TEST_POSTGRES_URL=$(bash scripts/store-test-db.sh)
 export BULKOPS_TEST_POSTGRES_URL
 cargo build --workspace --locked
+bash scripts/k8s-check.sh
 cargo test --workspace --locked
+
+# The image check is mostly a release build and waiting on Debian's mirror (its root filesystem is
+# cached); it runs beside the real-Hatchet steps, which mostly wait on the servers too.
+image_log=$(mktemp)
+bash scripts/image-check.sh > "$image_log" 2>&1 &
+image_pid=$!
 
 step "real Hatchet: up (v0.104.7, and v0.105.0 beside it)"
 # The newest release runs the e2e tests of the two operations that depend most on the engine's
@@ -47,6 +57,8 @@ step "real Hatchet: up (v0.104.7, and v0.105.0 beside it)"
 SECOND_VERSION=v0.105.0
 SECOND_TESTS=(e2e/test_e2e_cancel.py e2e/test_e2e_replay.py)
 down_all() {
+  # Awaited, not killed: it unmounts the volume it bind-mounted into the chroot.
+  wait "$image_pid" 2>/dev/null || true
   bash scripts/hatchet-down.sh >/dev/null 2>&1 || true
   BULKOPS_HATCHET_VERSION=$SECOND_VERSION bash scripts/hatchet-down.sh >/dev/null 2>&1 || true
 }
@@ -74,4 +86,9 @@ wait "$second_pid" || second_rc=$?
 printf '\n-- %s against Hatchet %s --\n' "${SECOND_TESTS[*]}" "$SECOND_VERSION"
 cat "$second_log"
 rm -rf "$second_dir"
-[ "$first_rc" = 0 ] && [ "$second_rc" = 0 ]
+image_rc=0
+wait "$image_pid" || image_rc=$?
+printf '\n-- the Dockerfile runtime stage in a chroot (scripts/image-check.sh) --\n'
+cat "$image_log"
+rm -f "$image_log"
+[ "$first_rc" = 0 ] && [ "$second_rc" = 0 ] && [ "$image_rc" = 0 ]
