@@ -32,28 +32,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
 
 
-def sim_binary() -> Path:
-    """$HATCHET_SIM_BIN, or a fresh `cargo build -p hatchet-sim` in the repo's target dir."""
-    configured = os.environ.get("HATCHET_SIM_BIN")
+def sim_binary(name: str = "hatchet-sim", env: str = "HATCHET_SIM_BIN") -> Path:
+    """$<env> (e.g. $HATCHET_SIM_BIN), or a fresh `cargo build -p <name>` in the repo's target dir."""
+    configured = os.environ.get(env)
     if configured:
         path = Path(configured)
         if not path.is_file():
-            pytest.fail(f"HATCHET_SIM_BIN={configured} does not exist (build it first)")
+            pytest.fail(f"{env}={configured} does not exist (build it first)")
         return path
     target = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
     if not target.is_absolute():
         target = REPO_ROOT / target
     build = subprocess.run(
-        ["cargo", "build", "--quiet", "-p", "hatchet-sim"],
+        ["cargo", "build", "--quiet", "-p", name],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
     )
     if build.returncode != 0:
-        pytest.fail(f"cargo build -p hatchet-sim failed:\n{build.stderr[-4000:]}")
-    path = target / "debug" / "hatchet-sim"
+        pytest.fail(f"cargo build -p {name} failed:\n{build.stderr[-4000:]}")
+    path = target / "debug" / name
     if not path.is_file():
-        pytest.fail(f"cargo build -p hatchet-sim did not produce {path}")
+        pytest.fail(f"cargo build -p {name} did not produce {path}")
     return path
 
 
@@ -137,6 +137,29 @@ class Sim:
             self._stderr_file.close()
 
 
+def start_line(
+    process: subprocess.Popen, stderr_file: Any, stderr_path: Path, name: str
+) -> dict[str, Any]:
+    """The JSON line a simulator prints once it serves; fails the test (and stops the process)
+    when none comes within START_TIMEOUT_S."""
+    line: list[bytes] = []
+    assert process.stdout is not None
+    reader = threading.Thread(
+        target=lambda: line.append(process.stdout.readline()), daemon=True
+    )
+    reader.start()
+    reader.join(START_TIMEOUT_S)
+    if not line or not line[0].strip():
+        process.kill()
+        process.wait(timeout=10)
+        stderr_file.close()
+        pytest.fail(
+            f"{name} printed no start line within {START_TIMEOUT_S}s; "
+            f"stderr:\n{stderr_path.read_text()[-4000:]}"
+        )
+    return json.loads(line[0])
+
+
 def start_sim(
     workdir: Path, cancel_delay_ms: int = 400, replay_delay_ms: int = 400
 ) -> Sim:
@@ -159,22 +182,7 @@ def start_sim(
         stderr=stderr_file,
         cwd=workdir,
     )
-    line: list[bytes] = []
-    assert process.stdout is not None
-    reader = threading.Thread(
-        target=lambda: line.append(process.stdout.readline()), daemon=True
-    )
-    reader.start()
-    reader.join(START_TIMEOUT_S)
-    if not line or not line[0].strip():
-        process.kill()
-        process.wait(timeout=10)
-        stderr_file.close()
-        pytest.fail(
-            f"hatchet-sim printed no start line within {START_TIMEOUT_S}s; "
-            f"stderr:\n{stderr_path.read_text()[-4000:]}"
-        )
-    info = json.loads(line[0])
+    info = start_line(process, stderr_file, stderr_path, "hatchet-sim")
     assert info["url"].startswith("http://127.0.0.1:"), info
     return Sim(
         process=process,

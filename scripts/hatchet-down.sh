@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Stop what scripts/hatchet-up.sh started: the e2e worker, hatchet-api and hatchet-engine
 # (SIGTERM to each process group, then SIGKILL after a grace period). Idempotent.
-# Keeps the binary cache ($BULKOPS_CACHE/hatchet-v0.104.7), keys, template database and logs.
+# Acts on the instance that BULKOPS_HATCHET_VERSION, BULKOPS_HATCHET_RUN_DIR and BULKOPS_HATCHET_DB
+# name (scripts/hatchet-instance.sh), as hatchet-up.sh does.
+# Keeps the binary cache ($BULKOPS_CACHE/hatchet-$V), keys, template database and logs.
 #
 # Usage: scripts/hatchet-down.sh [--stop-postgres] [--drop-db] [--quiet]
 #   --stop-postgres  also stop the PostgreSQL cluster (pg_ctlcluster ... stop)
-#   --drop-db        also drop the working database "hatchet" (the template "hatchet_tpl" stays)
+#   --drop-db        also drop the working database (default "hatchet"; its template "<db>_tpl" stays)
 #   --quiet          no progress messages
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-
-RUN="$BULKOPS_CACHE/hatchet-run"
+. "$(dirname "$0")/hatchet-instance.sh"   # RUN, DB
 GRACE="${BULKOPS_HATCHET_STOP_GRACE:-15}"
 STOP_PG=0 DROP_DB=0 QUIET=0
 for a in "$@"; do
@@ -18,7 +19,7 @@ for a in "$@"; do
     --stop-postgres) STOP_PG=1 ;;
     --drop-db) DROP_DB=1 ;;
     --quiet) QUIET=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "hatchet-down: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -81,8 +82,8 @@ if [ "$DROP_DB" = 1 ] || [ "$STOP_PG" = 1 ]; then
   read -r ver name status < <(pg_lsclusters -h 2>/dev/null | awk '{print $1, $2, $4; exit}') || true
   if [ -n "${ver:-}" ] && [ "$status" = online ]; then
     if [ "$DROP_DB" = 1 ]; then
-      log "dropping database hatchet"
-      (cd /tmp && runuser -u postgres -- psql -X -qAt -c 'DROP DATABASE IF EXISTS hatchet WITH (FORCE)')
+      log "dropping database $DB"
+      (cd /tmp && runuser -u postgres -- psql -X -qAt -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)")
     fi
     if [ "$STOP_PG" = 1 ]; then
       log "stopping PostgreSQL $ver/$name"

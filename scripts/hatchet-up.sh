@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bring up a real, local Hatchet v0.104.7 (engine + REST API as native binaries, PostgreSQL from Debian,
-# Postgres message queue, insecure gRPC on 127.0.0.1) plus the e2e Python worker (e2e/itest_worker.py).
+# Bring up a real, local Hatchet (v0.104.7 unless BULKOPS_HATCHET_VERSION says otherwise: engine +
+# REST API as native binaries, PostgreSQL from Debian, Postgres message queue, insecure gRPC on 127.0.0.1) plus the e2e Python worker (e2e/itest_worker.py).
 # Recipe: docs/hatchet-contract.md §local. Observed behaviour: docs/hatchet-behaviour.md.
 #
 # Usage: scripts/hatchet-up.sh [--reuse] [--keep-db] [--no-worker]
@@ -8,34 +8,30 @@
 #                template (migrated + seeded + token), start engine, API and worker. Every run starts clean.
 #   --reuse      if engine, API and worker from a previous invocation are alive and healthy, keep them
 #                (and their data) and only re-print the env file; otherwise behave as the default.
-#   --keep-db    restart the processes but keep the current "hatchet" database (no reset).
+#   --keep-db    restart the processes but keep the current database (no reset).
 #   --no-worker  do not start the Python worker.
 #
-# Output: $BULKOPS_CACHE/hatchet-run/env (KEY=value lines, no quotes; `set -a; . FILE; set +a` works):
+# Output: $RUN/env (KEY=value lines, no quotes; `set -a; . FILE; set +a` works):
 #   HATCHET_CLIENT_TOKEN, HATCHET_CLIENT_TLS_STRATEGY=none, HATCHET_CLIENT_SERVER_URL,
 #   HATCHET_CLIENT_HOST_PORT, HATCHET_CLIENT_TENANT_ID, ITEST_FLAG_DIR, ITEST_SLOTS, HATCHET_DATABASE_URL,
 #   HATCHET_RUN_DIR
-# The token is written only to that file (mode 600) and to hatchet-run/token; it is never printed.
+# The token is written only to that file (mode 600) and to $RUN/token; it is never printed.
 #
 # Layout under $BULKOPS_CACHE (default ~/.cache/bulkops):
-#   hatchet-v0.104.7/bin/   the four pinned binaries (kept by hatchet-down.sh)
-#   hatchet-run/            server.env, keys/, config/ (empty), logs/, *.pid, token, env, flags/, worker/
+#   hatchet-$V/bin/   the four binaries of version $V (kept by hatchet-down.sh)
+#   $RUN              (hatchet-run/ for v0.104.7, hatchet-run-$V/ for others) server.env, keys/,
+#                     config/ (empty), logs/, *.pid, token, env, flags/, worker/
 #
-# Overridable: BULKOPS_HATCHET_API_PORT (8080), BULKOPS_HATCHET_GRPC_PORT (7070),
-#   BULKOPS_HATCHET_HEALTH_PORT (8733), BULKOPS_HATCHET_READY_TIMEOUT (120 s), ITEST_SLOTS (100).
+# Instance (scripts/hatchet-instance.sh): BULKOPS_HATCHET_VERSION (v0.104.7), BULKOPS_HATCHET_RUN_DIR,
+#   BULKOPS_HATCHET_DB (hatchet), BULKOPS_HATCHET_API_PORT (8080), BULKOPS_HATCHET_GRPC_PORT (7070),
+#   BULKOPS_HATCHET_HEALTH_PORT (8733); other versions default to their own run dir, database and
+#   ports 8180/7170/8833. Also: BULKOPS_HATCHET_READY_TIMEOUT (120 s), ITEST_SLOTS (100).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-V=v0.104.7
+. "$(dirname "$0")/hatchet-instance.sh"   # V, HBIN, RUN, DB, TPL, *_PORT
 TENANT=707d0855-80ab-4e1f-a156-f1c4546cbf52   # hatchet-admin seed's DEFAULT_TENANT_ID
-HBIN="$BULKOPS_CACHE/hatchet-$V/bin"
-RUN="$BULKOPS_CACHE/hatchet-run"
-API_PORT="${BULKOPS_HATCHET_API_PORT:-8080}"
-GRPC_PORT="${BULKOPS_HATCHET_GRPC_PORT:-7070}"
-HEALTH_PORT="${BULKOPS_HATCHET_HEALTH_PORT:-8733}"
 READY_TIMEOUT="${BULKOPS_HATCHET_READY_TIMEOUT:-120}"
-DB=hatchet
-TPL=hatchet_tpl
 DB_URL_BASE="postgresql://hatchet:hatchet@127.0.0.1:5432"
 CMDS=(hatchet-migrate hatchet-admin hatchet-engine hatchet-api)
 
@@ -45,7 +41,7 @@ for a in "$@"; do
     --reuse) REUSE=1 ;;
     --keep-db) KEEP_DB=1 ;;
     --no-worker) WORKER=0 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "hatchet-up: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -110,7 +106,7 @@ SQL
 }
 
 # ---------------------------------------------------------------------------------------------------
-# 2. Pinned binaries via `go install ...@v0.104.7` from the Go module proxy
+# 2. Binaries of version $V via `go install ...@$V` from the Go module proxy
 # ---------------------------------------------------------------------------------------------------
 binaries_ok() {
   local c
@@ -270,7 +266,7 @@ start_bg() {  # $1 = name, rest = command; detached in its own session, logs to 
 }
 
 # ---------------------------------------------------------------------------------------------------
-# 5. Database: template (migrated, seeded, token) cloned into "hatchet" on every up
+# 5. Database: template $TPL (migrated, seeded, token) cloned into $DB on every up
 # ---------------------------------------------------------------------------------------------------
 template_stamp() {
   printf '%s|%s|%s|%s\n' "$V" "$SERVER_URL" "$SERVER_GRPC_BROADCAST_ADDRESS" \

@@ -4,7 +4,9 @@
 #   2. unit tests and the integration suite (real bulkops processes against hatchet-sim);
 #   3. the end-to-end suite against a real Hatchet v0.104.7, installed and started on loopback by
 #      scripts/hatchet-up.sh (PostgreSQL from Debian, Hatchet by go install, hatchet-sdk in a venv),
-#      plus the SDK conformance checks of the simulator; torn down at the end.
+#      plus the SDK conformance checks of the simulator; and, at the same time, the e2e cancel and
+#      replay tests against Hatchet v0.105.0, a second server beside the first (its own run dir,
+#      database and ports, scripts/hatchet-instance.sh). Both are torn down at the end.
 # Slow builds are cached under $BULKOPS_CACHE (default ~/.cache/bulkops): cargo's target dir, the
 # Hatchet binaries and the Python venv.
 set -euo pipefail
@@ -36,11 +38,37 @@ fi
 cargo build --workspace --locked
 cargo test --workspace --locked
 
-step "real Hatchet: up"
-trap 'bash scripts/hatchet-down.sh >/dev/null 2>&1 || true' EXIT
+step "real Hatchet: up (v0.104.7, and v0.105.0 beside it)"
+# The newest release runs the e2e tests of the two operations that depend most on the engine's
+# behaviour (docs/hatchet-behaviour.md §5 lists what differs between the versions).
+SECOND_VERSION=v0.105.0
+SECOND_TESTS=(e2e/test_e2e_cancel.py e2e/test_e2e_replay.py)
+down_all() {
+  bash scripts/hatchet-down.sh >/dev/null 2>&1 || true
+  BULKOPS_HATCHET_VERSION=$SECOND_VERSION bash scripts/hatchet-down.sh >/dev/null 2>&1 || true
+}
+trap down_all EXIT
 bash scripts/hatchet-up.sh
+second_env=$(BULKOPS_HATCHET_VERSION=$SECOND_VERSION bash scripts/hatchet-up.sh | sed -n 's/^HATCHET_ENV_FILE=//p')
+# Without it the e2e helpers would fall back to the first server's env file.
+[ -s "$second_env" ] || { echo "hatchet-up.sh for $SECOND_VERSION named no env file" >&2; exit 1; }
 
-step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk)"
+step "end-to-end suite (real Hatchet) and simulator conformance (hatchet-sdk); cancel and replay against $SECOND_VERSION"
 export BULKOPS_BIN="$CARGO_TARGET_DIR/debug/bulkops"
+export HANDINGER_SIM_BIN="$CARGO_TARGET_DIR/debug/handinger-sim"
 export HATCHET_SIM_BIN="$CARGO_TARGET_DIR/debug/hatchet-sim"
-"$venv/bin/python" -m pytest -q -p no:cacheprovider e2e
+# Mostly waiting on paced requests and on the servers: the two suites share the cores well.
+# Its own log and tmp dir: two pytest sessions must not clean up each other's numbered tmp dirs.
+second_dir=$(mktemp -d)
+second_log="$second_dir/pytest.log"
+HATCHET_ENV_FILE="$second_env" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  --basetemp "$second_dir/tmp" "${SECOND_TESTS[@]}" > "$second_log" 2>&1 &
+second_pid=$!
+first_rc=0
+"$venv/bin/python" -m pytest -q -p no:cacheprovider e2e || first_rc=$?
+second_rc=0
+wait "$second_pid" || second_rc=$?
+printf '\n-- %s against Hatchet %s --\n' "${SECOND_TESTS[*]}" "$SECOND_VERSION"
+cat "$second_log"
+rm -rf "$second_dir"
+[ "$first_rc" = 0 ] && [ "$second_rc" = 0 ]

@@ -1,5 +1,6 @@
 //! Logging: readable text on a terminal (printed above the progress bar, never through it),
-//! JSON lines otherwise. `RUST_LOG` narrows or widens what is logged (default `info`).
+//! JSON lines otherwise. `RUST_LOG` narrows or widens what is logged (default `info`). Text is
+//! coloured only on a terminal, and never with `NO_COLOR` set (no-color.org).
 
 use std::io::{self, IsTerminal};
 use std::sync::OnceLock;
@@ -72,6 +73,12 @@ impl TermLike for RoomForEcho {
     }
 }
 
+/// Whether text logs may carry ANSI colours: only to a terminal, and not when the user set
+/// `NO_COLOR` to anything but the empty string.
+fn colours(to_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    to_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = matches!(format, LogFormat::Json)
@@ -97,6 +104,10 @@ pub fn init(format: LogFormat) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
+                    .with_ansi(colours(
+                        std::io::stderr().is_terminal(),
+                        std::env::var_os("NO_COLOR"),
+                    ))
                     .with_writer(IndicatifWriter::<tracing_indicatif::writer::Stderr>::new(
                         bars.clone(),
                     )),
@@ -105,4 +116,17 @@ pub fn init(format: LogFormat) {
     };
     // A second init (in tests) is harmless.
     let _ = result;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colours;
+
+    #[test]
+    fn colours_only_to_a_terminal_without_no_color() {
+        assert!(colours(true, None));
+        assert!(colours(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colours(true, Some("1".into())));
+        assert!(!colours(false, None));
+    }
 }

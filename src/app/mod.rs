@@ -13,6 +13,7 @@ mod run;
 mod survey;
 mod undo;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -98,6 +99,8 @@ pub struct Credentials {
     pub server_url: Option<String>,
     pub tenant_id: Option<String>,
     pub namespace: Option<String>,
+    /// The TLS settings by variable name (`HATCHET_CLIENT_TLS_*`, `SSL_CERT_FILE`).
+    pub tls: BTreeMap<String, String>,
 }
 
 impl Credentials {
@@ -109,17 +112,23 @@ impl Credentials {
             server_url: var("HATCHET_CLIENT_SERVER_URL"),
             tenant_id: var("HATCHET_CLIENT_TENANT_ID"),
             namespace: var("HATCHET_CLIENT_NAMESPACE"),
+            tls: std::env::vars()
+                .filter(|(name, _)| {
+                    name.starts_with("HATCHET_CLIENT_TLS_") || name == "SSL_CERT_FILE"
+                })
+                .collect(),
         }
     }
 
     fn connection(&self) -> Result<Connection, TokenError> {
-        Ok(Connection::resolve(
+        Connection::resolve(
             self.token.as_deref(),
             self.server_url.as_deref(),
             self.tenant_id.as_deref(),
             Utc::now(),
         )?
-        .with_namespace(self.namespace.as_deref()))
+        .with_namespace(self.namespace.as_deref())
+        .with_tls(|name| self.tls.get(name).cloned())
     }
 }
 

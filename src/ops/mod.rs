@@ -7,6 +7,9 @@
 
 mod crons_delete;
 mod descriptor;
+mod handinger_cancel;
+mod handinger_reschedule;
+mod handinger_selection;
 mod manifest;
 mod run_selection;
 mod runs_cancel;
@@ -20,6 +23,12 @@ pub use crons_delete::{CronSelection, CronsDelete};
 pub use descriptor::{
     descriptor, job_spec, rfc3339, Descriptor, Parts, Required, Tuning, Undo, Workflow,
 };
+pub use handinger_cancel::{Cancellation, HandingerCancel, RULES as HANDINGER_CANCEL_RULES};
+pub use handinger_reschedule::{
+    CronExpr, HandingerReschedule, Replacement, RescheduleError,
+    RULES as HANDINGER_RESCHEDULE_RULES, UNDO_RULES as HANDINGER_UNDO_RULES,
+};
+pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
 pub use manifest::{Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
@@ -34,6 +43,15 @@ pub use crate::engine::{OpError, Operation, Page, Resend, Sending};
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
 use crate::store::{Item, ItemOutcome, ItemState};
+
+/// The rules of a Handinger operation, until its descriptor takes them over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub chunk_default: usize,
+    pub chunk_max: usize,
+    pub one_request_at_a_time: bool,
+    pub undo: Undo,
+}
 
 /// Items per chunk where nothing narrower applies (Hatchet's own tools send 500).
 pub const CHUNK: usize = 500;

@@ -267,4 +267,7 @@ pub struct ReportRow {
     pub http_status: Option<u16>,
     pub attempts: u32,
     pub time: Option<String>,
+    /// What the operation stored with the item, for the report to read (not reported as is).
+    #[serde(skip)]
+    pub payload: Option<serde_json::Value>,
 }

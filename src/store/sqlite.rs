@@ -946,7 +946,7 @@ impl Store {
                 ""
             };
             let mut stmt = conn.prepare(&format!(
-                "SELECT id, state, reason, http_status, attempts, updated_at FROM items \
+                "SELECT id, state, reason, http_status, attempts, updated_at, payload FROM items \
                  WHERE job_id = ?1 {filter} ORDER BY seq"
             ))?;
             let mut rows = stmt.query([&job.id])?;
@@ -960,6 +960,11 @@ impl Store {
                     http_status: row.get::<_, Option<i64>>(3)?.map(|s| s as u16),
                     attempts: row.get::<_, i64>(4)?.max(0) as u32,
                     time: row.get(5)?,
+                    payload: row
+                        .get::<_, Option<String>>(6)?
+                        .as_deref()
+                        .map(parse_json)
+                        .transpose()?,
                 });
                 if walk.is_break() {
                     break;

@@ -23,7 +23,7 @@ const ROWS: u16 = 100;
 
 /// A command on a pseudo-terminal (util-linux `script`): its stdin, stdout and stderr are one
 /// terminal, as a person at a shell has them.
-struct Terminal {
+pub struct Terminal {
     child: Child,
     keyboard: Option<ChildStdin>,
     shown: Arc<Mutex<Vec<u8>>>,
@@ -35,7 +35,7 @@ fn shell_quoted(word: &OsStr) -> String {
 }
 
 impl Terminal {
-    fn start(cmd: &Command) -> Terminal {
+    pub fn start(cmd: &Command) -> Terminal {
         let mut line = format!(
             "stty cols {COLS} rows {ROWS}; exec {}",
             shell_quoted(cmd.get_program())
@@ -83,7 +83,7 @@ impl Terminal {
         String::from_utf8_lossy(&self.shown.lock().unwrap()).into_owned()
     }
 
-    fn wait_for(&self, text: &str, within: Duration) {
+    pub fn wait_for(&self, text: &str, within: Duration) {
         let started = Instant::now();
         while !self.output().contains(text) {
             assert!(
@@ -95,7 +95,7 @@ impl Terminal {
         }
     }
 
-    fn type_keys(&mut self, keys: &str) {
+    pub fn type_keys(&mut self, keys: &str) {
         let keyboard = self.keyboard.as_mut().expect("keyboard");
         keyboard.write_all(keys.as_bytes()).expect("typed");
         keyboard.flush().expect("typed");
@@ -103,7 +103,7 @@ impl Terminal {
 
     /// Waits for the command's exit (killing it after `within`): its exit code and the raw
     /// output.
-    fn finish(mut self, within: Duration) -> (i32, String) {
+    pub fn finish(mut self, within: Duration) -> (i32, String) {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("script waits") {

@@ -47,9 +47,13 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 impl HatchetClient {
     pub fn new(conn: Connection, timeout: Duration) -> Result<Self, HatchetError> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10).min(timeout))
-            .user_agent(concat!("bulkops/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("bulkops/", env!("CARGO_PKG_VERSION")));
+        if let Some(tls) = &conn.tls {
+            http = http.use_preconfigured_tls(tls.client_config());
+        }
+        let http = http
             .build()
             .map_err(|e| HatchetError::Connect(e.to_string()))?;
         // Credentials in the URL would go out as a Basic `Authorization` header ahead of the

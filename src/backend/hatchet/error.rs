@@ -57,7 +57,9 @@ impl HatchetError {
         let err = err.without_url();
         if err.is_timeout() {
             HatchetError::Timeout(timeout)
-        } else if err.is_connect() {
+        } else if err.is_connect() || super::tls::failure_hint(&err).is_some() {
+            // A refused client certificate shows only once the request is sent (TLS 1.3), but
+            // the connection failed as surely as for an untrusted server certificate.
             HatchetError::Connect(source_chain(&err))
         } else if err.is_decode() {
             HatchetError::Decode(source_chain(&err))
@@ -119,13 +121,18 @@ impl Failure for HatchetError {
     }
 }
 
-fn source_chain(err: &dyn std::error::Error) -> String {
+/// The error and its causes on one line, with the fix when TLS failed.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
+    }
+    if let Some(hint) = super::tls::failure_hint(err) {
+        text.push_str("; ");
+        text.push_str(hint);
     }
     text
 }

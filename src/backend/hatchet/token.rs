@@ -7,6 +7,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::redact::{without_credentials, Redactor};
+use super::tls::{TlsConfig, TlsError};
 
 /// The API token. It is a secret: it has no `Display`, its `Debug` is redacted, and it is only
 /// ever written into the `Authorization` header.
@@ -41,6 +42,8 @@ pub enum TokenError {
     NoScheme(String),
     #[error("the token is for tenant {token} but HATCHET_CLIENT_TENANT_ID is {configured}: unset HATCHET_CLIENT_TENANT_ID or use a token of that tenant")]
     TenantMismatch { token: Uuid, configured: String },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 #[derive(Deserialize)]
@@ -59,6 +62,8 @@ pub struct Connection {
     pub server_url: url::Url,
     /// `HATCHET_CLIENT_NAMESPACE` as the SDKs normalise it: lower case, ending in `_`.
     pub namespace: Option<String>,
+    /// For an `https://` server: roots, client certificate and name to check (`with_tls`).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Connection {
@@ -106,6 +111,7 @@ impl Connection {
             tenant,
             server_url,
             namespace: None,
+            tls: None,
         })
     }
 
@@ -117,6 +123,16 @@ impl Connection {
             .filter(|n| !n.is_empty())
             .map(|n| if n.ends_with('_') { n } else { format!("{n}_") });
         Connection { namespace, ..self }
+    }
+
+    /// The same connection with the SDKs' TLS settings, read through `var`. They apply to an
+    /// `https://` server only; for `http://` they are left unread, as nothing uses them.
+    pub fn with_tls(self, var: impl Fn(&str) -> Option<String>) -> Result<Self, TokenError> {
+        if self.server_url.scheme() != "https" {
+            return Ok(self);
+        }
+        let tls = Some(TlsConfig::from_vars(var)?);
+        Ok(Connection { tls, ..self })
     }
 
     /// A workflow name as the server knows it: with the namespace's prefix.
@@ -165,6 +181,21 @@ mod tests {
             error.contains("http://localhost:8080") && error.contains("https://localhost:8080"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn tls_settings_apply_to_https_servers_only() {
+        let t = token(serde_json::json!({"sub": TENANT, "server_url": "http://x"}));
+        let bad_strategy =
+            |name: &str| (name == "HATCHET_CLIENT_TLS_STRATEGY").then(|| "tsl".to_string());
+        let plain = Connection::resolve(Some(&t), None, None, Utc::now()).unwrap();
+        assert!(plain.with_tls(bad_strategy).unwrap().tls.is_none());
+        let secure = Connection::resolve(Some(&t), Some("https://x"), None, Utc::now()).unwrap();
+        assert_eq!(
+            secure.clone().with_tls(bad_strategy).unwrap_err(),
+            TokenError::Tls(TlsError::UnknownStrategy("tsl".into()))
+        );
+        assert!(secure.with_tls(|_| None).unwrap().tls.is_some());
     }
 
     #[test]
