@@ -73,6 +73,11 @@ pub enum Error {
     },
     #[error("unknown workflow '{workflow}' in tenant {tenant}: check the name (it is case-sensitive) or id, and HATCHET_CLIENT_NAMESPACE")]
     UnknownWorkflow { workflow: String, tenant: String },
+    #[error("job {job} is a {operation} job, which this command does not run: see `bulkops jobs show {job}`")]
+    OtherBackend {
+        job: String,
+        operation: &'static str,
+    },
     #[error("job {job} is unfinished with another selection or operation ({operation}): resume it with `bulkops jobs resume {job}`, or give it up with `bulkops jobs abort {job}` before running this one")]
     OtherSelection { job: String, operation: String },
     #[error("job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`", .0.job, .0.owner, secs(.0.heartbeat), .0.job)]
@@ -192,6 +197,7 @@ impl Error {
             | Error::AccessRefused { .. }
             | Error::UnknownWorkflow { .. }
             | Error::OtherSelection { .. }
+            | Error::OtherBackend { .. }
             | Error::Held(_)
             | Error::AlreadyUndone { .. }
             | Error::AlreadyFinished { .. }
@@ -225,6 +231,7 @@ impl Error {
             Error::WorkflowLookup { .. } => "workflow_lookup_failed",
             Error::UnknownWorkflow { .. } => "unknown_workflow",
             Error::OtherSelection { .. } => "job_has_another_selection",
+            Error::OtherBackend { .. } => "job_of_another_backend",
             Error::Held(_) => "job_held_by_another_process",
             Error::AlreadyUndone { .. } => "already_undone",
             Error::AlreadyFinished { .. } => "already_finished",

@@ -21,7 +21,7 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
     RunOutcome, Stop,
 };
-use crate::job::{JobSpec, Target, Window};
+use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 
@@ -96,7 +96,7 @@ async fn resolve_workflows(
 /// Builds the operation of a job; workflow names are resolved to ids here, a manifest's ids
 /// come from the store, and so does the archive of the job an undo undoes.
 async fn build_operation(
-    spec: &JobSpec,
+    spec: &HatchetJob,
     window: Window,
     created: DateTime<Utc>,
     client: HatchetClient,
@@ -179,7 +179,7 @@ pub(super) async fn run_new(
 
 /// A validated spec and the window it resolved to at `now` (used if it creates a job).
 pub(super) struct Planned {
-    pub spec: JobSpec,
+    pub spec: HatchetJob,
     pub window: Window,
     pub now: DateTime<Utc>,
 }
@@ -194,17 +194,18 @@ pub(super) async fn run_spec(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let Planned { spec, window, now } = planned;
+    let stored = JobSpec::Hatchet(spec.clone());
     let client = HatchetClient::new(conn, settings.request_timeout)?;
     let identity = match &exec.job_name {
         Some(name) => named_identity(name, &spec.target),
-        None => spec.identity(),
+        None => stored.identity(),
     };
     preflight(&client, &spec.target.server_url, settings).await?;
     // A first look, for the window to build the operation with and for what to ask; the job
     // itself is created or resumed, and taken, in one transaction below.
     let existing = store.open_job(&identity)?;
     if let Some(job) = &existing {
-        refuse_another_selection(job, &spec)?;
+        refuse_another_selection(job, &stored)?;
     }
     let (window, created) = existing
         .as_ref()
@@ -232,11 +233,11 @@ pub(super) async fn run_spec(
         };
         let found = survey(op.as_ref(), settings, depth).await?;
         if found.matching == 0 {
-            return Ok(Outcome::NothingMatches(Box::new(spec)));
+            return Ok(Outcome::NothingMatches(Box::new(stored)));
         }
         if asking {
             let question = Confirmation {
-                spec: &spec,
+                spec: &stored,
                 window: &window,
                 now,
                 found: &found,
@@ -250,7 +251,7 @@ pub(super) async fn run_spec(
     let new = NewJob {
         identity,
         name: exec.job_name.clone(),
-        spec: spec.clone(),
+        spec: stored.clone(),
         window,
         cursor: op.initial_cursor(),
         chunk_size: ops::descriptor(&spec.operation).chunk_size(settings.chunk_size),
@@ -266,7 +267,7 @@ pub(super) async fn run_spec(
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
-        refuse_another_selection(&job, &spec)?;
+        refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
         op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
     }
@@ -285,7 +286,15 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
     }
     Err(Error::OtherSelection {
         job: job.id.clone(),
-        operation: job.spec.operation.name().to_string(),
+        operation: job.spec.operation_name().to_string(),
+    })
+}
+
+/// The Hatchet job a stored job is; a job of another backend is refused by name.
+pub(super) fn hatchet_of(job: &JobRecord) -> Result<&HatchetJob, Error> {
+    job.spec.hatchet().ok_or_else(|| Error::OtherBackend {
+        job: job.id.clone(),
+        operation: job.spec.operation_name(),
     })
 }
 
@@ -296,7 +305,7 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
 fn refuse_accidental_repeat(
     store: &Store,
     identity: &str,
-    spec: &JobSpec,
+    spec: &HatchetJob,
     exec: &Execution,
 ) -> Result<(), Error> {
     let repeat_is_safe = ops::descriptor(&spec.operation).repeat_is_safe;
@@ -341,24 +350,17 @@ pub(super) async fn resume(
             state: job.state.as_str(),
         });
     }
-    if exec.concurrency.is_some() && ops::descriptor(&job.spec.operation).one_request_at_a_time() {
+    let spec = hatchet_of(&job)?;
+    if exec.concurrency.is_some() && ops::descriptor(&spec.operation).one_request_at_a_time() {
         return Err(Error::ConcurrencyNotHonoured {
-            operation: job.spec.operation.name(),
+            operation: spec.operation.name(),
             job: job.id,
         });
     }
     check_tenant(&job, &conn)?;
     let client = HatchetClient::new(conn, settings.request_timeout)?;
-    preflight(&client, &job.spec.target.server_url, settings).await?;
-    let op = build_operation(
-        &job.spec,
-        job.window,
-        job.created_at,
-        client,
-        settings,
-        &store,
-    )
-    .await?;
+    preflight(&client, &spec.target.server_url, settings).await?;
+    let op = build_operation(spec, job.window, job.created_at, client, settings, &store).await?;
     let owner = crate::store::this_process();
     store
         .claim_job(&job.id, &owner, Utc::now())?
@@ -368,12 +370,13 @@ pub(super) async fn resume(
 
 /// A job acts on its own tenant only.
 pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Error> {
-    if job.spec.target.tenant == conn.tenant.to_string() {
+    let spec = hatchet_of(job)?;
+    if spec.target.tenant == conn.tenant.to_string() {
         return Ok(());
     }
     Err(Error::OtherTenant {
         job: job.id.clone(),
-        job_tenant: job.spec.target.tenant.clone(),
+        job_tenant: spec.target.tenant.clone(),
         token_tenant: conn.tenant.to_string(),
     })
 }
@@ -391,7 +394,8 @@ async fn execute(
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
     let state_path = store.path().to_path_buf();
-    let descriptor = ops::descriptor(&job.spec.operation);
+    let spec = hatchet_of(&job)?.clone();
+    let descriptor = ops::descriptor(&spec.operation);
     let engine_settings = EngineSettings {
         concurrency: descriptor.concurrency(settings.concurrency),
         retry: retry_policy(settings),
@@ -450,7 +454,7 @@ async fn execute(
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
             let report = crate::report::save_report(&store, &job)?;
-            let warning = (descriptor.warning)(&job.spec, &counts);
+            let warning = (descriptor.warning)(&spec, &counts);
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::run::{check_tenant, run_spec, Planned};
+use super::run::{check_tenant, hatchet_of, run_spec, Planned};
 use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
 use crate::job::Selector;
@@ -39,18 +39,19 @@ pub(super) async fn undo(
             state: job.state.as_str(),
         });
     }
-    let undo = ops::descriptor(&job.spec.operation).undo;
+    let spec = hatchet_of(&job)?;
+    let undo = ops::descriptor(&spec.operation).undo;
     if undo == Undo::OfferReplay {
         return offer_replay(&store, &job).map(Outcome::ReplayOffered);
     }
     let Some(kind) = undo.job(&job.id) else {
         return Err(Error::CannotUndo {
-            operation: job.spec.operation.name(),
+            operation: spec.operation.name(),
         });
     };
     let conn = credentials.connection()?;
     check_tenant(&job, &conn)?;
-    let spec = ops::job_spec(kind, Selector::default(), job.spec.target.clone())?;
+    let spec = ops::job_spec(kind, Selector::default(), spec.target.clone())?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
     let planned = Planned { spec, window, now };

@@ -3,6 +3,7 @@
 //! whole process.
 
 mod args;
+mod handinger;
 mod jobs;
 mod output;
 mod request;

@@ -479,7 +479,7 @@ impl Coordinator {
         self.count_outcomes(ItemState::Pending, &outcomes);
         if let Some(unsent) = outcomes.iter().find(|o| o.state == ItemState::Pending) {
             let error = EngineError::Unreachable {
-                server: self.job.spec.target.server_url.clone(),
+                server: self.job.spec.server().to_string(),
                 reason: unsent.reason.clone().unwrap_or_default(),
             };
             return self.fail(error, ctx);

@@ -60,6 +60,21 @@ fn is_worker_id(text: &str) -> bool {
 }
 
 impl HandingerSelection {
+    /// Order and repeats of workers, types, budgets and ids do not change what is selected, so
+    /// they do not change a job's identity either.
+    pub fn normalize(&mut self) {
+        for list in [&mut self.workers, &mut self.budgets] {
+            list.sort();
+            list.dedup();
+        }
+        self.types.sort_by_key(|t| t.as_str());
+        self.types.dedup();
+        if let Some(ids) = &mut self.ids {
+            ids.sort();
+            ids.dedup();
+        }
+    }
+
     pub fn parse_type(text: &str) -> Result<ScheduleType, SelectionError> {
         ScheduleType::ALL
             .into_iter()

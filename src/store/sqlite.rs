@@ -950,7 +950,7 @@ impl Store {
                  WHERE job_id = ?1 {filter} ORDER BY seq"
             ))?;
             let mut rows = stmt.query([&job.id])?;
-            let operation = job.spec.operation.name().to_string();
+            let operation = job.spec.operation_name().to_string();
             while let Some(row) = rows.next()? {
                 let walk = each(ReportRow {
                     id: row.get(0)?,
