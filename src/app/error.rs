@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::HandingerCheck;
 use crate::backend::hatchet::{HatchetError, TokenError};
 use crate::config::ConfigError;
 use crate::engine::EngineError;
@@ -43,6 +44,8 @@ pub enum Error {
     Token(#[from] TokenError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Handinger(#[from] HandingerCheck),
     #[error("the ids of this job are not in {state}: run it again with its --ids-file")]
     ManifestMissing { state: PathBuf },
     #[error("the Hatchet server at {server} rejected the token for tenant {tenant} (HTTP 403): use a valid, unrevoked API token of that tenant")]
@@ -176,6 +179,7 @@ impl Error {
             Error::Store(e)
             | Error::Engine(EngineError::Store(e))
             | Error::Report(ReportError::Store(e)) => store(e),
+            Error::Handinger(e) if e.is_transient() => BulkopsExitCode::INTERRUPTED,
             Error::ServerBusy { .. }
             | Error::WorkflowLookup { .. }
             | Error::JobVanished { .. }
@@ -191,6 +195,7 @@ impl Error {
             | Error::Config(_)
             | Error::Token(_)
             | Error::Manifest(_)
+            | Error::Handinger(_)
             | Error::ManifestMissing { .. }
             | Error::TokenRejected { .. }
             | Error::Unreachable { .. }
@@ -223,6 +228,7 @@ impl Error {
             Error::Config(_) => "configuration",
             Error::Token(_) => "token",
             Error::Manifest(_) => "ids_file",
+            Error::Handinger(e) => e.cause(),
             Error::ManifestMissing { .. } => "ids_not_in_store",
             Error::TokenRejected { .. } => "token_rejected",
             Error::Unreachable { .. } => "server_unreachable",

@@ -28,7 +28,7 @@ use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
 /// reported within seconds.
-fn preflight_caller(settings: &Settings) -> Caller {
+pub(super) fn preflight_caller(settings: &Settings) -> Caller {
     let policy = RetryPolicy {
         max_retries: settings.max_retries,
         min_delay: std::time::Duration::from_millis(200),
@@ -137,11 +137,8 @@ async fn build_operation(
     Ok((ops::descriptor(&spec.operation).build)(parts)?)
 }
 
-fn named_identity(name: &str, target: &Target) -> String {
-    let digest = Sha256::digest(format!(
-        "name\0{name}\0{}\0{}",
-        target.server_url, target.tenant
-    ));
+pub(super) fn named_identity(name: &str, server: &str, tenant: &str) -> String {
+    let digest = Sha256::digest(format!("name\0{name}\0{server}\0{tenant}"));
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -178,29 +175,90 @@ pub(super) async fn run_new(
 }
 
 /// A validated spec and the window it resolved to at `now` (used if it creates a job).
-pub(super) struct Planned {
-    pub spec: HatchetJob,
+pub(super) struct Planned<S = HatchetJob> {
+    pub spec: S,
     pub window: Window,
     pub now: DateTime<Utc>,
 }
 
-/// Runs a validated spec as a new job, or resumes the unfinished one with its identity.
+/// What builds a job's operation, once its backend was checked: the frozen window and the
+/// creation time come from the job, once it is known whether it is new.
+#[async_trait::async_trait(?Send)]
+pub(super) trait Build {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &Store,
+    ) -> Result<Arc<dyn Operation>, Error>;
+}
+
+struct HatchetBuild<'a> {
+    spec: HatchetJob,
+    client: HatchetClient,
+    settings: &'a Settings,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Build for HatchetBuild<'_> {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &Store,
+    ) -> Result<Arc<dyn Operation>, Error> {
+        let client = self.client.clone();
+        build_operation(&self.spec, window, created, client, self.settings, store).await
+    }
+}
+
+/// Runs a validated Hatchet spec as a new job, or resumes the unfinished one with its identity.
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    mut store: Store,
+    store: Store,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let Planned { spec, window, now } = planned;
-    let stored = JobSpec::Hatchet(spec.clone());
     let client = HatchetClient::new(conn, settings.request_timeout)?;
     let identity = match &exec.job_name {
-        Some(name) => named_identity(name, &spec.target),
-        None => stored.identity(),
+        Some(name) => named_identity(
+            name,
+            &planned.spec.target.server_url,
+            &planned.spec.target.tenant,
+        ),
+        None => JobSpec::Hatchet(planned.spec.clone()).identity(),
     };
-    preflight(&client, &spec.target.server_url, settings).await?;
+    preflight(&client, &planned.spec.target.server_url, settings).await?;
+    let build = HatchetBuild {
+        spec: planned.spec.clone(),
+        client,
+        settings,
+    };
+    let planned = Planned {
+        spec: JobSpec::Hatchet(planned.spec),
+        window: planned.window,
+        now: planned.now,
+    };
+    run_planned(settings, store, planned, identity, &build, exec, frontend).await
+}
+
+/// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
+pub(super) async fn run_planned(
+    settings: &Settings,
+    mut store: Store,
+    planned: Planned<JobSpec>,
+    identity: String,
+    build: &dyn Build,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let Planned {
+        spec: stored,
+        window,
+        now,
+    } = planned;
     // A first look, for the window to build the operation with and for what to ask; the job
     // itself is created or resumed, and taken, in one transaction below.
     let existing = store.open_job(&identity)?;
@@ -210,14 +268,14 @@ pub(super) async fn run_spec(
     let (window, created) = existing
         .as_ref()
         .map_or((window, now), |job| (job.window, job.created_at));
-    let mut op = build_operation(&spec, window, created, client.clone(), settings, &store).await?;
+    let mut op = build.operation(window, created, &store).await?;
     if exec.dry_run {
         let found = survey(op.as_ref(), settings, Depth::Everything).await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
     if existing.is_none() {
-        refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+        refuse_accidental_repeat(&store, &identity, &stored, exec)?;
         // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
         // confirmed with `--yes` is refused rather than run unasked.
         let asking = !exec.yes;
@@ -254,7 +312,7 @@ pub(super) async fn run_spec(
         spec: stored.clone(),
         window,
         cursor: op.initial_cursor(),
-        chunk_size: ops::descriptor(&spec.operation).chunk_size(settings.chunk_size),
+        chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -269,7 +327,7 @@ pub(super) async fn run_spec(
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
         refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
-        op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
+        op = build.operation(job.window, job.created_at, &store).await?;
     }
     frontend.event(Event::Begun {
         job: job.id.clone(),
@@ -305,11 +363,10 @@ pub(super) fn hatchet_of(job: &JobRecord) -> Result<&HatchetJob, Error> {
 fn refuse_accidental_repeat(
     store: &Store,
     identity: &str,
-    spec: &HatchetJob,
+    spec: &JobSpec,
     exec: &Execution,
 ) -> Result<(), Error> {
-    let repeat_is_safe = ops::descriptor(&spec.operation).repeat_is_safe;
-    if exec.again || exec.job_name.is_some() || repeat_is_safe(&spec.operation) {
+    if exec.again || exec.job_name.is_some() || ops::rules::repeat_is_safe(spec) {
         return Ok(());
     }
     let Some(job) = store.finished_job(identity)? else {
@@ -319,14 +376,14 @@ fn refuse_accidental_repeat(
         .finished_at
         .unwrap_or(job.created_at)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Err(match spec.operation.undoes() {
+    Err(match spec.undoes() {
         Some(of) => Error::AlreadyUndone {
             of: of.to_string(),
             job: job.id,
             finished,
         },
         None => Error::AlreadyFinished {
-            operation: spec.operation.name().to_string(),
+            operation: spec.operation_name().to_string(),
             job: job.id,
             finished,
         },
@@ -341,8 +398,7 @@ pub(super) async fn resume(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.connection()?;
-    let mut store = Store::open(&settings.state)?;
+    let store = Store::open(&settings.state)?;
     let job = control::find(&store, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
@@ -350,17 +406,38 @@ pub(super) async fn resume(
             state: job.state.as_str(),
         });
     }
-    let spec = hatchet_of(&job)?;
-    if exec.concurrency.is_some() && ops::descriptor(&spec.operation).one_request_at_a_time() {
+    if exec.concurrency.is_some() && ops::rules::one_request_at_a_time(&job.spec) {
         return Err(Error::ConcurrencyNotHonoured {
-            operation: spec.operation.name(),
+            operation: job.spec.operation_name(),
             job: job.id,
         });
     }
-    check_tenant(&job, &conn)?;
-    let client = HatchetClient::new(conn, settings.request_timeout)?;
-    preflight(&client, &spec.target.server_url, settings).await?;
-    let op = build_operation(spec, job.window, job.created_at, client, settings, &store).await?;
+    let op = match &job.spec {
+        JobSpec::Hatchet(spec) => {
+            let conn = credentials.connection()?;
+            check_tenant(&job, &conn)?;
+            let client = HatchetClient::new(conn, settings.request_timeout)?;
+            preflight(&client, &spec.target.server_url, settings).await?;
+            build_operation(spec, job.window, job.created_at, client, settings, &store).await?
+        }
+        JobSpec::Handinger(spec) => {
+            let build =
+                super::handinger::checked(settings, credentials, spec, Some(&job.id)).await?;
+            build.operation(job.window, job.created_at, &store).await?
+        }
+    };
+    take_and_execute(job, store, op, settings, exec, frontend).await
+}
+
+/// Takes an unfinished job for this process and runs it.
+async fn take_and_execute(
+    job: JobRecord,
+    mut store: Store,
+    op: Arc<dyn Operation>,
+    settings: &Settings,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
     store
         .claim_job(&job.id, &owner, Utc::now())?
@@ -394,10 +471,8 @@ async fn execute(
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
     let state_path = store.path().to_path_buf();
-    let spec = hatchet_of(&job)?.clone();
-    let descriptor = ops::descriptor(&spec.operation);
     let engine_settings = EngineSettings {
-        concurrency: descriptor.concurrency(settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
@@ -454,7 +529,7 @@ async fn execute(
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
             let report = crate::report::save_report(&store, &job)?;
-            let warning = (descriptor.warning)(&spec, &counts);
+            let warning = ops::rules::warning(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {
