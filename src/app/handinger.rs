@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::run::{named_identity, preflight_caller, run_planned, Build, Planned};
 use super::undo::accepted_payloads;
 use super::{Credentials, Error, Execution, Frontend, Outcome};
+use crate::backend::handinger::models::WorkerSchedule;
 use crate::backend::handinger::{
     ConnectionError, HandingerClient, HandingerConnection, HandingerError,
 };
@@ -37,6 +38,8 @@ pub enum HandingerCheck {
     Selection(#[from] SelectionError),
     #[error(transparent)]
     Replacement(#[from] RescheduleError),
+    #[error("--workers-file {path} cannot be read ({reason}): give a readable file, or - for standard input")]
+    WorkersFile { path: String, reason: String },
     #[error("worker {worker} is not on the Handinger server at {server} (404): check the id, or drop it from --worker / --workers-file")]
     UnknownWorker { worker: String, server: String },
     #[error("the Handinger server at {server} rejected HANDINGER_API_KEY (HTTP {status}): use a valid API key of the account that owns the workers")]
@@ -77,6 +80,7 @@ impl HandingerCheck {
             HandingerCheck::Connection(_) => "handinger_connection",
             HandingerCheck::Selection(_) => "invalid_selection",
             HandingerCheck::Replacement(_) => "invalid_replacement",
+            HandingerCheck::WorkersFile { .. } => "workers_file",
             HandingerCheck::UnknownWorker { .. } => "unknown_worker",
             HandingerCheck::KeyRejected { .. } => "key_rejected",
             HandingerCheck::Unreachable { .. } => "server_unreachable",
@@ -156,6 +160,23 @@ pub(super) async fn checked(
             .into());
         }
     }
+    let client = connect_checked(settings, conn, &spec.selector.workers)
+        .await?
+        .0;
+    Ok(HandingerBuild {
+        spec: spec.clone(),
+        client,
+    })
+}
+
+/// A client of `conn`, and each of `workers`' whole list: read-only, so that a key that is not
+/// taken or a worker that does not exist is said before anything is sent.
+async fn connect_checked(
+    settings: &Settings,
+    conn: HandingerConnection,
+    workers: &[String],
+) -> Result<(HandingerClient, Vec<(String, Vec<WorkerSchedule>)>), Error> {
+    let server = conn.base_url.to_string();
     let client = HandingerClient::new(conn, settings.request_timeout).map_err(|source| {
         HandingerCheck::Unreachable {
             server: server.clone(),
@@ -163,9 +184,16 @@ pub(super) async fn checked(
         }
     })?;
     let caller = preflight_caller(settings);
-    for worker in &spec.selector.workers {
+    let mut lists = Vec::with_capacity(workers.len());
+    for worker in workers {
         let (listed, _) = caller.call(true, || client.list_schedules(worker)).await;
-        let Err(source) = listed else { continue };
+        let source = match listed {
+            Ok(schedules) => {
+                lists.push((worker.clone(), schedules));
+                continue;
+            }
+            Err(source) => source,
+        };
         let server = server.clone();
         return Err(match source {
             HandingerError::Status { status: 404, .. } => HandingerCheck::UnknownWorker {
@@ -186,10 +214,30 @@ pub(super) async fn checked(
         }
         .into());
     }
-    Ok(HandingerBuild {
-        spec: spec.clone(),
-        client,
-    })
+    Ok((client, lists))
+}
+
+/// What `selection` holds now, worker by worker (`handinger schedules list`): read-only.
+pub async fn list(
+    settings: &Settings,
+    credentials: &Credentials,
+    mut selection: HandingerSelection,
+) -> Result<Vec<(String, WorkerSchedule)>, Error> {
+    let conn = credentials.handinger()?;
+    selection.normalize();
+    let filter = selection
+        .resolve(Utc::now())
+        .map_err(HandingerCheck::from)?;
+    let (_, lists) = connect_checked(settings, conn, &selection.workers).await?;
+    Ok(lists
+        .into_iter()
+        .flat_map(|(worker, schedules)| {
+            schedules
+                .into_iter()
+                .filter(|s| filter.selects(s))
+                .map(move |s| (worker.clone(), s))
+        })
+        .collect())
 }
 
 /// Runs a new Handinger job, or resumes the unfinished one with the same identity.

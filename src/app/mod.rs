@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 pub use control::{abort, current_state, find, pause, retune};
 pub use error::{BulkopsExitCode, Error};
-pub use handinger::{HandingerCheck, HandingerRequest};
+pub use handinger::{list as handinger_list, HandingerCheck, HandingerRequest};
 
 pub use survey::Survey;
 pub use undo::ReplayOffer;

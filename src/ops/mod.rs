@@ -26,7 +26,7 @@ pub use descriptor::{
 pub use handinger_cancel::{Cancellation, HandingerCancel};
 pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
 pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{read_input, Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
 pub use runs_replay::RunsReplay;
