@@ -9,6 +9,7 @@ mod colour;
 mod control;
 mod errors;
 mod generated;
+mod handinger;
 mod language;
 mod ops;
 mod outage;
