@@ -384,7 +384,7 @@ _arguments "${_arguments_options[@]}" : \
 '--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
-'--ids-file=[Only these schedule ids (of the workers given)\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
 '--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
@@ -403,7 +403,7 @@ _arguments "${_arguments_options[@]}" : \
 '--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
-'--ids-file=[Only these schedule ids (of the workers given)\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
@@ -435,7 +435,7 @@ _arguments "${_arguments_options[@]}" : \
 '--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
-'--ids-file=[Only these schedule ids (of the workers given)\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
 '--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \

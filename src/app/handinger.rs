@@ -40,6 +40,8 @@ pub enum HandingerCheck {
     Replacement(#[from] RescheduleError),
     #[error("--workers-file {path} cannot be read ({reason}): give a readable file, or - for standard input")]
     WorkersFile { path: String, reason: String },
+    #[error("--ids-file {path} cannot be read ({reason}): give a readable file, or - for standard input")]
+    IdsFile { path: String, reason: String },
     #[error("worker {worker} is not on the Handinger server at {server} (404): check the id, or drop it from --worker / --workers-file")]
     UnknownWorker { worker: String, server: String },
     #[error("the Handinger server at {server} rejected HANDINGER_API_KEY (HTTP {status}): use a valid API key of the account that owns the workers")]
@@ -81,6 +83,7 @@ impl HandingerCheck {
             HandingerCheck::Selection(_) => "invalid_selection",
             HandingerCheck::Replacement(_) => "invalid_replacement",
             HandingerCheck::WorkersFile { .. } => "workers_file",
+            HandingerCheck::IdsFile { .. } => "ids_file",
             HandingerCheck::UnknownWorker { .. } => "unknown_worker",
             HandingerCheck::KeyRejected { .. } => "key_rejected",
             HandingerCheck::Unreachable { .. } => "server_unreachable",

@@ -12,7 +12,7 @@ use crate::app::{self, Credentials, Error, HandingerCheck, HandingerRequest, Job
 use crate::backend::handinger::models::WorkerSchedule;
 use crate::engine::format_count;
 use crate::job::{parse_shift, parse_time, HandingerOperation, SpecError, TimeSpec};
-use crate::ops::{read_input, rfc3339, HandingerSelection, Manifest, Replacement};
+use crate::ops::{read_input, rfc3339, HandingerSelection, Replacement};
 
 #[derive(Debug, Subcommand)]
 pub enum HandingerCommand {
@@ -66,8 +66,8 @@ pub struct ScheduleSelectArgs {
     /// Only schedules whose input contains this text
     #[arg(long, value_name = "TEXT")]
     pub input_contains: Option<String>,
-    /// Only these schedule ids (of the workers given): one per line or a JSON array; `-` reads
-    /// standard input
+    /// Only these schedule ids (of the workers given): one a line (`#` comments; `worker/id` as a
+    /// report writes them); `-` reads standard input
     #[arg(long, value_name = "FILE")]
     pub ids_file: Option<String>,
 }
@@ -248,12 +248,16 @@ fn selection(a: ScheduleSelectArgs) -> Result<HandingerSelection, Error> {
     let time = |flag: &'static str, value: Option<String>| {
         value.map(|v| TimeSpec::parse_trigger(flag, &v)).transpose()
     };
-    let ids = a
-        .ids_file
-        .as_deref()
-        .map(Manifest::read)
-        .transpose()?
-        .map(|m| m.ids);
+    let ids = match &a.ids_file {
+        Some(path) => {
+            let text = read_input(path).map_err(|e| HandingerCheck::IdsFile {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            Some(HandingerSelection::parse_ids(&text).map_err(check)?)
+        }
+        None => None,
+    };
     Ok(HandingerSelection {
         workers,
         types,
@@ -357,15 +361,14 @@ pub fn action(operation: &HandingerOperation, n: u64) -> String {
 
 /// Every filter of a selection, relative next-run times resolved against `now`.
 pub fn selection_in_words(selection: &HandingerSelection, now: DateTime<Utc>) -> String {
-    let mut parts = vec![format!(
-        "worker{} {}",
-        if selection.workers.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        selection.workers.join(", ")
-    )];
+    // A long workers file is named by its count and first few ids.
+    const SHOWN: usize = 3;
+    let workers = &selection.workers;
+    let mut parts = vec![match workers.len() {
+        1 => format!("worker {}", workers[0]),
+        n if n <= SHOWN => format!("workers {}", workers.join(", ")),
+        n => format!("{n} workers ({}, …)", workers[..SHOWN].join(", ")),
+    }];
     if !selection.types.is_empty() {
         let types: Vec<&str> = selection.types.iter().map(|t| t.as_str()).collect();
         parts.push(format!("type {}", types.join(" or ")));

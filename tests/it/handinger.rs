@@ -249,3 +249,47 @@ fn jobs_commands_work_on_handinger_jobs() {
     let undo = run(sim.bulkops(&state).args(["jobs", "undo", &job, "--yes"]));
     assert_eq!(undo.code, 2, "a cancel cannot be undone: {}", undo.stderr);
 }
+
+#[test]
+fn an_ids_file_cancels_exactly_the_schedules_it_names() {
+    let sim = HandingerSim::start();
+    let workers = sim.seed(json!({"workers": 1, "per_worker": 6}));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let listed = schedules(&sim, &state, &["list", "--worker", &workers[0]]);
+    let listed: Value = serde_json::from_str(listed.stdout.trim()).expect("one JSON object");
+    let id = |n: usize| {
+        listed["schedules"][n]["schedule"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (first, second) = (id(0), id(3));
+    let ids = dir.path().join("ids.txt");
+    // One bare id, one as a report writes it (worker/schedule).
+    std::fs::write(
+        &ids,
+        format!("# two of six\n{first}\n{}/{second}\n", workers[0]),
+    )
+    .unwrap();
+    let ran = schedules(
+        &sim,
+        &state,
+        &[
+            "cancel",
+            "--worker",
+            &workers[0],
+            "--ids-file",
+            &ids.display().to_string(),
+            "--yes",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 2);
+    let left: Vec<String> = live(&sim)
+        .into_iter()
+        .map(|(_, s)| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left.len(), 4);
+    assert!(!left.contains(&first) && !left.contains(&second));
+}
