@@ -99,7 +99,7 @@ pub struct Execution {
     pub again: bool,
 }
 
-/// Where the token and server come from, as the SDKs read them.
+/// Where the token, the server and its TLS settings come from, as the SDKs read them.
 #[derive(Debug, Default, Clone)]
 pub struct Credentials {
     pub token: Option<String>,
@@ -114,19 +114,20 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// The `HATCHET_CLIENT_*` variables.
+    /// The `HATCHET_CLIENT_*` and `HANDINGER_*` variables and `SSL_CERT_FILE`.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok();
+        // Not `std::env::vars`, which panics on a variable that is not Unicode.
+        let tls = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, _)| name.starts_with("HATCHET_CLIENT_TLS_") || name == "SSL_CERT_FILE")
+            .collect();
         Credentials {
             token: var("HATCHET_CLIENT_TOKEN"),
             server_url: var("HATCHET_CLIENT_SERVER_URL"),
             tenant_id: var("HATCHET_CLIENT_TENANT_ID"),
             namespace: var("HATCHET_CLIENT_NAMESPACE"),
-            tls: std::env::vars()
-                .filter(|(name, _)| {
-                    name.starts_with("HATCHET_CLIENT_TLS_") || name == "SSL_CERT_FILE"
-                })
-                .collect(),
+            tls,
             handinger_api_key: var("HANDINGER_API_KEY"),
             handinger_base_url: var("HANDINGER_BASE_URL"),
         }
