@@ -2,10 +2,13 @@
 //! with faults, dropped connections and `kill -9`, read back through the simulator's counters.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{error_lines, kill_at_random, run, HandingerSim, Ran, Simulated};
+use crate::support::{
+    after_progress, error_lines, kill_at_random, run, HandingerSim, Ran, Simulated,
+};
 
 fn workers_file(dir: &Path, workers: &[String]) -> String {
     let path = dir.join("workers.txt");
@@ -292,4 +295,52 @@ fn an_ids_file_cancels_exactly_the_schedules_it_names() {
         .collect();
     assert_eq!(left.len(), 4);
     assert!(!left.contains(&first) && !left.contains(&second));
+}
+
+#[test]
+fn a_handinger_job_pauses_and_resumes_by_id_and_each_schedule_is_cancelled_once() {
+    let sim = HandingerSim::start();
+    let workers = sim.seed(json!({"workers": 1, "per_worker": 40}));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let job_id = || {
+        let listed = run(sim.bulkops(&state).args(["jobs", "list", "-o", "json"]));
+        let line: Value = serde_json::from_str(listed.stdout.trim()).expect("one job");
+        line["job"].as_str().unwrap().to_string()
+    };
+    let mut slow = sim.bulkops(&state);
+    slow.args([
+        "handinger",
+        "schedules",
+        "cancel",
+        "--worker",
+        &workers[0],
+        "--yes",
+    ])
+    .args(["--rate", "2", "--chunk-size", "5", "--concurrency", "1"]);
+    let paused = after_progress(&mut slow, Duration::from_secs(60), |_| {
+        let pause = run(sim.bulkops(&state).args(["jobs", "pause", &job_id()]));
+        assert_eq!(pause.code, 0, "{}", pause.stderr);
+    });
+    assert_eq!(paused.code, 3, "a paused job exits 3: {}", paused.stderr);
+    let cancelled = sim.stats()["cancels"].as_u64().unwrap();
+    assert!(cancelled < 40, "paused before the end: {cancelled}");
+    let resumed = run(sim.bulkops(&state).args([
+        "jobs",
+        "resume",
+        &job_id(),
+        "--rate",
+        "1000",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 40);
+    assert_eq!(sim.stats()["cancels"], 40, "each schedule cancelled once");
+    let shown = run(sim.bulkops(&state).args(["jobs", "show", &job_id()]));
+    assert!(
+        shown.stdout.contains("state:      finished"),
+        "{}",
+        shown.stdout
+    );
 }
