@@ -396,3 +396,50 @@ pub fn selection_in_words(selection: &HandingerSelection, now: DateTime<Utc>) ->
     }
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::handinger::models::ScheduleType;
+
+    #[test]
+    fn a_confirmation_says_what_each_operation_does_to_how_many_schedules() {
+        let cancel = HandingerOperation::HandingerCancel;
+        assert_eq!(action(&cancel, 1), "cancel 1 schedule");
+        assert_eq!(action(&cancel, 2000), "cancel 2,000 schedules");
+        let cron = HandingerOperation::HandingerReschedule {
+            replacement: Replacement::cron("0 3 * * *").unwrap(),
+        };
+        assert!(action(&cron, 3).starts_with("replace 3 schedules by cron \"0 3 * * *\""));
+        let undo = HandingerOperation::HandingerRestore { of: "j-1".into() };
+        assert!(action(&undo, 2).ends_with("(undo of job j-1)"));
+    }
+
+    #[test]
+    fn a_selection_in_words_names_every_filter_and_a_long_worker_list_by_its_count() {
+        let now = parse_time("2026-01-10T00:00:00Z").unwrap();
+        let selection = HandingerSelection {
+            workers: (1..=5).map(|n| format!("w{n}")).collect(),
+            types: vec![ScheduleType::Cron],
+            next_run_before: Some(TimeSpec::parse_trigger("next-run-before", "+1h").unwrap()),
+            input_contains: Some("acme".into()),
+            ..HandingerSelection::default()
+        };
+        assert_eq!(
+            selection_in_words(&selection, now),
+            "5 workers (w1, w2, w3, …), type cron, next run before 2026-01-10T01:00:00Z, input containing \"acme\""
+        );
+    }
+
+    #[test]
+    fn exactly_one_replacement_is_taken_and_each_is_checked() {
+        assert_eq!(
+            replacement(None, Some("-30m"), None, None).unwrap(),
+            Replacement::Shift { seconds: -1800 }
+        );
+        assert!(replacement(None, None, Some("* * *"), None).is_err());
+        assert!(replacement(None, None, None, Some("-5")).is_err());
+        assert!(replacement(Some("2026-01-01T00:00:00Z"), Some("1h"), None, None).is_err());
+        assert!(replacement(None, None, None, None).is_err());
+    }
+}
