@@ -25,6 +25,9 @@ _bulkops() {
             bulkops,crons)
                 cmd="bulkops__subcmd__crons"
                 ;;
+            bulkops,handinger)
+                cmd="bulkops__subcmd__handinger"
+                ;;
             bulkops,help)
                 cmd="bulkops__subcmd__help"
                 ;;
@@ -67,6 +70,51 @@ _bulkops() {
             bulkops__subcmd__crons__subcmd__help,help)
                 cmd="bulkops__subcmd__crons__subcmd__help__subcmd__help"
                 ;;
+            bulkops__subcmd__handinger,help)
+                cmd="bulkops__subcmd__handinger__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger,schedules)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help,help)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help,schedules)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,list)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,help)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,list)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,help)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,list)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule"
+                ;;
             bulkops__subcmd__help,completions)
                 cmd="bulkops__subcmd__help__subcmd__completions"
                 ;;
@@ -75,6 +123,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help,crons)
                 cmd="bulkops__subcmd__help__subcmd__crons"
+                ;;
+            bulkops__subcmd__help,handinger)
+                cmd="bulkops__subcmd__help__subcmd__handinger"
                 ;;
             bulkops__subcmd__help,help)
                 cmd="bulkops__subcmd__help__subcmd__help"
@@ -99,6 +150,18 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help__subcmd__crons,delete)
                 cmd="bulkops__subcmd__help__subcmd__crons__subcmd__delete"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger,schedules)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,list)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule"
                 ;;
             bulkops__subcmd__help__subcmd__jobs,abort)
                 cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__abort"
@@ -224,7 +287,7 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --config --log-format --output --help --version runs scheduled crons jobs report completions manpage config help"
+            opts="-o -h -V --state --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,8 +630,492 @@ _bulkops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bulkops__subcmd__handinger)
+            opts="-o -h --state --config --log-format --output --help schedules help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help)
+            opts="schedules help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules)
+            opts="list cancel reschedule"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules)
+            opts="-o -h --state --config --log-format --output --help list cancel reschedule help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel)
+            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help)
+            opts="list cancel reschedule help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__list)
+            opts="-o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --state --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
+            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shift)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cron)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bulkops__subcmd__help)
-            opts="runs scheduled crons jobs report completions manpage config help"
+            opts="runs scheduled crons handinger jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +1187,76 @@ _bulkops() {
         bulkops__subcmd__help__subcmd__crons__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger)
+            opts="schedules"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules)
+            opts="list cancel reschedule"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -34,6 +34,7 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -s V -l version -d 'Print 
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "runs" -d 'Workflow runs'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "scheduled" -d 'Scheduled runs'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "crons" -d 'Cron triggers'
+complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "jobs" -d 'Jobs in the state store'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
@@ -189,6 +190,26 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+json\t''"
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+json\t''"
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "list" -d 'Print every schedule the selection holds, changing nothing (the dry run of the others)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "cancel" -d 'Cancel every selected schedule, one request each'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "reschedule" -d 'Replace every selected schedule: create the new one, then cancel the original (`jobs undo` puts the originals back)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from help" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l state -d 'Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show resume pause retune abort undo help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
@@ -304,20 +325,22 @@ json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "runs" -d 'Workflow runs'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "scheduled" -d 'Scheduled runs'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "crons" -d 'Cron triggers'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "report" -d 'Per-item report of a job'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "config" -d 'The effective configuration'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "runs" -d 'Workflow runs'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "scheduled" -d 'Scheduled runs'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "crons" -d 'Cron triggers'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "jobs" -d 'Jobs in the state store'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "config" -d 'The effective configuration'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "replay" -d 'Replay every matching run once (default statuses: FAILED, CANCELLED)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from scheduled" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from scheduled" -f -a "reschedule" -d 'Move every matching API-created scheduled run to a new trigger time'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from crons" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from handinger" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs with their state and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "resume" -d 'Resume an unfinished job'

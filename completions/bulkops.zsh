@@ -337,6 +337,212 @@ esac
     ;;
 esac
 ;;
+(handinger)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__handinger_commands" \
+"*::: :->handinger" \
+&& ret=0
+
+    case $state in
+    (handinger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__handinger__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+'--to=[New time for one-off (scheduled, delayed) schedules\: RFC 3339]:TIME:_default' \
+'--shift=[Move one-off schedules'\'' next run by this much (1h, -30m, 2d)]:DURATION:_default' \
+'--cron=[Replace recurring (cron, interval) schedules by this cron rule (five fields)]:EXPR:_default' \
+'--interval=[Replace recurring schedules by an interval of this many seconds]:SECONDS:_default' \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-schedules-help-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-help-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-help-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (jobs)
 _arguments "${_arguments_options[@]}" : \
 '--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
@@ -681,6 +887,50 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(handinger)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__handinger_commands" \
+"*::: :->handinger" \
+&& ret=0
+
+    case $state in
+    (handinger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-handinger-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-handinger-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (jobs)
 _arguments "${_arguments_options[@]}" : \
 ":: :_bulkops__subcmd__help__subcmd__jobs_commands" \
@@ -776,6 +1026,7 @@ _bulkops_commands() {
 'runs:Workflow runs' \
 'scheduled:Scheduled runs' \
 'crons:Cron triggers' \
+'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
@@ -852,12 +1103,113 @@ _bulkops__subcmd__crons__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops crons help help commands' commands "$@"
 }
+(( $+functions[_bulkops__subcmd__handinger_commands] )) ||
+_bulkops__subcmd__handinger_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+    )
+    _describe -t commands 'bulkops handinger help schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger schedules help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules reschedule commands' commands "$@"
+}
 (( $+functions[_bulkops__subcmd__help_commands] )) ||
 _bulkops__subcmd__help_commands() {
     local commands; commands=(
 'runs:Workflow runs' \
 'scheduled:Scheduled runs' \
 'crons:Cron triggers' \
+'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
@@ -895,6 +1247,37 @@ _bulkops__subcmd__help__subcmd__crons_commands() {
 _bulkops__subcmd__help__subcmd__crons__subcmd__delete_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help crons delete commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+    )
+    _describe -t commands 'bulkops help handinger commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+    )
+    _describe -t commands 'bulkops help handinger schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules reschedule commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__help__subcmd__help_commands] )) ||
 _bulkops__subcmd__help__subcmd__help_commands() {

@@ -43,10 +43,12 @@ const TRIGGER_HEADER: &str = ",old_trigger_at,new_trigger_at";
 
 /// Whether a job's items carry trigger times: they move scheduled runs.
 fn moves_trigger_times(job: &JobRecord) -> bool {
-    matches!(
-        job.spec.operation,
-        OperationKind::ScheduledReschedule { .. } | OperationKind::ScheduledRestore { .. }
-    )
+    job.spec.hatchet().is_some_and(|spec| {
+        matches!(
+            spec.operation,
+            OperationKind::ScheduledReschedule { .. } | OperationKind::ScheduledRestore { .. }
+        )
+    })
 }
 
 /// A row as reported: the stored row, with a reschedule's old and new trigger time.

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::HandingerCheck;
 use crate::backend::hatchet::{HatchetError, TokenError};
 use crate::config::ConfigError;
 use crate::engine::EngineError;
@@ -43,6 +44,8 @@ pub enum Error {
     Token(#[from] TokenError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Handinger(#[from] HandingerCheck),
     #[error("the ids of this job are not in {state}: run it again with its --ids-file")]
     ManifestMissing { state: PathBuf },
     #[error("the Hatchet server at {server} rejected the token for tenant {tenant} (HTTP 403): use a valid, unrevoked API token of that tenant")]
@@ -73,6 +76,11 @@ pub enum Error {
     },
     #[error("unknown workflow '{workflow}' in tenant {tenant}: check the name (it is case-sensitive) or id, and HATCHET_CLIENT_NAMESPACE")]
     UnknownWorkflow { workflow: String, tenant: String },
+    #[error("job {job} is a {operation} job, which this command does not run: see `bulkops jobs show {job}`")]
+    OtherBackend {
+        job: String,
+        operation: &'static str,
+    },
     #[error("job {job} is unfinished with another selection or operation ({operation}): resume it with `bulkops jobs resume {job}`, or give it up with `bulkops jobs abort {job}` before running this one")]
     OtherSelection { job: String, operation: String },
     #[error("job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`", .0.job, .0.owner, secs(.0.heartbeat), .0.job)]
@@ -171,6 +179,7 @@ impl Error {
             Error::Store(e)
             | Error::Engine(EngineError::Store(e))
             | Error::Report(ReportError::Store(e)) => store(e),
+            Error::Handinger(e) if e.is_transient() => BulkopsExitCode::INTERRUPTED,
             Error::ServerBusy { .. }
             | Error::WorkflowLookup { .. }
             | Error::JobVanished { .. }
@@ -186,12 +195,14 @@ impl Error {
             | Error::Config(_)
             | Error::Token(_)
             | Error::Manifest(_)
+            | Error::Handinger(_)
             | Error::ManifestMissing { .. }
             | Error::TokenRejected { .. }
             | Error::Unreachable { .. }
             | Error::AccessRefused { .. }
             | Error::UnknownWorkflow { .. }
             | Error::OtherSelection { .. }
+            | Error::OtherBackend { .. }
             | Error::Held(_)
             | Error::AlreadyUndone { .. }
             | Error::AlreadyFinished { .. }
@@ -217,6 +228,7 @@ impl Error {
             Error::Config(_) => "configuration",
             Error::Token(_) => "token",
             Error::Manifest(_) => "ids_file",
+            Error::Handinger(e) => e.cause(),
             Error::ManifestMissing { .. } => "ids_not_in_store",
             Error::TokenRejected { .. } => "token_rejected",
             Error::Unreachable { .. } => "server_unreachable",
@@ -225,6 +237,7 @@ impl Error {
             Error::WorkflowLookup { .. } => "workflow_lookup_failed",
             Error::UnknownWorkflow { .. } => "unknown_workflow",
             Error::OtherSelection { .. } => "job_has_another_selection",
+            Error::OtherBackend { .. } => "job_of_another_backend",
             Error::Held(_) => "job_held_by_another_process",
             Error::AlreadyUndone { .. } => "already_undone",
             Error::AlreadyFinished { .. } => "already_finished",

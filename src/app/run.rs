@@ -21,14 +21,14 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
     RunOutcome, Stop,
 };
-use crate::job::{JobSpec, Target, Window};
+use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
 /// reported within seconds.
-fn preflight_caller(settings: &Settings) -> Caller {
+pub(super) fn preflight_caller(settings: &Settings) -> Caller {
     let policy = RetryPolicy {
         max_retries: settings.max_retries,
         min_delay: std::time::Duration::from_millis(200),
@@ -96,7 +96,7 @@ async fn resolve_workflows(
 /// Builds the operation of a job; workflow names are resolved to ids here, a manifest's ids
 /// come from the store, and so does the archive of the job an undo undoes.
 async fn build_operation(
-    spec: &JobSpec,
+    spec: &HatchetJob,
     window: Window,
     created: DateTime<Utc>,
     client: HatchetClient,
@@ -137,11 +137,8 @@ async fn build_operation(
     Ok((ops::descriptor(&spec.operation).build)(parts)?)
 }
 
-fn named_identity(name: &str, target: &Target) -> String {
-    let digest = Sha256::digest(format!(
-        "name\0{name}\0{}\0{}",
-        target.server_url, target.tenant
-    ));
+pub(super) fn named_identity(name: &str, server: &str, tenant: &str) -> String {
+    let digest = Sha256::digest(format!("name\0{name}\0{server}\0{tenant}"));
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -178,45 +175,107 @@ pub(super) async fn run_new(
 }
 
 /// A validated spec and the window it resolved to at `now` (used if it creates a job).
-pub(super) struct Planned {
-    pub spec: JobSpec,
+pub(super) struct Planned<S = HatchetJob> {
+    pub spec: S,
     pub window: Window,
     pub now: DateTime<Utc>,
 }
 
-/// Runs a validated spec as a new job, or resumes the unfinished one with its identity.
+/// What builds a job's operation, once its backend was checked: the frozen window and the
+/// creation time come from the job, once it is known whether it is new.
+#[async_trait::async_trait(?Send)]
+pub(super) trait Build {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &SqliteStore,
+    ) -> Result<Arc<dyn Operation>, Error>;
+}
+
+struct HatchetBuild<'a> {
+    spec: HatchetJob,
+    client: HatchetClient,
+    settings: &'a Settings,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Build for HatchetBuild<'_> {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &SqliteStore,
+    ) -> Result<Arc<dyn Operation>, Error> {
+        let client = self.client.clone();
+        build_operation(&self.spec, window, created, client, self.settings, store).await
+    }
+}
+
+/// Runs a validated Hatchet spec as a new job, or resumes the unfinished one with its identity.
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    mut store: SqliteStore,
+    store: SqliteStore,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let Planned { spec, window, now } = planned;
     let client = HatchetClient::new(conn, settings.request_timeout)?;
     let identity = match &exec.job_name {
-        Some(name) => named_identity(name, &spec.target),
-        None => spec.identity(),
+        Some(name) => named_identity(
+            name,
+            &planned.spec.target.server_url,
+            &planned.spec.target.tenant,
+        ),
+        None => JobSpec::Hatchet(planned.spec.clone()).identity(),
     };
-    preflight(&client, &spec.target.server_url, settings).await?;
+    preflight(&client, &planned.spec.target.server_url, settings).await?;
+    let build = HatchetBuild {
+        spec: planned.spec.clone(),
+        client,
+        settings,
+    };
+    let planned = Planned {
+        spec: JobSpec::Hatchet(planned.spec),
+        window: planned.window,
+        now: planned.now,
+    };
+    run_planned(settings, store, planned, identity, &build, exec, frontend).await
+}
+
+/// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
+pub(super) async fn run_planned(
+    settings: &Settings,
+    mut store: SqliteStore,
+    planned: Planned<JobSpec>,
+    identity: String,
+    build: &dyn Build,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let Planned {
+        spec: stored,
+        window,
+        now,
+    } = planned;
     // A first look, for the window to build the operation with and for what to ask; the job
     // itself is created or resumed, and taken, in one transaction below.
     let existing = store.open_job(&identity)?;
     if let Some(job) = &existing {
-        refuse_another_selection(job, &spec)?;
+        refuse_another_selection(job, &stored)?;
     }
     let (window, created) = existing
         .as_ref()
         .map_or((window, now), |job| (job.window, job.created_at));
-    let mut op = build_operation(&spec, window, created, client.clone(), settings, &store).await?;
+    let mut op = build.operation(window, created, &store).await?;
     if exec.dry_run {
         let found = survey(op.as_ref(), settings, Depth::Everything).await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
     if existing.is_none() {
-        refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+        refuse_accidental_repeat(&store, &identity, &stored, exec)?;
         // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
         // confirmed with `--yes` is refused rather than run unasked.
         let asking = !exec.yes;
@@ -232,11 +291,11 @@ pub(super) async fn run_spec(
         };
         let found = survey(op.as_ref(), settings, depth).await?;
         if found.matching == 0 {
-            return Ok(Outcome::NothingMatches(Box::new(spec)));
+            return Ok(Outcome::NothingMatches(Box::new(stored)));
         }
         if asking {
             let question = Confirmation {
-                spec: &spec,
+                spec: &stored,
                 window: &window,
                 now,
                 found: &found,
@@ -250,10 +309,10 @@ pub(super) async fn run_spec(
     let new = NewJob {
         identity,
         name: exec.job_name.clone(),
-        spec: spec.clone(),
+        spec: stored.clone(),
         window,
         cursor: op.initial_cursor(),
-        chunk_size: ops::descriptor(&spec.operation).chunk_size(settings.chunk_size),
+        chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -266,9 +325,9 @@ pub(super) async fn run_spec(
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
-        refuse_another_selection(&job, &spec)?;
+        refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
-        op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
+        op = build.operation(job.window, job.created_at, &store).await?;
     }
     frontend.event(Event::Begun {
         job: job.id.clone(),
@@ -285,7 +344,15 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
     }
     Err(Error::OtherSelection {
         job: job.id.clone(),
-        operation: job.spec.operation.name().to_string(),
+        operation: job.spec.operation_name().to_string(),
+    })
+}
+
+/// The Hatchet job a stored job is; a job of another backend is refused by name.
+pub(super) fn hatchet_of(job: &JobRecord) -> Result<&HatchetJob, Error> {
+    job.spec.hatchet().ok_or_else(|| Error::OtherBackend {
+        job: job.id.clone(),
+        operation: job.spec.operation_name(),
     })
 }
 
@@ -299,8 +366,7 @@ fn refuse_accidental_repeat(
     spec: &JobSpec,
     exec: &Execution,
 ) -> Result<(), Error> {
-    let repeat_is_safe = ops::descriptor(&spec.operation).repeat_is_safe;
-    if exec.again || exec.job_name.is_some() || repeat_is_safe(&spec.operation) {
+    if exec.again || exec.job_name.is_some() || ops::rules::repeat_is_safe(spec) {
         return Ok(());
     }
     let Some(job) = store.finished_job(identity)? else {
@@ -310,14 +376,14 @@ fn refuse_accidental_repeat(
         .finished_at
         .unwrap_or(job.created_at)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Err(match spec.operation.undoes() {
+    Err(match spec.undoes() {
         Some(of) => Error::AlreadyUndone {
             of: of.to_string(),
             job: job.id,
             finished,
         },
         None => Error::AlreadyFinished {
-            operation: spec.operation.name().to_string(),
+            operation: spec.operation_name().to_string(),
             job: job.id,
             finished,
         },
@@ -332,8 +398,7 @@ pub(super) async fn resume(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.connection()?;
-    let mut store = SqliteStore::open(&settings.state)?;
+    let store = SqliteStore::open(&settings.state)?;
     let job = control::find(&store, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
@@ -341,24 +406,38 @@ pub(super) async fn resume(
             state: job.state.as_str(),
         });
     }
-    if exec.concurrency.is_some() && ops::descriptor(&job.spec.operation).one_request_at_a_time() {
+    if exec.concurrency.is_some() && ops::rules::one_request_at_a_time(&job.spec) {
         return Err(Error::ConcurrencyNotHonoured {
-            operation: job.spec.operation.name(),
+            operation: job.spec.operation_name(),
             job: job.id,
         });
     }
-    check_tenant(&job, &conn)?;
-    let client = HatchetClient::new(conn, settings.request_timeout)?;
-    preflight(&client, &job.spec.target.server_url, settings).await?;
-    let op = build_operation(
-        &job.spec,
-        job.window,
-        job.created_at,
-        client,
-        settings,
-        &store,
-    )
-    .await?;
+    let op = match &job.spec {
+        JobSpec::Hatchet(spec) => {
+            let conn = credentials.connection()?;
+            check_tenant(&job, &conn)?;
+            let client = HatchetClient::new(conn, settings.request_timeout)?;
+            preflight(&client, &spec.target.server_url, settings).await?;
+            build_operation(spec, job.window, job.created_at, client, settings, &store).await?
+        }
+        JobSpec::Handinger(spec) => {
+            let build =
+                super::handinger::checked(settings, credentials, spec, Some(&job.id)).await?;
+            build.operation(job.window, job.created_at, &store).await?
+        }
+    };
+    take_and_execute(job, store, op, settings, exec, frontend).await
+}
+
+/// Takes an unfinished job for this process and runs it.
+async fn take_and_execute(
+    job: JobRecord,
+    mut store: SqliteStore,
+    op: Arc<dyn Operation>,
+    settings: &Settings,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
     store
         .claim_job(&job.id, &owner, Utc::now())?
@@ -368,12 +447,13 @@ pub(super) async fn resume(
 
 /// A job acts on its own tenant only.
 pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Error> {
-    if job.spec.target.tenant == conn.tenant.to_string() {
+    let spec = hatchet_of(job)?;
+    if spec.target.tenant == conn.tenant.to_string() {
         return Ok(());
     }
     Err(Error::OtherTenant {
         job: job.id.clone(),
-        job_tenant: job.spec.target.tenant.clone(),
+        job_tenant: spec.target.tenant.clone(),
         token_tenant: conn.tenant.to_string(),
     })
 }
@@ -391,9 +471,8 @@ async fn execute(
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
     let state_path = store.path().to_path_buf();
-    let descriptor = ops::descriptor(&job.spec.operation);
     let engine_settings = EngineSettings {
-        concurrency: descriptor.concurrency(settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
@@ -454,7 +533,7 @@ async fn execute(
                 &job,
                 &crate::report::reports_beside(&state_path),
             )?;
-            let warning = (descriptor.warning)(&job.spec, &counts);
+            let warning = ops::rules::warning(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::run::{check_tenant, run_spec, Planned};
+use super::run::{check_tenant, hatchet_of, run_spec, Planned};
 use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
-use crate::job::Selector;
+use crate::job::{JobSpec, Selector};
 use crate::ops::{self, Archive, Undo};
 use crate::store::{Item, JobRecord, SqliteStore};
 
@@ -39,18 +39,29 @@ pub(super) async fn undo(
             state: job.state.as_str(),
         });
     }
-    let undo = ops::descriptor(&job.spec.operation).undo;
+    let undo = ops::rules::undo(&job.spec);
     if undo == Undo::OfferReplay {
         return offer_replay(&store, &job).map(Outcome::ReplayOffered);
     }
+    if let JobSpec::Handinger(spec) = &job.spec {
+        if undo != Undo::Restore {
+            return Err(Error::CannotUndo {
+                operation: job.spec.operation_name(),
+            });
+        }
+        let spec = spec.clone();
+        return super::handinger::undo(settings, credentials, store, &job.id, spec, exec, frontend)
+            .await;
+    }
+    let spec = hatchet_of(&job)?;
     let Some(kind) = undo.job(&job.id) else {
         return Err(Error::CannotUndo {
-            operation: job.spec.operation.name(),
+            operation: spec.operation.name(),
         });
     };
     let conn = credentials.connection()?;
     check_tenant(&job, &conn)?;
-    let spec = ops::job_spec(kind, Selector::default(), job.spec.target.clone())?;
+    let spec = ops::job_spec(kind, Selector::default(), spec.target.clone())?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
     let planned = Planned { spec, window, now };
@@ -76,12 +87,20 @@ fn walk_accepted(
 
 /// The items an undo job walks: what the server accepted of job `of`, with their payloads.
 pub(super) fn archive(store: &SqliteStore, of: &str) -> Result<Archive, Error> {
+    accepted_payloads(store, of).map(Archive::new)
+}
+
+/// The ids and payloads of what the server accepted of job `of`.
+pub(super) fn accepted_payloads(
+    store: &SqliteStore,
+    of: &str,
+) -> Result<Vec<(String, serde_json::Value)>, Error> {
     let mut items = Vec::new();
     walk_accepted(store, of, |item| {
         items.extend(item.payload.map(|payload| (item.id, payload)));
         Ok(())
     })?;
-    Ok(Archive::new(items))
+    Ok(items)
 }
 
 /// Writes the ids a cancel job cancelled, one per line, next to the state file.

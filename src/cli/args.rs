@@ -59,6 +59,9 @@ pub enum Command {
     /// Cron triggers
     #[command(subcommand)]
     Crons(CronsCommand),
+    /// Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)
+    #[command(subcommand)]
+    Handinger(super::handinger::HandingerCommand),
     /// Jobs in the state store
     #[command(subcommand)]
     Jobs(JobsCommand),

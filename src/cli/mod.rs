@@ -3,6 +3,7 @@
 //! whole process.
 
 mod args;
+mod handinger;
 mod jobs;
 mod output;
 mod request;
@@ -144,6 +145,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             };
             new_job(&global, OperationKind::CronsDelete, args.select, exec).await
         }
+        Command::Handinger(cmd) => handinger::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,
         Command::Report(args) => jobs::report(&global, &args),
         Command::Completions { shell } => output::completions(shell),

@@ -131,7 +131,7 @@ impl Coordinator {
             resend: op.resend_unconfirmed(),
             executors: settings.concurrency,
             job: job.id.clone(),
-            server: job.spec.target.server_url.clone(),
+            server: job.spec.server().to_string(),
         };
         let processed_at_start = processed(&counts);
         let resumed = Resumed {

@@ -1077,7 +1077,7 @@ impl Store for PgStore {
             "SELECT seq, id, state, reason, http_status, attempts, updated_at, payload FROM items \
              WHERE job_id = $1 {filter} ORDER BY seq"
         );
-        let operation = job.spec.operation.name().to_string();
+        let operation = job.spec.operation_name().to_string();
         let mut connection = self.client.borrow_mut();
         let client = connection.client();
         // One query, read through a portal batch by batch: one plan and one walk of the index

@@ -10,6 +10,7 @@ mod config_show;
 mod control;
 mod errors;
 mod generated;
+mod handinger;
 mod language;
 mod migration;
 mod ops;
