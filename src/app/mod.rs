@@ -12,6 +12,7 @@ mod error;
 mod run;
 mod survey;
 mod undo;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -26,6 +27,7 @@ pub use error::{BulkopsExitCode, Error};
 
 pub use survey::Survey;
 pub use undo::ReplayOffer;
+pub use watch::{Sight, Watch, WATCH_EVERY};
 
 use crate::backend::hatchet::{Connection, TokenError};
 use crate::config::Settings;
@@ -216,10 +218,16 @@ impl RunEnd {
     pub fn exit_code(&self) -> u8 {
         match self.end {
             End::Interrupted { .. } => BulkopsExitCode::INTERRUPTED,
-            End::Finished { .. } if self.counts.failed + self.counts.unconfirmed > 0 => {
-                BulkopsExitCode::ITEM_FAILURES
-            }
-            End::Finished { .. } => BulkopsExitCode::OK,
+            End::Finished { .. } => finished_code(&self.counts),
         }
+    }
+}
+
+/// The exit code of a finished job: 1 when some items failed or could not be confirmed.
+fn finished_code(counts: &Counts) -> u8 {
+    if counts.failed + counts.unconfirmed > 0 {
+        BulkopsExitCode::ITEM_FAILURES
+    } else {
+        BulkopsExitCode::OK
     }
 }

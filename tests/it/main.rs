@@ -20,3 +20,4 @@ mod support;
 mod tell;
 mod tls;
 mod truth;
+mod watch;
