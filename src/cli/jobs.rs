@@ -185,8 +185,9 @@ fn watch_line(sight: &Sight) -> String {
         words.push_str(&format!(" · {}", format_rate(rate)));
     }
     let eta = match sight.eta {
-        Some(eta) => format!("ETA {} + verify", format_duration(eta)),
         None if !sight.job.enumerated => "ETA after listing".to_string(),
+        _ if c.pending == 0 && c.sent > 0 => "verifying".to_string(),
+        Some(eta) => format!("ETA {} + verify", format_duration(eta)),
         None => "ETA unknown".to_string(),
     };
     format!("{words} · {eta}")
