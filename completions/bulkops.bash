@@ -184,6 +184,9 @@ _bulkops() {
             bulkops__subcmd__help__subcmd__jobs,undo)
                 cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__undo"
                 ;;
+            bulkops__subcmd__help__subcmd__jobs,watch)
+                cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__watch"
+                ;;
             bulkops__subcmd__help__subcmd__runs,cancel)
                 cmd="bulkops__subcmd__help__subcmd__runs__subcmd__cancel"
                 ;;
@@ -220,6 +223,9 @@ _bulkops() {
             bulkops__subcmd__jobs,undo)
                 cmd="bulkops__subcmd__jobs__subcmd__undo"
                 ;;
+            bulkops__subcmd__jobs,watch)
+                cmd="bulkops__subcmd__jobs__subcmd__watch"
+                ;;
             bulkops__subcmd__jobs__subcmd__help,abort)
                 cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__abort"
                 ;;
@@ -243,6 +249,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__jobs__subcmd__help,undo)
                 cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__undo"
+                ;;
+            bulkops__subcmd__jobs__subcmd__help,watch)
+                cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__watch"
                 ;;
             bulkops__subcmd__runs,cancel)
                 cmd="bulkops__subcmd__runs__subcmd__cancel"
@@ -1283,7 +1292,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help__subcmd__jobs)
-            opts="list show resume pause retune abort undo"
+            opts="list show watch resume pause retune abort undo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1381,6 +1390,20 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help__subcmd__jobs__subcmd__undo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__jobs__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1507,7 +1530,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs)
-            opts="-o -h --state --config --log-format --output --help list show resume pause retune abort undo help"
+            opts="-o -h --state --config --log-format --output --help list show watch resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,7 +1598,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__help)
-            opts="list show resume pause retune abort undo help"
+            opts="list show watch resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1687,6 +1710,20 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__help__subcmd__undo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__jobs__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1917,6 +1954,40 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__jobs__subcmd__watch)
+            opts="-o -h --state --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -585,6 +585,18 @@ _arguments "${_arguments_options[@]}" : \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
+(watch)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
+&& ret=0
+;;
 (resume)
 _arguments "${_arguments_options[@]}" : \
 '--concurrency=[Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)]:N:_default' \
@@ -677,6 +689,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(watch)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -948,6 +964,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(watch)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -1289,6 +1309,7 @@ _bulkops__subcmd__help__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -1331,6 +1352,11 @@ _bulkops__subcmd__help__subcmd__jobs__subcmd__show_commands() {
 _bulkops__subcmd__help__subcmd__jobs__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__watch_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs watch commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__help__subcmd__manpage_commands] )) ||
 _bulkops__subcmd__help__subcmd__manpage_commands() {
@@ -1383,6 +1409,7 @@ _bulkops__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -1402,6 +1429,7 @@ _bulkops__subcmd__jobs__subcmd__help_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -1451,6 +1479,11 @@ _bulkops__subcmd__jobs__subcmd__help__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops jobs help undo commands' commands "$@"
 }
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__watch_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help watch commands' commands "$@"
+}
 (( $+functions[_bulkops__subcmd__jobs__subcmd__list_commands] )) ||
 _bulkops__subcmd__jobs__subcmd__list_commands() {
     local commands; commands=()
@@ -1480,6 +1513,11 @@ _bulkops__subcmd__jobs__subcmd__show_commands() {
 _bulkops__subcmd__jobs__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__watch_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs watch commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__manpage_commands] )) ||
 _bulkops__subcmd__manpage_commands() {

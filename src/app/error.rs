@@ -56,6 +56,12 @@ pub enum Error {
         server: String,
         source: HatchetError,
     },
+    /// A certificate was refused, one way or the other: the source names the setting to fix.
+    #[error("cannot use TLS with the Hatchet server at {server}: {source}")]
+    TlsRefused {
+        server: String,
+        source: HatchetError,
+    },
     /// It answered, but busy or failing (429, 5xx, timeouts, dropped connections): not the
     /// user's input; nothing was sent.
     #[error("the Hatchet server at {server} is busy or failing ({source}); nothing was sent: run the same command again later")]
@@ -199,6 +205,7 @@ impl Error {
             | Error::ManifestMissing { .. }
             | Error::TokenRejected { .. }
             | Error::Unreachable { .. }
+            | Error::TlsRefused { .. }
             | Error::AccessRefused { .. }
             | Error::UnknownWorkflow { .. }
             | Error::OtherSelection { .. }
@@ -232,6 +239,7 @@ impl Error {
             Error::ManifestMissing { .. } => "ids_not_in_store",
             Error::TokenRejected { .. } => "token_rejected",
             Error::Unreachable { .. } => "server_unreachable",
+            Error::TlsRefused { .. } => "tls_refused",
             Error::ServerBusy { .. } => "server_busy",
             Error::AccessRefused { .. } => "access_refused",
             Error::WorkflowLookup { .. } => "workflow_lookup_failed",
@@ -299,6 +307,10 @@ mod tests {
             },
             Error::CannotUndo {
                 operation: "runs replay",
+            },
+            Error::TlsRefused {
+                server: "https://h".into(),
+                source: HatchetError::Tls("invalid peer certificate: UnknownIssuer".into()),
             },
         ];
         for e in &fixable {

@@ -13,6 +13,7 @@ mod handinger;
 mod run;
 mod survey;
 mod undo;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +29,7 @@ pub use handinger::{list as handinger_list, HandingerCheck, HandingerRequest};
 
 pub use survey::Survey;
 pub use undo::ReplayOffer;
+pub use watch::{Sight, Watch, WATCH_EVERY};
 
 use crate::backend::hatchet::{Connection, TokenError};
 use crate::config::Settings;
@@ -228,10 +230,16 @@ impl RunEnd {
     pub fn exit_code(&self) -> u8 {
         match self.end {
             End::Interrupted { .. } => BulkopsExitCode::INTERRUPTED,
-            End::Finished { .. } if self.counts.failed + self.counts.unconfirmed > 0 => {
-                BulkopsExitCode::ITEM_FAILURES
-            }
-            End::Finished { .. } => BulkopsExitCode::OK,
+            End::Finished { .. } => finished_code(&self.counts),
         }
+    }
+}
+
+/// The exit code of a finished job: 1 when some items failed or could not be confirmed.
+fn finished_code(counts: &Counts) -> u8 {
+    if counts.failed + counts.unconfirmed > 0 {
+        BulkopsExitCode::ITEM_FAILURES
+    } else {
+        BulkopsExitCode::OK
     }
 }

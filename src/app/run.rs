@@ -61,6 +61,7 @@ async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) ->
             tenant: client.tenant().to_string(),
         }),
         Err(source @ HatchetError::Connect(_)) => Err(Error::Unreachable { server, source }),
+        Err(source @ HatchetError::Tls(_)) => Err(Error::TlsRefused { server, source }),
         Err(source) if source.is_transient() => Err(Error::ServerBusy { server, source }),
         Err(source) => Err(Error::AccessRefused { server, source }),
     }

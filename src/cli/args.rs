@@ -328,6 +328,19 @@ pub enum JobsCommand {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
     },
+    /// Follow a job another process runs: its state, counts, rate and time left
+    ///
+    /// Reads the state file every second. Ends when the job ends, with the exit code its own
+    /// process ends with (0 done, 1 items failed or unconfirmed, 3 paused, aborted or
+    /// interrupted), or on Ctrl-C with 0. On a terminal one line redrawn in place; otherwise a
+    /// line (with -o json a JSON object) whenever the state or counts change.
+    #[command(
+        after_help = "Examples:\n  bulkops jobs watch 8bade4df8f5a079c-1\n  bulkops jobs watch 8bade4df8f5a079c-1 -o json | jq -c .counts"
+    )]
+    Watch {
+        /// Job id, as `bulkops jobs list` shows it
+        job: String,
+    },
     /// Resume an unfinished job
     #[command(
         after_help = "Examples:\n  bulkops jobs resume 8bade4df8f5a079c-1\n  bulkops jobs resume 8bade4df8f5a079c-1 --rate 10"

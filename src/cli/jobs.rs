@@ -1,12 +1,17 @@
 //! `bulkops jobs ...` and `bulkops report`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use serde_json::json;
 
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::output::outln;
 use super::request::{load_settings, ExecFlags};
+use super::terminal::Terminal;
 use super::{output, run_job};
-use crate::app::{self, BulkopsExitCode, Error, JobCommand};
+use crate::app::{self, BulkopsExitCode, Error, Frontend, JobCommand, Sight, Watch, WATCH_EVERY};
+use crate::engine::{format_count, format_duration, format_rate};
 use crate::store::SqliteStore;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
@@ -37,6 +42,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             }
             Ok(BulkopsExitCode::OK)
         }
+        JobsCommand::Watch { job } => watch(global, &job).await,
         JobsCommand::Resume {
             job,
             concurrency,
@@ -100,6 +106,105 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<u8, Error> {
     crate::report::write_report(&store, &job, args.failed, args.format, &mut out)?;
     out.flush().map_err(Error::Stdout)?;
     Ok(BulkopsExitCode::OK)
+}
+
+/// `jobs watch`: a look every `WATCH_EVERY` until the job ends (its exit code) or a signal
+/// (0: the watcher was stopped, the job goes on).
+async fn watch(global: &GlobalArgs, id: &str) -> Result<u8, Error> {
+    let settings = settings(global)?;
+    let mut watch = Watch::open(&settings, id)?;
+    let mut stop = Terminal {
+        log_format: settings.log_format,
+    }
+    .stop_signal();
+    let in_place = global.output == Output::Text && std::io::stdout().is_terminal();
+    let mut ticks = tokio::time::interval(WATCH_EVERY);
+    let mut last_shown = None;
+    loop {
+        tokio::select! {
+            () = &mut stop => {
+                if in_place {
+                    outln!("")?;
+                }
+                return Ok(BulkopsExitCode::OK);
+            }
+            _ = ticks.tick() => {}
+        }
+        let sight = watch.look(Instant::now())?;
+        let line = watch_line(&sight);
+        if in_place {
+            let mut out = output::Stdout;
+            write!(out, "\r\x1b[2K{line}")
+                .and_then(|()| out.flush())
+                .map_err(Error::Stdout)?;
+        } else {
+            // Off a terminal a line only when something moved: a log, not a clock.
+            let shown = (sight.state, sight.counts.clone());
+            if last_shown.as_ref() != Some(&shown) || sight.ended.is_some() {
+                match global.output {
+                    Output::Json => outln!("{}", watch_json(&sight))?,
+                    Output::Text => outln!("{line}")?,
+                }
+                last_shown = Some(shown);
+            }
+        }
+        if let Some(code) = sight.ended {
+            if in_place {
+                outln!("")?;
+            }
+            return Ok(code);
+        }
+    }
+}
+
+/// One look as a line of text: state, counts, rate and time left, or how the job ended.
+fn watch_line(sight: &Sight) -> String {
+    let c = &sight.counts;
+    let mut words = format!(
+        "job {} {} · {}/{} done · {} sent · {} pending",
+        sight.job.id,
+        sight.state,
+        format_count(c.done),
+        format_count(c.total),
+        format_count(c.sent),
+        format_count(c.pending)
+    );
+    for (n, what) in [
+        (c.failed, "failed"),
+        (c.skipped, "skipped"),
+        (c.unconfirmed, "unconfirmed"),
+    ] {
+        if n > 0 {
+            words.push_str(&format!(" · {} {what}", format_count(n)));
+        }
+    }
+    if let Some(code) = sight.ended {
+        return format!("{words} · ended, exit {code}");
+    }
+    if let Some(rate) = sight.rate {
+        words.push_str(&format!(" · {}", format_rate(rate)));
+    }
+    let eta = match sight.eta {
+        None if !sight.job.enumerated => "ETA after listing".to_string(),
+        _ if c.pending == 0 && c.sent > 0 => "verifying".to_string(),
+        Some(eta) => format!("ETA {} + verify", format_duration(eta)),
+        None => "ETA unknown".to_string(),
+    };
+    format!("{words} · {eta}")
+}
+
+/// One look as a JSON line.
+fn watch_json(sight: &Sight) -> serde_json::Value {
+    json!({
+        "job": sight.job.id,
+        "state": sight.state,
+        "enumerated": sight.job.enumerated,
+        "counts": sight.counts,
+        "items_per_sec": sight.rate,
+        "eta_secs": sight.eta.map(|eta| eta.as_secs()),
+        "ended": sight.ended.is_some(),
+        "exit_code": sight.ended,
+    })
 }
 
 fn settings(global: &GlobalArgs) -> Result<crate::config::Settings, Error> {

@@ -159,7 +159,8 @@ pub fn outcome_for_all(
 /// dropped connection, 5xx: the request may have been applied) leaves them `Sent`, to be
 /// confirmed on the server, when the operation verifies; otherwise they stay `Pending` too (an
 /// idempotent request is safely sent again on resume). Only what the server said about the
-/// request itself (4xx, an unreadable answer) is `Failed`.
+/// request itself (4xx, an unreadable answer) is `Failed`; a refused TLS certificate is not
+/// retried, but it says nothing of the request, which never left: its items stay `Pending`.
 pub fn request_failed(
     items: &[Item],
     e: &HatchetError,
@@ -167,7 +168,8 @@ pub fn request_failed(
     what: &str,
     verifiable: bool,
 ) -> Vec<ItemOutcome> {
-    let (state, reason) = if !e.is_transient() {
+    let refused_for_good = !e.is_transient() && !matches!(e, HatchetError::Tls(_));
+    let (state, reason) = if refused_for_good {
         (ItemState::Failed, format!("{what} refused: {e}"))
     } else if e.certainly_not_applied() || !verifiable {
         (
@@ -197,5 +199,35 @@ pub fn item_outcome(
         reason: Some(reason),
         http_status,
         attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_certificate_leaves_items_unsent_and_a_refused_request_fails_them() {
+        let items = [Item {
+            seq: 1,
+            id: "run-1".into(),
+            page: 0,
+            payload: None,
+            attempts: 0,
+        }];
+        let state = |e: HatchetError| request_failed(&items, &e, 1, "cancel", true)[0].state;
+        let tls = HatchetError::Tls("invalid peer certificate: UnknownIssuer".into());
+        assert!(!tls.is_transient(), "a certificate refusal is not retried");
+        assert_eq!(state(tls), ItemState::Pending);
+        let not_found = HatchetError::Status {
+            status: 404,
+            message: "not found".into(),
+            retry_after: None,
+        };
+        assert_eq!(state(not_found), ItemState::Failed);
+        assert_eq!(
+            state(HatchetError::Timeout(std::time::Duration::from_secs(1))),
+            ItemState::Sent
+        );
     }
 }

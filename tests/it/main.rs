@@ -22,3 +22,4 @@ mod support;
 mod tell;
 mod tls;
 mod truth;
+mod watch;
