@@ -203,13 +203,17 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --config --log-format --output --help --version runs scheduled crons jobs report completions manpage help"
+            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons jobs report completions manpage help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -237,13 +241,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__completions)
-            opts="-o -h --state --config --log-format --output --help bash elvish fish powershell zsh"
+            opts="-o -h --state --reports-dir --config --log-format --output --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -271,13 +279,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons)
-            opts="-o -h --state --config --log-format --output --help delete help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -305,7 +317,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +380,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -731,13 +747,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs)
-            opts="-o -h --state --config --log-format --output --help list show resume pause retune abort undo help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help list show resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -765,13 +785,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__abort)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -925,13 +949,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__list)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -959,13 +987,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__pause)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -993,7 +1025,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__resume)
-            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --config --log-format --output --help"
+            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1048,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1043,7 +1079,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__retune)
-            opts="-o -h --rate --state --config --log-format --output --help"
+            opts="-o -h --rate --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1054,6 +1090,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1081,13 +1121,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__show)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1115,7 +1159,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__undo)
-            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --config --log-format --output --help"
+            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1145,6 +1189,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1169,13 +1217,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__manpage)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1203,7 +1255,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__report)
-            opts="-o -h --failed --format --state --config --log-format --output --help"
+            opts="-o -h --failed --format --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1214,6 +1266,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1241,13 +1297,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs)
-            opts="-o -h --state --config --log-format --output --help cancel replay help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help cancel replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1275,7 +1335,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__cancel)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1342,6 +1402,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1425,7 +1489,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__replay)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1491,6 +1555,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1515,13 +1583,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled)
-            opts="-o -h --state --config --log-format --output --help delete reschedule help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete reschedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1549,7 +1621,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1620,6 +1692,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1703,7 +1779,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__reschedule)
-            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1782,6 +1858,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -10,15 +10,17 @@ use config::{Config, Environment, File, FileFormat, Source};
 use serde::Deserialize;
 
 use crate::job::{check_chunk_size, check_concurrency, check_rate, DurationError, SpecError};
+use crate::store::Location;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "rate",
     "concurrency",
     "chunk_size",
     "state",
+    "reports_dir",
     "request_timeout",
     "max_retries",
     "log_format",
@@ -54,6 +56,8 @@ pub enum ConfigError {
     NotUnicode(String),
     #[error("the state path is empty: pass --state PATH or set BULKOPS_STATE to a file, e.g. ./bulkops-state.db")]
     EmptyState,
+    #[error("the reports directory is empty: pass --reports-dir DIR or set BULKOPS_REPORTS_DIR to a directory, or leave it unset")]
+    EmptyReportsDir,
     #[error("configuration: {key} = '{value}' is not a duration: use e.g. 30s or 2m")]
     Duration { key: &'static str, value: String },
     #[error("configuration: {key} = '{value}' is longer than 100 years: use e.g. 30s or 2m")]
@@ -98,6 +102,8 @@ struct Raw {
     chunk_size: Option<usize>,
     /// Unset: one place per user and machine (`default_state`).
     state: Option<PathBuf>,
+    /// Unset: the state location's default (`Location::default_reports_dir`).
+    reports_dir: Option<PathBuf>,
     request_timeout: String,
     max_retries: usize,
     log_format: String,
@@ -113,7 +119,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// `None` when nothing sets it: each operation then uses its own default.
     pub chunk_size: Option<usize>,
-    pub state: PathBuf,
+    pub state: Location,
+    /// Where finished jobs' reports (and an undo's list of cancelled ids, for a database) go.
+    pub reports_dir: PathBuf,
     pub request_timeout: Duration,
     pub max_retries: usize,
     pub log_format: LogFormat,
@@ -130,6 +138,7 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     pub chunk_size: Option<usize>,
     pub state: Option<PathBuf>,
+    pub reports_dir: Option<PathBuf>,
     pub log_format: Option<String>,
     pub verify_timeout: Option<String>,
     pub request_timeout: Option<String>,
@@ -256,6 +265,13 @@ impl Settings {
                     .as_ref()
                     .map(|p| p.to_string_lossy().into_owned()),
             )?
+            .set_override_option(
+                "reports_dir",
+                flags
+                    .reports_dir
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+            )?
             .set_override_option("log_format", flags.log_format.clone())?
             .set_override_option("verify_timeout", flags.verify_timeout.clone())?
             .set_override_option("request_timeout", flags.request_timeout.clone())?;
@@ -269,6 +285,13 @@ impl Settings {
         let concurrency = check_concurrency(raw.concurrency)?;
         if raw.state.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyState);
+        }
+        if raw
+            .reports_dir
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(ConfigError::EmptyReportsDir);
         }
         if !(1..=MAX_SLICE_TARGET).contains(&raw.slice_target) {
             return Err(ConfigError::SliceTarget(raw.slice_target));
@@ -285,14 +308,18 @@ impl Settings {
                 key: "request_timeout",
             });
         }
+        let state = Location::parse(match raw.state {
+            Some(path) => path,
+            None => default_state()?,
+        });
         Ok(Settings {
             rate,
             concurrency,
             chunk_size,
-            state: match raw.state {
-                Some(path) => path,
-                None => default_state()?,
-            },
+            reports_dir: raw
+                .reports_dir
+                .unwrap_or_else(|| state.default_reports_dir()),
+            state,
             request_timeout,
             max_retries: raw.max_retries,
             log_format,
@@ -500,6 +527,7 @@ mod tests {
                     concurrency: Some(concurrency),
                     chunk_size: Some(chunk_size),
                     state: None,
+                    reports_dir: None,
                     log_format: timeouts.0,
                     verify_timeout: timeouts.1,
                     request_timeout: timeouts.2,

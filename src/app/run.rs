@@ -23,7 +23,7 @@ use crate::engine::{
 };
 use crate::job::{JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
+use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -101,14 +101,14 @@ async fn build_operation(
     created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
-    store: &SqliteStore,
+    store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
     let manifest = match &spec.selector.ids_digest {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
                 return Err(Error::ManifestMissing {
-                    state: store.path().to_path_buf(),
+                    state: settings.state.to_string(),
                 });
             }
             Some(ids)
@@ -168,7 +168,7 @@ pub(super) async fn run_new(
     let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
-    let mut store = SqliteStore::open(&settings.state)?;
+    let mut store = settings.state.open()?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.
         store.put_manifest(&m.digest, &m.ids)?;
@@ -188,7 +188,7 @@ pub(super) struct Planned {
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
@@ -209,14 +209,22 @@ pub(super) async fn run_spec(
     let (window, created) = existing
         .as_ref()
         .map_or((window, now), |job| (job.window, job.created_at));
-    let mut op = build_operation(&spec, window, created, client.clone(), settings, &store).await?;
+    let mut op = build_operation(
+        &spec,
+        window,
+        created,
+        client.clone(),
+        settings,
+        store.as_ref(),
+    )
+    .await?;
     if exec.dry_run {
         let found = survey(op.as_ref(), settings, Depth::Everything).await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
     if existing.is_none() {
-        refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+        refuse_accidental_repeat(store.as_ref(), &identity, &spec, exec)?;
         // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
         // confirmed with `--yes` is refused rather than run unasked.
         let asking = !exec.yes;
@@ -262,13 +270,21 @@ pub(super) async fn run_spec(
         .job(begun.job_id())?
         .ok_or_else(|| Error::JobVanished {
             job: begun.job_id().to_string(),
-            state: store.path().to_path_buf(),
+            state: settings.state.to_string(),
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
         refuse_another_selection(&job, &spec)?;
         // Another process created it after the first look: its window rules.
-        op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
+        op = build_operation(
+            &spec,
+            job.window,
+            job.created_at,
+            client,
+            settings,
+            store.as_ref(),
+        )
+        .await?;
     }
     frontend.event(Event::Begun {
         job: job.id.clone(),
@@ -294,7 +310,7 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
 /// and a finished undo is not run again at all. A job named with `--job` is meant to recur
 /// (cron) and is not held back.
 fn refuse_accidental_repeat(
-    store: &SqliteStore,
+    store: &dyn Store,
     identity: &str,
     spec: &JobSpec,
     exec: &Execution,
@@ -333,8 +349,8 @@ pub(super) async fn resume(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let conn = credentials.connection()?;
-    let mut store = SqliteStore::open(&settings.state)?;
-    let job = control::find(&store, job_id)?;
+    let mut store = settings.state.open()?;
+    let job = control::find(store.as_ref(), &settings.state, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
             job: job.id,
@@ -356,7 +372,7 @@ pub(super) async fn resume(
         job.created_at,
         client,
         settings,
-        &store,
+        store.as_ref(),
     )
     .await?;
     let owner = crate::store::this_process();
@@ -381,7 +397,7 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
     owner: String,
     settings: &Settings,
@@ -390,7 +406,6 @@ async fn execute(
 ) -> Result<Outcome, Error> {
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
-    let state_path = store.path().to_path_buf();
     let descriptor = ops::descriptor(&job.spec.operation);
     let engine_settings = EngineSettings {
         concurrency: descriptor.concurrency(settings.concurrency),
@@ -428,7 +443,11 @@ async fn execute(
     let ended = done_rx.await;
     // A service runs many jobs in one System: this job's watch must not outlive it.
     stop_watch.abort();
-    let Ended { outcome, totals } = ended.map_err(|_| Error::EngineVanished {
+    let Ended {
+        outcome,
+        totals,
+        store,
+    } = ended.map_err(|_| Error::EngineVanished {
         job: job.id.clone(),
     })?;
     if let RunOutcome::Interrupted {
@@ -437,23 +456,19 @@ async fn execute(
     } = &outcome
     {
         if e.concerns_the_file() {
-            // Not opened again: the file moved, vanished or fails, and no report comes from it.
+            // The file moved, vanished or fails: no report comes from it.
             return Err(Error::JobStopped {
                 job: job.id,
                 source: e.clone(),
             });
         }
     }
-    // The coordinator owned the store; the report reads it again.
-    let store = SqliteStore::open(&state_path)?;
+    // The coordinator hands back the store it was given, for the report.
+    let store = store?;
     let job = store.job(&job.id)?.unwrap_or(job);
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(
-                &store,
-                &job,
-                &crate::report::reports_beside(&state_path),
-            )?;
+            let report = crate::report::save_report(store.as_ref(), &job, &settings.reports_dir)?;
             let warning = (descriptor.warning)(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }

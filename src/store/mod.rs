@@ -8,6 +8,7 @@
 mod conformance;
 mod fault;
 mod lease;
+mod location;
 mod model;
 mod port;
 mod postgres;
@@ -16,6 +17,7 @@ mod sqlite_port;
 mod worker;
 
 pub use lease::{this_process, Lease};
+pub use location::Location;
 pub use model::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
     PageCommit, ReportRow,
