@@ -41,6 +41,24 @@ export BULKOPS_TEST_POSTGRES_URL
 cargo build --workspace --locked
 cargo test --workspace --locked
 
+step "crash and safety suite on the PostgreSQL store (beside the real-Hatchet step)"
+# The same tests/it modules again, each test's state a schema of its own in a fresh database
+# (tests/it/support.rs, StateKind). Skipped by name, as they inspect the SQLite file or the
+# default state file themselves: the default state location (a file under XDG_STATE_HOME), the
+# lease read straight from the file, and the search for the token in the state file's bytes.
+PG_IT_SKIP=(
+  safety::the_same_replay_from_two_directories_meets_one_job_in_the_default_state
+  truth::truth_an_orderly_sigterm_releases_the_lease_and_the_job_shows_interrupted
+  truth::truth_a_server_that_echoes_the_token_gets_it_nowhere
+)
+pg_it_log=$(mktemp)
+pg_it_url=$(bash scripts/store-test-db.sh bulkops_it)
+# Mostly waiting on paced requests and on the simulator, as the e2e suites: they share the cores.
+BULKOPS_IT_STORE=postgres BULKOPS_TEST_POSTGRES_URL="$pg_it_url" \
+  cargo test --locked --test it -- cancel:: safety:: control:: ops:: outage:: truth:: \
+  "${PG_IT_SKIP[@]/#/--skip=}" > "$pg_it_log" 2>&1 &
+pg_it_pid=$!
+
 step "real Hatchet: up (v0.104.7, and v0.105.0 beside it)"
 # The newest release runs the e2e tests of the two operations that depend most on the engine's
 # behaviour (docs/hatchet-behaviour.md §5 lists what differs between the versions).
@@ -74,4 +92,9 @@ wait "$second_pid" || second_rc=$?
 printf '\n-- %s against Hatchet %s --\n' "${SECOND_TESTS[*]}" "$SECOND_VERSION"
 cat "$second_log"
 rm -rf "$second_dir"
-[ "$first_rc" = 0 ] && [ "$second_rc" = 0 ]
+pg_it_rc=0
+wait "$pg_it_pid" || pg_it_rc=$?
+printf '\n-- the crash and safety suite on the PostgreSQL store --\n'
+cat "$pg_it_log"
+rm -f "$pg_it_log"
+[ "$first_rc" = 0 ] && [ "$second_rc" = 0 ] && [ "$pg_it_rc" = 0 ]
