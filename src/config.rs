@@ -472,6 +472,32 @@ mod tests {
     }
 
     #[test]
+    fn the_reports_directory_follows_the_state_unless_set_and_an_empty_one_is_refused() {
+        let file = Overrides {
+            state: Some("/var/lib/b/state.db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &file, no_env()).unwrap();
+        assert_eq!(
+            settings.reports_dir,
+            PathBuf::from("/var/lib/b/state-reports")
+        );
+        let database = Overrides {
+            state: Some("postgres://u:p@h/db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &database, no_env()).unwrap();
+        assert!(matches!(settings.state, Location::Postgres(_)));
+        assert_eq!(settings.reports_dir, PathBuf::from("bulkops-reports"));
+        let set = Settings::load(None, &database, env(&[("BULKOPS_REPORTS_DIR", "/r")])).unwrap();
+        assert_eq!(set.reports_dir, PathBuf::from("/r"));
+        let refused = Settings::load(None, &file, env(&[("BULKOPS_REPORTS_DIR", "")]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--reports-dir"), "{refused}");
+    }
+
+    #[test]
     fn a_malformed_file_is_reported_on_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let file = config_file(&dir, "rate = = 1\n[[\n");
