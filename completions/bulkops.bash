@@ -19,6 +19,9 @@ _bulkops() {
             bulkops,completions)
                 cmd="bulkops__subcmd__completions"
                 ;;
+            bulkops,config)
+                cmd="bulkops__subcmd__config"
+                ;;
             bulkops,crons)
                 cmd="bulkops__subcmd__crons"
                 ;;
@@ -40,6 +43,18 @@ _bulkops() {
             bulkops,scheduled)
                 cmd="bulkops__subcmd__scheduled"
                 ;;
+            bulkops__subcmd__config,help)
+                cmd="bulkops__subcmd__config__subcmd__help"
+                ;;
+            bulkops__subcmd__config,show)
+                cmd="bulkops__subcmd__config__subcmd__show"
+                ;;
+            bulkops__subcmd__config__subcmd__help,help)
+                cmd="bulkops__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__config__subcmd__help,show)
+                cmd="bulkops__subcmd__config__subcmd__help__subcmd__show"
+                ;;
             bulkops__subcmd__crons,delete)
                 cmd="bulkops__subcmd__crons__subcmd__delete"
                 ;;
@@ -54,6 +69,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help,completions)
                 cmd="bulkops__subcmd__help__subcmd__completions"
+                ;;
+            bulkops__subcmd__help,config)
+                cmd="bulkops__subcmd__help__subcmd__config"
                 ;;
             bulkops__subcmd__help,crons)
                 cmd="bulkops__subcmd__help__subcmd__crons"
@@ -75,6 +93,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help,scheduled)
                 cmd="bulkops__subcmd__help__subcmd__scheduled"
+                ;;
+            bulkops__subcmd__help__subcmd__config,show)
+                cmd="bulkops__subcmd__help__subcmd__config__subcmd__show"
                 ;;
             bulkops__subcmd__help__subcmd__crons,delete)
                 cmd="bulkops__subcmd__help__subcmd__crons__subcmd__delete"
@@ -203,7 +224,7 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons jobs report completions manpage help"
+            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +264,124 @@ _bulkops() {
         bulkops__subcmd__completions)
             opts="-o -h --state --reports-dir --config --log-format --output --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config)
+            opts="-o -h --state --reports-dir --config --log-format --output --help show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__show)
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -453,7 +592,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help)
-            opts="runs scheduled crons jobs report completions manpage help"
+            opts="runs scheduled crons jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +608,34 @@ _bulkops() {
         bulkops__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__config)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -39,6 +39,7 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "jobs" -d 'Jobs in t
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
+complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "config" -d 'The effective configuration'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
@@ -307,14 +308,33 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l log-format -
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "runs" -d 'Workflow runs'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "scheduled" -d 'Scheduled runs'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "crons" -d 'Cron triggers'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "report" -d 'Per-item report of a job'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+json\t''"
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+json\t''"
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "runs" -d 'Workflow runs'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "scheduled" -d 'Scheduled runs'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "crons" -d 'Cron triggers'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "jobs" -d 'Jobs in the state store'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "config" -d 'The effective configuration'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons jobs report completions manpage config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "replay" -d 'Replay every matching run once (default statuses: FAILED, CANCELLED)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from scheduled" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
@@ -327,3 +347,4 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "retune" -d 'Change a job\'s requests per second, in the process running it (within a second) and on every later resume'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "abort" -d 'Give up on an unfinished job: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "undo" -d 'Undo a finished job: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'

@@ -563,6 +563,66 @@ _arguments "${_arguments_options[@]}" : \
 '--help[Print help]' \
 && ret=0
 ;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__config__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-config-help-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_bulkops__subcmd__help_commands" \
@@ -699,6 +759,26 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -722,6 +802,7 @@ _bulkops_commands() {
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'config:The effective configuration' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops commands' commands "$@"
@@ -730,6 +811,37 @@ _bulkops_commands() {
 _bulkops__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config_commands] )) ||
+_bulkops__subcmd__config_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops config commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help_commands] )) ||
+_bulkops__subcmd__config__subcmd__help_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops config help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__config__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help__subcmd__show_commands] )) ||
+_bulkops__subcmd__config__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config help show commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__show_commands] )) ||
+_bulkops__subcmd__config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config show commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__crons_commands] )) ||
 _bulkops__subcmd__crons_commands() {
@@ -772,6 +884,7 @@ _bulkops__subcmd__help_commands() {
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'config:The effective configuration' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops help commands' commands "$@"
@@ -780,6 +893,18 @@ _bulkops__subcmd__help_commands() {
 _bulkops__subcmd__help__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__config_commands] )) ||
+_bulkops__subcmd__help__subcmd__config_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+    )
+    _describe -t commands 'bulkops help config commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__config__subcmd__show_commands] )) ||
+_bulkops__subcmd__help__subcmd__config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help config show commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__help__subcmd__crons_commands] )) ||
 _bulkops__subcmd__help__subcmd__crons_commands() {

@@ -76,6 +76,15 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `bulkops manpage | man -l -`
     Manpage,
+    /// The effective configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

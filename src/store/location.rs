@@ -33,6 +33,14 @@ impl Location {
         })
     }
 
+    /// The location as given, password included: only for a caller that masks it.
+    pub fn as_given(&self) -> String {
+        match self {
+            Location::File(path) => path.to_string_lossy().into_owned(),
+            Location::Postgres(url) => url.clone(),
+        }
+    }
+
     /// Where reports go unless configured: `<state stem>-reports` beside a state file,
     /// `bulkops-reports` in the working directory for a database (there is no file to be beside).
     pub fn default_reports_dir(&self) -> PathBuf {

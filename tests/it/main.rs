@@ -6,6 +6,7 @@ mod bad_input;
 mod cancel;
 mod causes;
 mod colour;
+mod config_show;
 mod control;
 mod errors;
 mod generated;
