@@ -296,13 +296,17 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config help"
+            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -330,13 +334,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__completions)
-            opts="-o -h --state --config --log-format --output --help bash elvish fish powershell zsh"
+            opts="-o -h --state --reports-dir --config --log-format --output --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -364,13 +372,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__config)
-            opts="-o -h --state --config --log-format --output --help show help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -440,13 +452,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__config__subcmd__show)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -474,13 +490,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons)
-            opts="-o -h --state --config --log-format --output --help delete help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -508,7 +528,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +591,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -640,13 +664,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger)
-            opts="-o -h --state --config --log-format --output --help schedules help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help schedules help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -758,13 +786,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules)
-            opts="-o -h --state --config --log-format --output --help list cancel reschedule help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help list cancel reschedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -792,7 +824,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel)
-            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +887,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -952,7 +988,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules__subcmd__list)
-            opts="-o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --state --config --log-format --output --help"
+            opts="-o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -994,6 +1030,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1018,7 +1058,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
-            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1097,6 +1137,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1530,13 +1574,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs)
-            opts="-o -h --state --config --log-format --output --help list show watch resume pause retune abort undo help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help list show watch resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1564,13 +1612,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__abort)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1738,13 +1790,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__list)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1772,13 +1828,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__pause)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1806,7 +1866,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__resume)
-            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --config --log-format --output --help"
+            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1829,6 +1889,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1856,7 +1920,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__retune)
-            opts="-o -h --rate --state --config --log-format --output --help"
+            opts="-o -h --rate --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1867,6 +1931,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1894,13 +1962,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__show)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1928,7 +2000,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__undo)
-            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --config --log-format --output --help"
+            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1958,6 +2030,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1982,13 +2058,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__watch)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2016,13 +2096,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__manpage)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2050,7 +2134,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__report)
-            opts="-o -h --failed --format --state --config --log-format --output --help"
+            opts="-o -h --failed --format --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2061,6 +2145,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2088,13 +2176,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs)
-            opts="-o -h --state --config --log-format --output --help cancel replay help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help cancel replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2122,7 +2214,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__cancel)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2189,6 +2281,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2272,7 +2368,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__replay)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2338,6 +2434,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2362,13 +2462,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled)
-            opts="-o -h --state --config --log-format --output --help delete reschedule help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete reschedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2396,7 +2500,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2467,6 +2571,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2550,7 +2658,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__reschedule)
-            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2629,6 +2737,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,15 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::job::{check_chunk_size, check_concurrency, check_rate, DurationError, SpecError};
+use crate::store::Location;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "rate",
     "concurrency",
     "chunk_size",
     "state",
+    "reports_dir",
     "request_timeout",
     "max_retries",
     "log_format",
@@ -55,6 +57,8 @@ pub enum ConfigError {
     NotUnicode(String),
     #[error("the state path is empty: pass --state PATH or set BULKOPS_STATE to a file, e.g. ./bulkops-state.db")]
     EmptyState,
+    #[error("the reports directory is empty: pass --reports-dir DIR or set BULKOPS_REPORTS_DIR to a directory, or leave it unset")]
+    EmptyReportsDir,
     #[error("configuration: {key} = '{value}' is not a duration: use e.g. 30s or 2m")]
     Duration { key: &'static str, value: String },
     #[error("configuration: {key} = '{value}' is longer than 100 years: use e.g. 30s or 2m")]
@@ -109,6 +113,8 @@ struct Raw {
     chunk_size: Option<usize>,
     /// Unset: one place per user and machine (`default_state`).
     state: Option<PathBuf>,
+    /// Unset: the state location's default (`Location::default_reports_dir`).
+    reports_dir: Option<PathBuf>,
     request_timeout: String,
     max_retries: usize,
     log_format: String,
@@ -124,7 +130,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// `None` when nothing sets it: each operation then uses its own default.
     pub chunk_size: Option<usize>,
-    pub state: PathBuf,
+    pub state: Location,
+    /// Where finished jobs' reports (and an undo's list of cancelled ids, for a database) go.
+    pub reports_dir: PathBuf,
     pub request_timeout: Duration,
     pub max_retries: usize,
     pub log_format: LogFormat,
@@ -141,6 +149,7 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     pub chunk_size: Option<usize>,
     pub state: Option<PathBuf>,
+    pub reports_dir: Option<PathBuf>,
     pub log_format: Option<String>,
     pub verify_timeout: Option<String>,
     pub request_timeout: Option<String>,
@@ -154,6 +163,7 @@ impl Overrides {
             ("concurrency", self.concurrency.is_some()),
             ("chunk_size", self.chunk_size.is_some()),
             ("state", self.state.is_some()),
+            ("reports_dir", self.reports_dir.is_some()),
             ("log_format", self.log_format.is_some()),
             ("verify_timeout", self.verify_timeout.is_some()),
             ("request_timeout", self.request_timeout.is_some()),
@@ -296,6 +306,13 @@ fn layered(
                 .as_ref()
                 .map(|p| p.to_string_lossy().into_owned()),
         )?
+        .set_override_option(
+            "reports_dir",
+            flags
+                .reports_dir
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        )?
         .set_override_option("log_format", flags.log_format.clone())?
         .set_override_option("verify_timeout", flags.verify_timeout.clone())?
         .set_override_option("request_timeout", flags.request_timeout.clone())?;
@@ -323,6 +340,13 @@ impl Settings {
         if raw.state.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyState);
         }
+        if raw
+            .reports_dir
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(ConfigError::EmptyReportsDir);
+        }
         if !(1..=MAX_SLICE_TARGET).contains(&raw.slice_target) {
             return Err(ConfigError::SliceTarget(raw.slice_target));
         }
@@ -338,14 +362,18 @@ impl Settings {
                 key: "request_timeout",
             });
         }
+        let state = Location::parse(match raw.state {
+            Some(path) => path,
+            None => default_state()?,
+        });
         Ok(Settings {
             rate,
             concurrency,
             chunk_size,
-            state: match raw.state {
-                Some(path) => path,
-                None => default_state()?,
-            },
+            reports_dir: raw
+                .reports_dir
+                .unwrap_or_else(|| state.default_reports_dir()),
+            state,
             request_timeout,
             max_retries: raw.max_retries,
             log_format,
@@ -461,7 +489,8 @@ impl Effective {
             ("rate", Some(json!(s.rate))),
             ("concurrency", Some(json!(s.concurrency))),
             ("chunk_size", s.chunk_size.map(|n| json!(n))),
-            ("state", Some(json!(masked_url(&s.state.to_string_lossy())))),
+            ("state", Some(json!(masked_url(&s.state.as_given())))),
+            ("reports_dir", Some(json!(s.reports_dir.to_string_lossy()))),
             ("request_timeout", Some(time(s.request_timeout))),
             ("max_retries", Some(json!(s.max_retries))),
             ("log_format", Some(json!(s.log_format.as_str()))),
@@ -809,6 +838,32 @@ mod tests {
     }
 
     #[test]
+    fn the_reports_directory_follows_the_state_unless_set_and_an_empty_one_is_refused() {
+        let file = Overrides {
+            state: Some("/var/lib/b/state.db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &file, no_env()).unwrap();
+        assert_eq!(
+            settings.reports_dir,
+            PathBuf::from("/var/lib/b/state-reports")
+        );
+        let database = Overrides {
+            state: Some("postgres://u:p@h/db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &database, no_env()).unwrap();
+        assert!(matches!(settings.state, Location::Postgres(_)));
+        assert_eq!(settings.reports_dir, PathBuf::from("bulkops-reports"));
+        let set = Settings::load(None, &database, env(&[("BULKOPS_REPORTS_DIR", "/r")])).unwrap();
+        assert_eq!(set.reports_dir, PathBuf::from("/r"));
+        let refused = Settings::load(None, &file, env(&[("BULKOPS_REPORTS_DIR", "")]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--reports-dir"), "{refused}");
+    }
+
+    #[test]
     fn a_malformed_file_is_reported_on_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let file = config_file(&dir, "rate = = 1\n[[\n");
@@ -864,6 +919,7 @@ mod tests {
                     concurrency: Some(concurrency),
                     chunk_size: Some(chunk_size),
                     state: None,
+                    reports_dir: None,
                     log_format: timeouts.0,
                     verify_timeout: timeouts.1,
                     request_timeout: timeouts.2,

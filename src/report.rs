@@ -158,18 +158,6 @@ pub fn save_report(store: &dyn Store, job: &JobRecord, dir: &Path) -> Result<Pat
     Ok(path)
 }
 
-/// Where reports go unless configured otherwise: `<state stem>-reports` beside the state file.
-pub fn reports_beside(state: &Path) -> PathBuf {
-    let stem = state
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bulkops".into());
-    state
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!("{stem}-reports"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ pub enum Error {
     #[error(transparent)]
     Handinger(#[from] HandingerCheck),
     #[error("the ids of this job are not in {state}: run it again with its --ids-file")]
-    ManifestMissing { state: PathBuf },
+    ManifestMissing { state: String },
     #[error("the Hatchet server at {server} rejected the token for tenant {tenant} (HTTP 403): use a valid, unrevoked API token of that tenant")]
     TokenRejected { server: String, tenant: String },
     /// Nothing listens there: most likely a wrong URL, which the user can fix.
@@ -104,7 +104,7 @@ pub enum Error {
         finished: String,
     },
     #[error("no job '{job}' in {state}: see `bulkops jobs list`")]
-    UnknownJob { job: String, state: PathBuf },
+    UnknownJob { job: String, state: String },
     #[error("job {job} is {state}: nothing to resume")]
     NothingToResume { job: String, state: &'static str },
     #[error("job {job} is a {operation}, which sends one request at a time: drop --concurrency")]
@@ -140,7 +140,7 @@ pub enum Error {
     Answer(std::io::Error),
     /// Another process finished or gave up the job between its creation and this read.
     #[error("job {job} vanished from {state} as it began: run the same command again")]
-    JobVanished { job: String, state: PathBuf },
+    JobVanished { job: String, state: String },
     #[error("the engine stopped without an outcome: run the same command again (or `bulkops jobs resume {job}`) to resume")]
     EngineVanished { job: String },
     #[error(transparent)]

@@ -20,7 +20,7 @@ use crate::ops::{
     HandingerCancel, HandingerReschedule, HandingerSelection, Operation, RescheduleError,
     SelectionError, WorkerPages,
 };
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 /// A new Handinger job as asked.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl Build for HandingerBuild {
         &self,
         _window: Window,
         created: DateTime<Utc>,
-        store: &SqliteStore,
+        store: &dyn Store,
     ) -> Result<Arc<dyn Operation>, Error> {
         let client = self.client.clone();
         let pages = || -> Result<WorkerPages, Error> {
@@ -261,7 +261,7 @@ pub(super) async fn run_new(
     run_checked(
         settings,
         credentials,
-        SqliteStore::open(&settings.state)?,
+        settings.state.open()?,
         spec,
         now,
         exec,
@@ -273,7 +273,7 @@ pub(super) async fn run_new(
 async fn run_checked(
     settings: &Settings,
     credentials: &Credentials,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     spec: HandingerJob,
     now: DateTime<Utc>,
     exec: &Execution,
@@ -298,7 +298,7 @@ async fn run_checked(
 pub(super) async fn undo(
     settings: &Settings,
     credentials: &Credentials,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     of: &str,
     undone: HandingerJob,
     exec: &Execution,

@@ -23,7 +23,7 @@ use crate::engine::{
 };
 use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
+use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -102,14 +102,14 @@ async fn build_operation(
     created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
-    store: &SqliteStore,
+    store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
     let manifest = match &spec.selector.ids_digest {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
                 return Err(Error::ManifestMissing {
-                    state: store.path().to_path_buf(),
+                    state: settings.state.to_string(),
                 });
             }
             Some(ids)
@@ -166,7 +166,7 @@ pub(super) async fn run_new(
     let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
-    let mut store = SqliteStore::open(&settings.state)?;
+    let mut store = settings.state.open()?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.
         store.put_manifest(&m.digest, &m.ids)?;
@@ -190,7 +190,7 @@ pub(super) trait Build {
         &self,
         window: Window,
         created: DateTime<Utc>,
-        store: &SqliteStore,
+        store: &dyn Store,
     ) -> Result<Arc<dyn Operation>, Error>;
 }
 
@@ -206,7 +206,7 @@ impl Build for HatchetBuild<'_> {
         &self,
         window: Window,
         created: DateTime<Utc>,
-        store: &SqliteStore,
+        store: &dyn Store,
     ) -> Result<Arc<dyn Operation>, Error> {
         let client = self.client.clone();
         build_operation(&self.spec, window, created, client, self.settings, store).await
@@ -217,7 +217,7 @@ impl Build for HatchetBuild<'_> {
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
@@ -248,7 +248,7 @@ pub(super) async fn run_spec(
 /// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
 pub(super) async fn run_planned(
     settings: &Settings,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     planned: Planned<JobSpec>,
     identity: String,
     build: &dyn Build,
@@ -269,14 +269,14 @@ pub(super) async fn run_planned(
     let (window, created) = existing
         .as_ref()
         .map_or((window, now), |job| (job.window, job.created_at));
-    let mut op = build.operation(window, created, &store).await?;
+    let mut op = build.operation(window, created, store.as_ref()).await?;
     if exec.dry_run {
         let found = survey(op.as_ref(), settings, Depth::Everything).await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
     if existing.is_none() {
-        refuse_accidental_repeat(&store, &identity, &stored, exec)?;
+        refuse_accidental_repeat(store.as_ref(), &identity, &stored, exec)?;
         // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
         // confirmed with `--yes` is refused rather than run unasked.
         let asking = !exec.yes;
@@ -322,13 +322,15 @@ pub(super) async fn run_planned(
         .job(begun.job_id())?
         .ok_or_else(|| Error::JobVanished {
             job: begun.job_id().to_string(),
-            state: store.path().to_path_buf(),
+            state: settings.state.to_string(),
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
         refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
-        op = build.operation(job.window, job.created_at, &store).await?;
+        op = build
+            .operation(job.window, job.created_at, store.as_ref())
+            .await?;
     }
     frontend.event(Event::Begun {
         job: job.id.clone(),
@@ -362,7 +364,7 @@ pub(super) fn hatchet_of(job: &JobRecord) -> Result<&HatchetJob, Error> {
 /// and a finished undo is not run again at all. A job named with `--job` is meant to recur
 /// (cron) and is not held back.
 fn refuse_accidental_repeat(
-    store: &SqliteStore,
+    store: &dyn Store,
     identity: &str,
     spec: &JobSpec,
     exec: &Execution,
@@ -399,8 +401,8 @@ pub(super) async fn resume(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let store = SqliteStore::open(&settings.state)?;
-    let job = control::find(&store, job_id)?;
+    let store = settings.state.open()?;
+    let job = control::find(store.as_ref(), &settings.state, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
             job: job.id,
@@ -419,12 +421,22 @@ pub(super) async fn resume(
             check_tenant(&job, &conn)?;
             let client = HatchetClient::new(conn, settings.request_timeout)?;
             preflight(&client, &spec.target.server_url, settings).await?;
-            build_operation(spec, job.window, job.created_at, client, settings, &store).await?
+            build_operation(
+                spec,
+                job.window,
+                job.created_at,
+                client,
+                settings,
+                store.as_ref(),
+            )
+            .await?
         }
         JobSpec::Handinger(spec) => {
             let build =
                 super::handinger::checked(settings, credentials, spec, Some(&job.id)).await?;
-            build.operation(job.window, job.created_at, &store).await?
+            build
+                .operation(job.window, job.created_at, store.as_ref())
+                .await?
         }
     };
     take_and_execute(job, store, op, settings, exec, frontend).await
@@ -433,7 +445,7 @@ pub(super) async fn resume(
 /// Takes an unfinished job for this process and runs it.
 async fn take_and_execute(
     job: JobRecord,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
     settings: &Settings,
     exec: &Execution,
@@ -462,7 +474,7 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
     owner: String,
     settings: &Settings,
@@ -471,7 +483,6 @@ async fn execute(
 ) -> Result<Outcome, Error> {
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
-    let state_path = store.path().to_path_buf();
     let engine_settings = EngineSettings {
         concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
         retry: retry_policy(settings),
@@ -508,7 +519,11 @@ async fn execute(
     let ended = done_rx.await;
     // A service runs many jobs in one System: this job's watch must not outlive it.
     stop_watch.abort();
-    let Ended { outcome, totals } = ended.map_err(|_| Error::EngineVanished {
+    let Ended {
+        outcome,
+        totals,
+        store,
+    } = ended.map_err(|_| Error::EngineVanished {
         job: job.id.clone(),
     })?;
     if let RunOutcome::Interrupted {
@@ -517,23 +532,19 @@ async fn execute(
     } = &outcome
     {
         if e.concerns_the_file() {
-            // Not opened again: the file moved, vanished or fails, and no report comes from it.
+            // The file moved, vanished or fails: no report comes from it.
             return Err(Error::JobStopped {
                 job: job.id,
                 source: e.clone(),
             });
         }
     }
-    // The coordinator owned the store; the report reads it again.
-    let store = SqliteStore::open(&state_path)?;
+    // The coordinator hands back the store it was given, for the report.
+    let store = store?;
     let job = store.job(&job.id)?.unwrap_or(job);
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(
-                &store,
-                &job,
-                &crate::report::reports_beside(&state_path),
-            )?;
+            let report = crate::report::save_report(store.as_ref(), &job, &settings.reports_dir)?;
             let warning = ops::rules::warning(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::{find, finished_code, BulkopsExitCode, Error};
 use crate::config::Settings;
 use crate::engine::processed;
-use crate::store::{Counts, JobRecord, JobState, SqliteStore};
+use crate::store::{Counts, JobRecord, JobState, Location, Store};
 
 /// How often `jobs watch` reads the store: the running process records progress and reads its
 /// controls about as often.
@@ -37,7 +37,9 @@ pub struct Sight {
 
 /// A job watched from another process.
 pub struct Watch {
-    store: SqliteStore,
+    store: Box<dyn Store>,
+    /// Where the store is, to name it when the job is gone.
+    state: Location,
     job: String,
     rate: RateMeter,
     /// Whether the last look found the job `running` with no process holding it. A process
@@ -49,10 +51,11 @@ pub struct Watch {
 impl Watch {
     /// Watches the job `id`; a job the store does not have is bad input.
     pub fn open(settings: &Settings, id: &str) -> Result<Watch, Error> {
-        let store = SqliteStore::open(&settings.state)?;
-        let job = find(&store, id)?.id;
+        let store = settings.state.open()?;
+        let job = find(store.as_ref(), &settings.state, id)?.id;
         Ok(Watch {
             store,
+            state: settings.state.clone(),
             job,
             rate: RateMeter::default(),
             unheld: false,
@@ -61,7 +64,7 @@ impl Watch {
 
     /// Reads the job and its counts again.
     pub fn look(&mut self, now: Instant) -> Result<Sight, Error> {
-        let job = find(&self.store, &self.job)?;
+        let job = find(self.store.as_ref(), &self.state, &self.job)?;
         let counts = self.store.counts(&job.id)?;
         let held = self
             .store

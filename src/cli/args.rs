@@ -27,10 +27,15 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default:
+    /// Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts
+    /// (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default:
     /// $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// Where finished jobs' reports are written [env: BULKOPS_REPORTS_DIR] [default:
+    /// <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
     /// Extra settings file (TOML), between the defaults and BULKOPS_* variables
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -483,6 +488,7 @@ mod tests {
             "chunk-size",
             "verify-timeout",
             "state",
+            "reports-dir",
         ] {
             let env = format!("[env: BULKOPS_{}]", flag.replace('-', "_").to_uppercase());
             assert!(

@@ -11,19 +11,20 @@ use super::request::{load_settings, ExecFlags};
 use super::terminal::Terminal;
 use super::{output, run_job};
 use crate::app::{self, BulkopsExitCode, Error, Frontend, JobCommand, Sight, Watch, WATCH_EVERY};
+use crate::config::Settings;
 use crate::engine::{format_count, format_duration, format_rate};
-use crate::store::SqliteStore;
+use crate::store::Store;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
     match cmd {
         JobsCommand::List => {
-            let store = open(global)?;
+            let (_, store) = open(global)?;
             if global.output == Output::Text {
                 outln!("{}", output::job_list_header())?;
             }
             for job in store.jobs()? {
                 let counts = store.counts(&job.id)?;
-                let state = app::current_state(&store, &job)?;
+                let state = app::current_state(store.as_ref(), &job)?;
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
                     Output::Text => outln!("{}", output::job_list_row(&job, state, &counts))?,
@@ -32,10 +33,10 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             Ok(BulkopsExitCode::OK)
         }
         JobsCommand::Show { job } => {
-            let store = open(global)?;
-            let job = app::find(&store, &job)?;
+            let (settings, store) = open(global)?;
+            let job = app::find(store.as_ref(), &settings.state, &job)?;
             let counts = store.counts(&job.id)?;
-            let state = app::current_state(&store, &job)?;
+            let state = app::current_state(store.as_ref(), &job)?;
             match global.output {
                 Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
                 Output::Text => outln!("{}", output::job_text(&job, state, &counts))?,
@@ -100,10 +101,10 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
 }
 
 pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<u8, Error> {
-    let store = open(global)?;
-    let job = app::find(&store, &args.job)?;
+    let (settings, store) = open(global)?;
+    let job = app::find(store.as_ref(), &settings.state, &args.job)?;
     let mut out = std::io::BufWriter::new(output::Stdout);
-    crate::report::write_report(&store, &job, args.failed, args.format, &mut out)?;
+    crate::report::write_report(store.as_ref(), &job, args.failed, args.format, &mut out)?;
     out.flush().map_err(Error::Stdout)?;
     Ok(BulkopsExitCode::OK)
 }
@@ -207,10 +208,13 @@ fn watch_json(sight: &Sight) -> serde_json::Value {
     })
 }
 
-fn settings(global: &GlobalArgs) -> Result<crate::config::Settings, Error> {
+fn settings(global: &GlobalArgs) -> Result<Settings, Error> {
     load_settings(global, &ExecFlags::default())
 }
 
-fn open(global: &GlobalArgs) -> Result<SqliteStore, Error> {
-    Ok(SqliteStore::open(&settings(global)?.state)?)
+/// The settings and the store they name, opened once.
+fn open(global: &GlobalArgs) -> Result<(Settings, Box<dyn Store>), Error> {
+    let settings = settings(global)?;
+    let store = settings.state.open()?;
+    Ok((settings, store))
 }

@@ -158,6 +158,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
 fn config_show(global: &GlobalArgs) -> Result<u8, Error> {
     let flags = crate::config::Overrides {
         state: global.state.clone(),
+        reports_dir: global.reports_dir.clone(),
         log_format: global.log_format.clone(),
         ..Default::default()
     };

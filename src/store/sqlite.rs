@@ -656,7 +656,7 @@ impl Store {
             return Ok(());
         }
         let error = StoreError::Replaced {
-            path: self.path.clone(),
+            place: super::Place::File(self.path.clone()),
         };
         self.abandon(&error);
         Err(error)

@@ -27,6 +27,7 @@ fn config_show_prints_each_value_with_its_layer_and_masks_the_token() {
         .arg(&file)
         .arg("--state")
         .arg(&state)
+        .args(["--reports-dir", "/srv/reports"])
         .args(["config", "show"])
         .env("BULKOPS_MAX_RETRIES", "4")
         .env("HATCHET_CLIENT_TOKEN", &token));
@@ -44,6 +45,10 @@ fn config_show_prints_each_value_with_its_layer_and_masks_the_token() {
     assert_eq!(
         source_of(&shown, "settings", "state"),
         (state.into(), "flag".into())
+    );
+    assert_eq!(
+        source_of(&shown, "settings", "reports_dir"),
+        ("/srv/reports".into(), "flag".into())
     );
     assert_eq!(
         source_of(&shown, "settings", "concurrency"),

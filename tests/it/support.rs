@@ -225,11 +225,65 @@ impl Simulated for HandingerSim {
     }
 }
 
-/// The bulkops binary with a clean environment: no ambient Hatchet or BULKOPS settings.
+/// The bulkops binary with a clean environment (no ambient Hatchet or BULKOPS settings) and the
+/// state `state` stands for (see `StateKind`).
 pub fn bulkops_command(state: &Path) -> Command {
     let mut cmd = bulkops_with_default_state();
-    cmd.arg("--state").arg(state);
+    match StateKind::of_this_run() {
+        StateKind::Sqlite => {
+            cmd.arg("--state").arg(state);
+        }
+        StateKind::Postgres => {
+            // Reports where a state file would have them, so the suite reads them in one place.
+            let stem = state.file_stem().unwrap_or_default().to_string_lossy();
+            let reports = state.with_file_name(format!("{stem}-reports"));
+            cmd.arg("--state")
+                .arg(postgres_state(state))
+                .arg("--reports-dir")
+                .arg(reports);
+        }
+    }
     cmd
+}
+
+/// The store the suite runs against: `BULKOPS_IT_STORE=postgres` gives each state path the
+/// tests name a schema of its own in the database `BULKOPS_TEST_POSTGRES_URL` names (the test
+/// command runs the crash and safety modules a second time so), anything else the SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StateKind {
+    pub fn of_this_run() -> StateKind {
+        match std::env::var("BULKOPS_IT_STORE").as_deref() {
+            Ok("postgres") => StateKind::Postgres,
+            _ => StateKind::Sqlite,
+        }
+    }
+}
+
+/// The PostgreSQL URL that stands for the state file `state`: one schema per path (each test's
+/// paths are in a temporary directory of its own), made on first use. The database is the test
+/// command's to drop.
+pub fn postgres_state(state: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let base = std::env::var("BULKOPS_TEST_POSTGRES_URL").expect(
+        "BULKOPS_IT_STORE=postgres needs BULKOPS_TEST_POSTGRES_URL: \
+         run `bash scripts/store-test-db.sh` and set it to the URL it prints",
+    );
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    state.hash(&mut hasher);
+    let schema = format!("it_{:016x}", hasher.finish());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("the test database does not answer ({e}): run scripts/store-test-db.sh")
+    });
+    admin
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .expect("the test schema is made");
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joiner}options=-c%20search_path%3D{schema}")
 }
 
 /// The bulkops binary with a clean environment and no `--state`: it uses its default state.
