@@ -157,11 +157,9 @@ fn reschedule_of_3000_killed_at_random_and_resumed_loses_none_and_creates_none_t
     assert!(now_live.iter().all(|(_, s)| s["type"] == "scheduled"));
 }
 
-#[test]
-fn undo_of_a_reschedule_puts_every_original_definition_back_once() {
-    let sim = HandingerSim::start();
-    let workers = sim.seed(json!({"workers": 3, "per_worker": 20, "types": ["cron", "interval"]}));
-    let before: Vec<(String, Value, Value, Value)> = live(&sim)
+/// Each live schedule's worker and definition (type, cron, interval), to compare before and after.
+fn definitions(sim: &HandingerSim) -> Vec<(String, Value, Value, Value)> {
+    live(sim)
         .into_iter()
         .map(|(w, s)| {
             (
@@ -171,7 +169,14 @@ fn undo_of_a_reschedule_puts_every_original_definition_back_once() {
                 s["intervalSeconds"].clone(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn undo_of_a_reschedule_puts_every_original_definition_back_once() {
+    let sim = HandingerSim::start();
+    let workers = sim.seed(json!({"workers": 3, "per_worker": 20, "types": ["cron", "interval"]}));
+    let before = definitions(&sim);
     assert_eq!(before.len(), 60);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -192,17 +197,7 @@ fn undo_of_a_reschedule_puts_every_original_definition_back_once() {
         .args(["jobs", "undo", &job, "--yes", "-o", "json"]));
     assert_eq!(undone.code, 0, "{}", undone.stderr);
     assert_eq!(undone.summary()["counts"]["done"], 60, "{}", undone.stdout);
-    let mut after: Vec<(String, Value, Value, Value)> = live(&sim)
-        .into_iter()
-        .map(|(w, s)| {
-            (
-                w,
-                s["type"].clone(),
-                s["cron"].clone(),
-                s["intervalSeconds"].clone(),
-            )
-        })
-        .collect();
+    let mut after = definitions(&sim);
     let mut before = before;
     let key = |r: &(String, Value, Value, Value)| format!("{r:?}");
     before.sort_by_key(key);
