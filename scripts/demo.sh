@@ -66,4 +66,14 @@ export HATCHET_CLIENT_TOKEN; HATCHET_CLIENT_TOKEN=$(field token)
 now() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 seed() { curl -fsS -X POST "$url/_sim/seed" -H 'content-type: application/json' -d "$1" >/dev/null; }
 echo "simulator at $url; seeding 100,000 queued runs of demo-wf and 5,000 of other-wf over 3 days"
-seed "{\"runs\":100000,\"status\":\"QUEUED\",\"workflow\":\"demo-wf\",\"metadata\":{\"customer\":\"acme\"},\"created_from\":\"$(now '3 days ag
+seed "{\"runs\":100000,\"status\":\"QUEUED\",\"workflow\":\"demo-wf\",\"metadata\":{\"customer\":\"acme\"},\"created_from\":\"$(now '3 days ago')\",\"created_to\":\"$(now '10 minutes ago')\"}"
+seed "{\"runs\":5000,\"status\":\"QUEUED\",\"workflow\":\"other-wf\",\"created_from\":\"$(now '3 days ago')\",\"created_to\":\"$(now '10 minutes ago')\"}"
+
+state="$work/bulkops-state.db"
+set -x
+"$BIN/bulkops" --state "$state" runs cancel --since 4d --status QUEUED --workflow demo-wf \
+  --metadata customer=acme --rate 200 --concurrency 8 --yes --reason "demo"
+"$BIN/bulkops" --state "$state" jobs list
+set +x
+echo "simulator counts by workflow and status:"
+curl -fsS "$url/_sim/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(json.dumps(s["runs_by_workflow"], indent=1)); print("max cancels per run:", s["max_cancels_per_run"])'
