@@ -8,6 +8,7 @@
 # command's run of the integration suite on PostgreSQL leaves a schema per test in its own.
 #   bash scripts/store-test-db.sh bulkops_it
 set -euo pipefail
+exec 3>&1 1>&2  # stdout carries the URL only
 db=${1:-bulkops_store_test}
 bash "$(dirname "$0")/postgres-up.sh"
 
@@ -25,4 +26,4 @@ fi
 if [ "$(psql_pg -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
   psql_pg -c "CREATE DATABASE $db OWNER bulkops"
 fi
-echo "postgres://bulkops:bulkops@127.0.0.1:5432/$db"
+echo "postgres://bulkops:bulkops@127.0.0.1:5432/$db" >&3

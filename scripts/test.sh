@@ -27,6 +27,8 @@ step "format, lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 "$venv/bin/hadolint" Dockerfile
+# Every script parses (the README's demo is one of them, and nothing else runs it here).
+for script in scripts/*.sh .ci/run; do bash -n "$script"; done
 # The engine and the store know no backend and no operation: dependencies point one way.
 if grep -rniE 'hatchet|crate::(ops|backend|cli)' src/engine src/store; then
   echo "src/engine and src/store must not name a backend, an operation or the CLI" >&2
@@ -41,6 +43,8 @@ fi
 # The store conformance suite runs against PostgreSQL as well as SQLite, and fails without it.
 BULKOPS_TEST_POSTGRES_URL=$(bash scripts/store-test-db.sh)
 export BULKOPS_TEST_POSTGRES_URL
+is_one_url() { [[ $1 =~ ^postgres://[^[:space:]]+$ ]] || { echo "store-test-db.sh printed more than a URL: $1" >&2; exit 1; }; }
+is_one_url "$BULKOPS_TEST_POSTGRES_URL"
 cargo build --workspace --locked
 bash scripts/k8s-check.sh
 cargo test --workspace --locked
@@ -56,6 +60,7 @@ PG_IT_SKIP=(
   truth::truth_a_server_that_echoes_the_token_gets_it_nowhere
 )
 pg_it_url=$(bash scripts/store-test-db.sh bulkops_it)
+is_one_url "$pg_it_url"
 # Before the image check's release build starts beside the real-Hatchet step: these tests are
 # paced and timing-sensitive, and about 4 minutes on their own.
 BULKOPS_IT_STORE=postgres BULKOPS_TEST_POSTGRES_URL="$pg_it_url" \
