@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::descriptor::{always_safe, counted, Descriptor, Parts, Undo};
+use super::descriptor::{always_safe, counted, Descriptor, Parts, Rules, Undo};
 use super::manifest::IdPages;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::Cron;
@@ -22,10 +22,12 @@ const RETURNS_ON_DEPLOY: &str =
 /// One request per cron: small chunks, so a checkpoint comes often.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: 50,
-    chunk_max: 50,
-    concurrency_cap: None,
-    undo: Undo::Impossible,
+    rules: Rules {
+        chunk_default: 50,
+        chunk_max: 50,
+        concurrency_cap: None,
+        undo: Undo::Impossible,
+    },
     repeat_is_safe: always_safe,
     required: &[],
     warning: |spec, counts| {

@@ -16,7 +16,7 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 pub const RULES: Rules = Rules {
     chunk_default: 50,
     chunk_max: 500,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Impossible,
 };
 

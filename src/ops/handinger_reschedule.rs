@@ -16,7 +16,7 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 pub const RULES: Rules = Rules {
     chunk_default: 25,
     chunk_max: 200,
-    one_request_at_a_time: true,
+    concurrency_cap: Some(1),
     undo: Undo::Restore,
 };
 

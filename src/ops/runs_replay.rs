@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Required, Undo};
+use super::descriptor::{
+    always_safe, counted, no_warning, Descriptor, Parts, Required, Rules, Undo,
+};
 use super::run_selection::RunSnapshot;
 use super::{
     item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
@@ -48,10 +50,12 @@ const DROPPED: &str =
 /// (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[RunStatus::Failed, RunStatus::Cancelled],
-    chunk_default: 100,
-    chunk_max: MAX_CHUNK_SIZE,
-    concurrency_cap: Some(1),
-    undo: Undo::Impossible,
+    rules: Rules {
+        chunk_default: 100,
+        chunk_max: MAX_CHUNK_SIZE,
+        concurrency_cap: Some(1),
+        undo: Undo::Impossible,
+    },
     // Each run's retry count is compared with the one enumerated, so a run replayed by an
     // earlier job is skipped, not replayed again.
     repeat_is_safe: always_safe,

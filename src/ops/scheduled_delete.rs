@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Undo};
+use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Rules, Undo};
 use super::scheduled::{at_risk_note, BulkAnswer};
 use super::CHUNK;
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
@@ -14,10 +14,12 @@ use crate::store::{Item, ItemOutcome};
 /// The bulk endpoint takes at most 500 ids.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: CHUNK,
-    chunk_max: 500,
-    concurrency_cap: None,
-    undo: Undo::Recreate,
+    rules: Rules {
+        chunk_default: CHUNK,
+        chunk_max: 500,
+        concurrency_cap: None,
+        undo: Undo::Recreate,
+    },
     repeat_is_safe: always_safe,
     required: &[],
     warning: no_warning,
