@@ -917,6 +917,78 @@ mod tests {
         (ended, finished)
     }
 
+    /// What a run told its meter, as the calls came.
+    #[derive(Debug, Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl Heard {
+        fn hear(&self, what: String) {
+            self.0.lock().unwrap().push(what);
+        }
+        fn all(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl crate::engine::Meter for Heard {
+        fn request(&self, endpoint: &'static str, result: Result<(), &dyn Failure>, _: Duration) {
+            self.hear(format!("request {endpoint} ok={}", result.is_ok()));
+        }
+        fn retry(&self, endpoint: &'static str) {
+            self.hear(format!("retry {endpoint}"));
+        }
+        fn items(&self, operation: &'static str, state: ItemState, count: u64) {
+            self.hear(format!("items {operation} {} {count}", state.as_str()));
+        }
+        fn rate(&self, job: &str, _: &'static str, per_second: f64) {
+            self.hear(format!("rate {job} {per_second}"));
+        }
+        fn window(&self, job: &str, _: &'static str, chunks: usize) {
+            self.hear(format!("window {job} {chunks}"));
+        }
+        fn lease_takeover(&self, operation: &'static str) {
+            self.hear(format!("takeover {operation}"));
+        }
+        fn run_ended(&self, job: &str, _: &'static str, _: Duration, finished: bool) {
+            self.hear(format!("ended {job} finished={finished}"));
+        }
+    }
+
+    #[test]
+    fn the_meter_hears_every_request_every_outcome_the_rate_the_window_and_the_end_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let heard = Arc::new(Heard::default());
+        let settings = EngineSettings {
+            meter: heard.clone(),
+            ..settings()
+        };
+        let op = Arc::new(Held::new(Sending::REPEATABLE));
+        let (ended, _) = run_job(
+            &dir.path().join("state.db"),
+            op,
+            settings,
+            |_, _| {},
+            |_, done| async move { done.await.expect("an outcome") },
+        );
+        assert!(matches!(ended.outcome, RunOutcome::Finished(_)));
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let job = store.jobs().unwrap().remove(0).id;
+        let heard = heard.all();
+        let times = |what: &str| heard.iter().filter(|h| *h == what).count();
+        // One chunk of three items is sent, then confirmed by one verification read.
+        assert_eq!(times("request test ok=true"), 2, "{heard:?}");
+        assert_eq!(times("items scheduled delete sent 3"), 1, "{heard:?}");
+        assert_eq!(times("items scheduled delete done 3"), 1, "{heard:?}");
+        assert_eq!(times(&format!("rate {job} 1000")), 1, "{heard:?}");
+        assert!(heard.contains(&format!("window {job} 1")), "{heard:?}");
+        assert_eq!(
+            heard.last(),
+            Some(&format!("ended {job} finished=true")),
+            "{heard:?}"
+        );
+        assert_eq!(times(&format!("ended {job} finished=true")), 1);
+    }
+
     /// Holds until the request is on the wire, stops, and checks that the run waits for it.
     async fn stop_with_a_request_on_the_wire(
         op: &Held,
