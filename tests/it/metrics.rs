@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{bulkops_bare, error_lines, run, seed_runs, Sim};
+use crate::support::{after_progress, bulkops_bare, error_lines, run, seed_runs, Sim};
 
 /// Requests one scrape may be behind the simulator: those on the wire (at most the four
 /// executors and one listing) and one more sent between the scrape and the look at the
@@ -63,24 +63,37 @@ struct Look {
     sim: Value,
 }
 
-#[test]
-fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
-    seed_runs(&sim, 1_000, "QUEUED", "wf", 20, 1, json!({}));
-    sim.faults(json!({"rate_limited_rate": 0.2, "retry_after_s": 0}));
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    // 20 chunks of 50 at 4 requests/s, and the 429s retried: several seconds of sending.
-    let mut child = sim
-        .bulkops(&state)
-        .args([
-            "runs", "cancel", "--since", "1d", "-w", "wf", "--yes", "-o", "json",
-        ])
-        .args(["--rate", "4", "--chunk-size", "50", "--log-format", "json"])
+/// A cancel of 1,000 runs in chunks of 50 at 4 requests/s.
+const PACED_CANCEL: [&str; 13] = [
+    "runs",
+    "cancel",
+    "--since",
+    "1d",
+    "-w",
+    "wf",
+    "--yes",
+    "-o",
+    "json",
+    "--rate",
+    "4",
+    "--chunk-size",
+    "50",
+];
+
+/// What `--metrics-addr` served while a command ran, and how it ended.
+struct Scraped {
+    looks: Vec<Look>,
+    out: std::process::Output,
+    /// Its stderr, line by line.
+    logs: Vec<String>,
+}
+
+/// Runs `command` with `--metrics-addr` on a free port, scraping `/metrics` (and reading the
+/// simulator's counters just after) every 250 ms until it exits.
+fn scraped_while_it_runs(sim: &Sim, command: &mut Command) -> Scraped {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = command
         .args(["--metrics-addr", &addr])
-        .env("RUST_LOG", "info,bulkops=debug")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -100,7 +113,7 @@ fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator(
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut looks = Vec::new();
     while child.try_wait().expect("bulkops runs").is_none() {
-        assert!(Instant::now() < deadline, "the cancel did not end");
+        assert!(Instant::now() < deadline, "the command did not end");
         if let Ok(answer) = http.get(&url).send() {
             let content_type = answer.headers()[reqwest::header::CONTENT_TYPE].clone();
             assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -115,7 +128,24 @@ fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator(
         std::thread::sleep(Duration::from_millis(250));
     }
     let out = child.wait_with_output().expect("bulkops exits");
-    let logs = logs.join().unwrap();
+    let logs = logs.join().unwrap_or_default();
+    Scraped { looks, out, logs }
+}
+
+#[test]
+fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 1_000, "QUEUED", "wf", 20, 1, json!({}));
+    sim.faults(json!({"rate_limited_rate": 0.2, "retry_after_s": 0}));
+    // 20 chunks of 50 at 4 requests/s, and the 429s retried: several seconds of sending.
+    let mut cancel = sim.bulkops(&state);
+    cancel
+        .args(PACED_CANCEL)
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info,bulkops=debug");
+    let Scraped { looks, out, logs } = scraped_while_it_runs(&sim, &mut cancel);
     assert_eq!(out.status.code(), Some(0), "{}", logs.join("\n"));
     assert_eq!(sim.count("wf", "CANCELLED"), 1_000);
     assert!(looks.len() >= 4, "only {} scrapes mid-job", looks.len());
@@ -191,6 +221,8 @@ fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator(
     );
     assert!(throttled > 0.0, "no 429 among {}", last.text);
     assert_eq!(throttled, answered_429);
+    let takeovers = total(&last.metrics, "bulkops_lease_takeovers_total", &[]);
+    assert_eq!(takeovers, 0.0, "a new job is no takeover");
     let retries = total(&last.metrics, "bulkops_retries_total", &[cancel]);
     assert!(retries >= throttled, "every 429 is retried: {}", last.text);
 
@@ -303,4 +335,38 @@ fn config_show_names_the_metrics_address_and_its_layer() {
         .expect("metrics_addr is shown");
     assert_eq!(setting["value"], "0.0.0.0:9090");
     assert_eq!(setting["source"], "env");
+}
+
+#[test]
+fn resuming_a_job_whose_process_was_killed_counts_one_lease_takeover() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 1_000, "QUEUED", "wf", 20, 1, json!({}));
+    let killed = after_progress(
+        sim.bulkops(&state).args(PACED_CANCEL),
+        Duration::from_secs(60),
+        |pid| {
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            assert!(status.expect("kill runs").success());
+        },
+    );
+    assert_ne!(killed.code, 0, "the first run was killed");
+    let Scraped { looks, out, logs } =
+        scraped_while_it_runs(&sim, sim.bulkops(&state).args(PACED_CANCEL));
+    assert_eq!(out.status.code(), Some(0), "{}", logs.join("\n"));
+    assert_eq!(sim.count("wf", "CANCELLED"), 1_000);
+    let takeovers = |look: &Look| {
+        let labels = ["operation=\"runs cancel\""];
+        total(&look.metrics, "bulkops_lease_takeovers_total", &labels)
+    };
+    let last = looks.last().expect("a scrape while the job ran");
+    assert_eq!(takeovers(last), 1.0, "{}", last.text);
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("took the job over from a holder that is gone")),
+        "the takeover is logged"
+    );
 }
