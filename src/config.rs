@@ -71,7 +71,7 @@ pub enum ConfigError {
     SliceTarget(usize),
     #[error(transparent)]
     Invalid(#[from] SpecError),
-    #[error("metrics_addr '{0}' is not an address to listen on: use IP:PORT, e.g. 127.0.0.1:9090 (port 0: any free port)")]
+    #[error("the metrics address '{0}' (--metrics-addr, BULKOPS_METRICS_ADDR or metrics_addr) is no IP:PORT to listen on: use e.g. 127.0.0.1:9090 (port 0: any free port)")]
     MetricsAddr(String),
     #[error("log_format '{0}' is unknown: use text, json or auto")]
     LogFormat(String),

@@ -63,7 +63,7 @@ impl Exporter {
                 tracing::warn!(%addr, "metrics stopped being served: {e}");
             }
         });
-        tracing::debug!(%addr, "serving metrics at /metrics");
+        tracing::info!(%addr, "serving metrics at http://{addr}/metrics");
         Ok(Exporter { addr, task })
     }
 

@@ -307,7 +307,7 @@ fn a_metrics_address_in_use_or_malformed_is_bad_input_on_every_command_and_nothi
         assert_eq!(malformed.code, 2, "{command:?}: {}", malformed.stderr);
         assert_eq!(lines.len(), 1, "{command:?}: {}", malformed.stderr);
         assert!(
-            lines[0].contains("metrics_addr 'localhost'") && lines[0].contains("IP:PORT"),
+            lines[0].contains("metrics address 'localhost'") && lines[0].contains("IP:PORT"),
             "{command:?}: {}",
             lines[0]
         );
