@@ -162,7 +162,7 @@ impl CronsDelete {
         let mut offset = 0;
         while !wanted.is_empty() {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.crons.list", true, || {
                     self.client.list_crons(None, None, &[], offset, LIST_PAGE)
                 })
                 .await;
@@ -197,7 +197,7 @@ impl CronsDelete {
     /// Whether a cron is still listed (by its workflow and name).
     async fn still_listed(&self, caller: &Caller, cron: &Cron) -> Option<bool> {
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.crons.list", true, || {
                 self.client.list_crons(
                     Some(&cron.workflow_name),
                     cron.name.as_deref(),
@@ -218,7 +218,9 @@ impl CronsDelete {
             .filter(|c| c.is_code_defined())
             .map(|_| RETURNS_ON_DEPLOY.to_string());
         let (result, attempts) = caller
-            .call(true, || self.client.delete_cron(&item.id))
+            .call("hatchet.crons.delete", true, || {
+                self.client.delete_cron(&item.id)
+            })
             .await;
         let done = |reason: Option<String>, status| ItemOutcome {
             id: item.id.clone(),
@@ -284,7 +286,7 @@ impl Operation for CronsDelete {
         let combos = self.combos();
         let (workflow, name) = combos.get(at.combo).copied().unwrap_or((None, None));
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.crons.list", true, || {
                 self.client.list_crons(
                     workflow,
                     name,

@@ -67,7 +67,9 @@ impl Operation for RunsCancel {
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let client = self.selection.client();
-        let (result, attempts) = caller.call(true, || client.cancel(&ids)).await;
+        let (result, attempts) = caller
+            .call("hatchet.tasks.cancel", true, || client.cancel(&ids))
+            .await;
         match result {
             Ok(_) => outcome_for_all(items, ItemState::Sent, None, Some(200), attempts),
             Err(e) => request_failed(items, &e, attempts, "cancel request", true),

@@ -405,7 +405,11 @@ impl RunsReplay {
         let ids: Vec<String> = to_send.iter().map(|i| i.id.clone()).collect();
         let timeout = self.request_timeout(&to_send);
         let client = self.selection.client();
-        let (result, attempts) = caller.call(false, || client.replay(&ids, timeout)).await;
+        let (result, attempts) = caller
+            .call("hatchet.tasks.replay", false, || {
+                client.replay(&ids, timeout)
+            })
+            .await;
         match result {
             Ok(returned) => outcomes.extend(Self::accepted(&to_send, &returned, attempts)),
             Err(e) if e.certainly_not_applied() => outcomes.extend(request_failed(

@@ -74,7 +74,9 @@ impl Operation for ScheduledDelete {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let client = self.selection.client();
         let (result, attempts) = caller
-            .call(true, || client.bulk_delete_scheduled(&ids))
+            .call("hatchet.scheduled.bulk_delete", true, || {
+                client.bulk_delete_scheduled(&ids)
+            })
             .await;
         let result = result.map(|r| (r.deleted_ids, r.errors));
         let answer = match BulkAnswer::from_result(items, "bulk delete", result, attempts) {

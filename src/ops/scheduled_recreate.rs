@@ -91,7 +91,7 @@ impl ScheduledRecreate {
             let mut offset = 0;
             loop {
                 let (result, _) = caller
-                    .call(true, || {
+                    .call("hatchet.scheduled.list", true, || {
                         self.client
                             .list_scheduled(Some(workflow), &[], offset, LIST_PAGE)
                     })
@@ -126,7 +126,7 @@ impl ScheduledRecreate {
             .clone()
             .unwrap_or_else(|| serde_json::json!({}));
         let (result, attempts) = caller
-            .call(false, || {
+            .call("hatchet.scheduled.create", false, || {
                 self.client.create_scheduled(
                     &row.workflow_name,
                     row.trigger_at,

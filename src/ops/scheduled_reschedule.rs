@@ -234,7 +234,9 @@ impl Operation for ScheduledReschedule {
             .collect();
         let client = &self.client;
         let (result, attempts) = caller
-            .call(true, || client.bulk_update_scheduled(&updates))
+            .call("hatchet.scheduled.bulk_update", true, || {
+                client.bulk_update_scheduled(&updates)
+            })
             .await;
         let result = result.map(|r| (r.updated_ids, r.errors));
         let answer = match BulkAnswer::from_result(items, "bulk update", result, attempts) {
