@@ -110,6 +110,12 @@ impl FoundRun {
 /// status changes cannot shift its offsets), and checks status and every pair client-side.
 /// Operations that need per-run data (replay) always use the list endpoint.
 ///
+/// Before reading a slice that could still be split, it counts the slice with a one-row list
+/// call and halves it while the count reaches `slice_cap`, so no response (and no page held in
+/// memory) carries more than that many runs, however the density changes across the window: an
+/// empty stretch grows the width, and the first dense slice after it would otherwise be read
+/// whole before being split.
+///
 /// From a manifest (`--ids-file`) it reads each id's details instead, in pages; a page's scope
 /// is then the span of its runs' creation times.
 pub struct RunSelection {
@@ -136,8 +142,12 @@ pub struct SliceScope {
 
 const MIN_WIDTH_MS: i64 = 1_000;
 const LIST_PAGE: usize = 1_000;
-/// A slice over this many ids is split before it is committed, to bound memory per page.
+/// A slice over this many times `slice_target` runs is split before it is read, to bound memory
+/// per page.
 const HARD_MAX_FACTOR: usize = 10;
+/// The list endpoint counts at most this many rows (docs/hatchet-contract.md §b.1): a count
+/// probe tells a slice's size exactly below it and only "at least this" from it on.
+const COUNTED_ROWS_MAX: usize = 20_000;
 const SLOW_SLICE: Duration = Duration::from_secs(5);
 /// Re-reading runs pages the list over their creation span at most this many times before it
 /// falls back to one details call per run still unseen.
@@ -216,13 +226,16 @@ impl RunSelection {
             let until =
                 (cursor.since + chrono::Duration::milliseconds(width)).min(self.window.until);
             let splittable = width > MIN_WIDTH_MS && until > cursor.since;
-            match self.fetch(caller, cursor.since, until).await {
-                Ok((runs, _))
-                    if splittable && runs.len() > self.target_per_slice * HARD_MAX_FACTOR =>
-                {
-                    width /= 2;
-                }
-                Ok((runs, elapsed)) => {
+            let read = if splittable {
+                self.fetch_within_cap(caller, cursor.since, until).await
+            } else {
+                self.fetch(caller, cursor.since, until).await.map(Some)
+            };
+            match read {
+                // Counted over the cap, or grew past it between the count and the read.
+                Ok(None) => width /= 2,
+                Ok(Some((runs, _))) if splittable && runs.len() > self.slice_cap() => width /= 2,
+                Ok(Some((runs, elapsed))) => {
                     let next = (until < self.window.until).then(|| SliceCursor {
                         since: until,
                         width_ms: self.adapt(width, runs.len(), elapsed),
@@ -330,6 +343,55 @@ impl RunSelection {
         Ok(found)
     }
 
+    /// The most runs one slice may hold.
+    fn slice_cap(&self) -> usize {
+        (self.target_per_slice * HARD_MAX_FACTOR).min(COUNTED_ROWS_MAX)
+    }
+
+    /// Reads the slice unless a count says it holds `slice_cap` runs or more (then `None`).
+    async fn fetch_within_cap(
+        &self,
+        caller: &Caller,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<(Vec<FoundRun>, Duration)>, HatchetError> {
+        if self.count_at_least(caller, since, until).await? >= self.slice_cap() {
+            return Ok(None);
+        }
+        self.fetch(caller, since, until).await.map(Some)
+    }
+
+    /// How many runs `fetch` would read in this slice, from the `num_pages` of a one-row list
+    /// call with the same filters: exact up to `COUNTED_ROWS_MAX`, a lower bound from there on.
+    /// The list's `since` is inclusive, so it may count a run external-ids would not: never
+    /// fewer. A server that sends no count gives 0, leaving the check after the read.
+    async fn count_at_least(
+        &self,
+        caller: &Caller,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, HatchetError> {
+        let filter = self.fetch_filter();
+        let (result, _) = caller
+            .call(true, || self.client.list_runs(&filter, since, until, 0, 1))
+            .await;
+        let counted = result?.num_pages.unwrap_or(0);
+        Ok(usize::try_from(counted).unwrap_or(usize::MAX))
+    }
+
+    /// The server-side filter of a slice's read. Paging the list sends no status filter, so rows
+    /// cannot move between pages while paging.
+    fn fetch_filter(&self) -> RunFilter {
+        if self.use_list {
+            RunFilter {
+                statuses: Vec::new(),
+                ..self.filter.clone()
+            }
+        } else {
+            self.filter.clone()
+        }
+    }
+
     fn adapt(&self, width: i64, found: usize, elapsed: Duration) -> i64 {
         let span = (self.window.until - self.window.since)
             .num_milliseconds()
@@ -367,11 +429,7 @@ impl RunSelection {
                 .collect();
             return Ok((runs, elapsed));
         }
-        // Unfiltered by status server-side, so rows cannot move between pages while paging.
-        let unfiltered = RunFilter {
-            statuses: Vec::new(),
-            ..self.filter.clone()
-        };
+        let unfiltered = self.fetch_filter();
         let wanted: HashSet<&str> = self.filter.statuses.iter().map(|s| s.as_str()).collect();
         let mut runs = Vec::new();
         let mut seen = HashSet::new();
