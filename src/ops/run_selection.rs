@@ -143,8 +143,9 @@ pub struct SliceScope {
 const MIN_WIDTH_MS: i64 = 1_000;
 const LIST_PAGE: usize = 1_000;
 /// A slice over this many times `slice_target` runs is split before it is read, to bound memory
-/// per page.
-const HARD_MAX_FACTOR: usize = 10;
+/// per page. Twice the target, where `adapt` halves the next slice anyway; with 10 times, the
+/// 1M-run bench peaked 2.5 MiB (+10%) above the 100k one (docs/benchmarks.md).
+const HARD_MAX_FACTOR: usize = 2;
 /// The list endpoint counts at most this many rows (docs/hatchet-contract.md §b.1): a count
 /// probe tells a slice's size exactly below it and only "at least this" from it on.
 const COUNTED_ROWS_MAX: usize = 20_000;
