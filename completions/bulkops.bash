@@ -19,8 +19,14 @@ _bulkops() {
             bulkops,completions)
                 cmd="bulkops__subcmd__completions"
                 ;;
+            bulkops,config)
+                cmd="bulkops__subcmd__config"
+                ;;
             bulkops,crons)
                 cmd="bulkops__subcmd__crons"
+                ;;
+            bulkops,handinger)
+                cmd="bulkops__subcmd__handinger"
                 ;;
             bulkops,help)
                 cmd="bulkops__subcmd__help"
@@ -40,6 +46,18 @@ _bulkops() {
             bulkops,scheduled)
                 cmd="bulkops__subcmd__scheduled"
                 ;;
+            bulkops__subcmd__config,help)
+                cmd="bulkops__subcmd__config__subcmd__help"
+                ;;
+            bulkops__subcmd__config,show)
+                cmd="bulkops__subcmd__config__subcmd__show"
+                ;;
+            bulkops__subcmd__config__subcmd__help,help)
+                cmd="bulkops__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__config__subcmd__help,show)
+                cmd="bulkops__subcmd__config__subcmd__help__subcmd__show"
+                ;;
             bulkops__subcmd__crons,delete)
                 cmd="bulkops__subcmd__crons__subcmd__delete"
                 ;;
@@ -52,11 +70,62 @@ _bulkops() {
             bulkops__subcmd__crons__subcmd__help,help)
                 cmd="bulkops__subcmd__crons__subcmd__help__subcmd__help"
                 ;;
+            bulkops__subcmd__handinger,help)
+                cmd="bulkops__subcmd__handinger__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger,schedules)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help,help)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help,schedules)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,list)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__help__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,help)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,list)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,cancel)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,help)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,list)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list"
+                ;;
+            bulkops__subcmd__handinger__subcmd__schedules__subcmd__help,reschedule)
+                cmd="bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule"
+                ;;
             bulkops__subcmd__help,completions)
                 cmd="bulkops__subcmd__help__subcmd__completions"
                 ;;
+            bulkops__subcmd__help,config)
+                cmd="bulkops__subcmd__help__subcmd__config"
+                ;;
             bulkops__subcmd__help,crons)
                 cmd="bulkops__subcmd__help__subcmd__crons"
+                ;;
+            bulkops__subcmd__help,handinger)
+                cmd="bulkops__subcmd__help__subcmd__handinger"
                 ;;
             bulkops__subcmd__help,help)
                 cmd="bulkops__subcmd__help__subcmd__help"
@@ -76,8 +145,23 @@ _bulkops() {
             bulkops__subcmd__help,scheduled)
                 cmd="bulkops__subcmd__help__subcmd__scheduled"
                 ;;
+            bulkops__subcmd__help__subcmd__config,show)
+                cmd="bulkops__subcmd__help__subcmd__config__subcmd__show"
+                ;;
             bulkops__subcmd__help__subcmd__crons,delete)
                 cmd="bulkops__subcmd__help__subcmd__crons__subcmd__delete"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger,schedules)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,cancel)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,list)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list"
+                ;;
+            bulkops__subcmd__help__subcmd__handinger__subcmd__schedules,reschedule)
+                cmd="bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule"
                 ;;
             bulkops__subcmd__help__subcmd__jobs,abort)
                 cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__abort"
@@ -99,6 +183,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help__subcmd__jobs,undo)
                 cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__undo"
+                ;;
+            bulkops__subcmd__help__subcmd__jobs,watch)
+                cmd="bulkops__subcmd__help__subcmd__jobs__subcmd__watch"
                 ;;
             bulkops__subcmd__help__subcmd__runs,cancel)
                 cmd="bulkops__subcmd__help__subcmd__runs__subcmd__cancel"
@@ -136,6 +223,9 @@ _bulkops() {
             bulkops__subcmd__jobs,undo)
                 cmd="bulkops__subcmd__jobs__subcmd__undo"
                 ;;
+            bulkops__subcmd__jobs,watch)
+                cmd="bulkops__subcmd__jobs__subcmd__watch"
+                ;;
             bulkops__subcmd__jobs__subcmd__help,abort)
                 cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__abort"
                 ;;
@@ -159,6 +249,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__jobs__subcmd__help,undo)
                 cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__undo"
+                ;;
+            bulkops__subcmd__jobs__subcmd__help,watch)
+                cmd="bulkops__subcmd__jobs__subcmd__help__subcmd__watch"
                 ;;
             bulkops__subcmd__runs,cancel)
                 cmd="bulkops__subcmd__runs__subcmd__cancel"
@@ -203,13 +296,17 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --config --log-format --output --help --version runs scheduled crons jobs report completions manpage help"
+            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -237,13 +334,135 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__completions)
-            opts="-o -h --state --config --log-format --output --help bash elvish fish powershell zsh"
+            opts="-o -h --state --reports-dir --config --log-format --output --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config)
+            opts="-o -h --state --reports-dir --config --log-format --output --help show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__config__subcmd__show)
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -271,13 +490,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons)
-            opts="-o -h --state --config --log-format --output --help delete help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -305,7 +528,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +591,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -436,8 +663,512 @@ _bulkops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bulkops__subcmd__handinger)
+            opts="-o -h --state --reports-dir --config --log-format --output --help schedules help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help)
+            opts="schedules help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules)
+            opts="list cancel reschedule"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules)
+            opts="-o -h --state --reports-dir --config --log-format --output --help list cancel reschedule help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel)
+            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help)
+            opts="list cancel reschedule help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__list)
+            opts="-o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
+            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shift)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cron)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --next-run-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-contains)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bulkops__subcmd__help)
-            opts="runs scheduled crons jobs report completions manpage help"
+            opts="runs scheduled crons handinger jobs report completions manpage config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,6 +1184,34 @@ _bulkops() {
         bulkops__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__config)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -492,6 +1251,76 @@ _bulkops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bulkops__subcmd__help__subcmd__handinger)
+            opts="schedules"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules)
+            opts="list cancel reschedule"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bulkops__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -507,7 +1336,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help__subcmd__jobs)
-            opts="list show resume pause retune abort undo"
+            opts="list show watch resume pause retune abort undo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,6 +1434,20 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help__subcmd__jobs__subcmd__undo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__jobs__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -731,13 +1574,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs)
-            opts="-o -h --state --config --log-format --output --help list show resume pause retune abort undo help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help list show watch resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -765,13 +1612,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__abort)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -799,7 +1650,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__help)
-            opts="list show resume pause retune abort undo help"
+            opts="list show watch resume pause retune abort undo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,14 +1775,32 @@ _bulkops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bulkops__subcmd__jobs__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bulkops__subcmd__jobs__subcmd__list)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -959,13 +1828,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__pause)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -993,7 +1866,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__resume)
-            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --config --log-format --output --help"
+            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1889,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1043,7 +1920,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__retune)
-            opts="-o -h --rate --state --config --log-format --output --help"
+            opts="-o -h --rate --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1054,6 +1931,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1081,13 +1962,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__show)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1115,7 +2000,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__undo)
-            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --config --log-format --output --help"
+            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1145,6 +2030,48 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__jobs__subcmd__watch)
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1169,13 +2096,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__manpage)
-            opts="-o -h --state --config --log-format --output --help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1203,7 +2134,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__report)
-            opts="-o -h --failed --format --state --config --log-format --output --help"
+            opts="-o -h --failed --format --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1214,6 +2145,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1241,13 +2176,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs)
-            opts="-o -h --state --config --log-format --output --help cancel replay help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help cancel replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1275,7 +2214,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__cancel)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1342,6 +2281,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1425,7 +2368,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__replay)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1491,6 +2434,10 @@ _bulkops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1515,13 +2462,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled)
-            opts="-o -h --state --config --log-format --output --help delete reschedule help"
+            opts="-o -h --state --reports-dir --config --log-format --output --help delete reschedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1549,7 +2500,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1620,6 +2571,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1703,7 +2658,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__reschedule)
-            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --config --log-format --output --help"
+            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1782,6 +2737,10 @@ _bulkops() {
                     return 0
                     ;;
                 --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -15,7 +15,8 @@ _bulkops() {
 
     local context curcontext="$curcontext" state line
     _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -35,7 +36,8 @@ _bulkops() {
         case $line[1] in
             (runs)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -69,7 +71,8 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -98,7 +101,8 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -145,7 +149,8 @@ esac
 ;;
 (scheduled)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -180,7 +185,8 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -213,7 +219,8 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -262,7 +269,8 @@ esac
 ;;
 (crons)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -295,7 +303,8 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -337,9 +346,221 @@ esac
     ;;
 esac
 ;;
+(handinger)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__handinger_commands" \
+"*::: :->handinger" \
+&& ret=0
+
+    case $state in
+    (handinger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__handinger__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+'--to=[New time for one-off (scheduled, delayed) schedules\: RFC 3339]:TIME:_default' \
+'--shift=[Move one-off schedules'\'' next run by this much (1h, -30m, 2d)]:DURATION:_default' \
+'--cron=[Replace recurring (cron, interval) schedules by this cron rule (five fields)]:EXPR:_default' \
+'--interval=[Replace recurring schedules by an interval of this many seconds]:SECONDS:_default' \
+'*--worker=[Worker id (repeatable)]:ID:_default' \
+'--workers-file=[Worker ids, one a line (\`#\` comments); \`-\` reads standard input]:FILE|-:_default' \
+'*--type=[Schedule type (repeatable)\: scheduled, delayed, cron, interval \[default\: every type\]]:TYPE:_default' \
+'*--budget=[Budget (repeatable)\: low, standard, high, unlimited \[default\: every budget\]]:BUDGET:_default' \
+'--next-run-after=[Next run after this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--next-run-before=[Next run before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
+'--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
+'--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
+'--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
+'--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--no-verify[Do not confirm outcomes on the server after execution]' \
+'--dry-run[Count the matching items and show a few, without changing anything]' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-schedules-help-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-help-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-handinger-help-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (jobs)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -358,7 +579,8 @@ _arguments "${_arguments_options[@]}" : \
         case $line[1] in
             (list)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -369,7 +591,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (show)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -379,13 +602,27 @@ _arguments "${_arguments_options[@]}" : \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
+(watch)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':job -- Job id, as `bulkops jobs list` shows it:_default' \
+&& ret=0
+;;
 (resume)
 _arguments "${_arguments_options[@]}" : \
 '--concurrency=[Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -398,7 +635,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (pause)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -411,7 +649,8 @@ _arguments "${_arguments_options[@]}" : \
 (retune)
 _arguments "${_arguments_options[@]}" : \
 '--rate=[New requests per second, for the whole process (0.01 to 10000)]:R:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -423,7 +662,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (abort)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -440,7 +680,8 @@ _arguments "${_arguments_options[@]}" : \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -471,6 +712,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(watch)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -509,7 +754,8 @@ esac
 (report)
 _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:(csv json)' \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -522,7 +768,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -534,7 +781,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (manpage)
 _arguments "${_arguments_options[@]}" : \
-'--state=[Checkpoint store (SQLite file) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH:_files' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
@@ -542,6 +790,66 @@ _arguments "${_arguments_options[@]}" : \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_bulkops__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__config__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-config-help-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
 ;;
 (help)
 _arguments "${_arguments_options[@]}" : \
@@ -623,6 +931,50 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(handinger)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__handinger_commands" \
+"*::: :->handinger" \
+&& ret=0
+
+    case $state in
+    (handinger)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-handinger-command-$line[1]:"
+        case $line[1] in
+            (schedules)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands" \
+"*::: :->schedules" \
+&& ret=0
+
+    case $state in
+    (schedules)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-handinger-schedules-command-$line[1]:"
+        case $line[1] in
+            (list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(cancel)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(reschedule)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (jobs)
 _arguments "${_arguments_options[@]}" : \
 ":: :_bulkops__subcmd__help__subcmd__jobs_commands" \
@@ -640,6 +992,10 @@ _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
 (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(watch)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -679,6 +1035,26 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+":: :_bulkops__subcmd__help__subcmd__config_commands" \
+"*::: :->config" \
+&& ret=0
+
+    case $state in
+    (config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:bulkops-help-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -698,10 +1074,12 @@ _bulkops_commands() {
 'runs:Workflow runs' \
 'scheduled:Scheduled runs' \
 'crons:Cron triggers' \
+'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'config:The effective configuration' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops commands' commands "$@"
@@ -710,6 +1088,37 @@ _bulkops_commands() {
 _bulkops__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config_commands] )) ||
+_bulkops__subcmd__config_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops config commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help_commands] )) ||
+_bulkops__subcmd__config__subcmd__help_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops config help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__config__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__help__subcmd__show_commands] )) ||
+_bulkops__subcmd__config__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config help show commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__config__subcmd__show_commands] )) ||
+_bulkops__subcmd__config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops config show commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__crons_commands] )) ||
 _bulkops__subcmd__crons_commands() {
@@ -742,16 +1151,118 @@ _bulkops__subcmd__crons__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops crons help help commands' commands "$@"
 }
+(( $+functions[_bulkops__subcmd__handinger_commands] )) ||
+_bulkops__subcmd__handinger_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+    )
+    _describe -t commands 'bulkops handinger help schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__help__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger help schedules reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'bulkops handinger schedules help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help help commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__help__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules help reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops handinger schedules reschedule commands' commands "$@"
+}
 (( $+functions[_bulkops__subcmd__help_commands] )) ||
 _bulkops__subcmd__help_commands() {
     local commands; commands=(
 'runs:Workflow runs' \
 'scheduled:Scheduled runs' \
 'crons:Cron triggers' \
+'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
 'report:Per-item report of a job' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
+'config:The effective configuration' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops help commands' commands "$@"
@@ -760,6 +1271,18 @@ _bulkops__subcmd__help_commands() {
 _bulkops__subcmd__help__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help completions commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__config_commands] )) ||
+_bulkops__subcmd__help__subcmd__config_commands() {
+    local commands; commands=(
+'show:Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked' \
+    )
+    _describe -t commands 'bulkops help config commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__config__subcmd__show_commands] )) ||
+_bulkops__subcmd__help__subcmd__config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help config show commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__help__subcmd__crons_commands] )) ||
 _bulkops__subcmd__help__subcmd__crons_commands() {
@@ -773,6 +1296,37 @@ _bulkops__subcmd__help__subcmd__crons__subcmd__delete_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help crons delete commands' commands "$@"
 }
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger_commands() {
+    local commands; commands=(
+'schedules:Worker schedules (one-off, delayed, cron, interval)' \
+    )
+    _describe -t commands 'bulkops help handinger commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules_commands() {
+    local commands; commands=(
+'list:Print every schedule the selection holds, changing nothing (the dry run of the others)' \
+'cancel:Cancel every selected schedule, one request each' \
+'reschedule:Replace every selected schedule\: create the new one, then cancel the original (\`jobs undo\` puts the originals back)' \
+    )
+    _describe -t commands 'bulkops help handinger schedules commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__cancel_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules cancel commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules list commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands] )) ||
+_bulkops__subcmd__help__subcmd__handinger__subcmd__schedules__subcmd__reschedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help handinger schedules reschedule commands' commands "$@"
+}
 (( $+functions[_bulkops__subcmd__help__subcmd__help_commands] )) ||
 _bulkops__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
@@ -783,6 +1337,7 @@ _bulkops__subcmd__help__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -825,6 +1380,11 @@ _bulkops__subcmd__help__subcmd__jobs__subcmd__show_commands() {
 _bulkops__subcmd__help__subcmd__jobs__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__jobs__subcmd__watch_commands] )) ||
+_bulkops__subcmd__help__subcmd__jobs__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help jobs watch commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__help__subcmd__manpage_commands] )) ||
 _bulkops__subcmd__help__subcmd__manpage_commands() {
@@ -877,6 +1437,7 @@ _bulkops__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -896,6 +1457,7 @@ _bulkops__subcmd__jobs__subcmd__help_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
 'show:Show one job' \
+'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
 'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
@@ -945,6 +1507,11 @@ _bulkops__subcmd__jobs__subcmd__help__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops jobs help undo commands' commands "$@"
 }
+(( $+functions[_bulkops__subcmd__jobs__subcmd__help__subcmd__watch_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__help__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs help watch commands' commands "$@"
+}
 (( $+functions[_bulkops__subcmd__jobs__subcmd__list_commands] )) ||
 _bulkops__subcmd__jobs__subcmd__list_commands() {
     local commands; commands=()
@@ -974,6 +1541,11 @@ _bulkops__subcmd__jobs__subcmd__show_commands() {
 _bulkops__subcmd__jobs__subcmd__undo_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops jobs undo commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__jobs__subcmd__watch_commands] )) ||
+_bulkops__subcmd__jobs__subcmd__watch_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops jobs watch commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__manpage_commands] )) ||
 _bulkops__subcmd__manpage_commands() {

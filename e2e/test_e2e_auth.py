@@ -95,8 +95,10 @@ def _assert_bad_input(bulkops: Bulkops, args: list[str], env: dict, words: list[
     r = bulkops.run(*args, env=env, timeout=120)
     assert r.returncode == 2, f"expected exit 2\n{r.describe()}"
     assert len(r.stderr_lines) == 1, f"expected exactly one line on stderr\n{r.describe()}"
-    line = r.stderr_lines[0]
-    assert line.startswith("error: "), line
+    # The suite runs bulkops with `-o json`, so the error is one JSON object naming its exit code.
+    error = json.loads(r.stderr_lines[0])
+    assert error["exit_code"] == 2 and error["cause"], error
+    line = error["error"]
     for w in words:
         assert w.lower() in line.lower(), f"{w!r} not in {line!r}"
     assert r.stdout.strip() == "", f"nothing belongs on stdout\n{r.describe()}"

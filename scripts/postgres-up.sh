@@ -4,6 +4,10 @@
 # least 300. Idempotent. Used by scripts/hatchet-up.sh and scripts/store-test-db.sh.
 # Prints nothing on stdout; `PG_VER PG_NAME` of the cluster on stdout with --print-cluster.
 set -euo pipefail
+# Everything the tools print goes to stderr, so stdout carries only what this script promises: a
+# start after an unclean stop prints "Removed stale pid file." on stdout, which callers captured
+# as part of the URL or cluster name.
+exec 3>&1 1>&2
 
 log() { printf 'postgres-up: %s\n' "$*" >&2; }
 bounded() { local t=$1; shift; timeout --kill-after=10 "$t" "$@"; }
@@ -34,5 +38,5 @@ if [ "$maxc" -lt 300 ]; then
   bounded 60 pg_ctlcluster "$ver" "$name" restart
 fi
 if [ "${1:-}" = --print-cluster ]; then
-  echo "$ver $name"
+  echo "$ver $name" >&3
 fi

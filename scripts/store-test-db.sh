@@ -4,7 +4,12 @@
 # makes a schema of its own in it and drops it after. Prints the URL for
 # BULKOPS_TEST_POSTGRES_URL (the tests' default, for this machine's local cluster).
 #   export BULKOPS_TEST_POSTGRES_URL=$(bash scripts/store-test-db.sh)
+# With a name, that database instead, made afresh (dropped first if it is there): the test
+# command's run of the integration suite on PostgreSQL leaves a schema per test in its own.
+#   bash scripts/store-test-db.sh bulkops_it
 set -euo pipefail
+exec 3>&1 1>&2  # stdout carries the URL only
+db=${1:-bulkops_store_test}
 bash "$(dirname "$0")/postgres-up.sh"
 
 psql_pg() { (cd /tmp && PGOPTIONS='-c client_min_messages=warning' runuser -u postgres -- timeout 120 psql -X -v ON_ERROR_STOP=1 -qAt "$@"); }
@@ -15,7 +20,10 @@ DO $$ BEGIN
   END IF;
 END $$;
 SQL
-if [ "$(psql_pg -c "SELECT 1 FROM pg_database WHERE datname = 'bulkops_store_test'")" != 1 ]; then
-  psql_pg -c 'CREATE DATABASE bulkops_store_test OWNER bulkops'
+if [ $# -gt 0 ]; then
+  psql_pg -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 fi
-echo "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test"
+if [ "$(psql_pg -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+  psql_pg -c "CREATE DATABASE $db OWNER bulkops"
+fi
+echo "postgres://bulkops:bulkops@127.0.0.1:5432/$db" >&3

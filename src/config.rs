@@ -6,19 +6,22 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use config::{Config, Environment, File, FileFormat, Source};
-use serde::Deserialize;
+use config::{Config, Environment, File, FileFormat, Source as _};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::job::{check_chunk_size, check_concurrency, check_rate, DurationError, SpecError};
+use crate::store::Location;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "rate",
     "concurrency",
     "chunk_size",
     "state",
+    "reports_dir",
     "request_timeout",
     "max_retries",
     "log_format",
@@ -54,6 +57,8 @@ pub enum ConfigError {
     NotUnicode(String),
     #[error("the state path is empty: pass --state PATH or set BULKOPS_STATE to a file, e.g. ./bulkops-state.db")]
     EmptyState,
+    #[error("the reports directory is empty: pass --reports-dir DIR or set BULKOPS_REPORTS_DIR to a directory, or leave it unset")]
+    EmptyReportsDir,
     #[error("configuration: {key} = '{value}' is not a duration: use e.g. 30s or 2m")]
     Duration { key: &'static str, value: String },
     #[error("configuration: {key} = '{value}' is longer than 100 years: use e.g. 30s or 2m")]
@@ -91,6 +96,16 @@ pub enum LogFormat {
     Auto,
 }
 
+impl LogFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+            LogFormat::Auto => "auto",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Raw {
     rate: f64,
@@ -98,6 +113,8 @@ struct Raw {
     chunk_size: Option<usize>,
     /// Unset: one place per user and machine (`default_state`).
     state: Option<PathBuf>,
+    /// Unset: the state location's default (`Location::default_reports_dir`).
+    reports_dir: Option<PathBuf>,
     request_timeout: String,
     max_retries: usize,
     log_format: String,
@@ -113,7 +130,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// `None` when nothing sets it: each operation then uses its own default.
     pub chunk_size: Option<usize>,
-    pub state: PathBuf,
+    pub state: Location,
+    /// Where finished jobs' reports (and an undo's list of cancelled ids, for a database) go.
+    pub reports_dir: PathBuf,
     pub request_timeout: Duration,
     pub max_retries: usize,
     pub log_format: LogFormat,
@@ -130,9 +149,29 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     pub chunk_size: Option<usize>,
     pub state: Option<PathBuf>,
+    pub reports_dir: Option<PathBuf>,
     pub log_format: Option<String>,
     pub verify_timeout: Option<String>,
     pub request_timeout: Option<String>,
+}
+
+impl Overrides {
+    /// The settings the command line sets.
+    fn keys(&self) -> Vec<&'static str> {
+        [
+            ("rate", self.rate.is_some()),
+            ("concurrency", self.concurrency.is_some()),
+            ("chunk_size", self.chunk_size.is_some()),
+            ("state", self.state.is_some()),
+            ("reports_dir", self.reports_dir.is_some()),
+            ("log_format", self.log_format.is_some()),
+            ("verify_timeout", self.verify_timeout.is_some()),
+            ("request_timeout", self.request_timeout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect()
+    }
 }
 
 /// A non-negative duration of at most 100 years (so no deadline computed from it overflows).
@@ -223,6 +262,67 @@ fn settings_in_env(
     Ok(settings)
 }
 
+/// The layers merged, and which settings the file and the environment set (for `config show`).
+struct Layered {
+    raw: Raw,
+    in_file: Vec<String>,
+    in_env: Vec<String>,
+}
+
+fn layered(
+    file: Option<&Path>,
+    flags: &Overrides,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Layered, ConfigError> {
+    let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+    let mut in_file = Vec::new();
+    if let Some(file) = file {
+        let source = File::from(file.to_path_buf()).required(true);
+        let place = file.display().to_string();
+        for key in source.collect()?.keys() {
+            check_key(key, &place, str::to_string)?;
+            in_file.push(key.clone());
+        }
+        builder = builder.add_source(source);
+    }
+    let env = settings_in_env(env)?;
+    let in_env = env
+        .keys()
+        .map(|name| name[ENV_PREFIX.len()..].to_ascii_lowercase())
+        .collect();
+    builder = builder
+        .add_source(
+            Environment::with_prefix("BULKOPS")
+                .try_parsing(true)
+                .source(Some(env)),
+        )
+        .set_override_option("rate", flags.rate)?
+        .set_override_option("concurrency", flags.concurrency.map(|v| v as u64))?
+        .set_override_option("chunk_size", flags.chunk_size.map(|v| v as u64))?
+        .set_override_option(
+            "state",
+            flags
+                .state
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        )?
+        .set_override_option(
+            "reports_dir",
+            flags
+                .reports_dir
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        )?
+        .set_override_option("log_format", flags.log_format.clone())?
+        .set_override_option("verify_timeout", flags.verify_timeout.clone())?
+        .set_override_option("request_timeout", flags.request_timeout.clone())?;
+    Ok(Layered {
+        raw: builder.build()?.try_deserialize()?,
+        in_file,
+        in_env,
+    })
+}
+
 impl Settings {
     /// Loads the layers; `env` is the process environment (`std::env::vars_os()`).
     pub fn load(
@@ -230,37 +330,7 @@ impl Settings {
         flags: &Overrides,
         env: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<Self, ConfigError> {
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
-        if let Some(file) = file {
-            let source = File::from(file.to_path_buf()).required(true);
-            let place = file.display().to_string();
-            for key in source.collect()?.keys() {
-                check_key(key, &place, str::to_string)?;
-            }
-            builder = builder.add_source(source);
-        }
-        let env = settings_in_env(env)?;
-        builder = builder
-            .add_source(
-                Environment::with_prefix("BULKOPS")
-                    .try_parsing(true)
-                    .source(Some(env)),
-            )
-            .set_override_option("rate", flags.rate)?
-            .set_override_option("concurrency", flags.concurrency.map(|v| v as u64))?
-            .set_override_option("chunk_size", flags.chunk_size.map(|v| v as u64))?
-            .set_override_option(
-                "state",
-                flags
-                    .state
-                    .as_ref()
-                    .map(|p| p.to_string_lossy().into_owned()),
-            )?
-            .set_override_option("log_format", flags.log_format.clone())?
-            .set_override_option("verify_timeout", flags.verify_timeout.clone())?
-            .set_override_option("request_timeout", flags.request_timeout.clone())?;
-        let raw: Raw = builder.build()?.try_deserialize()?;
-        Settings::validate(raw)
+        Settings::validate(layered(file, flags, env)?.raw)
     }
 
     fn validate(raw: Raw) -> Result<Self, ConfigError> {
@@ -269,6 +339,13 @@ impl Settings {
         let concurrency = check_concurrency(raw.concurrency)?;
         if raw.state.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(ConfigError::EmptyState);
+        }
+        if raw
+            .reports_dir
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(ConfigError::EmptyReportsDir);
         }
         if !(1..=MAX_SLICE_TARGET).contains(&raw.slice_target) {
             return Err(ConfigError::SliceTarget(raw.slice_target));
@@ -285,14 +362,18 @@ impl Settings {
                 key: "request_timeout",
             });
         }
+        let state = Location::parse(match raw.state {
+            Some(path) => path,
+            None => default_state()?,
+        });
         Ok(Settings {
             rate,
             concurrency,
             chunk_size,
-            state: match raw.state {
-                Some(path) => path,
-                None => default_state()?,
-            },
+            reports_dir: raw
+                .reports_dir
+                .unwrap_or_else(|| state.default_reports_dir()),
+            state,
             request_timeout,
             max_retries: raw.max_retries,
             log_format,
@@ -301,6 +382,199 @@ impl Settings {
             slice_target: raw.slice_target,
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
         })
+    }
+}
+
+/// Where a setting's value came from: the highest layer that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Default,
+    File,
+    Env,
+    Flag,
+}
+
+/// The variables the commands read besides the settings, named as the Hatchet SDKs name them;
+/// `true` marks a secret, which is never shown. (The Handinger backend's `HANDINGER_API_KEY`
+/// belongs here, as a secret, once a command uses that backend.)
+const CONNECTION: [(&str, bool); 9] = [
+    ("HATCHET_CLIENT_TOKEN", true),
+    ("HATCHET_CLIENT_SERVER_URL", false),
+    ("HATCHET_CLIENT_TENANT_ID", false),
+    ("HATCHET_CLIENT_NAMESPACE", false),
+    ("HATCHET_CLIENT_TLS_STRATEGY", false),
+    ("HATCHET_CLIENT_TLS_ROOT_CA_FILE", false),
+    ("HATCHET_CLIENT_TLS_CERT_FILE", false),
+    ("HATCHET_CLIENT_TLS_KEY_FILE", false),
+    ("HATCHET_CLIENT_TLS_SERVER_NAME", false),
+];
+const MASK: &str = "****";
+
+/// One value of `config show`.
+#[derive(Debug, Serialize)]
+pub struct Shown {
+    pub name: &'static str,
+    /// `None`: unset (a connection variable), or left to each operation (`chunk_size`).
+    pub value: Option<Value>,
+    /// `None`: an unset connection variable.
+    pub source: Option<Source>,
+}
+
+/// The effective configuration, each value with its source, secrets masked: `config show`.
+#[derive(Debug, Serialize)]
+pub struct Effective {
+    pub file: Option<PathBuf>,
+    pub settings: Vec<Shown>,
+    pub connection: Vec<Shown>,
+}
+
+/// `text` with the password of a URL in it masked (a PostgreSQL state URL, a server URL with
+/// credentials), in the userinfo and in a `password` query parameter.
+fn masked_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return text.to_string();
+    };
+    let in_query = |key: &str| key.contains("password");
+    let query_password = url.query_pairs().any(|(key, _)| in_query(&key));
+    if url.password().is_none() && !query_password {
+        return text.to_string();
+    }
+    if url.password().is_some() && url.set_password(Some(MASK)).is_err() {
+        return MASK.to_string();
+    }
+    if query_password {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if in_query(&key) {
+                    MASK.to_string()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+impl Effective {
+    /// The settings as `Settings::load` resolves them, validated the same way, and the
+    /// connection variables among `env`.
+    pub fn load(
+        file: Option<&Path>,
+        flags: &Overrides,
+        env: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<Self, ConfigError> {
+        let env: Vec<(OsString, OsString)> = env.into_iter().collect();
+        let layered = layered(file, flags, env.iter().cloned())?;
+        let in_flags = flags.keys();
+        let s = Settings::validate(layered.raw)?;
+        let source = |key: &str| {
+            let set = |keys: &[String]| keys.iter().any(|k| k == key);
+            if in_flags.contains(&key) {
+                Source::Flag
+            } else if set(&layered.in_env) {
+                Source::Env
+            } else if set(&layered.in_file) {
+                Source::File
+            } else {
+                Source::Default
+            }
+        };
+        let time = |d: Duration| json!(humantime::format_duration(d).to_string());
+        let values: [(&'static str, Option<Value>); KEYS.len()] = [
+            ("rate", Some(json!(s.rate))),
+            ("concurrency", Some(json!(s.concurrency))),
+            ("chunk_size", s.chunk_size.map(|n| json!(n))),
+            ("state", Some(json!(masked_url(&s.state.as_given())))),
+            ("reports_dir", Some(json!(s.reports_dir.to_string_lossy()))),
+            ("request_timeout", Some(time(s.request_timeout))),
+            ("max_retries", Some(json!(s.max_retries))),
+            ("log_format", Some(json!(s.log_format.as_str()))),
+            ("verify_timeout", Some(time(s.verify_timeout))),
+            ("verify_poll", Some(time(s.verify_poll))),
+            ("slice_target", Some(json!(s.slice_target))),
+            ("replay_interval", Some(time(s.replay_interval))),
+        ];
+        let settings = values
+            .into_iter()
+            .map(|(name, value)| Shown {
+                name,
+                value,
+                source: Some(source(name)),
+            })
+            .collect();
+        let connection = CONNECTION
+            .iter()
+            .map(|&(name, secret)| {
+                let value = env
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.to_string_lossy());
+                Shown {
+                    name,
+                    source: value.is_some().then_some(Source::Env),
+                    value: value.map(|v| match secret {
+                        true if v.is_empty() => json!(""),
+                        true => json!(MASK),
+                        false => json!(masked_url(&v)),
+                    }),
+                }
+            })
+            .collect();
+        Ok(Effective {
+            file: file.map(Path::to_path_buf),
+            settings,
+            connection,
+        })
+    }
+}
+
+impl std::fmt::Display for Effective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self
+            .connection
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0);
+        let file = self
+            .file
+            .as_ref()
+            .map_or("no --config file".to_string(), |p| {
+                format!("file {}", p.display())
+            });
+        writeln!(
+            f,
+            "settings (lowest first: default < {file} < env BULKOPS_* < flag):"
+        )?;
+        for shown in &self.settings {
+            let value = match &shown.value {
+                Some(Value::String(text)) => text.clone(),
+                Some(value) => value.to_string(),
+                None => "(each operation's own)".to_string(),
+            };
+            let source = shown.source.map_or("", |s| match s {
+                Source::Default => "default",
+                Source::File => "file",
+                Source::Env => "env",
+                Source::Flag => "flag",
+            });
+            writeln!(f, "  {:width$}  {value:24}  {source}", shown.name)?;
+        }
+        write!(f, "connection (from the environment):")?;
+        for shown in &self.connection {
+            match &shown.value {
+                Some(Value::String(text)) => {
+                    write!(f, "\n  {:width$}  {text:24}  env", shown.name)?
+                }
+                _ => write!(f, "\n  {:width$}  (unset)", shown.name)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -436,12 +710,157 @@ mod tests {
         assert_eq!(s.rate, 50.0);
     }
 
+    fn shown<'a>(shown: &'a [Shown], name: &str) -> (&'a Option<Value>, Option<Source>) {
+        let found = shown.iter().find(|s| s.name == name).expect(name);
+        (&found.value, found.source)
+    }
+
+    #[test]
+    fn config_show_names_the_layer_of_each_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "rate = 7.0\nconcurrency = 9\nverify_poll = \"3s\"\n");
+        let flags = Overrides {
+            concurrency: Some(2),
+            log_format: Some("json".into()),
+            ..Overrides::default()
+        };
+        let env = env(&[
+            ("BULKOPS_MAX_RETRIES", "3"),
+            ("BULKOPS_VERIFY_POLL", "200ms"),
+            ("HATCHET_CLIENT_NAMESPACE", "staging"),
+        ]);
+        let effective = Effective::load(Some(&file), &flags, env).unwrap();
+        let names: Vec<&str> = effective.settings.iter().map(|s| s.name).collect();
+        assert_eq!(names, KEYS, "every setting, in the order of KEYS");
+        let settings = &effective.settings;
+        assert_eq!(
+            shown(settings, "rate"),
+            (&Some(json!(7.0)), Some(Source::File))
+        );
+        assert_eq!(
+            shown(settings, "concurrency"),
+            (&Some(json!(2)), Some(Source::Flag))
+        );
+        assert_eq!(
+            shown(settings, "max_retries"),
+            (&Some(json!(3)), Some(Source::Env))
+        );
+        assert_eq!(
+            shown(settings, "verify_poll"),
+            (&Some(json!("200ms")), Some(Source::Env))
+        );
+        assert_eq!(
+            shown(settings, "log_format"),
+            (&Some(json!("json")), Some(Source::Flag))
+        );
+        assert_eq!(
+            shown(settings, "verify_timeout"),
+            (&Some(json!("2m")), Some(Source::Default))
+        );
+        assert_eq!(
+            shown(settings, "chunk_size"),
+            (&None, Some(Source::Default))
+        );
+        let connection = &effective.connection;
+        assert_eq!(
+            shown(connection, "HATCHET_CLIENT_NAMESPACE"),
+            (&Some(json!("staging")), Some(Source::Env))
+        );
+        assert_eq!(shown(connection, "HATCHET_CLIENT_TOKEN"), (&None, None));
+        let text = effective.to_string();
+        assert!(text.contains(&format!("file {}", file.display())), "{text}");
+        let rate_line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("rate "))
+            .unwrap();
+        assert!(
+            rate_line.contains("7.0") && rate_line.ends_with("file"),
+            "{rate_line}"
+        );
+    }
+
+    #[test]
+    fn config_show_masks_every_secret() {
+        let secrets = ["tok3n.s3cret.sig", "pgpa55", "qpa55", "srvpa55"];
+        let env = env(&[
+            ("HATCHET_CLIENT_TOKEN", secrets[0]),
+            (
+                "BULKOPS_STATE",
+                "postgres://bulkops:pgpa55@db:5432/bulkops?password=qpa55&sslmode=require",
+            ),
+            (
+                "HATCHET_CLIENT_SERVER_URL",
+                "https://ops:srvpa55@hatchet.example",
+            ),
+            ("HATCHET_CLIENT_TLS_SERVER_NAME", "hatchet.internal"),
+        ]);
+        let effective = Effective::load(None, &Overrides::default(), env).unwrap();
+        let connection = &effective.connection;
+        assert_eq!(
+            shown(connection, "HATCHET_CLIENT_TOKEN").0,
+            &Some(json!(MASK))
+        );
+        assert_eq!(
+            shown(connection, "HATCHET_CLIENT_TLS_SERVER_NAME").0,
+            &Some(json!("hatchet.internal")),
+            "what is no secret is shown as given"
+        );
+        assert_eq!(
+            shown(&effective.settings, "state").0,
+            &Some(json!(
+                "postgres://bulkops:****@db:5432/bulkops?password=****&sslmode=require"
+            ))
+        );
+        for shown in [effective.to_string(), json!(effective).to_string()] {
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_show_refuses_what_every_command_refuses() {
+        let refused = Effective::load(None, &Overrides::default(), env(&[("BULKOPS_RATEE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("did you mean 'BULKOPS_RATE'?"),
+            "{refused}"
+        );
+    }
+
     #[test]
     fn an_empty_state_path_is_refused_from_the_environment_too() {
         let refused = Settings::load(None, &Overrides::default(), env(&[("BULKOPS_STATE", "")]))
             .unwrap_err()
             .to_string();
         assert!(refused.contains("state path is empty"), "{refused}");
+    }
+
+    #[test]
+    fn the_reports_directory_follows_the_state_unless_set_and_an_empty_one_is_refused() {
+        let file = Overrides {
+            state: Some("/var/lib/b/state.db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &file, no_env()).unwrap();
+        assert_eq!(
+            settings.reports_dir,
+            PathBuf::from("/var/lib/b/state-reports")
+        );
+        let database = Overrides {
+            state: Some("postgres://u:p@h/db".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &database, no_env()).unwrap();
+        assert!(matches!(settings.state, Location::Postgres(_)));
+        assert_eq!(settings.reports_dir, PathBuf::from("bulkops-reports"));
+        let set = Settings::load(None, &database, env(&[("BULKOPS_REPORTS_DIR", "/r")])).unwrap();
+        assert_eq!(set.reports_dir, PathBuf::from("/r"));
+        let refused = Settings::load(None, &file, env(&[("BULKOPS_REPORTS_DIR", "")]))
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--reports-dir"), "{refused}");
     }
 
     #[test]
@@ -500,6 +919,7 @@ mod tests {
                     concurrency: Some(concurrency),
                     chunk_size: Some(chunk_size),
                     state: None,
+                    reports_dir: None,
                     log_format: timeouts.0,
                     verify_timeout: timeouts.1,
                     request_timeout: timeouts.2,

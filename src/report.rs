@@ -43,10 +43,12 @@ const TRIGGER_HEADER: &str = ",old_trigger_at,new_trigger_at";
 
 /// Whether a job's items carry trigger times: they move scheduled runs.
 fn moves_trigger_times(job: &JobRecord) -> bool {
-    matches!(
-        job.spec.operation,
-        OperationKind::ScheduledReschedule { .. } | OperationKind::ScheduledRestore { .. }
-    )
+    job.spec.hatchet().is_some_and(|spec| {
+        matches!(
+            spec.operation,
+            OperationKind::ScheduledReschedule { .. } | OperationKind::ScheduledRestore { .. }
+        )
+    })
 }
 
 /// A row as reported: the stored row, with a reschedule's old and new trigger time.
@@ -154,18 +156,6 @@ pub fn save_report(store: &dyn Store, job: &JobRecord, dir: &Path) -> Result<Pat
     })?;
     out.flush().map_err(io_err)?;
     Ok(path)
-}
-
-/// Where reports go unless configured otherwise: `<state stem>-reports` beside the state file.
-pub fn reports_beside(state: &Path) -> PathBuf {
-    let stem = state
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bulkops".into());
-    state
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!("{stem}-reports"))
 }
 
 #[cfg(test)]

@@ -5,19 +5,24 @@ use chrono::Utc;
 
 use super::Error;
 use crate::config::Settings;
-use crate::store::{Counts, JobRecord, JobState, SqliteStore};
+use crate::store::{Counts, JobRecord, JobState, Location, Store};
 
 /// The job `id`, or an error naming where it was looked for.
-pub fn find(store: &SqliteStore, id: &str) -> Result<JobRecord, Error> {
+pub fn find(store: &dyn Store, state: &Location, id: &str) -> Result<JobRecord, Error> {
     store.job(id)?.ok_or_else(|| Error::UnknownJob {
         job: id.to_string(),
-        state: store.path().to_path_buf(),
+        state: state.to_string(),
     })
 }
 
 /// A running or paused job, for an action only those allow.
-fn open_job(store: &SqliteStore, id: &str, action: &'static str) -> Result<JobRecord, Error> {
-    let job = find(store, id)?;
+fn open_job(
+    store: &dyn Store,
+    state: &Location,
+    id: &str,
+    action: &'static str,
+) -> Result<JobRecord, Error> {
+    let job = find(store, state, id)?;
     if job.state.is_open() {
         return Ok(job);
     }
@@ -31,7 +36,7 @@ fn open_job(store: &SqliteStore, id: &str, action: &'static str) -> Result<JobRe
 /// What a job is doing now, as `jobs list` and `jobs show` say it. The store keeps `running`
 /// from a job's start to its end, also after its process died (signal, `kill -9`, crash), so a
 /// job is `running` only while a live process holds its lease, and `interrupted` otherwise.
-pub fn current_state(store: &SqliteStore, job: &JobRecord) -> Result<&'static str, Error> {
+pub fn current_state(store: &dyn Store, job: &JobRecord) -> Result<&'static str, Error> {
     if job.state != JobState::Running {
         return Ok(job.state.as_str());
     }
@@ -43,8 +48,8 @@ pub fn current_state(store: &SqliteStore, job: &JobRecord) -> Result<&'static st
 
 /// Pauses a running job: the process running it stops after its in-flight chunks.
 pub fn pause(settings: &Settings, id: &str) -> Result<JobRecord, Error> {
-    let mut store = SqliteStore::open(&settings.state)?;
-    let job = find(&store, id)?;
+    let mut store = settings.state.open()?;
+    let job = find(store.as_ref(), &settings.state, id)?;
     if job.state != JobState::Running {
         return Err(Error::NotRunning {
             job: job.id,
@@ -58,16 +63,16 @@ pub fn pause(settings: &Settings, id: &str) -> Result<JobRecord, Error> {
 /// Sets an open job's rate, now and on every later resume.
 pub fn retune(settings: &Settings, id: &str, rate: f64) -> Result<JobRecord, Error> {
     crate::job::check_rate(rate)?;
-    let mut store = SqliteStore::open(&settings.state)?;
-    let job = open_job(&store, id, "retuned")?;
+    let mut store = settings.state.open()?;
+    let job = open_job(store.as_ref(), &settings.state, id, "retuned")?;
     store.set_job_rate(&job.id, rate)?;
     Ok(job)
 }
 
 /// Gives an open job up for good: nothing more is sent for it. Returns the job and its counts.
 pub fn abort(settings: &Settings, id: &str) -> Result<(JobRecord, Counts), Error> {
-    let mut store = SqliteStore::open(&settings.state)?;
-    let job = open_job(&store, id, "aborted")?;
+    let mut store = settings.state.open()?;
+    let job = open_job(store.as_ref(), &settings.state, id, "aborted")?;
     store.set_job_state(&job.id, JobState::Aborted, Utc::now())?;
     let counts = store.counts(&job.id)?;
     Ok((job, counts))

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::HandingerCheck;
 use crate::backend::hatchet::{HatchetError, TokenError};
 use crate::config::ConfigError;
 use crate::engine::EngineError;
@@ -43,13 +44,21 @@ pub enum Error {
     Token(#[from] TokenError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Handinger(#[from] HandingerCheck),
     #[error("the ids of this job are not in {state}: run it again with its --ids-file")]
-    ManifestMissing { state: PathBuf },
+    ManifestMissing { state: String },
     #[error("the Hatchet server at {server} rejected the token for tenant {tenant} (HTTP 403): use a valid, unrevoked API token of that tenant")]
     TokenRejected { server: String, tenant: String },
     /// Nothing listens there: most likely a wrong URL, which the user can fix.
     #[error("cannot reach the Hatchet server at {server} ({source}): check HATCHET_CLIENT_SERVER_URL or the token's server_url")]
     Unreachable {
+        server: String,
+        source: HatchetError,
+    },
+    /// A certificate was refused, one way or the other: the source names the setting to fix.
+    #[error("cannot use TLS with the Hatchet server at {server}: {source}")]
+    TlsRefused {
         server: String,
         source: HatchetError,
     },
@@ -73,6 +82,11 @@ pub enum Error {
     },
     #[error("unknown workflow '{workflow}' in tenant {tenant}: check the name (it is case-sensitive) or id, and HATCHET_CLIENT_NAMESPACE")]
     UnknownWorkflow { workflow: String, tenant: String },
+    #[error("job {job} is a {operation} job, which this command does not run: see `bulkops jobs show {job}`")]
+    OtherBackend {
+        job: String,
+        operation: &'static str,
+    },
     #[error("job {job} is unfinished with another selection or operation ({operation}): resume it with `bulkops jobs resume {job}`, or give it up with `bulkops jobs abort {job}` before running this one")]
     OtherSelection { job: String, operation: String },
     #[error("job {} is being run by process {} (last heartbeat {}): wait for it to end, or stop it with `bulkops jobs pause {}`", .0.job, .0.owner, secs(.0.heartbeat), .0.job)]
@@ -90,7 +104,7 @@ pub enum Error {
         finished: String,
     },
     #[error("no job '{job}' in {state}: see `bulkops jobs list`")]
-    UnknownJob { job: String, state: PathBuf },
+    UnknownJob { job: String, state: String },
     #[error("job {job} is {state}: nothing to resume")]
     NothingToResume { job: String, state: &'static str },
     #[error("job {job} is a {operation}, which sends one request at a time: drop --concurrency")]
@@ -126,7 +140,7 @@ pub enum Error {
     Answer(std::io::Error),
     /// Another process finished or gave up the job between its creation and this read.
     #[error("job {job} vanished from {state} as it began: run the same command again")]
-    JobVanished { job: String, state: PathBuf },
+    JobVanished { job: String, state: String },
     #[error("the engine stopped without an outcome: run the same command again (or `bulkops jobs resume {job}`) to resume")]
     EngineVanished { job: String },
     #[error(transparent)]
@@ -171,6 +185,7 @@ impl Error {
             Error::Store(e)
             | Error::Engine(EngineError::Store(e))
             | Error::Report(ReportError::Store(e)) => store(e),
+            Error::Handinger(e) if e.is_transient() => BulkopsExitCode::INTERRUPTED,
             Error::ServerBusy { .. }
             | Error::WorkflowLookup { .. }
             | Error::JobVanished { .. }
@@ -186,12 +201,15 @@ impl Error {
             | Error::Config(_)
             | Error::Token(_)
             | Error::Manifest(_)
+            | Error::Handinger(_)
             | Error::ManifestMissing { .. }
             | Error::TokenRejected { .. }
             | Error::Unreachable { .. }
+            | Error::TlsRefused { .. }
             | Error::AccessRefused { .. }
             | Error::UnknownWorkflow { .. }
             | Error::OtherSelection { .. }
+            | Error::OtherBackend { .. }
             | Error::Held(_)
             | Error::AlreadyUndone { .. }
             | Error::AlreadyFinished { .. }
@@ -217,14 +235,17 @@ impl Error {
             Error::Config(_) => "configuration",
             Error::Token(_) => "token",
             Error::Manifest(_) => "ids_file",
+            Error::Handinger(e) => e.cause(),
             Error::ManifestMissing { .. } => "ids_not_in_store",
             Error::TokenRejected { .. } => "token_rejected",
             Error::Unreachable { .. } => "server_unreachable",
+            Error::TlsRefused { .. } => "tls_refused",
             Error::ServerBusy { .. } => "server_busy",
             Error::AccessRefused { .. } => "access_refused",
             Error::WorkflowLookup { .. } => "workflow_lookup_failed",
             Error::UnknownWorkflow { .. } => "unknown_workflow",
             Error::OtherSelection { .. } => "job_has_another_selection",
+            Error::OtherBackend { .. } => "job_of_another_backend",
             Error::Held(_) => "job_held_by_another_process",
             Error::AlreadyUndone { .. } => "already_undone",
             Error::AlreadyFinished { .. } => "already_finished",
@@ -286,6 +307,10 @@ mod tests {
             },
             Error::CannotUndo {
                 operation: "runs replay",
+            },
+            Error::TlsRefused {
+                server: "https://h".into(),
+                source: HatchetError::Tls("invalid peer certificate: UnknownIssuer".into()),
             },
         ];
         for e in &fixable {

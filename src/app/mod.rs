@@ -9,9 +9,11 @@
 
 mod control;
 mod error;
+mod handinger;
 mod run;
 mod survey;
 mod undo;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -23,9 +25,11 @@ use chrono::{DateTime, Utc};
 
 pub use control::{abort, current_state, find, pause, retune};
 pub use error::{BulkopsExitCode, Error};
+pub use handinger::{list as handinger_list, HandingerCheck, HandingerRequest};
 
 pub use survey::Survey;
 pub use undo::ReplayOffer;
+pub use watch::{Sight, Watch, WATCH_EVERY};
 
 use crate::backend::hatchet::{Connection, TokenError};
 use crate::config::Settings;
@@ -53,6 +57,8 @@ pub enum JobCommand {
     Resume { job: String },
     /// A new job that undoes the finished job with this id (for a cancel: its replay offered).
     Undo { job: String },
+    /// A new Handinger job, or the unfinished one with the same identity.
+    Handinger(Box<HandingerRequest>),
 }
 
 /// Runs a job command to its outcome.
@@ -71,6 +77,9 @@ pub async fn run_job(
             run::resume(settings, credentials, &job, exec, frontend).await
         }
         JobCommand::Undo { job } => undo::undo(settings, credentials, &job, exec, frontend).await,
+        JobCommand::Handinger(request) => {
+            handinger::run_new(settings, credentials, *request, exec, frontend).await
+        }
     }
 }
 
@@ -101,10 +110,13 @@ pub struct Credentials {
     pub namespace: Option<String>,
     /// The TLS settings by variable name (`HATCHET_CLIENT_TLS_*`, `SSL_CERT_FILE`).
     pub tls: BTreeMap<String, String>,
+    /// `HANDINGER_API_KEY` and `HANDINGER_BASE_URL`, as the Handinger SDK reads them.
+    pub handinger_api_key: Option<String>,
+    pub handinger_base_url: Option<String>,
 }
 
 impl Credentials {
-    /// The `HATCHET_CLIENT_*` variables and `SSL_CERT_FILE`.
+    /// The `HATCHET_CLIENT_*` and `HANDINGER_*` variables and `SSL_CERT_FILE`.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok();
         // Not `std::env::vars`, which panics on a variable that is not Unicode.
@@ -118,6 +130,8 @@ impl Credentials {
             tenant_id: var("HATCHET_CLIENT_TENANT_ID"),
             namespace: var("HATCHET_CLIENT_NAMESPACE"),
             tls,
+            handinger_api_key: var("HANDINGER_API_KEY"),
+            handinger_base_url: var("HANDINGER_BASE_URL"),
         }
     }
 
@@ -216,10 +230,16 @@ impl RunEnd {
     pub fn exit_code(&self) -> u8 {
         match self.end {
             End::Interrupted { .. } => BulkopsExitCode::INTERRUPTED,
-            End::Finished { .. } if self.counts.failed + self.counts.unconfirmed > 0 => {
-                BulkopsExitCode::ITEM_FAILURES
-            }
-            End::Finished { .. } => BulkopsExitCode::OK,
+            End::Finished { .. } => finished_code(&self.counts),
         }
+    }
+}
+
+/// The exit code of a finished job: 1 when some items failed or could not be confirmed.
+fn finished_code(counts: &Counts) -> u8 {
+    if counts.failed + counts.unconfirmed > 0 {
+        BulkopsExitCode::ITEM_FAILURES
+    } else {
+        BulkopsExitCode::OK
     }
 }

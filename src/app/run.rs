@@ -21,14 +21,14 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
     RunOutcome, Stop,
 };
-use crate::job::{JobSpec, Target, Window};
+use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, SqliteStore};
+use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
 /// reported within seconds.
-fn preflight_caller(settings: &Settings) -> Caller {
+pub(super) fn preflight_caller(settings: &Settings) -> Caller {
     let policy = RetryPolicy {
         max_retries: settings.max_retries,
         min_delay: std::time::Duration::from_millis(200),
@@ -61,6 +61,7 @@ async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) ->
             tenant: client.tenant().to_string(),
         }),
         Err(source @ HatchetError::Connect(_)) => Err(Error::Unreachable { server, source }),
+        Err(source @ HatchetError::Tls(_)) => Err(Error::TlsRefused { server, source }),
         Err(source) if source.is_transient() => Err(Error::ServerBusy { server, source }),
         Err(source) => Err(Error::AccessRefused { server, source }),
     }
@@ -96,19 +97,19 @@ async fn resolve_workflows(
 /// Builds the operation of a job; workflow names are resolved to ids here, a manifest's ids
 /// come from the store, and so does the archive of the job an undo undoes.
 async fn build_operation(
-    spec: &JobSpec,
+    spec: &HatchetJob,
     window: Window,
     created: DateTime<Utc>,
     client: HatchetClient,
     settings: &Settings,
-    store: &SqliteStore,
+    store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
     let manifest = match &spec.selector.ids_digest {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
                 return Err(Error::ManifestMissing {
-                    state: store.path().to_path_buf(),
+                    state: settings.state.to_string(),
                 });
             }
             Some(ids)
@@ -137,11 +138,8 @@ async fn build_operation(
     Ok((ops::descriptor(&spec.operation).build)(parts)?)
 }
 
-fn named_identity(name: &str, target: &Target) -> String {
-    let digest = Sha256::digest(format!(
-        "name\0{name}\0{}\0{}",
-        target.server_url, target.tenant
-    ));
+pub(super) fn named_identity(name: &str, server: &str, tenant: &str) -> String {
+    let digest = Sha256::digest(format!("name\0{name}\0{server}\0{tenant}"));
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -168,7 +166,7 @@ pub(super) async fn run_new(
     let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
-    let mut store = SqliteStore::open(&settings.state)?;
+    let mut store = settings.state.open()?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.
         store.put_manifest(&m.digest, &m.ids)?;
@@ -178,45 +176,107 @@ pub(super) async fn run_new(
 }
 
 /// A validated spec and the window it resolved to at `now` (used if it creates a job).
-pub(super) struct Planned {
-    pub spec: JobSpec,
+pub(super) struct Planned<S = HatchetJob> {
+    pub spec: S,
     pub window: Window,
     pub now: DateTime<Utc>,
 }
 
-/// Runs a validated spec as a new job, or resumes the unfinished one with its identity.
+/// What builds a job's operation, once its backend was checked: the frozen window and the
+/// creation time come from the job, once it is known whether it is new.
+#[async_trait::async_trait(?Send)]
+pub(super) trait Build {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &dyn Store,
+    ) -> Result<Arc<dyn Operation>, Error>;
+}
+
+struct HatchetBuild<'a> {
+    spec: HatchetJob,
+    client: HatchetClient,
+    settings: &'a Settings,
+}
+
+#[async_trait::async_trait(?Send)]
+impl Build for HatchetBuild<'_> {
+    async fn operation(
+        &self,
+        window: Window,
+        created: DateTime<Utc>,
+        store: &dyn Store,
+    ) -> Result<Arc<dyn Operation>, Error> {
+        let client = self.client.clone();
+        build_operation(&self.spec, window, created, client, self.settings, store).await
+    }
+}
+
+/// Runs a validated Hatchet spec as a new job, or resumes the unfinished one with its identity.
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    mut store: SqliteStore,
+    store: Box<dyn Store>,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let Planned { spec, window, now } = planned;
     let client = HatchetClient::new(conn, settings.request_timeout)?;
     let identity = match &exec.job_name {
-        Some(name) => named_identity(name, &spec.target),
-        None => spec.identity(),
+        Some(name) => named_identity(
+            name,
+            &planned.spec.target.server_url,
+            &planned.spec.target.tenant,
+        ),
+        None => JobSpec::Hatchet(planned.spec.clone()).identity(),
     };
-    preflight(&client, &spec.target.server_url, settings).await?;
+    preflight(&client, &planned.spec.target.server_url, settings).await?;
+    let build = HatchetBuild {
+        spec: planned.spec.clone(),
+        client,
+        settings,
+    };
+    let planned = Planned {
+        spec: JobSpec::Hatchet(planned.spec),
+        window: planned.window,
+        now: planned.now,
+    };
+    run_planned(settings, store, planned, identity, &build, exec, frontend).await
+}
+
+/// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
+pub(super) async fn run_planned(
+    settings: &Settings,
+    mut store: Box<dyn Store>,
+    planned: Planned<JobSpec>,
+    identity: String,
+    build: &dyn Build,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
+    let Planned {
+        spec: stored,
+        window,
+        now,
+    } = planned;
     // A first look, for the window to build the operation with and for what to ask; the job
     // itself is created or resumed, and taken, in one transaction below.
     let existing = store.open_job(&identity)?;
     if let Some(job) = &existing {
-        refuse_another_selection(job, &spec)?;
+        refuse_another_selection(job, &stored)?;
     }
     let (window, created) = existing
         .as_ref()
         .map_or((window, now), |job| (job.window, job.created_at));
-    let mut op = build_operation(&spec, window, created, client.clone(), settings, &store).await?;
+    let mut op = build.operation(window, created, store.as_ref()).await?;
     if exec.dry_run {
         let found = survey(op.as_ref(), settings, Depth::Everything).await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
     if existing.is_none() {
-        refuse_accidental_repeat(&store, &identity, &spec, exec)?;
+        refuse_accidental_repeat(store.as_ref(), &identity, &stored, exec)?;
         // Off a terminal (cron, CI, a container) nobody can answer, so a job that is not
         // confirmed with `--yes` is refused rather than run unasked.
         let asking = !exec.yes;
@@ -232,11 +292,11 @@ pub(super) async fn run_spec(
         };
         let found = survey(op.as_ref(), settings, depth).await?;
         if found.matching == 0 {
-            return Ok(Outcome::NothingMatches(Box::new(spec)));
+            return Ok(Outcome::NothingMatches(Box::new(stored)));
         }
         if asking {
             let question = Confirmation {
-                spec: &spec,
+                spec: &stored,
                 window: &window,
                 now,
                 found: &found,
@@ -250,10 +310,10 @@ pub(super) async fn run_spec(
     let new = NewJob {
         identity,
         name: exec.job_name.clone(),
-        spec: spec.clone(),
+        spec: stored.clone(),
         window,
         cursor: op.initial_cursor(),
-        chunk_size: ops::descriptor(&spec.operation).chunk_size(settings.chunk_size),
+        chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -262,13 +322,15 @@ pub(super) async fn run_spec(
         .job(begun.job_id())?
         .ok_or_else(|| Error::JobVanished {
             job: begun.job_id().to_string(),
-            state: store.path().to_path_buf(),
+            state: settings.state.to_string(),
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
-        refuse_another_selection(&job, &spec)?;
+        refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
-        op = build_operation(&spec, job.window, job.created_at, client, settings, &store).await?;
+        op = build
+            .operation(job.window, job.created_at, store.as_ref())
+            .await?;
     }
     frontend.event(Event::Begun {
         job: job.id.clone(),
@@ -285,7 +347,15 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
     }
     Err(Error::OtherSelection {
         job: job.id.clone(),
-        operation: job.spec.operation.name().to_string(),
+        operation: job.spec.operation_name().to_string(),
+    })
+}
+
+/// The Hatchet job a stored job is; a job of another backend is refused by name.
+pub(super) fn hatchet_of(job: &JobRecord) -> Result<&HatchetJob, Error> {
+    job.spec.hatchet().ok_or_else(|| Error::OtherBackend {
+        job: job.id.clone(),
+        operation: job.spec.operation_name(),
     })
 }
 
@@ -294,13 +364,12 @@ fn refuse_another_selection(job: &JobRecord, spec: &JobSpec) -> Result<(), Error
 /// and a finished undo is not run again at all. A job named with `--job` is meant to recur
 /// (cron) and is not held back.
 fn refuse_accidental_repeat(
-    store: &SqliteStore,
+    store: &dyn Store,
     identity: &str,
     spec: &JobSpec,
     exec: &Execution,
 ) -> Result<(), Error> {
-    let repeat_is_safe = ops::descriptor(&spec.operation).repeat_is_safe;
-    if exec.again || exec.job_name.is_some() || repeat_is_safe(&spec.operation) {
+    if exec.again || exec.job_name.is_some() || ops::rules::repeat_is_safe(spec) {
         return Ok(());
     }
     let Some(job) = store.finished_job(identity)? else {
@@ -310,14 +379,14 @@ fn refuse_accidental_repeat(
         .finished_at
         .unwrap_or(job.created_at)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    Err(match spec.operation.undoes() {
+    Err(match spec.undoes() {
         Some(of) => Error::AlreadyUndone {
             of: of.to_string(),
             job: job.id,
             finished,
         },
         None => Error::AlreadyFinished {
-            operation: spec.operation.name().to_string(),
+            operation: spec.operation_name().to_string(),
             job: job.id,
             finished,
         },
@@ -332,33 +401,56 @@ pub(super) async fn resume(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.connection()?;
-    let mut store = SqliteStore::open(&settings.state)?;
-    let job = control::find(&store, job_id)?;
+    let store = settings.state.open()?;
+    let job = control::find(store.as_ref(), &settings.state, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
             job: job.id,
             state: job.state.as_str(),
         });
     }
-    if exec.concurrency.is_some() && ops::descriptor(&job.spec.operation).one_request_at_a_time() {
+    if exec.concurrency.is_some() && ops::rules::one_request_at_a_time(&job.spec) {
         return Err(Error::ConcurrencyNotHonoured {
-            operation: job.spec.operation.name(),
+            operation: job.spec.operation_name(),
             job: job.id,
         });
     }
-    check_tenant(&job, &conn)?;
-    let client = HatchetClient::new(conn, settings.request_timeout)?;
-    preflight(&client, &job.spec.target.server_url, settings).await?;
-    let op = build_operation(
-        &job.spec,
-        job.window,
-        job.created_at,
-        client,
-        settings,
-        &store,
-    )
-    .await?;
+    let op = match &job.spec {
+        JobSpec::Hatchet(spec) => {
+            let conn = credentials.connection()?;
+            check_tenant(&job, &conn)?;
+            let client = HatchetClient::new(conn, settings.request_timeout)?;
+            preflight(&client, &spec.target.server_url, settings).await?;
+            build_operation(
+                spec,
+                job.window,
+                job.created_at,
+                client,
+                settings,
+                store.as_ref(),
+            )
+            .await?
+        }
+        JobSpec::Handinger(spec) => {
+            let build =
+                super::handinger::checked(settings, credentials, spec, Some(&job.id)).await?;
+            build
+                .operation(job.window, job.created_at, store.as_ref())
+                .await?
+        }
+    };
+    take_and_execute(job, store, op, settings, exec, frontend).await
+}
+
+/// Takes an unfinished job for this process and runs it.
+async fn take_and_execute(
+    job: JobRecord,
+    mut store: Box<dyn Store>,
+    op: Arc<dyn Operation>,
+    settings: &Settings,
+    exec: &Execution,
+    frontend: &mut dyn Frontend,
+) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
     store
         .claim_job(&job.id, &owner, Utc::now())?
@@ -368,12 +460,13 @@ pub(super) async fn resume(
 
 /// A job acts on its own tenant only.
 pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Error> {
-    if job.spec.target.tenant == conn.tenant.to_string() {
+    let spec = hatchet_of(job)?;
+    if spec.target.tenant == conn.tenant.to_string() {
         return Ok(());
     }
     Err(Error::OtherTenant {
         job: job.id.clone(),
-        job_tenant: job.spec.target.tenant.clone(),
+        job_tenant: spec.target.tenant.clone(),
         token_tenant: conn.tenant.to_string(),
     })
 }
@@ -381,7 +474,7 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
     owner: String,
     settings: &Settings,
@@ -390,10 +483,8 @@ async fn execute(
 ) -> Result<Outcome, Error> {
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
-    let state_path = store.path().to_path_buf();
-    let descriptor = ops::descriptor(&job.spec.operation);
     let engine_settings = EngineSettings {
-        concurrency: descriptor.concurrency(settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
@@ -428,7 +519,11 @@ async fn execute(
     let ended = done_rx.await;
     // A service runs many jobs in one System: this job's watch must not outlive it.
     stop_watch.abort();
-    let Ended { outcome, totals } = ended.map_err(|_| Error::EngineVanished {
+    let Ended {
+        outcome,
+        totals,
+        store,
+    } = ended.map_err(|_| Error::EngineVanished {
         job: job.id.clone(),
     })?;
     if let RunOutcome::Interrupted {
@@ -437,24 +532,20 @@ async fn execute(
     } = &outcome
     {
         if e.concerns_the_file() {
-            // Not opened again: the file moved, vanished or fails, and no report comes from it.
+            // The file moved, vanished or fails: no report comes from it.
             return Err(Error::JobStopped {
                 job: job.id,
                 source: e.clone(),
             });
         }
     }
-    // The coordinator owned the store; the report reads it again.
-    let store = SqliteStore::open(&state_path)?;
+    // The coordinator hands back the store it was given, for the report.
+    let store = store?;
     let job = store.job(&job.id)?.unwrap_or(job);
     let (counts, end) = match outcome {
         RunOutcome::Finished(counts) => {
-            let report = crate::report::save_report(
-                &store,
-                &job,
-                &crate::report::reports_beside(&state_path),
-            )?;
-            let warning = (descriptor.warning)(&job.spec, &counts);
+            let report = crate::report::save_report(store.as_ref(), &job, &settings.reports_dir)?;
+            let warning = ops::rules::warning(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {

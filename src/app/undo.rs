@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::run::{check_tenant, run_spec, Planned};
+use super::run::{check_tenant, hatchet_of, run_spec, Planned};
 use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
-use crate::job::Selector;
+use crate::job::{JobSpec, Selector};
 use crate::ops::{self, Archive, Undo};
-use crate::store::{Item, JobRecord, SqliteStore};
+use crate::store::{Item, JobRecord, Store};
 
 /// The ids a cancel cancelled, written for their replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,26 +31,37 @@ pub(super) async fn undo(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let store = SqliteStore::open(&settings.state)?;
-    let job = control::find(&store, job_id)?;
+    let store = settings.state.open()?;
+    let job = control::find(store.as_ref(), &settings.state, job_id)?;
     if job.state.is_open() {
         return Err(Error::StillOpen {
             job: job.id,
             state: job.state.as_str(),
         });
     }
-    let undo = ops::descriptor(&job.spec.operation).undo;
+    let undo = ops::rules::undo(&job.spec);
     if undo == Undo::OfferReplay {
-        return offer_replay(&store, &job).map(Outcome::ReplayOffered);
+        return offer_replay(store.as_ref(), settings, &job).map(Outcome::ReplayOffered);
     }
+    if let JobSpec::Handinger(spec) = &job.spec {
+        if undo != Undo::Restore {
+            return Err(Error::CannotUndo {
+                operation: job.spec.operation_name(),
+            });
+        }
+        let spec = spec.clone();
+        return super::handinger::undo(settings, credentials, store, &job.id, spec, exec, frontend)
+            .await;
+    }
+    let spec = hatchet_of(&job)?;
     let Some(kind) = undo.job(&job.id) else {
         return Err(Error::CannotUndo {
-            operation: job.spec.operation.name(),
+            operation: spec.operation.name(),
         });
     };
     let conn = credentials.connection()?;
     check_tenant(&job, &conn)?;
-    let spec = ops::job_spec(kind, Selector::default(), job.spec.target.clone())?;
+    let spec = ops::job_spec(kind, Selector::default(), spec.target.clone())?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
     let planned = Planned { spec, window, now };
@@ -59,7 +70,7 @@ pub(super) async fn undo(
 
 /// Calls `visit` with every item of job `of` the server accepted, in enumeration order.
 fn walk_accepted(
-    store: &SqliteStore,
+    store: &dyn Store,
     of: &str,
     mut visit: impl FnMut(Item) -> Result<(), Error>,
 ) -> Result<(), Error> {
@@ -75,20 +86,41 @@ fn walk_accepted(
 }
 
 /// The items an undo job walks: what the server accepted of job `of`, with their payloads.
-pub(super) fn archive(store: &SqliteStore, of: &str) -> Result<Archive, Error> {
+pub(super) fn archive(store: &dyn Store, of: &str) -> Result<Archive, Error> {
+    accepted_payloads(store, of).map(Archive::new)
+}
+
+/// The ids and payloads of what the server accepted of job `of`.
+pub(super) fn accepted_payloads(
+    store: &dyn Store,
+    of: &str,
+) -> Result<Vec<(String, serde_json::Value)>, Error> {
     let mut items = Vec::new();
     walk_accepted(store, of, |item| {
         items.extend(item.payload.map(|payload| (item.id, payload)));
         Ok(())
     })?;
-    Ok(Archive::new(items))
+    Ok(items)
 }
 
-/// Writes the ids a cancel job cancelled, one per line, next to the state file.
-fn offer_replay(store: &SqliteStore, job: &JobRecord) -> Result<ReplayOffer, Error> {
-    let path = store
-        .path()
-        .with_file_name(format!("{}-cancelled-ids.txt", job.id));
+/// Writes the ids a cancel job cancelled, one per line, next to the state file (in the reports
+/// directory for a database).
+fn offer_replay(
+    store: &dyn Store,
+    settings: &Settings,
+    job: &JobRecord,
+) -> Result<ReplayOffer, Error> {
+    let path = settings.state.file_for(
+        &format!("{}-cancelled-ids.txt", job.id),
+        &settings.reports_dir,
+    );
+    let cannot_write = |source| Error::Write {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(cannot_write)?;
+    }
     let cannot_write = |source| Error::Write {
         path: path.clone(),
         source,

@@ -27,10 +27,15 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Checkpoint store (SQLite file) [env: BULKOPS_STATE] [default:
+    /// Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts
+    /// (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default:
     /// $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
+    /// Where finished jobs' reports are written [env: BULKOPS_REPORTS_DIR] [default:
+    /// <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
     /// Extra settings file (TOML), between the defaults and BULKOPS_* variables
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -59,6 +64,9 @@ pub enum Command {
     /// Cron triggers
     #[command(subcommand)]
     Crons(CronsCommand),
+    /// Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)
+    #[command(subcommand)]
+    Handinger(super::handinger::HandingerCommand),
     /// Jobs in the state store
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -71,6 +79,15 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `bulkops manpage | man -l -`
     Manpage,
+    /// The effective configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -316,6 +333,19 @@ pub enum JobsCommand {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
     },
+    /// Follow a job another process runs: its state, counts, rate and time left
+    ///
+    /// Reads the state file every second. Ends when the job ends, with the exit code its own
+    /// process ends with (0 done, 1 items failed or unconfirmed, 3 paused, aborted or
+    /// interrupted), or on Ctrl-C with 0. On a terminal one line redrawn in place; otherwise a
+    /// line (with -o json a JSON object) whenever the state or counts change.
+    #[command(
+        after_help = "Examples:\n  bulkops jobs watch 8bade4df8f5a079c-1\n  bulkops jobs watch 8bade4df8f5a079c-1 -o json | jq -c .counts"
+    )]
+    Watch {
+        /// Job id, as `bulkops jobs list` shows it
+        job: String,
+    },
     /// Resume an unfinished job
     #[command(
         after_help = "Examples:\n  bulkops jobs resume 8bade4df8f5a079c-1\n  bulkops jobs resume 8bade4df8f5a079c-1 --rate 10"
@@ -458,6 +488,7 @@ mod tests {
             "chunk-size",
             "verify-timeout",
             "state",
+            "reports-dir",
         ] {
             let env = format!("[env: BULKOPS_{}]", flag.replace('-', "_").to_uppercase());
             assert!(

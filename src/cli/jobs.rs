@@ -1,24 +1,30 @@
 //! `bulkops jobs ...` and `bulkops report`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use serde_json::json;
 
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::output::outln;
 use super::request::{load_settings, ExecFlags};
+use super::terminal::Terminal;
 use super::{output, run_job};
-use crate::app::{self, BulkopsExitCode, Error, JobCommand};
-use crate::store::SqliteStore;
+use crate::app::{self, BulkopsExitCode, Error, Frontend, JobCommand, Sight, Watch, WATCH_EVERY};
+use crate::config::Settings;
+use crate::engine::{format_count, format_duration, format_rate};
+use crate::store::Store;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
     match cmd {
         JobsCommand::List => {
-            let store = open(global)?;
+            let (_, store) = open(global)?;
             if global.output == Output::Text {
                 outln!("{}", output::job_list_header())?;
             }
             for job in store.jobs()? {
                 let counts = store.counts(&job.id)?;
-                let state = app::current_state(&store, &job)?;
+                let state = app::current_state(store.as_ref(), &job)?;
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
                     Output::Text => outln!("{}", output::job_list_row(&job, state, &counts))?,
@@ -27,16 +33,17 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             Ok(BulkopsExitCode::OK)
         }
         JobsCommand::Show { job } => {
-            let store = open(global)?;
-            let job = app::find(&store, &job)?;
+            let (settings, store) = open(global)?;
+            let job = app::find(store.as_ref(), &settings.state, &job)?;
             let counts = store.counts(&job.id)?;
-            let state = app::current_state(&store, &job)?;
+            let state = app::current_state(store.as_ref(), &job)?;
             match global.output {
                 Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
                 Output::Text => outln!("{}", output::job_text(&job, state, &counts))?,
             }
             Ok(BulkopsExitCode::OK)
         }
+        JobsCommand::Watch { job } => watch(global, &job).await,
         JobsCommand::Resume {
             job,
             concurrency,
@@ -94,18 +101,120 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
 }
 
 pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<u8, Error> {
-    let store = open(global)?;
-    let job = app::find(&store, &args.job)?;
+    let (settings, store) = open(global)?;
+    let job = app::find(store.as_ref(), &settings.state, &args.job)?;
     let mut out = std::io::BufWriter::new(output::Stdout);
-    crate::report::write_report(&store, &job, args.failed, args.format, &mut out)?;
+    crate::report::write_report(store.as_ref(), &job, args.failed, args.format, &mut out)?;
     out.flush().map_err(Error::Stdout)?;
     Ok(BulkopsExitCode::OK)
 }
 
-fn settings(global: &GlobalArgs) -> Result<crate::config::Settings, Error> {
+/// `jobs watch`: a look every `WATCH_EVERY` until the job ends (its exit code) or a signal
+/// (0: the watcher was stopped, the job goes on).
+async fn watch(global: &GlobalArgs, id: &str) -> Result<u8, Error> {
+    let settings = settings(global)?;
+    let mut watch = Watch::open(&settings, id)?;
+    let mut stop = Terminal {
+        log_format: settings.log_format,
+    }
+    .stop_signal();
+    let in_place = global.output == Output::Text && std::io::stdout().is_terminal();
+    let mut ticks = tokio::time::interval(WATCH_EVERY);
+    let mut last_shown = None;
+    loop {
+        tokio::select! {
+            () = &mut stop => {
+                if in_place {
+                    outln!("")?;
+                }
+                return Ok(BulkopsExitCode::OK);
+            }
+            _ = ticks.tick() => {}
+        }
+        let sight = watch.look(Instant::now())?;
+        let line = watch_line(&sight);
+        if in_place {
+            let mut out = output::Stdout;
+            write!(out, "\r\x1b[2K{line}")
+                .and_then(|()| out.flush())
+                .map_err(Error::Stdout)?;
+        } else {
+            // Off a terminal a line only when something moved: a log, not a clock.
+            let shown = (sight.state, sight.counts.clone());
+            if last_shown.as_ref() != Some(&shown) || sight.ended.is_some() {
+                match global.output {
+                    Output::Json => outln!("{}", watch_json(&sight))?,
+                    Output::Text => outln!("{line}")?,
+                }
+                last_shown = Some(shown);
+            }
+        }
+        if let Some(code) = sight.ended {
+            if in_place {
+                outln!("")?;
+            }
+            return Ok(code);
+        }
+    }
+}
+
+/// One look as a line of text: state, counts, rate and time left, or how the job ended.
+fn watch_line(sight: &Sight) -> String {
+    let c = &sight.counts;
+    let mut words = format!(
+        "job {} {} · {}/{} done · {} sent · {} pending",
+        sight.job.id,
+        sight.state,
+        format_count(c.done),
+        format_count(c.total),
+        format_count(c.sent),
+        format_count(c.pending)
+    );
+    for (n, what) in [
+        (c.failed, "failed"),
+        (c.skipped, "skipped"),
+        (c.unconfirmed, "unconfirmed"),
+    ] {
+        if n > 0 {
+            words.push_str(&format!(" · {} {what}", format_count(n)));
+        }
+    }
+    if let Some(code) = sight.ended {
+        return format!("{words} · ended, exit {code}");
+    }
+    if let Some(rate) = sight.rate {
+        words.push_str(&format!(" · {}", format_rate(rate)));
+    }
+    let eta = match sight.eta {
+        None if !sight.job.enumerated => "ETA after listing".to_string(),
+        _ if c.pending == 0 && c.sent > 0 => "verifying".to_string(),
+        Some(eta) => format!("ETA {} + verify", format_duration(eta)),
+        None => "ETA unknown".to_string(),
+    };
+    format!("{words} · {eta}")
+}
+
+/// One look as a JSON line.
+fn watch_json(sight: &Sight) -> serde_json::Value {
+    json!({
+        "job": sight.job.id,
+        "state": sight.state,
+        "enumerated": sight.job.enumerated,
+        "counts": sight.counts,
+        "items_per_sec": sight.rate,
+        "eta_secs": sight.eta.map(|eta| eta.as_secs()),
+        "ended": sight.ended.is_some(),
+        "exit_code": sight.ended,
+    })
+}
+
+fn settings(global: &GlobalArgs) -> Result<Settings, Error> {
     load_settings(global, &ExecFlags::default())
 }
 
-fn open(global: &GlobalArgs) -> Result<SqliteStore, Error> {
-    Ok(SqliteStore::open(&settings(global)?.state)?)
+/// The settings and the store they name, opened once.
+fn open(global: &GlobalArgs) -> Result<(Settings, Box<dyn Store>), Error> {
+    let settings = settings(global)?;
+    let store = settings.state.open()?;
+    Ok((settings, store))
 }

@@ -3,6 +3,7 @@
 //! whole process.
 
 mod args;
+mod handinger;
 mod jobs;
 mod output;
 mod request;
@@ -13,7 +14,9 @@ use std::io::Write;
 use clap::Parser;
 
 pub use args::Cli;
-use args::{Command, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledCommand};
+use args::{
+    Command, ConfigCommand, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledCommand,
+};
 use request::{job_request, load_settings, reschedule_kind, ExecFlags};
 use terminal::Terminal;
 
@@ -142,11 +145,30 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             };
             new_job(&global, OperationKind::CronsDelete, args.select, exec).await
         }
+        Command::Handinger(cmd) => handinger::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,
         Command::Report(args) => jobs::report(&global, &args),
         Command::Completions { shell } => output::completions(shell),
         Command::Manpage => output::manpage(),
+        Command::Config(ConfigCommand::Show) => config_show(&global),
     }
+}
+
+/// `config show`: the effective settings, each with its layer, and the connection, masked.
+fn config_show(global: &GlobalArgs) -> Result<u8, Error> {
+    let flags = crate::config::Overrides {
+        state: global.state.clone(),
+        reports_dir: global.reports_dir.clone(),
+        log_format: global.log_format.clone(),
+        ..Default::default()
+    };
+    let env = std::env::vars_os();
+    let shown = crate::config::Effective::load(global.config.as_deref(), &flags, env)?;
+    match global.output {
+        Output::Json => output::outln!("{}", serde_json::json!(shown)),
+        Output::Text => output::outln!("{shown}"),
+    }?;
+    Ok(app::BulkopsExitCode::OK)
 }
 
 /// Creates and runs a job, or resumes the unfinished one with the same identity.

@@ -11,7 +11,7 @@ use super::args::Output;
 use crate::app::{BulkopsExitCode, Error, ReplayOffer, Survey};
 use crate::backend::hatchet::without_credentials;
 use crate::engine::{format_count, format_duration, format_rate, rounded_rate, RunTotals};
-use crate::job::{JobSpec, Selector, Window};
+use crate::job::{HatchetJob, JobSpec, Selector, Window};
 use crate::ops::{self, rfc3339};
 use crate::store::{Counts, JobRecord};
 
@@ -111,7 +111,7 @@ fn summary_text(output: Output, job: &JobRecord, ending: &Ending) -> String {
     match output {
         Output::Json => json!({
             "job": job.id,
-            "operation": job.spec.operation.name(),
+            "operation": job.spec.operation_name(),
             "state": ending.state,
             "counts": ending.counts,
             "run": {
@@ -134,7 +134,7 @@ fn summary_text(output: Output, job: &JobRecord, ending: &Ending) -> String {
             let mut text = format!(
                 "job {} ({}): {}\n  {}\n  this run: {} items in {} ({}); {} requests, {} retried, {} throttled (429), {} unanswered, {} server errors; {} resent",
                 job.id,
-                job.spec.operation.name(),
+                job.spec.operation_name(),
                 ending.state,
                 counts_in_words(ending.counts),
                 format_count(totals.items),
@@ -213,7 +213,7 @@ pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), Error> {
             "{}",
             json!({
                 "job": null,
-                "operation": spec.operation.name(),
+                "operation": spec.operation_name(),
                 "state": "nothing matches",
                 "matching": 0,
                 "exit_code": BulkopsExitCode::OK,
@@ -228,18 +228,20 @@ pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), Error> {
 /// selection (defaults included), what it skips and why, and where.
 pub fn confirmation(spec: &JobSpec, window: &Window, now: DateTime<Utc>, found: &Survey) -> String {
     let n = found.to_act_on();
-    let action = (ops::descriptor(&spec.operation).action)(&spec.operation, n);
+    let action = match spec {
+        JobSpec::Hatchet(job) => (ops::descriptor(&job.operation).action)(&job.operation, n),
+        JobSpec::Handinger(job) => super::handinger::action(&job.operation, n),
+    };
     let of_matching = if n == found.matching {
         String::new()
     } else {
         format!(" (of {} matching)", format_count(found.matching))
     };
     let mut text = format!(
-        "About to {action}{of_matching} on tenant {} at {}.\n",
-        spec.target.tenant,
-        without_credentials(&spec.target.server_url).trim_end_matches('/'),
+        "About to {action}{of_matching} on {}.\n",
+        target_in_words(spec)
     );
-    if spec.operation.undoes().is_none() {
+    if spec.undoes().is_none() {
         text.push_str(&format!(
             "  Selection: {}.\n",
             selection_in_words(spec, window, now, found.matching)
@@ -256,6 +258,32 @@ pub fn confirmation(spec: &JobSpec, window: &Window, now: DateTime<Utc>, found: 
 /// resolved (relative trigger times against `now`, as the job will).
 fn selection_in_words(
     spec: &JobSpec,
+    window: &Window,
+    now: DateTime<Utc>,
+    matching: u64,
+) -> String {
+    match spec {
+        JobSpec::Hatchet(job) => hatchet_selection_in_words(job, window, now, matching),
+        JobSpec::Handinger(job) => super::handinger::selection_in_words(&job.selector, now),
+    }
+}
+
+/// Where a job acts, in words: the tenant and server, or the API origin.
+fn target_in_words(spec: &JobSpec) -> String {
+    match spec {
+        JobSpec::Hatchet(job) => format!(
+            "tenant {} at {}",
+            job.target.tenant,
+            without_credentials(&job.target.server_url).trim_end_matches('/')
+        ),
+        JobSpec::Handinger(job) => {
+            format!("Handinger at {}", job.target.base_url.trim_end_matches('/'))
+        }
+    }
+}
+
+fn hatchet_selection_in_words(
+    spec: &HatchetJob,
     window: &Window,
     now: DateTime<Utc>,
     matching: u64,
@@ -347,7 +375,7 @@ pub fn counts_in_words(counts: &Counts) -> String {
 fn named_or_selected(job: &JobRecord) -> String {
     match &job.name {
         Some(name) => format!("--job {name}"),
-        None => match job.spec.operation.undoes() {
+        None => match job.spec.undoes() {
             Some(of) => format!("undo of {of}"),
             None => selection_in_words(&job.spec, &job.window, job.created_at, 0),
         },
@@ -367,7 +395,7 @@ pub fn job_list_row(job: &JobRecord, state: &str, counts: &Counts) -> String {
     format!(
         "{:<28} {:<26} {:<11} {:<20} {:>15}  {}",
         job.id,
-        job.spec.operation.name(),
+        job.spec.operation_name(),
         state,
         rfc3339(job.created_at),
         format!("{}/{}", counts.done, counts.total),
@@ -379,7 +407,7 @@ pub fn job_list_row(job: &JobRecord, state: &str, counts: &Counts) -> String {
 pub fn job_text(job: &JobRecord, state: &str, counts: &Counts) -> String {
     let mut lines = vec![
         format!("job:        {}", job.id),
-        format!("operation:  {}", job.spec.operation.name()),
+        format!("operation:  {}", job.spec.operation_name()),
         format!("state:      {state}"),
     ];
     if let Some(name) = &job.name {
@@ -389,11 +417,7 @@ pub fn job_text(job: &JobRecord, state: &str, counts: &Counts) -> String {
         "selection:  {}",
         selection_in_words(&job.spec, &job.window, job.created_at, counts.total)
     ));
-    lines.push(format!(
-        "target:     tenant {} at {}",
-        job.spec.target.tenant,
-        without_credentials(&job.spec.target.server_url)
-    ));
+    lines.push(format!("target:     {}", target_in_words(&job.spec)));
     let why = job
         .reason
         .as_ref()
@@ -418,7 +442,7 @@ pub fn job_text(job: &JobRecord, state: &str, counts: &Counts) -> String {
 pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Value {
     json!({
         "job": job.id,
-        "operation": job.spec.operation.name(),
+        "operation": job.spec.operation_name(),
         "state": state,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
@@ -426,14 +450,24 @@ pub fn job_line(job: &JobRecord, state: &str, counts: &Counts) -> serde_json::Va
         "started_by": job.started_by,
         "reason": job.reason,
         "rate": job.rate,
-        // A job stored before targets lost their credentials may still carry them.
-        "target": {
-            "server_url": without_credentials(&job.spec.target.server_url),
-            "tenant": job.spec.target.tenant,
+        "target": target_json(&job.spec),
+        "selector": match &job.spec {
+            JobSpec::Hatchet(spec) => json!(spec.selector),
+            JobSpec::Handinger(spec) => json!(spec.selector),
         },
-        "selector": job.spec.selector,
         "counts": counts,
     })
+}
+
+fn target_json(spec: &JobSpec) -> serde_json::Value {
+    match spec {
+        // A job stored before targets lost their credentials may still carry them.
+        JobSpec::Hatchet(job) => json!({
+            "server_url": without_credentials(&job.target.server_url),
+            "tenant": job.target.tenant,
+        }),
+        JobSpec::Handinger(job) => json!({"base_url": job.target.base_url}),
+    }
 }
 
 #[cfg(test)]

@@ -66,11 +66,12 @@ impl RunTotals {
     }
 }
 
-/// How a run of the engine ended, and what it did.
-#[derive(Debug)]
+/// How a run of the engine ended, and what it did; the store it was given comes back with it
+/// (after every call the run made), so the caller reads the report from the same store.
 pub struct Ended {
     pub outcome: RunOutcome,
     pub totals: RunTotals,
+    pub store: Result<Box<dyn Store>, StoreError>,
 }
 
 /// How often a running job looks for `jobs pause|abort|retune` written by another process.
@@ -112,7 +113,7 @@ impl Coordinator {
     /// Takes `store` onto a thread of its own (see `StoreThread`) for the run.
     pub fn new(
         job: JobRecord,
-        store: impl Store + 'static,
+        store: Box<dyn Store>,
         op: Arc<dyn Operation>,
         settings: EngineSettings,
         limiter: Arc<Limiter>,
@@ -120,7 +121,7 @@ impl Coordinator {
         done: oneshot::Sender<Ended>,
     ) -> Result<Self, EngineError> {
         let counts = store.counts(&job.id)?;
-        let store = StoreThread::spawn(Box::new(store))?;
+        let store = StoreThread::spawn(store)?;
         let sending = op.sending();
         let rules = Rules {
             idempotent: sending.idempotent,
@@ -131,7 +132,7 @@ impl Coordinator {
             resend: op.resend_unconfirmed(),
             executors: settings.concurrency,
             job: job.id.clone(),
-            server: job.spec.target.server_url.clone(),
+            server: job.spec.server().to_string(),
         };
         let processed_at_start = processed(&counts);
         let resumed = Resumed {
@@ -323,7 +324,15 @@ impl Coordinator {
                 self.progress.finish();
                 if let Some(done) = self.done.take() {
                     let totals = self.totals();
-                    let _ = done.send(Ended { outcome, totals });
+                    let handed = self.store.hand_back();
+                    ctx.spawn(actix::fut::wrap_future(async move {
+                        let store = handed.await;
+                        let _ = done.send(Ended {
+                            outcome,
+                            totals,
+                            store,
+                        });
+                    }));
                 }
             }
         }
@@ -674,7 +683,7 @@ mod tests {
             let (done_tx, mut done_rx) = oneshot::channel();
             let coordinator = Coordinator::new(
                 job.clone(),
-                store,
+                Box::new(store),
                 op.clone(),
                 settings(),
                 limiter(1000.0),
@@ -832,7 +841,7 @@ mod tests {
             let (done_tx, done_rx) = oneshot::channel();
             let coordinator = Coordinator::new(
                 job,
-                store,
+                Box::new(store),
                 op,
                 settings,
                 limiter(1000.0),
@@ -1016,5 +1025,29 @@ mod tests {
         );
         assert_eq!(ended.totals.resent, 6);
         assert_eq!(finishes, 1);
+    }
+
+    #[test]
+    fn the_store_given_comes_back_with_the_end_holding_what_the_run_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Arc::new(Held::new(Sending::REPEATABLE));
+        let (ended, _) = run_job(
+            &dir.path().join("state.db"),
+            op,
+            settings(),
+            |_, _| {},
+            |_, done| async move { done.await.expect("an outcome") },
+        );
+        let RunOutcome::Finished(counts) = ended.outcome else {
+            panic!("the run finished")
+        };
+        let store = ended.store.expect("the store handed back");
+        let job = store.jobs().unwrap().pop().expect("the job");
+        assert_eq!(job.state, JobState::Finished);
+        assert_eq!(store.counts(&job.id).unwrap(), counts);
+        assert!(
+            store.lease(&job.id).unwrap().is_none(),
+            "the lease was released"
+        );
     }
 }

@@ -20,8 +20,8 @@ pub use failure::{Answer, Failure};
 pub use operation::{OpError, Operation, Page, Resend, Sending};
 pub use pacer::{Delivery, Pacer, RequestSizes};
 pub use progress::{
-    format_count, format_duration, format_rate, rounded_rate, JsonProgress, NoProgress, Progress,
-    Stage, TtyProgress,
+    format_count, format_duration, format_rate, processed, rounded_rate, JsonProgress, NoProgress,
+    Progress, Stage, TtyProgress,
 };
 pub use window::{AdaptiveWindow, Resizes};
 

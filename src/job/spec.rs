@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{SpecError, TimeSpec, Window};
+use crate::ops::{HandingerSelection, Replacement, SelectionError};
 
 /// A Hatchet run status as the REST API spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -244,15 +245,149 @@ pub struct Target {
     pub tenant: String,
 }
 
-/// A job as the user wrote it. Its hash is the job's identity.
+/// A job as the user wrote it, one variant per backend, so that an operation, a selection and a
+/// target of different backends cannot be put together. Its hash is the job's identity.
+/// Untagged: a Hatchet job serializes exactly as before Handinger existed (the identities and
+/// state files of earlier versions stay valid), and the operation's `kind` tells them apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobSpec {
+#[serde(untagged)]
+pub enum JobSpec {
+    Hatchet(HatchetJob),
+    Handinger(HandingerJob),
+}
+
+/// A Hatchet job: a run, scheduled-run or cron operation on a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HatchetJob {
     pub operation: OperationKind,
     pub selector: Selector,
     pub target: Target,
 }
 
+/// A Handinger job: an operation on worker schedules at one API origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandingerJob {
+    pub operation: HandingerOperation,
+    pub selector: HandingerSelection,
+    pub target: HandingerTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum HandingerOperation {
+    HandingerCancel,
+    HandingerReschedule {
+        replacement: Replacement,
+    },
+    /// Undo of a reschedule: replace the replacements job `of` made by their originals.
+    HandingerRestore {
+        of: String,
+    },
+}
+
+impl HandingerOperation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            HandingerOperation::HandingerCancel => "handinger schedules cancel",
+            HandingerOperation::HandingerReschedule { .. } => "handinger schedules reschedule",
+            HandingerOperation::HandingerRestore { .. } => "handinger schedules restore (undo)",
+        }
+    }
+}
+
+/// The Handinger API origin a job acts on (never with credentials; the key is not stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandingerTarget {
+    pub base_url: String,
+}
+
+impl HandingerJob {
+    /// Normalises the selection (order and repeats do not change the identity) and checks it;
+    /// nothing has been sent when this fails.
+    pub fn new(
+        operation: HandingerOperation,
+        mut selector: HandingerSelection,
+        target: HandingerTarget,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SelectionError> {
+        selector.normalize();
+        if !matches!(operation, HandingerOperation::HandingerRestore { .. }) {
+            selector.resolve(now)?;
+        }
+        Ok(HandingerJob {
+            operation,
+            selector,
+            target,
+        })
+    }
+}
+
 impl JobSpec {
+    /// A Hatchet job, normalised and checked for what holds for every Hatchet operation.
+    pub fn new(
+        operation: OperationKind,
+        selector: Selector,
+        target: Target,
+    ) -> Result<Self, SpecError> {
+        HatchetJob::new(operation, selector, target).map(JobSpec::Hatchet)
+    }
+
+    /// Hash of the normalised spec, relative times left unresolved.
+    pub fn identity(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let digest = Sha256::digest(&canonical);
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The operation's name as commands spell it.
+    pub fn operation_name(&self) -> &'static str {
+        match self {
+            JobSpec::Hatchet(job) => job.operation.name(),
+            JobSpec::Handinger(job) => job.operation.name(),
+        }
+    }
+
+    /// The server a job acts on, as stored (no credentials).
+    pub fn server(&self) -> &str {
+        match self {
+            JobSpec::Hatchet(job) => &job.target.server_url,
+            JobSpec::Handinger(job) => &job.target.base_url,
+        }
+    }
+
+    /// The job an undo undoes.
+    pub fn undoes(&self) -> Option<&str> {
+        match self {
+            JobSpec::Hatchet(job) => job.operation.undoes(),
+            JobSpec::Handinger(job) => match &job.operation {
+                HandingerOperation::HandingerRestore { of } => Some(of),
+                _ => None,
+            },
+        }
+    }
+
+    /// Resolves the window once, at creation; it is stored with the job and never recomputed.
+    /// A Handinger job selects by next run, not creation: its window spans all time up to now,
+    /// and its next-run bounds resolve against the job's creation.
+    pub fn resolve_window(&self, now: DateTime<Utc>) -> Result<Window, SpecError> {
+        match self {
+            JobSpec::Hatchet(job) => job.resolve_window(now),
+            JobSpec::Handinger(_) => Ok(Window {
+                since: DateTime::UNIX_EPOCH,
+                until: now,
+            }),
+        }
+    }
+
+    pub fn hatchet(&self) -> Option<&HatchetJob> {
+        match self {
+            JobSpec::Hatchet(job) => Some(job),
+            JobSpec::Handinger(_) => None,
+        }
+    }
+}
+
+impl HatchetJob {
     /// Normalises a spec and checks what holds for every operation; nothing has been sent when
     /// this fails.
     pub fn new(
@@ -270,18 +405,11 @@ impl JobSpec {
         if !by_ids && operation.undoes().is_none() && !selector.has_filter() {
             return Err(SpecError::EmptySelector);
         }
-        Ok(JobSpec {
+        Ok(HatchetJob {
             operation,
             selector,
             target,
         })
-    }
-
-    /// Hash of the normalised spec, relative times left unresolved.
-    pub fn identity(&self) -> String {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
-        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     /// Resolves the creation-time window once; it is stored with the job and never recomputed.
@@ -319,6 +447,70 @@ mod tests {
             server_url: "http://127.0.0.1:1".into(),
             tenant: "t".into(),
         }
+    }
+
+    /// Job specs as versions before Handinger wrote them into state files, with the identities
+    /// they had: they still read as the same Hatchet jobs, write back byte for byte, and keep
+    /// their identities, so unfinished jobs resume.
+    #[test]
+    fn a_job_spec_written_before_handinger_keeps_its_form_and_identity() {
+        let written = [
+            (
+                r#"{"operation":{"kind":"runs_cancel"},"selector":{"since":{"ago":"24h"},"until":null,"statuses":["QUEUED"],"workflows":["my-wf"],"metadata":[{"key":"customer","value":"acme"}],"ids_digest":null,"trigger_after":null,"trigger_before":null,"cron_names":[],"include_code_defined":false},"target":{"server_url":"http://127.0.0.1:8080","tenant":"707d0855-80ab-4e1f-a156-f1c4546cbf52"}}"#,
+                "d68661082f194b5a",
+            ),
+            (
+                r#"{"operation":{"kind":"scheduled_reschedule","target":{"shift":"1h"},"allow_past":false},"selector":{"since":null,"until":null,"statuses":[],"workflows":["nightly"],"metadata":[],"ids_digest":null,"trigger_after":{"ahead":"2h"},"trigger_before":null,"cron_names":[],"include_code_defined":false},"target":{"server_url":"https://h.example.com","tenant":"t"}}"#,
+                "a1ed33d476c6c03f",
+            ),
+        ];
+        for (json, identity) in written {
+            let spec: JobSpec = serde_json::from_str(json).expect("a spec written before");
+            assert!(spec.hatchet().is_some(), "{json}");
+            assert_eq!(serde_json::to_string(&spec).unwrap(), json);
+            assert_eq!(spec.identity(), identity);
+        }
+    }
+
+    fn handinger(workers: &[&str], operation: HandingerOperation) -> JobSpec {
+        let selector = HandingerSelection {
+            workers: workers.iter().map(|w| w.to_string()).collect(),
+            ..HandingerSelection::default()
+        };
+        let target = HandingerTarget {
+            base_url: "http://127.0.0.1:1/".into(),
+        };
+        JobSpec::Handinger(HandingerJob::new(operation, selector, target, Utc::now()).unwrap())
+    }
+
+    #[test]
+    fn a_handinger_job_reads_back_as_one_and_its_identity_ignores_worker_order() {
+        let spec = handinger(&["w2", "w1", "w2"], HandingerOperation::HandingerCancel);
+        let json = serde_json::to_string(&spec).unwrap();
+        let back: JobSpec = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, spec);
+        assert!(back.hatchet().is_none());
+        assert_eq!(back.operation_name(), "handinger schedules cancel");
+        assert_eq!(
+            spec.identity(),
+            handinger(&["w1", "w2"], HandingerOperation::HandingerCancel).identity()
+        );
+        let moved = handinger(
+            &["w1", "w2"],
+            HandingerOperation::HandingerReschedule {
+                replacement: Replacement::Interval { seconds: 60 },
+            },
+        );
+        assert_ne!(moved.identity(), spec.identity());
+        let refused = HandingerJob::new(
+            HandingerOperation::HandingerCancel,
+            HandingerSelection::default(),
+            HandingerTarget {
+                base_url: "http://127.0.0.1:1/".into(),
+            },
+            Utc::now(),
+        );
+        assert_eq!(refused, Err(SelectionError::NoWorkers));
     }
 
     #[test]

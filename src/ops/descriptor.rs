@@ -13,7 +13,7 @@ use super::{
 };
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::format_count;
-use crate::job::{JobSpec, OperationKind, RunStatus, Selector, SpecError, TimeSpec, Window};
+use crate::job::{HatchetJob, OperationKind, RunStatus, Selector, SpecError, TimeSpec, Window};
 use crate::store::Counts;
 
 /// An operation's rules, stated once in its own file.
@@ -39,7 +39,7 @@ pub struct Descriptor {
     /// needs), unless it acts on the ids of a manifest.
     pub required: &'static [Required],
     /// A warning the summary of a finished job carries.
-    pub warning: fn(&JobSpec, &Counts) -> Option<&'static str>,
+    pub warning: fn(&HatchetJob, &Counts) -> Option<&'static str>,
     /// What a job of it does to `n` items, as a confirmation asks it ("cancel 3 runs").
     pub action: fn(&OperationKind, u64) -> String,
     /// Builds the operation of a job.
@@ -104,8 +104,8 @@ pub fn job_spec(
     operation: OperationKind,
     selector: Selector,
     target: crate::job::Target,
-) -> Result<JobSpec, SpecError> {
-    let spec = JobSpec::new(operation, selector, target)?;
+) -> Result<HatchetJob, SpecError> {
+    let spec = HatchetJob::new(operation, selector, target)?;
     let by_ids = spec.selector.ids_digest.is_some();
     let required = descriptor(&spec.operation).required;
     if !by_ids && !required.iter().all(|r| r.is_met(&spec.selector)) {
@@ -150,7 +150,7 @@ pub struct Workflow {
 /// What a constructor builds an operation from: the job, its frozen window, and what was read
 /// for it (workflows looked up, a manifest's ids and an undone job's archive from the store).
 pub struct Parts {
-    pub spec: JobSpec,
+    pub spec: HatchetJob,
     pub window: Window,
     /// When the job was created: relative trigger times resolve against it.
     pub created: DateTime<Utc>,
@@ -213,7 +213,7 @@ pub fn always_safe(_: &OperationKind) -> bool {
 }
 
 /// For operations whose finished job carries no warning.
-pub fn no_warning(_: &JobSpec, _: &Counts) -> Option<&'static str> {
+pub fn no_warning(_: &HatchetJob, _: &Counts) -> Option<&'static str> {
     None
 }
 
@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn chunk_sizes_and_concurrency_stay_within_each_operations_bounds() {
         let replay = descriptor(&OperationKind::RunsReplay);
-        assert_eq!(replay.chunk_size(None), 50);
+        assert_eq!(replay.chunk_size(None), 100);
         assert_eq!(replay.chunk_size(Some(10_000)), crate::job::MAX_CHUNK_SIZE);
         assert_eq!(replay.concurrency(32), 1);
         assert!(replay.one_request_at_a_time());
@@ -356,7 +356,7 @@ mod tests {
     #[test]
     fn only_deleting_code_defined_crons_warns() {
         let spec = |include_code_defined| {
-            JobSpec::new(
+            HatchetJob::new(
                 OperationKind::CronsDelete,
                 Selector {
                     workflows: vec!["w".into()],

@@ -1,14 +1,27 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::handinger_selection::{item_id, unknown_type_item, WorkerPages};
-use super::{item_outcome, OpError, Operation, Page, Sending};
+use super::{item_outcome, OpError, Operation, Page, Rules, Sending, Undo};
 use crate::backend::handinger::models::WorkerSchedule;
 use crate::backend::handinger::{CancelAnswer, HandingerError};
 use crate::engine::{Caller, Failure};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// One request per schedule (the API has no bulk cancel): a chunk is a batch of requests.
+pub const RULES: Rules = Rules {
+    chunk_default: 50,
+    chunk_max: 500,
+    one_request_at_a_time: false,
+    undo: Undo::Impossible,
+};
+
+/// Cancels of one chunk in flight at once.
+const IN_FLIGHT: usize = 16;
 
 /// What an item keeps: where the schedule lives and what it was, so a report (and a later
 /// undo) can name and re-make it.
@@ -37,6 +50,37 @@ pub struct HandingerCancel {
 impl HandingerCancel {
     pub fn new(pages: WorkerPages) -> Self {
         HandingerCancel { pages }
+    }
+
+    /// One item of a chunk; `unreachable` says why the server stopped answering, once it did.
+    async fn execute_one(
+        &self,
+        caller: &Caller,
+        item: &Item,
+        unreachable: &Mutex<Option<String>>,
+    ) -> ItemOutcome {
+        let stopped = unreachable.lock().map(|u| u.clone()).unwrap_or_default();
+        if let Some(why) = stopped {
+            return item_outcome(item, ItemState::Pending, why, None, 0);
+        }
+        let Some(target) = target_of(item) else {
+            let reason = "unreadable schedule in the state store: not cancelled".to_string();
+            return item_outcome(item, ItemState::Failed, reason, None, 0);
+        };
+        match self.cancel_one(caller, item, &target).await {
+            Ok(outcome) => outcome,
+            Err((e, attempts)) if e.is_transient() => {
+                let why = format!("not sent: the cancel did not get through ({e})");
+                if let Ok(mut u) = unreachable.lock() {
+                    u.get_or_insert_with(|| why.clone());
+                }
+                item_outcome(item, ItemState::Pending, why, e.status(), attempts)
+            }
+            Err((e, attempts)) => {
+                let reason = format!("cancel refused: {e}");
+                item_outcome(item, ItemState::Failed, reason, e.status(), attempts)
+            }
+        }
     }
 
     async fn cancel_one(
@@ -125,46 +169,24 @@ impl Operation for HandingerCancel {
         Sending::ONCE
     }
 
+    /// A chunk's cancels go out `IN_FLIGHT` at a time, under the process's rate limit: one
+    /// after another, each retry's backoff would hold up the whole chunk. Once one did not get
+    /// through after its retries, the server stopped answering: what was not sent yet is not
+    /// sent, and stays pending.
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
-        let mut outcomes = Vec::with_capacity(items.len());
-        let mut unreachable: Option<String> = None;
-        for item in items {
-            if let Some(why) = &unreachable {
-                // The server stopped answering: the rest is not sent, and stays pending.
-                outcomes.push(item_outcome(item, ItemState::Pending, why.clone(), None, 0));
-                continue;
-            }
-            let Some(target) = target_of(item) else {
-                let reason = "unreadable schedule in the state store: not cancelled".to_string();
-                outcomes.push(item_outcome(item, ItemState::Failed, reason, None, 0));
-                continue;
-            };
-            match self.cancel_one(caller, item, &target).await {
-                Ok(outcome) => outcomes.push(outcome),
-                Err((e, attempts)) if e.is_transient() => {
-                    let why = format!("not sent: the cancel did not get through ({e})");
-                    outcomes.push(item_outcome(
-                        item,
-                        ItemState::Pending,
-                        why.clone(),
-                        e.status(),
-                        attempts,
-                    ));
-                    unreachable = Some(why);
-                }
-                Err((e, attempts)) => {
-                    let reason = format!("cancel refused: {e}");
-                    outcomes.push(item_outcome(
-                        item,
-                        ItemState::Failed,
-                        reason,
-                        e.status(),
-                        attempts,
-                    ));
-                }
-            }
-        }
-        outcomes
+        let unreachable = &Mutex::new(None);
+        // Futures do nothing until polled: the stream starts them IN_FLIGHT at a time.
+        let each: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(n, item)| async move { (n, self.execute_one(caller, item, unreachable).await) })
+            .collect();
+        let mut outcomes: Vec<(usize, ItemOutcome)> = futures::stream::iter(each)
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        outcomes.sort_by_key(|(n, _)| *n);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
     }
 
     /// A schedule of an interrupted chunk that its worker no longer lists was cancelled by the

@@ -5,11 +5,27 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::handinger_selection::{item_id, unknown_type_item, WorkerPages};
-use super::{item_outcome, OpError, Operation, Page, Resend, Sending};
+use super::{item_outcome, OpError, Operation, Page, Resend, Rules, Sending, Undo};
 use crate::backend::handinger::models::{Definition, When, WorkerSchedule};
 use crate::backend::handinger::{CancelAnswer, HandingerClient};
 use crate::engine::{Caller, Failure};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
+
+/// One create and one cancel per schedule, one chunk at a time: two chunks on one worker at
+/// once could each take the other's replacement for its own when definitions are identical.
+pub const RULES: Rules = Rules {
+    chunk_default: 25,
+    chunk_max: 200,
+    one_request_at_a_time: true,
+    undo: Undo::Restore,
+};
+
+/// The undo of a reschedule (`HandingerReschedule::undo`) replaces the replacements by their
+/// originals, the same way; it has no undo of its own.
+pub const UNDO_RULES: Rules = Rules {
+    undo: Undo::Impossible,
+    ..RULES
+};
 
 /// Creates whose answer was lost and whose replacement was then not found, per item and round,
 /// before the item is left to verification.

@@ -36,6 +36,8 @@ pub enum SelectionError {
     NoWorkers,
     #[error("--workers-file line {line}: {value:?} is not a worker id (no spaces, quotes or control characters): fix or delete the line")]
     BadWorker { line: usize, value: String },
+    #[error("--ids-file line {line}: {value:?} is not a schedule id (no spaces, quotes or control characters): fix or delete the line")]
+    BadId { line: usize, value: String },
     #[error("unknown schedule type {0:?}: use scheduled, delayed, cron or interval")]
     UnknownType(String),
     #[error("unknown budget {0:?}: use low, standard, high or unlimited")]
@@ -51,6 +53,26 @@ pub enum SelectionError {
     Time(#[from] SpecError),
 }
 
+/// The ids of `text`, one a line; blank lines and `#` comments are skipped, anything else
+/// that is not an id is refused with its line number.
+fn id_lines(
+    text: &str,
+    bad: impl Fn(usize, String) -> SelectionError,
+) -> Result<Vec<String>, SelectionError> {
+    let mut ids = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !is_worker_id(line) || line.ends_with('/') {
+            return Err(bad(n + 1, line.chars().take(60).collect()));
+        }
+        ids.push(line.to_string());
+    }
+    Ok(ids)
+}
+
 /// A worker id as the API takes it in a path: printable, no whitespace or quotes.
 fn is_worker_id(text: &str) -> bool {
     !text.is_empty()
@@ -60,6 +82,21 @@ fn is_worker_id(text: &str) -> bool {
 }
 
 impl HandingerSelection {
+    /// Order and repeats of workers, types, budgets and ids do not change what is selected, so
+    /// they do not change a job's identity either.
+    pub fn normalize(&mut self) {
+        for list in [&mut self.workers, &mut self.budgets] {
+            list.sort();
+            list.dedup();
+        }
+        self.types.sort_by_key(|t| t.as_str());
+        self.types.dedup();
+        if let Some(ids) = &mut self.ids {
+            ids.sort();
+            ids.dedup();
+        }
+    }
+
     pub fn parse_type(text: &str) -> Result<ScheduleType, SelectionError> {
         ScheduleType::ALL
             .into_iter()
@@ -78,21 +115,20 @@ impl HandingerSelection {
     /// Worker ids from a file's text: one a line; blank lines and `#` comments are skipped,
     /// anything else that is not an id is refused with its line number.
     pub fn parse_workers(text: &str) -> Result<Vec<String>, SelectionError> {
-        let mut workers = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if !is_worker_id(line) {
-                return Err(SelectionError::BadWorker {
-                    line: n + 1,
-                    value: line.chars().take(60).collect(),
-                });
-            }
-            workers.push(line.to_string());
-        }
-        Ok(workers)
+        id_lines(text, |line, value| SelectionError::BadWorker {
+            line,
+            value,
+        })
+    }
+
+    /// Schedule ids from an ids file's text, as `parse_workers` reads workers; a line as a
+    /// report writes it (`worker/schedule`) stands for its schedule id.
+    pub fn parse_ids(text: &str) -> Result<Vec<String>, SelectionError> {
+        let ids = id_lines(text, |line, value| SelectionError::BadId { line, value })?;
+        Ok(ids
+            .into_iter()
+            .map(|id| id.rsplit('/').next().unwrap_or_default().to_string())
+            .collect())
     }
 
     /// Checks the selection and resolves its window at `now` (the job's creation).

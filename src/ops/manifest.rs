@@ -34,6 +34,17 @@ pub struct Manifest {
     pub digest: String,
 }
 
+/// The text of file `path`, or of standard input for `-`.
+pub fn read_input(path: &str) -> std::io::Result<String> {
+    if path == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
 impl Manifest {
     /// Reads `path`, or standard input for `-`.
     pub fn read(path: &str) -> Result<Self, ManifestError> {
@@ -41,16 +52,7 @@ impl Manifest {
             path: path.to_string(),
             reason: e.to_string(),
         };
-        let text = if path == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(read_err)?;
-            text
-        } else {
-            std::fs::read_to_string(path).map_err(read_err)?
-        };
-        Manifest::parse(&text)
+        Manifest::parse(&read_input(path).map_err(read_err)?)
     }
 
     /// Parses one id per line (blank lines and `#` comments ignored) or a JSON array.

@@ -26,7 +26,7 @@ pub use descriptor::{
 pub use handinger_cancel::{Cancellation, HandingerCancel};
 pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
 pub use handinger_selection::{HandingerSelection, ScheduleFilter, SelectionError, WorkerPages};
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{read_input, Manifest, ManifestError};
 pub use run_selection::RunSelection;
 pub use runs_cancel::RunsCancel;
 pub use runs_replay::RunsReplay;
@@ -39,7 +39,90 @@ pub use crate::engine::{OpError, Operation, Page, Resend, Sending};
 
 use crate::backend::hatchet::HatchetError;
 use crate::engine::Failure;
+use crate::job::HandingerOperation;
 use crate::store::{Item, ItemOutcome, ItemState};
+
+/// The rules of a Handinger operation, each stated in its own file (`RULES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Items per chunk when none is configured.
+    pub chunk_default: usize,
+    /// The most items a chunk may hold, whatever is configured.
+    pub chunk_max: usize,
+    /// Its chunks go one at a time (see `Descriptor::concurrency_cap`).
+    pub one_request_at_a_time: bool,
+    pub undo: Undo,
+}
+
+fn handinger_rules(operation: &HandingerOperation) -> &'static Rules {
+    match operation {
+        HandingerOperation::HandingerCancel => &handinger_cancel::RULES,
+        HandingerOperation::HandingerReschedule { .. } => &handinger_reschedule::RULES,
+        HandingerOperation::HandingerRestore { .. } => &handinger_reschedule::UNDO_RULES,
+    }
+}
+
+/// What the app asks of any job's operation, whatever its backend.
+pub mod rules {
+    use super::{descriptor, handinger_rules, Undo};
+    use crate::job::JobSpec;
+    use crate::store::Counts;
+
+    /// Items per chunk: as configured, within the operation's bounds.
+    pub fn chunk_size(spec: &JobSpec, configured: Option<usize>) -> usize {
+        match spec {
+            JobSpec::Hatchet(job) => descriptor(&job.operation).chunk_size(configured),
+            JobSpec::Handinger(job) => {
+                let rules = handinger_rules(&job.operation);
+                configured
+                    .unwrap_or(rules.chunk_default)
+                    .min(rules.chunk_max)
+            }
+        }
+    }
+
+    /// Whether it sends one request at a time, so that `--concurrency` means nothing for it.
+    pub fn one_request_at_a_time(spec: &JobSpec) -> bool {
+        match spec {
+            JobSpec::Hatchet(job) => descriptor(&job.operation).one_request_at_a_time(),
+            JobSpec::Handinger(job) => handinger_rules(&job.operation).one_request_at_a_time,
+        }
+    }
+
+    /// Chunks in flight: as configured, within the operation's cap.
+    pub fn concurrency(spec: &JobSpec, configured: usize) -> usize {
+        match spec {
+            JobSpec::Hatchet(job) => descriptor(&job.operation).concurrency(configured),
+            JobSpec::Handinger(_) if one_request_at_a_time(spec) => 1,
+            JobSpec::Handinger(_) => configured,
+        }
+    }
+
+    /// Whether running the same job twice leaves things as running it once. A Handinger
+    /// reschedule replaces each schedule by a new one with a new id, so its repeat finds the
+    /// replacements and leaves them be (nothing to change); its undo would replace them again.
+    pub fn repeat_is_safe(spec: &JobSpec) -> bool {
+        match spec {
+            JobSpec::Hatchet(job) => (descriptor(&job.operation).repeat_is_safe)(&job.operation),
+            JobSpec::Handinger(_) => spec.undoes().is_none(),
+        }
+    }
+
+    pub fn undo(spec: &JobSpec) -> Undo {
+        match spec {
+            JobSpec::Hatchet(job) => descriptor(&job.operation).undo,
+            JobSpec::Handinger(job) => handinger_rules(&job.operation).undo,
+        }
+    }
+
+    /// A warning the summary of a finished job carries.
+    pub fn warning(spec: &JobSpec, counts: &Counts) -> Option<&'static str> {
+        match spec {
+            JobSpec::Hatchet(job) => (descriptor(&job.operation).warning)(job, counts),
+            JobSpec::Handinger(_) => None,
+        }
+    }
+}
 
 /// Items per chunk where nothing narrower applies (Hatchet's own tools send 500).
 pub const CHUNK: usize = 500;
@@ -76,7 +159,8 @@ pub fn outcome_for_all(
 /// dropped connection, 5xx: the request may have been applied) leaves them `Sent`, to be
 /// confirmed on the server, when the operation verifies; otherwise they stay `Pending` too (an
 /// idempotent request is safely sent again on resume). Only what the server said about the
-/// request itself (4xx, an unreadable answer) is `Failed`.
+/// request itself (4xx, an unreadable answer) is `Failed`; a refused TLS certificate is not
+/// retried, but it says nothing of the request, which never left: its items stay `Pending`.
 pub fn request_failed(
     items: &[Item],
     e: &HatchetError,
@@ -84,7 +168,8 @@ pub fn request_failed(
     what: &str,
     verifiable: bool,
 ) -> Vec<ItemOutcome> {
-    let (state, reason) = if !e.is_transient() {
+    let refused_for_good = !e.is_transient() && !matches!(e, HatchetError::Tls(_));
+    let (state, reason) = if refused_for_good {
         (ItemState::Failed, format!("{what} refused: {e}"))
     } else if e.certainly_not_applied() || !verifiable {
         (
@@ -114,5 +199,35 @@ pub fn item_outcome(
         reason: Some(reason),
         http_status,
         attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_certificate_leaves_items_unsent_and_a_refused_request_fails_them() {
+        let items = [Item {
+            seq: 1,
+            id: "run-1".into(),
+            page: 0,
+            payload: None,
+            attempts: 0,
+        }];
+        let state = |e: HatchetError| request_failed(&items, &e, 1, "cancel", true)[0].state;
+        let tls = HatchetError::Tls("invalid peer certificate: UnknownIssuer".into());
+        assert!(!tls.is_transient(), "a certificate refusal is not retried");
+        assert_eq!(state(tls), ItemState::Pending);
+        let not_found = HatchetError::Status {
+            status: 404,
+            message: "not found".into(),
+            retry_after: None,
+        };
+        assert_eq!(state(not_found), ItemState::Failed);
+        assert_eq!(
+            state(HatchetError::Timeout(std::time::Duration::from_secs(1))),
+            ItemState::Sent
+        );
     }
 }

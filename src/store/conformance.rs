@@ -861,6 +861,12 @@ fn no_error_or_debug_output_shows_the_password() {
     );
     let told = format!("{refused} {refused:?}");
     assert!(!told.contains("s3cret-pw"), "{told}");
+    assert!(
+        refused
+            .to_string()
+            .starts_with("cannot use the PostgreSQL state postgres://bulkops@127.0.0.1:1/db"),
+        "named as a database, not a file: {refused}"
+    );
     assert!(told.contains("postgres://bulkops@127.0.0.1:1/db"), "{told}");
     assert!(
         told.contains("Connection refused"),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::ErrorCode;
 
-use super::StoreError;
+use super::{Place, StoreError};
 
 /// A failure inside the store, before it is put in terms of the state file (see `Fault::at`).
 #[derive(Debug)]
@@ -26,33 +26,47 @@ impl From<rusqlite::Error> for Fault {
 impl Fault {
     /// The cause, in terms of the state file at `path`.
     pub(super) fn at(self, path: &Path) -> StoreError {
-        let path = path.to_path_buf();
+        let path = Place::File(path.to_path_buf());
         let unreadable = |what: String| StoreError::Unusable {
-            path: path.clone(),
+            place: path.clone(),
             problem: format!("holds data this bulkops cannot read ({what})"),
         };
         let e = match self {
             Fault::Damaged(what) => return unreadable(what),
-            Fault::NotOurs(problem) => return StoreError::Unusable { path, problem },
+            Fault::NotOurs(problem) => {
+                return StoreError::Unusable {
+                    place: path,
+                    problem,
+                }
+            }
             Fault::Sqlite(e) => e,
         };
         let reason = e.to_string();
         match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => StoreError::Unusable {
-                path,
+                place: path,
                 problem: "is not a SQLite database".into(),
             },
             Some(ErrorCode::DatabaseCorrupt) => StoreError::Unusable {
-                path,
+                place: path,
                 problem: format!("is damaged ({reason})"),
             },
             Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
-                StoreError::Inaccessible { path, reason }
+                StoreError::Inaccessible {
+                    place: path,
+                    reason,
+                }
             }
             Some(
                 ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::NoLargeFileSupport,
-            ) => StoreError::Io { path, reason },
-            Some(_) => StoreError::Failed { path, reason },
+            ) => StoreError::Io {
+                place: path,
+                reason,
+            },
+            Some(_) => StoreError::Failed {
+                place: path,
+                reason,
+            },
             // Values of another type than the schema says: not written by this bulkops.
             None if matches!(
                 e,
@@ -63,7 +77,10 @@ impl Fault {
             {
                 unreadable(reason)
             }
-            None => StoreError::Failed { path, reason },
+            None => StoreError::Failed {
+                place: path,
+                reason,
+            },
         }
     }
 }

@@ -7,11 +7,11 @@
 
 mod fault;
 
+use super::Place;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -60,7 +60,7 @@ const FREE_FOR_ME: &str = "(owner IS NULL OR owner = $2 OR lease_until < now())"
 pub struct PgStore {
     client: RefCell<Connection>,
     /// The URL without its password: what errors name.
-    place: PathBuf,
+    place: Place,
     /// Who this store takes chunks as: the process, as a job's lease names it.
     holder: String,
 }
@@ -134,14 +134,14 @@ impl PgStore {
     /// its schema (the first of the URL's `search_path`) up to date; `holder` names this process
     /// in chunk leases, as `this_process()` names it in job leases.
     pub fn open(url: &str, holder: &str) -> Result<Self, StoreError> {
-        let place = PathBuf::from(without_password(url));
+        let place = Place::Database(without_password(url));
         let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Unusable {
-            path: place.clone(),
+            place: place.clone(),
             problem: format!("is not a PostgreSQL URL this bulkops can use ({e})"),
         })?;
         if config.get_ssl_mode() == SslMode::Require {
             return Err(StoreError::Unusable {
-                path: place,
+                place,
                 problem: "asks for TLS (sslmode=require), which this bulkops does not speak to \
                           PostgreSQL: use sslmode=disable or sslmode=prefer on a trusted network"
                     .into(),
@@ -155,7 +155,7 @@ impl PgStore {
         }
         let mut client =
             off_the_runtime(|| config.connect(NoTls)).map_err(|e| StoreError::Inaccessible {
-                path: place.clone(),
+                place: place.clone(),
                 reason: fault::told(&e),
             })?;
         off_the_runtime(|| ready(&mut client)).map_err(|fault| fault.at(&place))?;
@@ -528,7 +528,7 @@ impl Store for PgStore {
     fn check_in_place(&self) -> Result<(), StoreError> {
         if self.client.borrow_mut().client().is_closed() {
             return Err(StoreError::Failed {
-                path: self.place.clone(),
+                place: self.place.clone(),
                 reason: "the connection to the server was closed".into(),
             });
         }
@@ -1077,7 +1077,7 @@ impl Store for PgStore {
             "SELECT seq, id, state, reason, http_status, attempts, updated_at, payload FROM items \
              WHERE job_id = $1 {filter} ORDER BY seq"
         );
-        let operation = job.spec.operation.name().to_string();
+        let operation = job.spec.operation_name().to_string();
         let mut connection = self.client.borrow_mut();
         let client = connection.client();
         // One query, read through a portal batch by batch: one plan and one walk of the index

@@ -656,7 +656,7 @@ impl Store {
             return Ok(());
         }
         let error = StoreError::Replaced {
-            path: self.path.clone(),
+            place: super::Place::File(self.path.clone()),
         };
         self.abandon(&error);
         Err(error)
@@ -1175,7 +1175,7 @@ impl Store {
                  NOT INDEXED WHERE job = ?1 {filter} ORDER BY seq"
             ))?;
             let mut rows = stmt.query([number])?;
-            let operation = job.spec.operation.name().to_string();
+            let operation = job.spec.operation_name().to_string();
             while let Some(row) = rows.next()? {
                 let walk = each(ReportRow {
                     id: id_of(row.get_ref(0)?)?,

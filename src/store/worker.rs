@@ -10,7 +10,13 @@ use tokio::sync::oneshot;
 
 use super::{Store, StoreError};
 
-type Task = Box<dyn FnOnce(&mut dyn Store) + Send>;
+type Work = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
+enum Task {
+    Work(Work),
+    /// Ends the thread after the calls made before, handing the store back.
+    HandBack(oneshot::Sender<Box<dyn Store>>),
+}
 
 pub struct StoreThread {
     tasks: Option<mpsc::Sender<Task>>,
@@ -26,7 +32,14 @@ impl StoreThread {
             .spawn(move || {
                 let mut store = store;
                 for task in queue {
-                    task(store.as_mut());
+                    match task {
+                        Task::Work(work) => work(store.as_mut()),
+                        Task::HandBack(to) => {
+                            // A caller that is gone lets the store close here.
+                            let _ = to.send(store);
+                            return;
+                        }
+                    }
                 }
             })
             .map_err(|e| StoreError::Unavailable {
@@ -45,10 +58,10 @@ impl StoreThread {
         F: FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let task: Task = Box::new(move |store| {
+        let task = Task::Work(Box::new(move |store| {
             // The caller may have gone (its actor stopped): the work is done all the same.
             let _ = answer.send(work(store));
-        });
+        }));
         if let Some(tasks) = &self.tasks {
             // A thread that is gone drops the task, and with it `answer`: `answered` says so.
             let _ = tasks.send(task);
@@ -57,6 +70,20 @@ impl StoreThread {
             answered.await.map_err(|_| StoreError::Unavailable {
                 reason: "its thread stopped".into(),
             })?
+        }
+    }
+
+    /// The store back, once every call made before this one has run; calls made after it fail
+    /// with `StoreError::Unavailable`.
+    pub fn hand_back(&self) -> impl Future<Output = Result<Box<dyn Store>, StoreError>> + 'static {
+        let (to, handed) = oneshot::channel();
+        if let Some(tasks) = &self.tasks {
+            let _ = tasks.send(Task::HandBack(to));
+        }
+        async move {
+            handed.await.map_err(|_| StoreError::Unavailable {
+                reason: "its thread stopped before handing the store back".into(),
+            })
         }
     }
 }
@@ -100,6 +127,29 @@ mod tests {
         assert_ne!(first, caller, "the store ran on the caller's thread");
         assert_eq!(elsewhere, caller);
         assert_eq!(second, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_store_comes_back_after_the_calls_made_before_and_later_calls_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let worker = StoreThread::spawn(Box::new(store)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (back, late) = runtime.block_on(async {
+            let written = worker.call(|store| store.put_manifest("d", &["a".to_string()]));
+            let back = worker.hand_back();
+            let late = worker.call(|store| store.manifest("d"));
+            written.await.unwrap();
+            (back.await.unwrap(), late.await)
+        });
+        assert_eq!(back.manifest("d").unwrap(), ["a"]);
+        assert!(
+            matches!(late, Err(StoreError::Unavailable { .. })),
+            "{late:?}"
+        );
+        drop(worker);
     }
 
     #[test]

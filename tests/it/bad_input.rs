@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{bulkops_bare, error_lines, mint_token, run, seed_runs, Ran, Sim};
+use crate::support::{
+    bulkops_bare, error_lines, mint_token, run, seed_runs, HandingerSim, Ran, Sim,
+};
 
 const RUN_ID: &str = "6f1c2d3e-0000-4000-8000-000000000001";
 
@@ -46,7 +48,7 @@ fn bare(mut case: Case) -> Case {
     case
 }
 
-fn cases(dir: &Path, state: &Path) -> Vec<Case> {
+fn cases(dir: &Path, state: &Path, worker: &str) -> Vec<Case> {
     let state = state.display().to_string();
     let file = |name: &str, text: &str| {
         let path = dir.join(name);
@@ -90,6 +92,31 @@ fn cases(dir: &Path, state: &Path) -> Vec<Case> {
         args.extend_from_slice(extra);
         case(name, &args)
     };
+    let junk_workers = file("junk-workers.txt", &format!("{worker}\nnot a worker id\n"));
+    let hcancel = |name, extra: &[&str]| {
+        let mut args = vec![
+            "handinger",
+            "schedules",
+            "cancel",
+            "--worker",
+            worker,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        case(name, &args)
+    };
+    let hmove = |name, extra: &[&str]| {
+        let mut args = vec![
+            "handinger",
+            "schedules",
+            "reschedule",
+            "--worker",
+            worker,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        case(name, &args)
+    };
     let expired = mint_token(json!({
         "sub": "707d0855-80ab-4e1f-a156-f1c4546cbf52",
         "server_url": "http://127.0.0.1:1",
@@ -97,6 +124,72 @@ fn cases(dir: &Path, state: &Path) -> Vec<Case> {
     }));
 
     vec![
+        // --- handinger schedules ---
+        without_env(
+            hcancel("handinger without HANDINGER_API_KEY", &[]),
+            "HANDINGER_API_KEY",
+        ),
+        with_env(
+            hcancel("handinger with a key of spaces", &[]),
+            "HANDINGER_API_KEY",
+            "two words",
+        ),
+        with_env(
+            hcancel("handinger base url without a scheme", &[]),
+            "HANDINGER_BASE_URL",
+            "handinger.example.com",
+        ),
+        with_env(
+            hcancel("handinger with a rejected key", &[]),
+            "HANDINGER_API_KEY",
+            "hk_wrong",
+        ),
+        hcancel("handinger unknown --type", &["--type", "weekly"]),
+        hcancel("handinger unknown --budget", &["--budget", "huge"]),
+        hcancel("handinger unknown worker", &["--worker", "wrk_nobody"]),
+        c(
+            "handinger without a worker",
+            &["handinger", "schedules", "cancel", "--yes"],
+        ),
+        c(
+            "handinger workers file with junk",
+            &[
+                "handinger",
+                "schedules",
+                "cancel",
+                "--workers-file",
+                &junk_workers,
+                "--yes",
+            ],
+        ),
+        c(
+            "handinger missing workers file",
+            &["handinger", "schedules", "list", "--workers-file", &missing],
+        ),
+        hcancel(
+            "handinger empty next-run window",
+            &["--next-run-after", "+2h", "--next-run-before", "+1h"],
+        ),
+        hcancel(
+            "handinger bare next-run duration",
+            &["--next-run-before", "2h"],
+        ),
+        hcancel("handinger empty ids file", &["--ids-file", &empty_ids]),
+        hcancel("handinger cancel offers no --no-verify", &["--no-verify"]),
+        hmove("handinger malformed cron", &["--cron", "61 * * * *"]),
+        hmove("handinger cron of four fields", &["--cron", "0 3 * *"]),
+        hmove("handinger interval of zero", &["--interval", "0"]),
+        hmove("handinger --to not a time", &["--to", "tomorrow"]),
+        hmove("handinger zero shift", &["--shift", "0s"]),
+        hmove("handinger reschedule without a replacement", &[]),
+        hmove(
+            "handinger two replacements",
+            &["--shift", "1h", "--interval", "60"],
+        ),
+        hmove(
+            "handinger reschedule offers no --concurrency",
+            &["--shift", "1h", "--concurrency", "4"],
+        ),
         // --- runs cancel: selection ---
         cancel("empty status", &["--status", ""]),
         cancel("status of commas only", &["--status", ",,"]),
@@ -475,7 +568,7 @@ fn jobs_in(sim: &Sim, state: &Path) -> String {
     listed.stdout
 }
 
-fn command(sim: &Sim, state: &Path, case: &Case) -> Command {
+fn command(sim: &Sim, handinger: &HandingerSim, state: &Path, case: &Case) -> Command {
     let mut cmd = if case.bare {
         let mut cmd = bulkops_bare();
         cmd.env("HATCHET_CLIENT_TOKEN", &sim.token);
@@ -483,6 +576,8 @@ fn command(sim: &Sim, state: &Path, case: &Case) -> Command {
     } else {
         sim.bulkops(state)
     };
+    cmd.env("HANDINGER_API_KEY", &handinger.api_key);
+    cmd.env("HANDINGER_BASE_URL", &handinger.url);
     // Every case runs from the catalogue's directory, so a store opened by mistake on a
     // default path lands there, not in the repository.
     cmd.current_dir(state.parent().expect("state dir"));
@@ -503,18 +598,20 @@ fn every_bad_input_is_refused_with_one_line_and_nothing_sent() {
     seed_runs(&sim, 50, "FAILED", "wf", 5, 1, json!({"k": "b"}));
     sim.seed(json!({"scheduled": 20, "workflow": "wf", "metadata": {"k": "a"}}));
     sim.seed(json!({"crons": 5, "workflow": "wf"}));
+    let handinger = HandingerSim::start();
+    let workers = handinger.seed(json!({"workers": 1, "per_worker": 8}));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let catalogue = cases(dir.path(), &state);
+    let catalogue = cases(dir.path(), &state, &workers[0]);
     assert_eq!(jobs_in(&sim, &state), "", "no job before the catalogue");
 
     let mut names = std::collections::HashSet::new();
     let mut failures = Vec::new();
     for case in &catalogue {
         assert!(names.insert(case.name), "two cases named '{}'", case.name);
-        let data = sim.dump();
-        let sent = sim.mutating_requests();
-        let ran = run_briefly(&mut command(&sim, &state, case));
+        let data = (sim.dump(), handinger.dump());
+        let sent = (sim.mutating_requests(), handinger.mutating_requests());
+        let ran = run_briefly(&mut command(&sim, &handinger, &state, case));
         let lines = error_lines(&ran.stderr);
         let mut wrong = Vec::new();
         if ran.code != 2 {
@@ -523,10 +620,10 @@ fn every_bad_input_is_refused_with_one_line_and_nothing_sent() {
         if lines.len() != 1 || !lines[0].starts_with("error: ") || lines[0].len() <= 7 {
             wrong.push(format!("stderr is not one 'error: ...' line: {lines:?}"));
         }
-        if sim.mutating_requests() != sent {
+        if (sim.mutating_requests(), handinger.mutating_requests()) != sent {
             wrong.push("a mutating request reached the server".into());
         }
-        if sim.dump() != data {
+        if (sim.dump(), handinger.dump()) != data {
             wrong.push("the server's data changed".into());
         }
         let jobs = jobs_in(&sim, &state);

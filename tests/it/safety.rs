@@ -106,6 +106,8 @@ fn from_directory(sim: &Sim, cwd: &Path, state_home: &Path) -> Command {
     cmd
 }
 
+// SQLite only (scripts/test.sh skips it on PostgreSQL by name): it is about the default state
+// file under XDG_STATE_HOME.
 #[test]
 fn the_same_replay_from_two_directories_meets_one_job_in_the_default_state() {
     let sim = Sim::start_with(&["--replay-delay-ms", "20"]);

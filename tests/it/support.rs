@@ -11,42 +11,42 @@ use base64::Engine;
 use rand::Rng;
 use serde_json::{json, Value};
 
-/// The simulator binary, built once per test run (it lives in another workspace package, so
+/// A simulator binary, built once per test run (each lives in another workspace package, so
 /// cargo does not build it for this crate's tests by itself).
-fn sim_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
+fn sim_binary(package: &'static str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<&'static str>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if !built.contains(&package) {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "hatchet-sim"])
+            .args(["build", "--quiet", "-p", package])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building hatchet-sim failed");
-        let dir = Path::new(env!("CARGO_BIN_EXE_bulkops"))
-            .parent()
-            .expect("target dir")
-            .to_path_buf();
-        let bin = dir.join("hatchet-sim");
-        assert!(bin.exists(), "hatchet-sim not found at {}", bin.display());
-        bin
-    })
+        assert!(status.success(), "building {package} failed");
+        built.push(package);
+    }
+    let dir = Path::new(env!("CARGO_BIN_EXE_bulkops"))
+        .parent()
+        .expect("target dir");
+    let bin = dir.join(package);
+    assert!(bin.exists(), "{package} not found at {}", bin.display());
+    bin
 }
 
-pub struct Sim {
+/// A simulator process on 127.0.0.1:0, its first stdout line (its address and credentials),
+/// and its control API (`/_sim/seed`, `/_sim/faults`, `/_sim/stats`, `/_sim/dump`).
+struct SimProcess {
     child: Child,
-    pub url: String,
-    pub token: String,
-    pub tenant: String,
+    url: String,
     http: reqwest::blocking::Client,
 }
 
-impl Sim {
-    pub fn start() -> Sim {
-        Sim::start_with(&[])
-    }
-
-    pub fn start_with(args: &[&str]) -> Sim {
-        let mut child = Command::new(sim_binary())
+impl SimProcess {
+    fn start(package: &'static str, args: &[&str]) -> (SimProcess, Value) {
+        let mut child = Command::new(sim_binary(package))
             .args(["--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -58,16 +58,15 @@ impl Sim {
             .read_line(&mut line)
             .expect("simulator prints its address");
         let hello: Value = serde_json::from_str(&line).expect("one JSON line");
-        Sim {
+        let process = SimProcess {
             child,
             url: hello["url"].as_str().expect("url").to_string(),
-            token: hello["token"].as_str().expect("token").to_string(),
-            tenant: hello["tenant"].as_str().expect("tenant").to_string(),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("client"),
-        }
+        };
+        (process, hello)
     }
 
     fn post(&self, path: &str, body: Value) -> Value {
@@ -81,30 +80,69 @@ impl Sim {
         resp.json().expect("json")
     }
 
+    fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .json()
+            .expect("json")
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A simulator that bulkops can be aimed at.
+pub trait Simulated {
+    /// A `bulkops` command aimed at this simulator with its credentials.
+    fn bulkops(&self, state: &Path) -> Command;
+}
+
+pub struct Sim {
+    process: SimProcess,
+    pub url: String,
+    pub token: String,
+    pub tenant: String,
+}
+
+impl Sim {
+    pub fn start() -> Sim {
+        Sim::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Sim {
+        let (process, hello) = SimProcess::start("hatchet-sim", args);
+        Sim {
+            url: process.url.clone(),
+            process,
+            token: hello["token"].as_str().expect("token").to_string(),
+            tenant: hello["tenant"].as_str().expect("tenant").to_string(),
+        }
+    }
+
     pub fn seed(&self, body: Value) -> Value {
-        self.post("/_sim/seed", body)
+        self.process.post("/_sim/seed", body)
     }
 
     pub fn faults(&self, body: Value) {
-        self.post("/_sim/faults", body);
+        self.process.post("/_sim/faults", body);
     }
 
     pub fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/_sim/stats", self.url))
-            .send()
-            .expect("stats")
-            .json()
-            .expect("json")
+        self.process.get("/_sim/stats")
     }
 
     pub fn dump(&self) -> Value {
-        self.http
-            .get(format!("{}/_sim/dump", self.url))
-            .send()
-            .expect("dump")
-            .json()
-            .expect("json")
+        self.process.get("/_sim/dump")
     }
 
     /// Runs of `workflow` in `status`, per the simulator.
@@ -124,28 +162,128 @@ impl Sim {
         cmd.env("HATCHET_CLIENT_TOKEN", &self.token);
         cmd
     }
-}
 
-impl Sim {
     /// Ends the simulator at once, as a crashed or unreachable server.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stop();
     }
 }
 
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl Simulated for Sim {
+    fn bulkops(&self, state: &Path) -> Command {
+        Sim::bulkops(self, state)
     }
 }
 
-/// The bulkops binary with a clean environment: no ambient Hatchet or BULKOPS settings.
+/// The Handinger simulator (`handinger-sim`).
+pub struct HandingerSim {
+    process: SimProcess,
+    pub url: String,
+    pub api_key: String,
+}
+
+impl HandingerSim {
+    pub fn start() -> HandingerSim {
+        let (process, hello) = SimProcess::start("handinger-sim", &[]);
+        HandingerSim {
+            url: process.url.clone(),
+            process,
+            api_key: hello["api_key"].as_str().expect("api_key").to_string(),
+        }
+    }
+
+    /// Seeds schedules as `body` says (`workers`, `per_worker`, `types`, ...) and returns the
+    /// workers' ids.
+    pub fn seed(&self, body: Value) -> Vec<String> {
+        let seeded = self.process.post("/_sim/seed", body);
+        serde_json::from_value(seeded["workers"].clone()).expect("worker ids")
+    }
+
+    pub fn faults(&self, body: Value) {
+        self.process.post("/_sim/faults", body);
+    }
+
+    pub fn stats(&self) -> Value {
+        self.process.get("/_sim/stats")
+    }
+
+    pub fn dump(&self) -> Value {
+        self.process.get("/_sim/dump")
+    }
+
+    pub fn mutating_requests(&self) -> u64 {
+        self.stats()["mutating_requests"].as_u64().expect("counter")
+    }
+}
+
+impl Simulated for HandingerSim {
+    fn bulkops(&self, state: &Path) -> Command {
+        let mut cmd = bulkops_command(state);
+        cmd.env("HANDINGER_API_KEY", &self.api_key);
+        cmd.env("HANDINGER_BASE_URL", &self.url);
+        cmd
+    }
+}
+
+/// The bulkops binary with a clean environment (no ambient Hatchet or BULKOPS settings) and the
+/// state `state` stands for (see `StateKind`).
 pub fn bulkops_command(state: &Path) -> Command {
     let mut cmd = bulkops_with_default_state();
-    cmd.arg("--state").arg(state);
+    match StateKind::of_this_run() {
+        StateKind::Sqlite => {
+            cmd.arg("--state").arg(state);
+        }
+        StateKind::Postgres => {
+            // Reports where a state file would have them, so the suite reads them in one place.
+            let stem = state.file_stem().unwrap_or_default().to_string_lossy();
+            let reports = state.with_file_name(format!("{stem}-reports"));
+            cmd.arg("--state")
+                .arg(postgres_state(state))
+                .arg("--reports-dir")
+                .arg(reports);
+        }
+    }
     cmd
+}
+
+/// The store the suite runs against: `BULKOPS_IT_STORE=postgres` gives each state path the
+/// tests name a schema of its own in the database `BULKOPS_TEST_POSTGRES_URL` names (the test
+/// command runs the crash and safety modules a second time so), anything else the SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    Sqlite,
+    Postgres,
+}
+
+impl StateKind {
+    pub fn of_this_run() -> StateKind {
+        match std::env::var("BULKOPS_IT_STORE").as_deref() {
+            Ok("postgres") => StateKind::Postgres,
+            _ => StateKind::Sqlite,
+        }
+    }
+}
+
+/// The PostgreSQL URL that stands for the state file `state`: one schema per path (each test's
+/// paths are in a temporary directory of its own), made on first use. The database is the test
+/// command's to drop.
+pub fn postgres_state(state: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let base = std::env::var("BULKOPS_TEST_POSTGRES_URL").expect(
+        "BULKOPS_IT_STORE=postgres needs BULKOPS_TEST_POSTGRES_URL: \
+         run `bash scripts/store-test-db.sh` and set it to the URL it prints",
+    );
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    state.hash(&mut hasher);
+    let schema = format!("it_{:016x}", hasher.finish());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("the test database does not answer ({e}): run scripts/store-test-db.sh")
+    });
+    admin
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .expect("the test schema is made");
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joiner}options=-c%20search_path%3D{schema}")
 }
 
 /// The bulkops binary with a clean environment and no `--state`: it uses its default state.
@@ -160,7 +298,9 @@ pub fn bulkops_bare() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulkops"));
     for (key, _) in std::env::vars_os() {
         let ambient = key.to_str().is_some_and(|key| {
-            key.starts_with("HATCHET_CLIENT_") || key.to_ascii_uppercase().starts_with("BULKOPS_")
+            key.starts_with("HATCHET_CLIENT_")
+                || key.starts_with("HANDINGER_")
+                || key.to_ascii_uppercase().starts_with("BULKOPS_")
         });
         if ambient {
             cmd.env_remove(key);
@@ -372,7 +512,7 @@ pub const FAST_REPLAYS: &str = "20ms";
 /// Starts the job `times` times in chunks of 250, each run killed with SIGKILL after a random
 /// 0.2 to 1.2 s. `rate` must keep the whole job longer than all the runs together, so that every
 /// kill lands before the end (a re-run after the end would start a new job).
-pub fn kill_at_random(sim: &Sim, state: &Path, args: &[&str], times: usize, rate: &str) {
+pub fn kill_at_random(sim: &impl Simulated, state: &Path, args: &[&str], times: usize, rate: &str) {
     let mut rng = rand::rng();
     for _ in 0..times {
         let mut child = sim

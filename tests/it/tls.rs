@@ -377,3 +377,43 @@ fn bad_tls_settings_are_bad_input_and_nothing_reaches_the_endpoint() {
     assert_eq!(endpoint.connections(), 0, "nothing reached the endpoint");
     assert_eq!(sim.mutating_requests(), 0);
 }
+
+/// An endpoint, the TLS settings it refuses, and the setting the error must name.
+type Refusal<'a> = (&'a TlsEndpoint, Vec<(&'a str, &'a Path)>, &'a str);
+
+/// A certificate the client or the server refuses stays refused: each refusal is bad input at
+/// the first connection, not retried as a server that cannot be reached (which took seconds).
+#[test]
+fn a_certificate_refusal_is_not_retried() {
+    let sim = Sim::start();
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file();
+    let untrusted = TlsEndpoint::start(&sim, pki.issue("server", &["127.0.0.1"]), None);
+    let other_name = TlsEndpoint::start(&sim, pki.issue("named", &["hatchet.internal"]), None);
+    let mtls = TlsEndpoint::start(&sim, pki.issue("mtls", &["127.0.0.1"]), Some(pki.ca_der()));
+    let cases: [Refusal; 3] = [
+        (&untrusted, vec![], "HATCHET_CLIENT_TLS_ROOT_CA_FILE"),
+        (
+            &other_name,
+            vec![("HATCHET_CLIENT_TLS_ROOT_CA_FILE", &ca)],
+            "HATCHET_CLIENT_TLS_SERVER_NAME",
+        ),
+        (
+            &mtls,
+            vec![("HATCHET_CLIENT_TLS_ROOT_CA_FILE", &ca)],
+            "HATCHET_CLIENT_TLS_STRATEGY=mtls",
+        ),
+    ];
+    for (i, (endpoint, settings, fix)) in cases.iter().enumerate() {
+        let ran = cancel_through(
+            &sim,
+            endpoint,
+            &dir.path().join(format!("{i}.db")),
+            settings,
+        );
+        assert_bad_input_naming(&ran, fix);
+        assert_eq!(endpoint.connections(), 1, "{fix}: one connection, no retry");
+    }
+    assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+}

@@ -58,6 +58,7 @@ fn truth_a_job_whose_process_was_killed_shows_interrupted_and_a_live_one_running
     );
 }
 
+// SQLite only (scripts/test.sh skips it on PostgreSQL by name): it reads the lease from the file.
 #[test]
 fn truth_an_orderly_sigterm_releases_the_lease_and_the_job_shows_interrupted() {
     let sim = Sim::start();
@@ -236,6 +237,8 @@ fn assert_no_secret(place: &str, text: &[u8], secrets: &[String]) {
     }
 }
 
+// SQLite only (scripts/test.sh skips it on PostgreSQL by name): it searches the state file's and
+// its write-ahead log's bytes for the token.
 #[test]
 fn truth_a_server_that_echoes_the_token_gets_it_nowhere() {
     let dir = tempfile::tempdir().unwrap();

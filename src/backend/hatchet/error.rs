@@ -19,6 +19,10 @@ pub enum HatchetError {
     Timeout(Duration),
     #[error("cannot connect to the Hatchet server: {0}")]
     Connect(String),
+    /// The TLS handshake failed on a certificate (the server's, or ours it refused): a setting
+    /// to fix, not a server to wait for.
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
     #[error("connection failed mid-request: {0}")]
     Transport(String),
     #[error("unexpected response body: {0}")]
@@ -47,6 +51,7 @@ impl HatchetError {
             },
             HatchetError::Timeout(after) => HatchetError::Timeout(after),
             HatchetError::Connect(text) => HatchetError::Connect(redactor.clean(&text)),
+            HatchetError::Tls(text) => HatchetError::Tls(redactor.clean(&text)),
             HatchetError::Transport(text) => HatchetError::Transport(redactor.clean(&text)),
             HatchetError::Decode(text) => HatchetError::Decode(redactor.clean(&text)),
         }
@@ -57,9 +62,11 @@ impl HatchetError {
         let err = err.without_url();
         if err.is_timeout() {
             HatchetError::Timeout(timeout)
-        } else if err.is_connect() || super::tls::failure_hint(&err).is_some() {
+        } else if super::tls::failure_hint(&err).is_some() {
             // A refused client certificate shows only once the request is sent (TLS 1.3), but
             // the connection failed as surely as for an untrusted server certificate.
+            HatchetError::Tls(source_chain(&err))
+        } else if err.is_connect() {
             HatchetError::Connect(source_chain(&err))
         } else if err.is_decode() {
             HatchetError::Decode(source_chain(&err))
@@ -79,7 +86,7 @@ impl Failure for HatchetError {
             HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
                 true
             }
-            HatchetError::Decode(_) => false,
+            HatchetError::Tls(_) | HatchetError::Decode(_) => false,
         }
     }
 
@@ -87,7 +94,7 @@ impl Failure for HatchetError {
     /// resent: it refused the connection, or rate-limited the call before handling it.
     fn certainly_not_applied(&self) -> bool {
         match self {
-            HatchetError::Connect(_) => true,
+            HatchetError::Connect(_) | HatchetError::Tls(_) => true,
             HatchetError::Status { status, .. } => *status == 429 || (400..500).contains(status),
             _ => false,
         }
@@ -113,9 +120,10 @@ impl Failure for HatchetError {
         match self {
             HatchetError::Status { status: 429, .. } => Answer::Throttled,
             HatchetError::Status { status, .. } if *status >= 500 => Answer::ServerError,
-            HatchetError::Timeout(_) | HatchetError::Connect(_) | HatchetError::Transport(_) => {
-                Answer::Unanswered
-            }
+            HatchetError::Timeout(_)
+            | HatchetError::Connect(_)
+            | HatchetError::Tls(_)
+            | HatchetError::Transport(_) => Answer::Unanswered,
             HatchetError::Status { .. } | HatchetError::Decode(_) => Answer::Refused,
         }
     }

@@ -1,11 +1,9 @@
 //! A failure of the PostgreSQL store as the client library and the store's own checks see it,
 //! and its cause in the backend-neutral terms of `StoreError`.
 
-use std::path::Path;
-
 use postgres::error::SqlState;
 
-use crate::store::StoreError;
+use crate::store::{Place, StoreError};
 
 #[derive(Debug)]
 pub(super) enum Fault {
@@ -29,46 +27,66 @@ impl From<postgres::Error> for Fault {
 
 impl Fault {
     /// The cause, for the store at `place` (its URL without the password).
-    pub(super) fn at(self, place: &Path) -> StoreError {
-        let path = place.to_path_buf();
+    pub(super) fn at(self, place: &Place) -> StoreError {
+        let path = place.clone();
         let e = match self {
             Fault::Damaged(what) => {
                 return StoreError::Unusable {
-                    path,
+                    place: path,
                     problem: format!("holds data this bulkops cannot read ({what})"),
                 }
             }
-            Fault::NotOurs(problem) => return StoreError::Unusable { path, problem },
+            Fault::NotOurs(problem) => {
+                return StoreError::Unusable {
+                    place: path,
+                    problem,
+                }
+            }
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
             Fault::Pg(e) => e,
         };
         let reason = told(&e);
         let Some(code) = e.code() else {
             // No answer from the server: the connection broke, or a value did not convert.
-            return StoreError::Failed { path, reason };
+            return StoreError::Failed {
+                place: path,
+                reason,
+            };
         };
         match code.code() {
-            c if c.starts_with("28") => StoreError::Inaccessible { path, reason },
+            c if c.starts_with("28") => StoreError::Inaccessible {
+                place: path,
+                reason,
+            },
             _ if *code == SqlState::INVALID_CATALOG_NAME
                 || *code == SqlState::INVALID_SCHEMA_NAME
                 || *code == SqlState::INSUFFICIENT_PRIVILEGE
                 || *code == SqlState::READ_ONLY_SQL_TRANSACTION =>
             {
-                StoreError::Inaccessible { path, reason }
+                StoreError::Inaccessible {
+                    place: path,
+                    reason,
+                }
             }
             _ if *code == SqlState::DISK_FULL
                 || *code == SqlState::IO_ERROR
                 || *code == SqlState::OUT_OF_MEMORY =>
             {
-                StoreError::Io { path, reason }
+                StoreError::Io {
+                    place: path,
+                    reason,
+                }
             }
             _ if *code == SqlState::DATA_CORRUPTED || *code == SqlState::INDEX_CORRUPTED => {
                 StoreError::Unusable {
-                    path,
+                    place: path,
                     problem: format!("is damaged ({reason})"),
                 }
             }
-            _ => StoreError::Failed { path, reason },
+            _ => StoreError::Failed {
+                place: path,
+                reason,
+            },
         }
     }
 }
