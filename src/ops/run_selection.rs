@@ -86,6 +86,15 @@ pub struct FoundRun {
 }
 
 impl FoundRun {
+    /// A run known by its id alone, as external-ids gives it.
+    fn unread(id: String) -> Self {
+        FoundRun {
+            id,
+            snapshot: None,
+            missing: false,
+        }
+    }
+
     /// The store item for this run; a manifest id the server does not know is settled as
     /// skipped at once.
     pub fn into_item(self, payload: Option<serde_json::Value>) -> NewItem {
@@ -110,11 +119,16 @@ impl FoundRun {
 /// status changes cannot shift its offsets), and checks status and every pair client-side.
 /// Operations that need per-run data (replay) always use the list endpoint.
 ///
-/// Before reading a slice that could still be split, it counts the slice with a one-row list
-/// call and halves it while the count reaches `slice_cap`, so no response (and no page held in
-/// memory) carries more than that many runs, however the density changes across the window: an
-/// empty stretch grows the width, and the first dense slice after it would otherwise be read
-/// whole before being split.
+/// No response (and no page held in memory) may carry more than `slice_cap` runs, however the
+/// density changes across the window: an empty stretch grows the width, and the first dense
+/// slice after it would otherwise be read whole before being split. So a slice whose size the
+/// slice before it does not tell (the first one, one wider than the last, one just split) is
+/// probed first with one list page over the same filters: a short page is the whole slice, and
+/// its `num_pages` otherwise says whether to halve it before reading it. A slice after one that
+/// held runs at that width is read at once, since its size is known to within the slicer's own
+/// margin; a read that still comes back over the cap (the density jumped, or runs arrived) is
+/// split after it. The probe replaces a read rather than adding one wherever slices are sparse,
+/// so enumeration costs no more requests than it did: each takes a `--rate` slot like any other.
 ///
 /// From a manifest (`--ids-file`) it reads each id's details instead, in pages; a page's scope
 /// is then the span of its runs' creation times.
@@ -131,6 +145,10 @@ pub struct RunSelection {
 struct SliceCursor {
     since: DateTime<Utc>,
     width_ms: i64,
+    /// The slice before held runs at no narrower a width, so this one's size is known: it is read
+    /// without a probe. Absent for the first slice and in cursors written before the probe.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sized: bool,
 }
 
 /// What a page covered, stored with it for verification.
@@ -146,8 +164,8 @@ const LIST_PAGE: usize = 1_000;
 /// per page. Twice the target, where `adapt` halves the next slice anyway; with 10 times, the
 /// 1M-run bench peaked 2.5 MiB (+10%) above the 100k one (docs/benchmarks.md).
 const HARD_MAX_FACTOR: usize = 2;
-/// The list endpoint counts at most this many rows (docs/hatchet-contract.md §b.1): a count
-/// probe tells a slice's size exactly below it and only "at least this" from it on.
+/// The list endpoint counts at most this many rows (docs/hatchet-contract.md §b.1): a probe
+/// tells a slice's size below it and only "at least this" from it on.
 const COUNTED_ROWS_MAX: usize = 20_000;
 const SLOW_SLICE: Duration = Duration::from_secs(5);
 /// Re-reading runs pages the list over their creation span at most this many times before it
@@ -206,6 +224,7 @@ impl RunSelection {
         let cursor = SliceCursor {
             since: self.window.since,
             width_ms: span.clamp(MIN_WIDTH_MS, 3_600_000),
+            sized: false,
         };
         serde_json::to_string(&cursor).unwrap_or_default()
     }
@@ -227,19 +246,26 @@ impl RunSelection {
             let until =
                 (cursor.since + chrono::Duration::milliseconds(width)).min(self.window.until);
             let splittable = width > MIN_WIDTH_MS && until > cursor.since;
-            let read = if splittable {
-                self.fetch_within_cap(caller, cursor.since, until).await
+            let read = if !splittable {
+                self.fetch(caller, cursor.since, until, None).await
+            } else if cursor.sized && width == cursor.width_ms {
+                self.fetch(caller, cursor.since, until, Some(self.slice_cap()))
+                    .await
             } else {
-                self.fetch(caller, cursor.since, until).await.map(Some)
+                self.probe(caller, cursor.since, until).await
             };
             match read {
-                // Counted over the cap, or grew past it between the count and the read.
+                // Over the cap: counted so before the read, or seen in what it brought.
                 Ok(None) => width /= 2,
                 Ok(Some((runs, _))) if splittable && runs.len() > self.slice_cap() => width /= 2,
                 Ok(Some((runs, elapsed))) => {
-                    let next = (until < self.window.until).then(|| SliceCursor {
-                        since: until,
-                        width_ms: self.adapt(width, runs.len(), elapsed),
+                    let next = (until < self.window.until).then(|| {
+                        let width_ms = self.adapt(width, runs.len(), elapsed);
+                        SliceCursor {
+                            since: until,
+                            width_ms,
+                            sized: !runs.is_empty() && width_ms <= width,
+                        }
                     });
                     let scope = serde_json::json!(SliceScope {
                         since: cursor.since,
@@ -349,35 +375,41 @@ impl RunSelection {
         (self.target_per_slice * HARD_MAX_FACTOR).min(COUNTED_ROWS_MAX)
     }
 
-    /// Reads the slice unless a count says it holds `slice_cap` runs or more (then `None`).
-    async fn fetch_within_cap(
+    /// Reads a slice whose size is not known, or gives `None` when it holds more than
+    /// `slice_cap` runs. Through the list (several pairs, replay) its first page tells the size.
+    /// Otherwise one list page of at most `slice_cap` rows, with the filters external-ids would
+    /// get: a short page is the whole slice (`since` moved 1 µs on, as external-ids' is strict),
+    /// a full one is followed by the external-ids read unless its count is over the cap. The
+    /// count may include a run created at `since`: never fewer than external-ids would read.
+    async fn probe(
         &self,
         caller: &Caller,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<(Vec<FoundRun>, Duration)>, HatchetError> {
-        if self.count_at_least(caller, since, until).await? >= self.slice_cap() {
+        let cap = self.slice_cap();
+        if self.use_list {
+            return self.fetch(caller, since, until, Some(cap)).await;
+        }
+        let limit = cap.min(LIST_PAGE);
+        let after = since + chrono::Duration::microseconds(1);
+        let (result, _) = caller
+            .call(true, || {
+                self.client.list_runs(&self.filter, after, until, 0, limit)
+            })
+            .await;
+        let page = result?;
+        if page.rows.len() < limit {
+            let runs = page
+                .rows
+                .into_iter()
+                .map(|row| FoundRun::unread(row.metadata.id));
+            return Ok(Some((runs.collect(), page.elapsed)));
+        }
+        if surely_over(page.num_pages, limit, cap) {
             return Ok(None);
         }
-        self.fetch(caller, since, until).await.map(Some)
-    }
-
-    /// How many runs `fetch` would read in this slice, from the `num_pages` of a one-row list
-    /// call with the same filters: exact up to `COUNTED_ROWS_MAX`, a lower bound from there on.
-    /// The list's `since` is inclusive, so it may count a run external-ids would not: never
-    /// fewer. A server that sends no count gives 0, leaving the check after the read.
-    async fn count_at_least(
-        &self,
-        caller: &Caller,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<usize, HatchetError> {
-        let filter = self.fetch_filter();
-        let (result, _) = caller
-            .call(true, || self.client.list_runs(&filter, since, until, 0, 1))
-            .await;
-        let counted = result?.num_pages.unwrap_or(0);
-        Ok(usize::try_from(counted).unwrap_or(usize::MAX))
+        self.fetch(caller, since, until, Some(cap)).await
     }
 
     /// The server-side filter of a slice's read. Paging the list sends no status filter, so rows
@@ -407,12 +439,15 @@ impl RunSelection {
         next.clamp(MIN_WIDTH_MS, span)
     }
 
+    /// Reads the slice. With a `cap`, paging the list stops with `None` once the slice is known
+    /// to hold more runs than that; one external-ids answer is the whole slice, whatever its size.
     async fn fetch(
         &self,
         caller: &Caller,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<(Vec<FoundRun>, Duration), HatchetError> {
+        cap: Option<usize>,
+    ) -> Result<Option<(Vec<FoundRun>, Duration)>, HatchetError> {
         if !self.use_list {
             let (result, _) = caller
                 .call(true, || {
@@ -420,15 +455,10 @@ impl RunSelection {
                 })
                 .await;
             let (ids, elapsed) = result?;
-            let runs = ids
-                .into_iter()
-                .map(|id| FoundRun {
-                    id,
-                    snapshot: None,
-                    missing: false,
-                })
-                .collect();
-            return Ok((runs, elapsed));
+            return Ok(Some((
+                ids.into_iter().map(FoundRun::unread).collect(),
+                elapsed,
+            )));
         }
         let unfiltered = self.fetch_filter();
         let wanted: HashSet<&str> = self.filter.statuses.iter().map(|s| s.as_str()).collect();
@@ -446,6 +476,9 @@ impl RunSelection {
             let page = result?;
             elapsed += page.elapsed;
             let rows = page.rows.len();
+            if cap.is_some_and(|cap| surely_over(page.num_pages, LIST_PAGE, cap)) {
+                return Ok(None);
+            }
             for row in page.rows {
                 let status_ok = wanted.is_empty() || wanted.contains(row.status.as_str());
                 let metadata_ok = self
@@ -464,7 +497,10 @@ impl RunSelection {
             // `num_pages` and `next_page` never say "last page" (docs/hatchet-contract.md
             // §b.1): a short page does.
             if rows < LIST_PAGE {
-                return Ok((runs, elapsed));
+                return Ok(Some((runs, elapsed)));
+            }
+            if cap.is_some_and(|cap| runs.len() > cap) {
+                return Ok(None);
             }
             offset += LIST_PAGE;
         }
@@ -490,6 +526,17 @@ impl RunSelection {
             .await;
         Ok(result?.0.into_iter().collect())
     }
+}
+
+/// Whether a list answer's `num_pages` (in pages of `limit`, counted up to `COUNTED_ROWS_MAX`)
+/// says for certain that more than `cap` rows match: it counts more than `(num_pages - 1) *
+/// limit` of them. A server that sends no count says nothing, leaving the check to the read.
+fn surely_over(num_pages: Option<u64>, limit: usize, cap: usize) -> bool {
+    let counted_above = num_pages
+        .unwrap_or(0)
+        .saturating_sub(1)
+        .saturating_mul(limit as u64);
+    counted_above >= cap as u64
 }
 
 fn is_overload(e: &HatchetError) -> bool {
