@@ -542,3 +542,22 @@ fn surely_over(num_pages: Option<u64>, limit: usize, cap: usize) -> bool {
 fn is_overload(e: &HatchetError) -> bool {
     matches!(e, HatchetError::Timeout(_)) || e.status().is_some_and(|s| s >= 500)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::surely_over;
+
+    #[test]
+    fn a_count_is_over_the_cap_only_when_its_pages_leave_no_doubt() {
+        // 10 pages of 1,000 may be 9,001 to 10,000 rows: not over a cap of 10,000 for certain.
+        assert!(!surely_over(Some(10), 1_000, 10_000));
+        // 11 pages hold more than 10,000.
+        assert!(surely_over(Some(11), 1_000, 10_000));
+        // With one-row pages the count is exact.
+        assert!(!surely_over(Some(200), 1, 200));
+        assert!(surely_over(Some(201), 1, 200));
+        // No count, or none matching, says nothing.
+        assert!(!surely_over(None, 1_000, 1));
+        assert!(!surely_over(Some(0), 1_000, 1));
+    }
+}
