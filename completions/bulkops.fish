@@ -60,7 +60,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l status -d 'Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100; scheduled at most 500]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l reason -d 'Why this job runs (kept with the job)' -r
@@ -83,7 +83,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l status -d 'Run status (repeatable or comma-separated): QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100; scheduled at most 500]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l reason -d 'Why this job runs (kept with the job)' -r
@@ -121,7 +121,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l trigger-before -d 'Rows due before this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100; scheduled at most 500]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l reason -d 'Why this job runs (kept with the job)' -r
@@ -148,7 +148,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l trigger-before -d 'Rows due before this time: RFC 3339, or +2h (from now) / -1d (ago)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l chunk-size -d 'Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100; scheduled at most 500]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l reason -d 'Why this job runs (kept with the job)' -r
@@ -185,7 +185,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l ids-file -d 'Act on exactly these ids: one per line or a JSON array; `-` reads standard input' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l cron-name -d 'Cron name (repeatable)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l reason -d 'Why this job runs (kept with the job)' -r
@@ -264,7 +264,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l metrics-addr -d 'Serve GET /metrics (Prometheus text format) on this IP:PORT while the job runs, e.g. 127.0.0.1:9090 [env: BULKOPS_METRICS_ADDR]' -r
@@ -283,7 +283,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l rate -d 'New requests per second, for the whole process (0.01 to 10000)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l rate -d 'New requests per second, for the whole process (0.01 to 1000000)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
@@ -299,7 +299,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l rate -d 'Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE] [default: 50]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l reason -d 'Why this job runs (kept with the job)' -r

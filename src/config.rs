@@ -682,7 +682,7 @@ mod tests {
                 rate: Some(rate),
                 ..Overrides::default()
             });
-            assert!(refused.contains("0.01 to 10000"), "{rate}: {refused}");
+            assert!(refused.contains("0.01 to 1000000"), "{rate}: {refused}");
         }
         assert!(bad(flags(|o| o.concurrency = Some(100_000_000))).contains("1 to 64"));
         assert!(bad(flags(|o| o.state = Some(PathBuf::new()))).contains("--state"));

@@ -271,7 +271,7 @@ pub struct BulkExecArgs {
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PaceArgs {
-    /// Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE]
+    /// Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE]
     /// [default: 50]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
@@ -390,7 +390,7 @@ pub enum JobsCommand {
     Retune {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// New requests per second, for the whole process (0.01 to 10000)
+        /// New requests per second, for the whole process (0.01 to 1000000)
         #[arg(long, value_name = "R")]
         rate: f64,
     },

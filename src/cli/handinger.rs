@@ -104,7 +104,7 @@ pub struct ScheduleChunkArgs {
 /// The pace flags of a command with nothing to verify.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RequestPaceArgs {
-    /// Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE]
+    /// Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE]
     /// [default: 50]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,

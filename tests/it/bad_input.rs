@@ -280,6 +280,7 @@ fn cases(dir: &Path, state: &Path, worker: &str) -> Vec<Case> {
         cancel("rate 1e-300", &["--rate", "1e-300"]),
         cancel("rate below the floor", &["--rate", "0.001"]),
         cancel("rate above the ceiling", &["--rate", "1e9"]),
+        cancel("rate just above the ceiling", &["--rate", "1000000.5"]),
         cancel("rate NaN", &["--rate", "NaN"]),
         cancel("rate infinite", &["--rate", "inf"]),
         cancel("rate not a number", &["--rate", "fast"]),
