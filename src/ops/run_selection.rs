@@ -396,7 +396,7 @@ impl RunSelection {
         let limit = cap.min(LIST_PAGE);
         let after = since + chrono::Duration::microseconds(1);
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.runs.list", true, || {
                 self.client.list_runs(&self.filter, after, until, 0, limit)
             })
             .await;
