@@ -851,6 +851,19 @@ esac
     ;;
 esac
 ;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+'--listen=[Address and port to listen on (port 0\: any free one, printed on stdout); an address other hosts reach needs an API token]:ADDR:_default' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
+'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 ":: :_bulkops__subcmd__help_commands" \
@@ -1055,6 +1068,10 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1080,6 +1097,7 @@ _bulkops_commands() {
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
+'serve:Serve the HTTP API\: submit, follow, steer and report jobs, which run in this process' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops commands' commands "$@"
@@ -1263,6 +1281,7 @@ _bulkops__subcmd__help_commands() {
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
+'serve:Serve the HTTP API\: submit, follow, steer and report jobs, which run in this process' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops help commands' commands "$@"
@@ -1431,6 +1450,11 @@ _bulkops__subcmd__help__subcmd__scheduled__subcmd__delete_commands() {
 _bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help scheduled reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__serve_commands] )) ||
+_bulkops__subcmd__help__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help serve commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__jobs_commands] )) ||
 _bulkops__subcmd__jobs_commands() {
@@ -1642,6 +1666,11 @@ _bulkops__subcmd__scheduled__subcmd__help__subcmd__reschedule_commands() {
 _bulkops__subcmd__scheduled__subcmd__reschedule_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops scheduled reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__serve_commands] )) ||
+_bulkops__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops serve commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_bulkops" ]; then

@@ -16,7 +16,7 @@ use crate::store::Location;
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "rate",
     "concurrency",
     "chunk_size",
@@ -29,6 +29,7 @@ const KEYS: [&str; 12] = [
     "verify_poll",
     "slice_target",
     "replay_interval",
+    "api_token",
 ];
 
 /// `BULKOPS_*` variables that are not settings but belong to the project's scripts, which
@@ -69,6 +70,8 @@ pub enum ConfigError {
     SliceTarget(usize),
     #[error(transparent)]
     Invalid(#[from] SpecError),
+    #[error("the API token is empty: set BULKOPS_API_TOKEN to a secret (e.g. `openssl rand -hex 32`) or leave it unset")]
+    EmptyApiToken,
     #[error("log_format '{0}' is unknown: use text, json or auto")]
     LogFormat(String),
     #[error("no default state location (neither XDG_STATE_HOME nor HOME is set): pass --state PATH or set BULKOPS_STATE")]
@@ -122,6 +125,7 @@ struct Raw {
     verify_poll: String,
     slice_target: usize,
     replay_interval: String,
+    api_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +144,26 @@ pub struct Settings {
     pub verify_poll: Duration,
     pub slice_target: usize,
     pub replay_interval: Duration,
+    /// The bearer token clients of `bulkops serve` send; unset, only a loopback address is
+    /// served.
+    pub api_token: Option<ApiToken>,
+}
+
+/// A secret that `Debug` never shows, so that no log of the settings carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// The token itself, for the one comparison that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(****)")
+    }
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -362,6 +386,10 @@ impl Settings {
                 key: "request_timeout",
             });
         }
+        let api_token = match raw.api_token {
+            Some(token) if token.is_empty() => return Err(ConfigError::EmptyApiToken),
+            token => token.map(ApiToken),
+        };
         let state = Location::parse(match raw.state {
             Some(path) => path,
             None => default_state()?,
@@ -381,6 +409,7 @@ impl Settings {
             verify_poll: duration("verify_poll", &raw.verify_poll)?,
             slice_target: raw.slice_target,
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
+            api_token,
         })
     }
 }
@@ -415,7 +444,7 @@ const MASK: &str = "****";
 #[derive(Debug, Serialize)]
 pub struct Shown {
     pub name: &'static str,
-    /// `None`: unset (a connection variable), or left to each operation (`chunk_size`).
+    /// `None`: unset (a connection variable, the API token), or left to each operation (`chunk_size`).
     pub value: Option<Value>,
     /// `None`: an unset connection variable.
     pub source: Option<Source>,
@@ -498,6 +527,7 @@ impl Effective {
             ("verify_poll", Some(time(s.verify_poll))),
             ("slice_target", Some(json!(s.slice_target))),
             ("replay_interval", Some(time(s.replay_interval))),
+            ("api_token", s.api_token.as_ref().map(|_| json!(MASK))),
         ];
         let settings = values
             .into_iter()
@@ -555,7 +585,8 @@ impl std::fmt::Display for Effective {
             let value = match &shown.value {
                 Some(Value::String(text)) => text.clone(),
                 Some(value) => value.to_string(),
-                None => "(each operation's own)".to_string(),
+                None if shown.name == "chunk_size" => "(each operation's own)".to_string(),
+                None => "(unset)".to_string(),
             };
             let source = shown.source.map_or("", |s| match s {
                 Source::Default => "default",

@@ -471,6 +471,34 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
     })
 }
 
+/// The jobs whose engine runs in this process. A lease names the process, so it cannot keep a
+/// service that runs many jobs from starting a second engine on one of them (the same job
+/// submitted twice, or resumed while it runs): this can.
+static RUNNING_HERE: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A job's place in `RUNNING_HERE`, given up when its run ends however it ends.
+struct RunningHere(String);
+
+impl RunningHere {
+    fn enter(job: &str) -> Result<RunningHere, Error> {
+        let mut running = RUNNING_HERE.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(job.to_string()) {
+            return Err(Error::RunningHere {
+                job: job.to_string(),
+            });
+        }
+        Ok(RunningHere(job.to_string()))
+    }
+}
+
+impl Drop for RunningHere {
+    fn drop(&mut self) {
+        let mut running = RUNNING_HERE.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.0);
+    }
+}
+
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
@@ -481,6 +509,7 @@ async fn execute(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
+    let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
     let engine_settings = EngineSettings {

@@ -1,0 +1,36 @@
+//! `bulkops serve`: this process's settings and connection, handed to the service, and the
+//! address it listens on printed on stdout (a free port when `--listen` asked for port 0).
+
+use super::args::{GlobalArgs, Output, ServeArgs};
+use super::output::outln;
+use super::request::{load_settings, ExecFlags};
+use crate::app::{Credentials, Error};
+use crate::config::Overrides;
+use crate::serve::Service;
+
+pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
+    let settings = load_settings(global, &ExecFlags::default())?;
+    let service = Service {
+        listen: args.listen,
+        config: global.config.clone(),
+        // A submitted job's settings are these flags' and its own request's, layered as the
+        // command line layers them.
+        global: Overrides {
+            state: global.state.clone(),
+            reports_dir: global.reports_dir.clone(),
+            log_format: global.log_format.clone(),
+            ..Overrides::default()
+        },
+        settings,
+        credentials: Credentials::from_env(),
+    };
+    let output = global.output;
+    crate::serve::run(service, move |bound| match output {
+        Output::Json => outln!(
+            "{}",
+            serde_json::json!({"listening": format!("http://{bound}")})
+        ),
+        Output::Text => outln!("listening on http://{bound}"),
+    })
+    .await
+}
