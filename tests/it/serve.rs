@@ -1,0 +1,718 @@
+//! `bulkops serve`: a real process on 127.0.0.1 (a free port) against the simulator, driven
+//! over HTTP as a client would: jobs submitted, followed by polling and by server-sent events,
+//! steered, reported; bad input refused with the command line's own message and nothing sent;
+//! the token; SIGTERM; no secret anywhere.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{errors, run, seed_runs, terminate, Sim};
+use crate::truth::{assert_no_secret, echoing_hatchet, realistic_token, PASSWORD};
+
+const API_TOKEN: &str = "test-api-token-0123456789abcdef";
+
+/// A `bulkops serve` process, and (through `Deref`) a client of its API.
+struct Served {
+    child: Child,
+    client: Client,
+}
+
+/// A client of a served API, with the token, and the server's logs for failure messages.
+#[derive(Clone)]
+struct Client {
+    url: String,
+    token: Option<String>,
+    http: reqwest::blocking::Client,
+    /// Everything the server wrote on stderr (its logs) so far.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl std::ops::Deref for Served {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Served {
+    /// Starts `cmd` (a bulkops command with its state and credentials) as `serve` on a free
+    /// loopback port, with `token` as its API token.
+    fn start(cmd: &mut Command, token: Option<&str>) -> Served {
+        Served::start_on(cmd, "127.0.0.1:0", token)
+    }
+
+    /// `start` on the address `listen`.
+    fn start_on(cmd: &mut Command, listen: &str, token: Option<&str>) -> Served {
+        cmd.args(["serve", "--listen", listen, "-o", "json"])
+            .env("BULKOPS_VERIFY_POLL", "200ms")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = token {
+            cmd.env("BULKOPS_API_TOKEN", token);
+        }
+        let mut child = cmd.spawn().expect("bulkops serve starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let drained = stderr.clone();
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut all = drained.lock().unwrap_or_else(|e| e.into_inner());
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("serve prints where it listens");
+        let hello: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!(
+                "no address on stdout: {line:?}\n{}",
+                stderr.lock().unwrap_or_else(|e| e.into_inner())
+            )
+        });
+        let client = Client {
+            url: hello["listening"].as_str().expect("an address").to_string(),
+            token: token.map(str::to_string),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .expect("a client"),
+            stderr,
+        };
+        Served { child, client }
+    }
+
+    /// SIGTERM, then its exit code (within a minute) and its logs.
+    fn terminate(mut self) -> (i32, String) {
+        terminate(self.child.id());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("waitable") {
+                break status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve still runs a minute after SIGTERM:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // The log drain ends with the process.
+        std::thread::sleep(Duration::from_millis(200));
+        (code, self.logs())
+    }
+}
+
+impl Client {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.url));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Status and body text.
+    fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .expect("an answer");
+        (response.status().as_u16(), response.text().expect("a body"))
+    }
+
+    fn get_json(&self, path: &str) -> (u16, Value) {
+        let (status, text) = self.get(path);
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        (status, body)
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .expect("an answer");
+        let status = response.status().as_u16();
+        let text = response.text().expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        (status, body)
+    }
+
+    /// Submits a job that must begin: its id.
+    fn submit(&self, job: Value) -> String {
+        let (status, body) = self.post("/jobs", job);
+        assert_eq!(status, 202, "{body}\n{}", self.logs());
+        body["job"].as_str().expect("a job id").to_string()
+    }
+
+    /// `GET /jobs/{id}` until `done` says so.
+    fn until(&self, job: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let (status, shown) = self.get_json(&format!("/jobs/{job}"));
+            assert_eq!(status, 200, "{shown}");
+            if done(&shown) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: still {shown}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn until_ended(&self, job: &str) -> Value {
+        self.until(job, "ended", |shown| shown["ended"] == true)
+    }
+
+    fn logs(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The server-sent events of `path`, as (event, data), until the stream ends.
+    fn events(&self, path: &str) -> Vec<(String, Value)> {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .expect("an answer");
+        assert_eq!(response.status().as_u16(), 200);
+        let mut events = Vec::new();
+        let mut name = String::new();
+        for line in BufReader::new(response).lines().map_while(Result::ok) {
+            if let Some(event) = line.strip_prefix("event: ") {
+                name = event.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let data = serde_json::from_str(data).unwrap_or_else(|_| panic!("{data}"));
+                events.push((name.clone(), data));
+            }
+        }
+        events
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cancel(extra: Value) -> Value {
+    let mut job = json!({"operation": "runs cancel", "since": "1d"});
+    if let (Value::Object(job), Value::Object(extra)) = (&mut job, extra) {
+        job.extend(extra);
+    }
+    job
+}
+
+#[test]
+fn a_submitted_cancel_runs_in_the_service_and_is_followed_to_its_end_and_reported() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 2_000, "QUEUED", "cc", 20, 1, json!({}));
+    seed_runs(&sim, 300, "QUEUED", "other", 20, 1, json!({}));
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let job = served.submit(cancel(
+        json!({"workflow": ["cc"], "rate": 20, "chunk-size": 100}),
+    ));
+    let followed = {
+        let (client, path) = (served.client.clone(), format!("/jobs/{job}/events"));
+        std::thread::spawn(move || client.events(&path))
+    };
+    // Polling: a rate appears once a client looked twice.
+    let moving = served.until(&job, "a rate", |shown| {
+        shown["items_per_sec"].is_number() || shown["ended"] == true
+    });
+    assert_eq!(moving["job"], job.as_str());
+    let ended = served.until_ended(&job);
+    assert_eq!(ended["state"], "finished", "{ended}");
+    assert_eq!(ended["exit_code"], 0, "{ended}");
+    assert_eq!(ended["counts"]["done"], 2_000, "{ended}");
+    assert_eq!(sim.count("cc", "CANCELLED"), 2_000);
+    assert_eq!(sim.count("other", "QUEUED"), 300, "never wider than asked");
+
+    let events = followed.join().expect("the event stream was read");
+    let (last, progress) = events.split_last().expect("events");
+    assert_eq!(last.0, "end", "{events:?}");
+    assert_eq!(last.1["exit_code"], 0, "{events:?}");
+    assert_eq!(last.1["counts"]["done"], 2_000, "{events:?}");
+    assert!(
+        !progress.is_empty() && progress.iter().all(|(name, _)| name == "progress"),
+        "{events:?}"
+    );
+
+    let (status, listed) = served.get_json("/jobs");
+    assert_eq!(status, 200);
+    assert_eq!(listed["jobs"][0]["job"], job.as_str(), "{listed}");
+    assert_eq!(listed["jobs"][0]["state"], "finished", "{listed}");
+
+    let (status, csv) = served.get(&format!("/jobs/{job}/report?format=csv"));
+    assert_eq!(status, 200, "{csv}");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,operation,outcome,reason,http_status,attempts,time")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2_000);
+    assert!(rows.iter().all(|row| row.contains(",runs cancel,done,")));
+    let (status, ndjson) = served.get(&format!("/jobs/{job}/report?format=ndjson"));
+    assert_eq!(status, 200, "{ndjson}");
+    let items: Vec<Value> = ndjson
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(items.len(), 2_000);
+    assert!(items.iter().all(|item| item["outcome"] == "done"));
+    let (status, failed) = served.get(&format!("/jobs/{job}/report?format=ndjson&failed=true"));
+    assert_eq!((status, failed.as_str()), (200, ""));
+    let (status, body) = served.get_json(&format!("/jobs/{job}/report?format=xml"));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "unknown report format 'xml': use csv or ndjson"
+    );
+
+    // The same job submitted again: it finished, so the same command starts a new one, which
+    // finds nothing left to cancel.
+    let (status, again) = served.post("/jobs", cancel(json!({"workflow": ["cc"]})));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["state"], "nothing matches", "{again}");
+}
+
+#[test]
+fn bad_input_is_refused_with_400_and_the_command_lines_own_message_and_nothing_is_sent() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 50, "QUEUED", "wf", 20, 1, json!({}));
+    seed_runs(&sim, 5, "FAILED", "wf", 20, 1, json!({}));
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let same_as_cli: [(&[&str], Value); 9] = [
+        (
+            &["runs", "cancel", "-w", "wf"],
+            json!({"operation": "runs cancel", "workflow": ["wf"]}),
+        ),
+        (
+            &["runs", "cancel", "--since", "1d", "--metadata", "a:b=c"],
+            cancel(json!({"metadata": ["a:b=c"]})),
+        ),
+        (
+            &["runs", "cancel", "--since", "1d", "--status", "DONE"],
+            cancel(json!({"status": ["DONE"]})),
+        ),
+        (
+            &["runs", "cancel", "--since", "yesterday"],
+            json!({"operation": "runs cancel", "since": "yesterday"}),
+        ),
+        (
+            &["runs", "cancel", "--since", "1d", "--rate", "0"],
+            cancel(json!({"rate": 0})),
+        ),
+        (
+            &["runs", "cancel", "--since", "1d", "--concurrency", "65"],
+            cancel(json!({"concurrency": 65})),
+        ),
+        (
+            &["runs", "cancel", "--since", "1d", "-w", "no-such-workflow"],
+            cancel(json!({"workflow": ["no-such-workflow"]})),
+        ),
+        (
+            &["scheduled", "reschedule", "--shift", "0s"],
+            json!({"operation": "scheduled reschedule", "shift": "0s"}),
+        ),
+        (
+            &[
+                "runs",
+                "replay",
+                "--since",
+                "1d",
+                "--verify-timeout",
+                "soon",
+            ],
+            json!({"operation": "runs replay", "since": "1d", "verify-timeout": "soon"}),
+        ),
+    ];
+    for (args, body) in same_as_cli {
+        let cli = run(sim.bulkops(&state).args(args).arg("--yes"));
+        assert_eq!(cli.code, 2, "{args:?}: {}", cli.stderr);
+        let said = errors(&cli.stderr);
+        assert_eq!(said.len(), 1, "{args:?}: {}", cli.stderr);
+        let (status, answer) = served.post("/jobs", body.clone());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(
+            format!("error: {}", answer["error"].as_str().unwrap_or_default()),
+            said[0],
+            "{body}"
+        );
+    }
+    let api_only = [
+        (
+            cancel(json!({"token": "eyJhbGciOi"})),
+            "credentials_in_request",
+        ),
+        (
+            cancel(json!({"metadata": ["k=v"], "nested": {"api_key": "x"}})),
+            "credentials_in_request",
+        ),
+        (
+            json!({"operation": "runs replay", "since": "1d", "concurrency": 2}),
+            "flag_not_offered",
+        ),
+        (
+            cancel(json!({"ids-file": "/etc/passwd"})),
+            "flag_not_offered",
+        ),
+        (json!({"operation": "runs obliterate"}), "unknown_operation"),
+        (json!({"since": "1d"}), "bad_body"),
+        (cancel(json!({"rate": "fast"})), "bad_body"),
+        (json!(["runs cancel"]), "bad_body"),
+    ];
+    for (body, cause) in api_only {
+        let (status, answer) = served.post("/jobs", body.clone());
+        assert_eq!(
+            (status, answer["cause"].as_str()),
+            (400, Some(cause)),
+            "{body}: {answer}"
+        );
+        let message = answer["error"].as_str().expect("a message");
+        assert!(
+            !message.contains('\n') && !message.contains("eyJhbGciOi"),
+            "{message}"
+        );
+    }
+    let refused = served
+        .request(reqwest::Method::POST, "/jobs")
+        .body("{not json")
+        .send()
+        .expect("an answer");
+    assert_eq!(refused.status().as_u16(), 400);
+
+    assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+    assert_eq!(sim.count("wf", "QUEUED"), 50);
+    let (_, listed) = served.get_json("/jobs");
+    assert_eq!(listed["jobs"], json!([]), "no job was created");
+}
+
+#[test]
+fn without_the_token_only_the_probes_answer_and_nothing_is_sent() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 20, "QUEUED", "wf", 20, 1, json!({}));
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let anonymous = reqwest::blocking::Client::new();
+    let url = |path: &str| format!("{}{path}", served.url);
+    for probe in ["/healthz", "/readyz"] {
+        let answer = anonymous.get(url(probe)).send().expect("an answer");
+        assert_eq!(answer.status().as_u16(), 200, "{probe}");
+    }
+    let guarded = [
+        ("GET", "/jobs"),
+        ("POST", "/jobs"),
+        ("GET", "/openapi.yaml"),
+        ("GET", "/jobs/x"),
+        ("POST", "/jobs/x/pause"),
+        ("GET", "/jobs/x/events"),
+        ("GET", "/jobs/x/report"),
+    ];
+    let submission = cancel(json!({}));
+    for (method, path) in guarded {
+        let method: reqwest::Method = method.parse().expect("a method");
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("Basic dGVzdA=="),
+            Some(API_TOKEN),
+        ] {
+            let mut request = anonymous
+                .request(method.clone(), url(path))
+                .json(&submission);
+            if let Some(auth) = auth {
+                request = request.header("Authorization", auth);
+            }
+            let answer = request.send().expect("an answer");
+            assert_eq!(
+                answer.status().as_u16(),
+                401,
+                "{method} {path} with {auth:?}"
+            );
+            assert_eq!(answer.headers()["www-authenticate"], "Bearer");
+            let body: Value = answer.json().expect("a JSON error");
+            assert_eq!(body["cause"], "unauthorized");
+        }
+    }
+    assert_eq!(sim.mutating_requests(), 0);
+    let (status, _) = served.get_json("/jobs");
+    assert_eq!(status, 200, "the token itself is let through");
+    // The document served is the one checked in.
+    let (status, document) = served.get("/openapi.yaml");
+    assert_eq!(status, 200);
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/serve-openapi.yaml"),
+    )
+    .expect("the checked-in document");
+    assert_eq!(document, committed);
+    let (status, missing) = served.get_json("/no/such/route");
+    assert_eq!((status, missing["cause"].as_str()), (404, Some("no_route")));
+}
+
+#[test]
+fn serve_refuses_an_address_other_hosts_reach_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    for output in ["text", "json"] {
+        let refused = run(crate::support::bulkops_command(&state).args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "-o",
+            output,
+        ]));
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        let said = errors(&refused.stderr);
+        assert_eq!(said.len(), 1, "{}", refused.stderr);
+        assert!(
+            said[0].starts_with(
+                "error: refusing to serve 0.0.0.0:0 without an API token: set BULKOPS_API_TOKEN"
+            ),
+            "{}",
+            said[0]
+        );
+    }
+    let empty = run(crate::support::bulkops_command(&state)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env("BULKOPS_API_TOKEN", ""));
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(
+        errors(&empty.stderr)[0].contains("the API token is empty"),
+        "{}",
+        empty.stderr
+    );
+    // With a token, it serves other hosts too (and a SIGTERM ends it with 0).
+    let served = Served::start_on(
+        &mut crate::support::bulkops_command(&state),
+        "0.0.0.0:0",
+        Some(API_TOKEN),
+    );
+    assert!(served.url.starts_with("http://0.0.0.0:"), "{}", served.url);
+    assert_eq!(served.get("/healthz"), (200, "ok\n".to_string()));
+    let (code, logs) = served.terminate();
+    assert_eq!(code, 0, "{logs}");
+}
+
+#[test]
+fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let job = served.submit(cancel(json!({"rate": 2, "chunk-size": 50})));
+    let sent = |shown: &Value| {
+        shown["counts"]["done"].as_u64().unwrap_or(0)
+            + shown["counts"]["sent"].as_u64().unwrap_or(0)
+    };
+    served.until(&job, "first chunks", |shown| sent(shown) > 0);
+
+    // The same job submitted again while it runs here: refused, not run twice.
+    let (status, twice) = served.post("/jobs", cancel(json!({"rate": 2, "chunk-size": 50})));
+    assert_eq!(
+        (status, twice["cause"].as_str()),
+        (409, Some("job_running_here")),
+        "{twice}"
+    );
+    let (status, resumed) = served.post(&format!("/jobs/{job}/resume"), json!({}));
+    assert_eq!(status, 409, "{resumed}");
+
+    let (status, paused) = served.post(&format!("/jobs/{job}/pause"), json!({}));
+    assert_eq!(
+        (status, paused["state"].as_str()),
+        (200, Some("paused")),
+        "{paused}"
+    );
+    let stopped = served.until_ended(&job);
+    assert_eq!(
+        (stopped["state"].as_str(), stopped["exit_code"].as_u64()),
+        (Some("paused"), Some(3))
+    );
+    let (status, again) = served.post(&format!("/jobs/{job}/pause"), json!({}));
+    assert_eq!(
+        (status, again["cause"].as_str()),
+        (409, Some("job_not_running")),
+        "{again}"
+    );
+
+    let (status, resumed) = served.post(&format!("/jobs/{job}/resume"), json!({"rate": 2}));
+    assert_eq!(
+        (status, resumed["job"].as_str()),
+        (202, Some(job.as_str())),
+        "{resumed}"
+    );
+    served.until(&job, "running again", |shown| shown["state"] == "running");
+
+    let (status, retuned) = served.post(&format!("/jobs/{job}/retune"), json!({"rate": 5}));
+    assert_eq!(
+        (status, retuned["rate"].as_f64()),
+        (200, Some(5.0)),
+        "{retuned}"
+    );
+    let (_, shown) = served.get_json(&format!("/jobs/{job}"));
+    assert_eq!(shown["rate"], 5.0, "{shown}");
+    let cli = run(sim
+        .bulkops(&state)
+        .args(["jobs", "retune", &job, "--rate", "0"]));
+    let (status, refused) = served.post(&format!("/jobs/{job}/retune"), json!({"rate": 0}));
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        format!("error: {}", refused["error"].as_str().unwrap_or_default()),
+        errors(&cli.stderr)[0]
+    );
+    let (status, refused) = served.post(
+        &format!("/jobs/{job}/retune"),
+        json!({"rate": 5, "concurrency": 8}),
+    );
+    assert_eq!(
+        (status, refused["cause"].as_str()),
+        (400, Some("flag_not_honoured")),
+        "{refused}"
+    );
+
+    let (status, aborted) = served.post(&format!("/jobs/{job}/abort"), json!({}));
+    assert_eq!(
+        (status, aborted["state"].as_str()),
+        (200, Some("aborted")),
+        "{aborted}"
+    );
+    let ended = served.until_ended(&job);
+    assert_eq!(
+        (ended["state"].as_str(), ended["exit_code"].as_u64()),
+        (Some("aborted"), Some(3))
+    );
+    let cancelled = sim.count("wf", "CANCELLED");
+    assert!(cancelled > 0 && cancelled < 3_000, "{cancelled}");
+    let (status, refused) = served.post(&format!("/jobs/{job}/resume"), json!({}));
+    assert_eq!(
+        (status, refused["cause"].as_str()),
+        (409, Some("nothing_to_resume")),
+        "{refused}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        sim.count("wf", "CANCELLED"),
+        cancelled,
+        "nothing sent after the abort"
+    );
+
+    for path in ["/jobs/nope", "/jobs/nope/events", "/jobs/nope/report"] {
+        let (status, missing) = served.get_json(path);
+        assert_eq!(
+            (status, missing["cause"].as_str()),
+            (404, Some("unknown_job")),
+            "{path}"
+        );
+    }
+    let (status, _) = served.post("/jobs/nope/pause", json!({}));
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn sigterm_stops_the_running_job_releases_it_and_exits_0_and_the_job_resumes() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let job = served.submit(cancel(json!({"rate": 2, "chunk-size": 50})));
+    served.until(&job, "first chunks", |shown| {
+        shown["counts"]["pending"].as_u64() < Some(3_000)
+    });
+    let (code, logs) = served.terminate();
+    assert_eq!(code, 0, "{logs}");
+    assert!(
+        logs.contains("every job this process ran was stopped and released"),
+        "{logs}"
+    );
+
+    let shown = run(sim
+        .bulkops(&state)
+        .args(["jobs", "show", &job, "-o", "json"]));
+    let shown: Value = serde_json::from_str(shown.stdout.trim()).expect("the job");
+    assert_eq!(shown["state"], "interrupted", "{shown}");
+    let resumed = run(sim
+        .bulkops(&state)
+        .args(["jobs", "resume", &job, "--rate", "200", "-o", "json"])
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 3_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 3_000);
+    assert_eq!(sim.stats()["max_cancels_per_run"], 1, "{}", sim.stats());
+}
+
+// SQLite only, as `truth_a_server_that_echoes_the_token_gets_it_nowhere`: it searches the state
+// file's bytes.
+#[test]
+fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let address = echoing_hatchet(3);
+    let url = format!("http://user:{PASSWORD}@{address}");
+    let (token, mut secrets) = realistic_token(&url);
+    secrets.push(API_TOKEN.to_string());
+    let served = Served::start(
+        crate::support::bulkops_command(&state)
+            .env("HATCHET_CLIENT_TOKEN", &token)
+            .env("HATCHET_CLIENT_SERVER_URL", &url),
+        Some(API_TOKEN),
+    );
+    let mut answers = Vec::new();
+    let (status, refused) = served.post("/jobs", cancel(json!({"token": token})));
+    assert_eq!(status, 400);
+    answers.push(refused.to_string());
+    let job = served.submit(json!({"operation": "runs cancel", "since": "1h"}));
+    let ended = served.until_ended(&job);
+    assert_eq!(ended["exit_code"], 1, "{ended}");
+    assert_eq!(ended["counts"]["failed"], 3, "{ended}");
+    for path in [
+        format!("/jobs/{job}"),
+        "/jobs".to_string(),
+        format!("/jobs/{job}/report?format=csv"),
+        format!("/jobs/{job}/report?format=ndjson"),
+        format!("/jobs/{job}/events"),
+        "/readyz".to_string(),
+    ] {
+        let (status, text) = served.get(&path);
+        assert_eq!(status, 200, "{path}: {text}");
+        answers.push(text);
+    }
+    assert!(answers[3].contains("HTTP 400"), "{}", answers[3]);
+    let (code, logs) = served.terminate();
+    assert_eq!(code, 0, "{logs}");
+    for (i, answer) in answers.iter().enumerate() {
+        assert_no_secret(&format!("answer {i}"), answer.as_bytes(), &secrets);
+    }
+    assert_no_secret("the logs", logs.as_bytes(), &secrets);
+    let mut files = vec![state.clone(), dir.path().join("state.db-wal")];
+    files.extend(
+        std::fs::read_dir(dir.path().join("state-reports"))
+            .expect("the saved reports")
+            .map(|entry| entry.expect("an entry").path()),
+    );
+    for file in files.iter().filter(|f| f.exists()) {
+        let bytes = std::fs::read(file).expect("readable");
+        assert_no_secret(&file.display().to_string(), &bytes, &secrets);
+    }
+}
