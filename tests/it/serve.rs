@@ -401,6 +401,17 @@ fn bad_input_is_refused_with_400_and_the_command_lines_own_message_and_nothing_i
         .expect("an answer");
     assert_eq!(refused.status().as_u16(), 400);
 
+    // A dry run counts and changes nothing.
+    let (status, found) = served.post(
+        "/jobs",
+        cancel(json!({"dry-run": true, "workflow": ["wf"]})),
+    );
+    assert_eq!(
+        (status, found["matching"].as_u64()),
+        (200, Some(50)),
+        "{found}"
+    );
+
     assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
     assert_eq!(sim.count("wf", "QUEUED"), 50);
     let (_, listed) = served.get_json("/jobs");
