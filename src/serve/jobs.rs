@@ -4,8 +4,10 @@
 //! prints. A submission is its own confirmation (as `--yes`); `ids-file` is not offered (a
 //! request names no file of the server's).
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -353,33 +355,60 @@ fn sight_json(sight: &Sight) -> Value {
     shown
 }
 
-/// `GET /jobs/{id}`. Successive looks at a job share its rate meter, so a client polling
-/// every second or so sees its rate and ETA.
+/// A job looked at through `GET /jobs/{id}`: its watch, shared by successive looks.
+type Watched = Arc<Mutex<Watch>>;
+
+/// The jobs clients look at, each with its rate meter, so that a client polling every second
+/// or so sees a rate and an ETA. Each holds a store connection: one nobody looked at for
+/// `FORGET_AFTER` is let go.
+#[derive(Default)]
+pub(super) struct Watches(Mutex<HashMap<String, (Instant, Watched)>>);
+
+const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+impl Watches {
+    fn table(&self) -> MutexGuard<'_, HashMap<String, (Instant, Watched)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The watch of `job` if one is kept (the others unlooked at for too long let go).
+    fn get(&self, job: &str, now: Instant) -> Option<Watched> {
+        let mut table = self.table();
+        table.retain(|_, (seen, _)| now.duration_since(*seen) < FORGET_AFTER);
+        let (seen, watch) = table.get_mut(job)?;
+        *seen = now;
+        Some(watch.clone())
+    }
+
+    /// Keeps `watch` for `job`, unless another look kept one meanwhile (then that one).
+    fn keep(&self, job: &str, watch: Watch, now: Instant) -> Watched {
+        let kept = Arc::new(Mutex::new(watch));
+        let mut table = self.table();
+        table
+            .entry(job.to_string())
+            .or_insert((now, kept))
+            .1
+            .clone()
+    }
+
+    fn forget(&self, job: &str) {
+        self.table().remove(job);
+    }
+}
+
+/// `GET /jobs/{id}`.
 pub(super) async fn show(
     State(api): State<Api>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let known = api
-        .0
-        .watches
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&id)
-        .cloned();
-    let watch = match known {
+    let watches = &api.0.watches;
+    let watch = match watches.get(&id, Instant::now()) {
         Some(watch) => watch,
         None => {
             let settings = api.0.settings.clone();
             let job = id.clone();
             let opened = blocking(move || Watch::open(&settings, &job)).await?;
-            let opened = std::sync::Arc::new(std::sync::Mutex::new(opened));
-            api.0
-                .watches
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(id.clone())
-                .or_insert(opened)
-                .clone()
+            watches.keep(&id, opened, Instant::now())
         }
     };
     let sight = blocking(move || {
@@ -389,11 +418,7 @@ pub(super) async fn show(
     .await?;
     if sight.ended.is_some() {
         // An ended job's look never changes: nothing to meter.
-        api.0
-            .watches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        watches.forget(&id);
     }
     Ok(Json(sight_json(&sight)))
 }

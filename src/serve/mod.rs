@@ -23,10 +23,9 @@ mod jobs;
 mod openapi;
 mod runner;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -38,7 +37,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::{oneshot, watch};
 
-use crate::app::{BulkopsExitCode, Credentials, Error, Watch};
+use crate::app::{BulkopsExitCode, Credentials, Error};
 use crate::config::{ApiToken, Overrides, Settings};
 pub use error::ApiError;
 
@@ -71,9 +70,8 @@ struct Shared {
     runner: runner::Handle,
     /// `true` once shutdown began: no new jobs, event streams end.
     closing: watch::Receiver<bool>,
-    /// The jobs asked for by `GET /jobs/{id}`, each with its rate meter, so that a client that
-    /// polls sees a rate and an ETA.
-    watches: Mutex<HashMap<String, Arc<Mutex<Watch>>>>,
+    /// The jobs asked for by `GET /jobs/{id}`.
+    watches: jobs::Watches,
 }
 
 impl Api {
@@ -232,7 +230,7 @@ pub async fn run(
         token,
         runner,
         closing,
-        watches: Mutex::new(HashMap::new()),
+        watches: jobs::Watches::default(),
     }));
     let (drained, when_drained) = oneshot::channel::<()>();
     let server = axum::serve(listener, router(api)).with_graceful_shutdown(async move {
