@@ -2788,13 +2788,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__serve)
-            opts="-o -h --listen --state --reports-dir --config --log-format --output --help"
+            opts="-o -h --listen --jobs-dir --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -854,6 +854,7 @@ esac
 (serve)
 _arguments "${_arguments_options[@]}" : \
 '--listen=[Address and port to listen on (port 0\: any free one, printed on stdout); an address other hosts reach needs an API token]:ADDR:_default' \
+'--jobs-dir=[Scheduled jobs\: every *.toml file of DIR, a cron expression (UTC) and a job as POST /jobs takes it (see config/jobs/); each firing is an ordinary job named after its file, and a firing while the previous run still goes is skipped]:DIR:_files' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \

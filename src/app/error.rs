@@ -165,6 +165,9 @@ pub enum Error {
     /// A service runs many jobs in one process: one engine per job among them.
     #[error("job {job} is already running in this process: follow it (GET /jobs/{job}, or `bulkops jobs watch {job}`)")]
     RunningHere { job: String },
+    /// A scheduled job's file (`serve --jobs-dir`): the problem names the fix.
+    #[error("{}: {problem}", file.display())]
+    Schedule { file: PathBuf, problem: String },
     /// `serve` on an address other hosts reach, with nothing to tell its clients apart.
     #[error("refusing to serve {listen} without an API token: set BULKOPS_API_TOKEN (or api_token in --config FILE), or listen on loopback (--listen 127.0.0.1:8080)")]
     Unprotected { listen: std::net::SocketAddr },
@@ -236,6 +239,7 @@ impl Error {
             | Error::NotConfirmed
             | Error::Answer(_)
             | Error::RunningHere { .. }
+            | Error::Schedule { .. }
             | Error::Unprotected { .. }
             | Error::Listen { .. } => BulkopsExitCode::BAD_INPUT,
         }
@@ -284,6 +288,7 @@ impl Error {
             Error::Write { .. } => "cannot_write",
             Error::Stdout(_) => "stdout",
             Error::RunningHere { .. } => "job_running_here",
+            Error::Schedule { .. } => "schedule",
             Error::Unprotected { .. } => "no_api_token",
             Error::Listen { .. } => "cannot_listen",
         }

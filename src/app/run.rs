@@ -21,7 +21,7 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
     RunOutcome, Stop,
 };
-use crate::job::{HatchetJob, JobSpec, Target, Window};
+use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
 
@@ -149,6 +149,25 @@ fn started_by() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// A new Hatchet job as far as it is checked before anything is sent: the token, the spec
+/// with its operation's requirements, and the window it resolves to at `now`.
+pub(super) fn plan(
+    credentials: &Credentials,
+    kind: OperationKind,
+    selector: Selector,
+    now: DateTime<Utc>,
+) -> Result<(Connection, HatchetJob, Window), Error> {
+    let conn = credentials.connection()?;
+    // The target is stored, shown and hashed into the job's identity: never with a password.
+    let target = Target {
+        server_url: without_credentials(conn.server_url.as_str()),
+        tenant: conn.tenant.to_string(),
+    };
+    let spec = ops::job_spec(kind, selector, target)?;
+    let window = spec.resolve_window(now)?;
+    Ok((conn, spec, window))
+}
+
 /// Runs a new job, or resumes the unfinished one with the same identity.
 pub(super) async fn run_new(
     settings: &Settings,
@@ -157,15 +176,8 @@ pub(super) async fn run_new(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.connection()?;
-    // The target is stored, shown and hashed into the job's identity: never with a password.
-    let target = Target {
-        server_url: without_credentials(conn.server_url.as_str()),
-        tenant: conn.tenant.to_string(),
-    };
-    let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
-    let window = spec.resolve_window(now)?;
+    let (conn, spec, window) = plan(credentials, request.kind, request.selector, now)?;
     let mut store = settings.state.open()?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.

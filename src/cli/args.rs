@@ -91,7 +91,7 @@ pub enum Command {
     /// Ctrl-C: no new jobs, running jobs stop after their in-flight requests and stay resumable,
     /// exit 0.
     #[command(
-        after_help = "Examples:\n  bulkops serve\n  BULKOPS_API_TOKEN=$(openssl rand -hex 32) bulkops serve --listen 0.0.0.0:8080"
+        after_help = "Examples:\n  bulkops serve --jobs-dir config/jobs\n  BULKOPS_API_TOKEN=$(openssl rand -hex 32) bulkops serve --listen 0.0.0.0:8080"
     )]
     Serve(ServeArgs),
 }
@@ -102,6 +102,11 @@ pub struct ServeArgs {
     /// other hosts reach needs an API token
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    /// Scheduled jobs: every *.toml file of DIR, a cron expression (UTC) and a job as POST /jobs
+    /// takes it (see config/jobs/); each firing is an ordinary job named after its file, and a
+    /// firing while the previous run still goes is skipped
+    #[arg(long, value_name = "DIR")]
+    pub jobs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
         },
         settings,
         credentials: Credentials::from_env(),
+        jobs_dir: args.jobs_dir.clone(),
     };
     let output = global.output;
     crate::serve::run(service, move |bound| match output {

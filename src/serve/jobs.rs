@@ -19,11 +19,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::runner::Started;
+use super::runner::{RunOver, Started};
 use super::{Api, ApiError};
-use crate::app::{self, Error, Execution, JobCommand, Sight, Watch};
+use crate::app::{self, Error, Execution, JobCommand, JobRequest, Sight, Watch};
 use crate::cli::{job_line, job_request, reschedule_kind, watch_json, SelectInput};
-use crate::config::Overrides;
+use crate::config::{Overrides, Settings};
 use crate::job::OperationKind;
 use crate::report::ReportFormat;
 
@@ -75,6 +75,11 @@ fn read_body<T: DeserializeOwned>(bytes: &Bytes) -> Result<(T, Map<String, Value
     } else {
         serde_json::from_slice(bytes).map_err(|e| ApiError::Body(e.to_string()))?
     };
+    read_value(value)
+}
+
+/// `read_body` of a value already parsed.
+fn read_value<T: DeserializeOwned>(value: Value) -> Result<(T, Map<String, Value>), ApiError> {
     if let Some(field) = credential_field(&value) {
         return Err(ApiError::Credentials { field });
     }
@@ -256,38 +261,63 @@ fn pace_overrides(
     }
 }
 
+/// A new job as a submission (or a scheduled job's file) gives it, read and checked as the
+/// command line reads and checks its flags (the app checks the rest as it runs it).
+pub(super) struct NewJob {
+    settings: Settings,
+    pub(super) request: JobRequest,
+    exec: Execution,
+}
+
+impl NewJob {
+    pub(super) fn read(api: &Api, job: Value) -> Result<NewJob, ApiError> {
+        let (body, given) = read_value::<JobBody>(job)?;
+        let (_, kind) = operation(&body, &given)?;
+        // The command line's order: the settings, then the selection.
+        let settings = api.settings_with(pace_overrides(
+            &body.pace,
+            body.concurrency,
+            body.chunk_size,
+        ))?;
+        let request = job_request(kind, selection(&body))?;
+        let exec = Execution {
+            rate: body.pace.rate,
+            concurrency: body.concurrency,
+            no_verify: body.pace.no_verify,
+            dry_run: body.dry_run,
+            yes: true,
+            reason: body.reason.clone(),
+            job_name: body.job.clone(),
+            again: body.again,
+        };
+        Ok(NewJob {
+            settings,
+            request,
+            exec,
+        })
+    }
+
+    /// Runs it in this process: how it started, and what tells when its run is over.
+    pub(super) async fn submit(self, api: &Api) -> Result<(Started, RunOver), ApiError> {
+        let command = JobCommand::New(Box::new(self.request));
+        api.0.runner.submit(self.settings, command, self.exec).await
+    }
+}
+
 /// `POST /jobs`: runs a job in this process (202 with its id once its engine took it), or
 /// answers what ended it before (a dry run, nothing matching, a refusal).
 pub(super) async fn submit(State(api): State<Api>, bytes: Bytes) -> Result<Response, ApiError> {
     if api.closing() {
         return Err(ApiError::ShuttingDown);
     }
-    let (body, given) = read_body::<JobBody>(&bytes)?;
-    let (_, kind) = operation(&body, &given)?;
-    // The command line's order: the settings, then the selection, then the app's checks.
-    let settings = api.settings_with(pace_overrides(
-        &body.pace,
-        body.concurrency,
-        body.chunk_size,
-    ))?;
-    let request = job_request(kind, selection(&body))?;
-    let exec = Execution {
-        rate: body.pace.rate,
-        concurrency: body.concurrency,
-        no_verify: body.pace.no_verify,
-        dry_run: body.dry_run,
-        yes: true,
-        reason: body.reason.clone(),
-        job_name: body.job.clone(),
-        again: body.again,
-    };
-    let command = JobCommand::New(Box::new(request));
-    started(api.0.runner.submit(settings, command, exec).await?)
+    let (job, _) = read_body::<Value>(&bytes)?;
+    let (started, _) = NewJob::read(&api, job)?.submit(&api).await?;
+    Ok(answer(started))
 }
 
 /// A job that began is 202, pointing at it; one that ended before is its own answer.
-fn started(started: Started) -> Result<Response, ApiError> {
-    Ok(match started {
+fn answer(started: Started) -> Response {
+    match started {
         Started::Begun { job } => (
             StatusCode::ACCEPTED,
             [(header::LOCATION, format!("/jobs/{job}"))],
@@ -295,7 +325,7 @@ fn started(started: Started) -> Result<Response, ApiError> {
         )
             .into_response(),
         Started::Ended(status, body) => (status, Json(body)).into_response(),
-    })
+    }
 }
 
 /// What `jobs resume` offers.
@@ -326,7 +356,8 @@ pub(super) async fn resume(
         ..Execution::default()
     };
     let command = JobCommand::Resume { job: id };
-    started(api.0.runner.submit(settings, command, exec).await?)
+    let (started, _) = api.0.runner.submit(settings, command, exec).await?;
+    Ok(answer(started))
 }
 
 /// `GET /jobs`: every job in the store, as `jobs list -o json` gives each.

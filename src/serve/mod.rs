@@ -9,6 +9,7 @@
 //! - `jobs`: submit, list, show, pause/resume/abort/retune, report;
 //! - `events`: a job's progress as server-sent events;
 //! - `runner`: the jobs' runs on the process's actix System, and their answer to a submission;
+//! - `schedule`: scheduled jobs from `--jobs-dir`, each firing an ordinary job;
 //! - `error`: errors as an HTTP status and a one-line JSON error;
 //! - `openapi`: the document.
 //!
@@ -22,6 +23,7 @@ mod events;
 mod jobs;
 mod openapi;
 mod runner;
+mod schedule;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +54,8 @@ pub struct Service {
     pub settings: Settings,
     /// The Hatchet and Handinger credentials of this process's environment, the only ones used.
     pub credentials: Credentials,
+    /// `--jobs-dir`: the scheduled jobs' files.
+    pub jobs_dir: Option<PathBuf>,
 }
 
 /// How long running jobs get to stop after SIGTERM; then the process exits anyway, with 3
@@ -212,17 +216,8 @@ pub async fn run(
     if token.is_none() && !listen.ip().is_loopback() {
         return Err(Error::Unprotected { listen });
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| Error::Listen { listen, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| Error::Listen { listen, source })?;
-    // Installed before anything is announced: a signal that came sooner would end the process
-    // by its default action.
-    let stop = crate::cli::stop_on_signal();
     let (close, closing) = watch::channel(false);
-    let (runner, jobs) = runner::start(service.credentials, closing.clone());
+    let (runner, jobs) = runner::start(service.credentials.clone(), closing.clone());
     let api = Api(Arc::new(Shared {
         settings: service.settings,
         config: service.config,
@@ -232,7 +227,21 @@ pub async fn run(
         closing,
         watches: jobs::Watches::default(),
     }));
+    let schedules = match &service.jobs_dir {
+        Some(dir) => schedule::load(&api, &service.credentials, dir)?,
+        None => Vec::new(),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| Error::Listen { listen, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Error::Listen { listen, source })?;
+    // Installed before anything is announced: a signal that came sooner would end the process
+    // by its default action.
+    let stop = crate::cli::stop_on_signal();
     let (drained, when_drained) = oneshot::channel::<()>();
+    schedule::start(&api, schedules);
     let server = axum::serve(listener, router(api)).with_graceful_shutdown(async move {
         let _ = when_drained.await;
     });

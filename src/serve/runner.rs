@@ -32,6 +32,17 @@ struct Submission {
     command: JobCommand,
     exec: Execution,
     reply: oneshot::Sender<Started>,
+    /// Held by the job's run until it is over.
+    running: oneshot::Sender<()>,
+}
+
+/// Tells when a submitted job's run is over, however it ended.
+pub(super) struct RunOver(oneshot::Receiver<()>);
+
+impl RunOver {
+    pub(super) fn is_over(&mut self) -> bool {
+        !matches!(self.0.try_recv(), Err(oneshot::error::TryRecvError::Empty))
+    }
 }
 
 /// Where requests hand their jobs.
@@ -45,19 +56,22 @@ impl Handle {
         settings: Settings,
         command: JobCommand,
         exec: Execution,
-    ) -> Result<Started, ApiError> {
+    ) -> Result<(Started, RunOver), ApiError> {
         let (reply, answer) = oneshot::channel();
+        let (running, over) = oneshot::channel();
         let submission = Submission {
             settings,
             command,
             exec,
             reply,
+            running,
         };
         // Closed once shutdown began.
         self.0
             .send(submission)
             .map_err(|_| ApiError::ShuttingDown)?;
-        answer.await.map_err(|_| ApiError::ShuttingDown)
+        let started = answer.await.map_err(|_| ApiError::ShuttingDown)?;
+        Ok((started, RunOver(over)))
     }
 }
 
@@ -108,6 +122,7 @@ async fn run_one(
         command,
         exec,
         reply,
+        running: _running,
     } = submission;
     let mut frontend = Unattended {
         started: Some(reply),

@@ -43,12 +43,14 @@ impl Served {
     /// Starts `cmd` (a bulkops command with its state and credentials) as `serve` on a free
     /// loopback port, with `token` as its API token.
     fn start(cmd: &mut Command, token: Option<&str>) -> Served {
-        Served::start_on(cmd, "127.0.0.1:0", token)
+        Served::start_with(cmd, token, &["--listen", "127.0.0.1:0"])
     }
 
-    /// `start` on the address `listen`.
-    fn start_on(cmd: &mut Command, listen: &str, token: Option<&str>) -> Served {
-        cmd.args(["serve", "--listen", listen, "-o", "json"])
+    /// `start` with these arguments of `serve`.
+    fn start_with(cmd: &mut Command, token: Option<&str>, args: &[&str]) -> Served {
+        cmd.arg("serve")
+            .args(args)
+            .args(["-o", "json"])
             .env("BULKOPS_VERIFY_POLL", "200ms")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -514,10 +516,10 @@ fn serve_refuses_an_address_other_hosts_reach_without_a_token() {
         empty.stderr
     );
     // With a token, it serves other hosts too (and a SIGTERM ends it with 0).
-    let served = Served::start_on(
+    let served = Served::start_with(
         &mut crate::support::bulkops_command(&state),
-        "0.0.0.0:0",
         Some(API_TOKEN),
+        &["--listen", "0.0.0.0:0"],
     );
     assert!(served.url.starts_with("http://0.0.0.0:"), "{}", served.url);
     assert_eq!(served.get("/healthz"), (200, "ok\n".to_string()));
@@ -725,5 +727,158 @@ fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
     for file in files.iter().filter(|f| f.exists()) {
         let bytes = std::fs::read(file).expect("readable");
         assert_no_secret(&file.display().to_string(), &bytes, &secrets);
+    }
+}
+
+/// A directory of scheduled jobs' files, each `(name, text)`.
+fn jobs_dir(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let jobs = dir.join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    for (name, text) in files {
+        std::fs::write(jobs.join(name), text).unwrap();
+    }
+    jobs
+}
+
+#[test]
+fn scheduled_jobs_fire_as_ordinary_jobs_and_a_firing_during_a_run_is_skipped() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 400, "QUEUED", "sched", 20, 1, json!({}));
+    seed_runs(&sim, 50, "QUEUED", "other", 20, 1, json!({}));
+    // Every 2 s; a run lasts several seconds (10 chunks at 2 requests/s).
+    let jobs = jobs_dir(
+        dir.path(),
+        &[(
+            "every-2s.toml",
+            "cron = \"*/2 * * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\nworkflow = [\"sched\"]\nrate = 2\nchunk-size = 40\n",
+        )],
+    );
+    let jobs = jobs.to_str().expect("a path");
+    let served = Served::start_with(
+        &mut sim.bulkops(&state),
+        Some(API_TOKEN),
+        &["--listen", "127.0.0.1:0", "--jobs-dir", jobs],
+    );
+    let finished = |done: u64| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, listed) = served.get_json("/jobs");
+            let jobs = listed["jobs"].as_array().cloned().unwrap_or_default();
+            let ended: Vec<&Value> = jobs
+                .iter()
+                .filter(|job| job["state"] == "finished" && job["counts"]["done"] == done)
+                .collect();
+            if let Some(job) = ended.first() {
+                return ((*job).clone(), jobs.len());
+            }
+            assert!(Instant::now() < deadline, "{listed}\n{}", served.logs());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let (first, count) = finished(400);
+    assert_eq!(count, 1, "one job for the first run");
+    assert!(
+        first["job"].as_str().unwrap().starts_with("every-2s-"),
+        "{first}"
+    );
+    assert!(
+        served
+            .logs()
+            .contains("skipped: the previous run is still going"),
+        "{}",
+        served.logs()
+    );
+    // Nothing left: a firing creates no job. New runs: the next firing is a new job.
+    let quiet = Instant::now() + Duration::from_secs(60);
+    while !served.logs().contains("nothing matches") {
+        assert!(Instant::now() < quiet, "{}", served.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    seed_runs(&sim, 40, "QUEUED", "sched", 20, 1, json!({}));
+    let (second, count) = finished(40);
+    assert_eq!(count, 2, "{second}");
+    assert_ne!(second["job"], first["job"]);
+    assert_eq!(sim.count("sched", "CANCELLED"), 440);
+    assert_eq!(sim.count("other", "QUEUED"), 50);
+    assert_eq!(sim.stats()["max_cancels_per_run"], 1, "{}", sim.stats());
+    let (code, logs) = served.terminate();
+    assert_eq!(code, 0, "{logs}");
+}
+
+#[test]
+fn a_bad_scheduled_job_stops_serve_before_it_listens_naming_its_file() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let cli = run(sim
+        .bulkops(&state)
+        .args(["runs", "cancel", "-w", "wf", "--yes"]));
+    let no_since = errors(&cli.stderr)[0]
+        .trim_start_matches("error: ")
+        .to_string();
+    let cases = [
+        ("operation = \"runs cancel\"\nsince = \"1d\"\n", "no `cron`".to_string()),
+        (
+            "cron = \"61 * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n",
+            "cron \"61 * * * *\"".to_string(),
+        ),
+        ("cron = \"0 3 * * *\"\noperation = \"runs cancel\"\nworkflow = [\"wf\"]\n", no_since),
+        (
+            "cron = \"0 3 * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\napi-token = \"x\"\n",
+            "credentials are never taken from a request".to_string(),
+        ),
+        ("cron = \"0 3 * * *\"\noperation = [", "TOML".to_string()),
+    ];
+    for (i, (text, says)) in cases.iter().enumerate() {
+        let name = format!("bad-{i}.toml");
+        let jobs = jobs_dir(&dir.path().join(i.to_string()), &[(&name, text)]);
+        let refused = run(sim
+            .bulkops(&state)
+            .args(["serve", "--listen", "127.0.0.1:0", "--jobs-dir"])
+            .arg(&jobs));
+        assert_eq!(refused.code, 2, "{text}: {}", refused.stderr);
+        let said = errors(&refused.stderr);
+        assert_eq!(said.len(), 1, "{}", refused.stderr);
+        let file = jobs.join(&name);
+        assert!(
+            said[0].starts_with(&format!("error: {}: ", file.display()))
+                && said[0].contains(says.as_str()),
+            "{text}: {} (wanted {says})",
+            said[0]
+        );
+        assert!(
+            refused.stdout.is_empty(),
+            "it never listened: {}",
+            refused.stdout
+        );
+    }
+    assert_eq!(sim.mutating_requests(), 0);
+}
+
+#[test]
+fn the_example_scheduled_jobs_are_valid() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
+    let served = Served::start_with(
+        &mut sim.bulkops(&state),
+        None,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--jobs-dir",
+            examples.to_str().expect("a path"),
+        ],
+    );
+    let (code, logs) = served.terminate();
+    assert_eq!(code, 0, "{logs}");
+    for name in ["cancel-queued-over-a-day", "delete-stale-scheduled-runs"] {
+        assert!(
+            logs.contains(&format!("\"schedule\":\"{name}\"")),
+            "{name}: {logs}"
+        );
     }
 }
