@@ -812,9 +812,16 @@ mod tests {
 
     #[test]
     fn config_show_masks_every_secret() {
-        let secrets = ["tok3n.s3cret.sig", "pgpa55", "qpa55", "srvpa55"];
+        let secrets = [
+            "tok3n.s3cret.sig",
+            "pgpa55",
+            "qpa55",
+            "srvpa55",
+            "ap1-t0ken",
+        ];
         let env = env(&[
             ("HATCHET_CLIENT_TOKEN", secrets[0]),
+            ("BULKOPS_API_TOKEN", secrets[4]),
             (
                 "BULKOPS_STATE",
                 "postgres://bulkops:pgpa55@db:5432/bulkops?password=qpa55&sslmode=require",
@@ -835,6 +842,10 @@ mod tests {
             shown(connection, "HATCHET_CLIENT_TLS_SERVER_NAME").0,
             &Some(json!("hatchet.internal")),
             "what is no secret is shown as given"
+        );
+        assert_eq!(
+            shown(&effective.settings, "api_token"),
+            (&Some(json!(MASK)), Some(Source::Env))
         );
         assert_eq!(
             shown(&effective.settings, "state").0,

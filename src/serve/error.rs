@@ -18,8 +18,8 @@ pub enum ApiError {
     /// Credentials come from the service's own environment only.
     #[error("the request carries '{field}': credentials are never taken from a request; bulkops serve uses HATCHET_CLIENT_TOKEN and HANDINGER_API_KEY of its own environment")]
     Credentials { field: String },
-    /// A body that is no JSON object of the expected fields (serde's words, on one line).
-    #[error("the request body: {0}")]
+    /// A body (or query) that is not what the route takes (the parser's words, on one line).
+    #[error("the request: {0}")]
     Body(String),
     #[error("unknown operation '{0}': use runs cancel, runs replay, scheduled delete, scheduled reschedule or crons delete")]
     Operation(String),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -542,8 +543,9 @@ impl Write for BodyWriter {
 pub(super) async fn report(
     State(api): State<Api>,
     Path(id): Path<String>,
-    Query(query): Query<ReportQuery>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Body(e.body_text()))?;
     let (format, content_type) = match query.format.as_deref().unwrap_or("csv") {
         "csv" => (ReportFormat::Csv, "text/csv; charset=utf-8"),
         "ndjson" => (ReportFormat::Json, "application/x-ndjson"),

@@ -16,6 +16,13 @@ use crate::truth::{assert_no_secret, echoing_hatchet, realistic_token, PASSWORD}
 
 const API_TOKEN: &str = "test-api-token-0123456789abcdef";
 
+/// A simulator, a temporary directory and a state path in it.
+fn sim_and_state() -> (Sim, tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    (Sim::start(), dir, state)
+}
+
 /// A `bulkops serve` process, and (through `Deref`) a client of its API.
 struct Served {
     child: Child,
@@ -88,6 +95,13 @@ impl Served {
             stderr,
         };
         Served { child, client }
+    }
+
+    /// SIGTERM, and it exits 0: its logs.
+    fn stops_cleanly(self) -> String {
+        let (code, logs) = self.terminate();
+        assert_eq!(code, 0, "{logs}");
+        logs
     }
 
     /// SIGTERM, then its exit code (within a minute) and its logs.
@@ -176,6 +190,20 @@ impl Client {
         self.until(job, "ended", |shown| shown["ended"] == true)
     }
 
+    /// `POST /jobs/{job}/{action}` (pause or abort): answered with the job's new `state`, and
+    /// its run here ends so, as its own process would with exit 3.
+    fn stop_by(&self, job: &str, action: &str, state: &str) {
+        let (status, answer) = self.post(&format!("/jobs/{job}/{action}"), json!({}));
+        assert_eq!(
+            (status, answer["state"].as_str()),
+            (200, Some(state)),
+            "{answer}"
+        );
+        let ended = self.until_ended(job);
+        let how = (ended["state"].as_str(), ended["exit_code"].as_u64());
+        assert_eq!(how, (Some(state), Some(3)), "{ended}");
+    }
+
     fn logs(&self) -> String {
         self.stderr
             .lock()
@@ -221,9 +249,7 @@ fn cancel(extra: Value) -> Value {
 
 #[test]
 fn a_submitted_cancel_runs_in_the_service_and_is_followed_to_its_end_and_reported() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 2_000, "QUEUED", "cc", 20, 1, json!({}));
     seed_runs(&sim, 300, "QUEUED", "other", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
@@ -287,6 +313,12 @@ fn a_submitted_cancel_runs_in_the_service_and_is_followed_to_its_end_and_reporte
         body["error"],
         "unknown report format 'xml': use csv or ndjson"
     );
+    let (status, body) = served.get_json(&format!("/jobs/{job}/report?failed=maybe"));
+    assert_eq!(
+        (status, body["cause"].as_str()),
+        (400, Some("bad_body")),
+        "{body}"
+    );
 
     // The same job submitted again: it finished, so the same command starts a new one, which
     // finds nothing left to cancel.
@@ -297,9 +329,7 @@ fn a_submitted_cancel_runs_in_the_service_and_is_followed_to_its_end_and_reporte
 
 #[test]
 fn bad_input_is_refused_with_400_and_the_command_lines_own_message_and_nothing_is_sent() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 50, "QUEUED", "wf", 20, 1, json!({}));
     seed_runs(&sim, 5, "FAILED", "wf", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
@@ -422,9 +452,7 @@ fn bad_input_is_refused_with_400_and_the_command_lines_own_message_and_nothing_i
 
 #[test]
 fn without_the_token_only_the_probes_answer_and_nothing_is_sent() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 20, "QUEUED", "wf", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
     let anonymous = reqwest::blocking::Client::new();
@@ -523,15 +551,12 @@ fn serve_refuses_an_address_other_hosts_reach_without_a_token() {
     );
     assert!(served.url.starts_with("http://0.0.0.0:"), "{}", served.url);
     assert_eq!(served.get("/healthz"), (200, "ok\n".to_string()));
-    let (code, logs) = served.terminate();
-    assert_eq!(code, 0, "{logs}");
+    served.stops_cleanly();
 }
 
 #[test]
 fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
     let job = served.submit(cancel(json!({"rate": 2, "chunk-size": 50})));
@@ -551,17 +576,7 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
     let (status, resumed) = served.post(&format!("/jobs/{job}/resume"), json!({}));
     assert_eq!(status, 409, "{resumed}");
 
-    let (status, paused) = served.post(&format!("/jobs/{job}/pause"), json!({}));
-    assert_eq!(
-        (status, paused["state"].as_str()),
-        (200, Some("paused")),
-        "{paused}"
-    );
-    let stopped = served.until_ended(&job);
-    assert_eq!(
-        (stopped["state"].as_str(), stopped["exit_code"].as_u64()),
-        (Some("paused"), Some(3))
-    );
+    served.stop_by(&job, "pause", "paused");
     let (status, again) = served.post(&format!("/jobs/{job}/pause"), json!({}));
     assert_eq!(
         (status, again["cause"].as_str()),
@@ -604,17 +619,7 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
         "{refused}"
     );
 
-    let (status, aborted) = served.post(&format!("/jobs/{job}/abort"), json!({}));
-    assert_eq!(
-        (status, aborted["state"].as_str()),
-        (200, Some("aborted")),
-        "{aborted}"
-    );
-    let ended = served.until_ended(&job);
-    assert_eq!(
-        (ended["state"].as_str(), ended["exit_code"].as_u64()),
-        (Some("aborted"), Some(3))
-    );
+    served.stop_by(&job, "abort", "aborted");
     let cancelled = sim.count("wf", "CANCELLED");
     assert!(cancelled > 0 && cancelled < 3_000, "{cancelled}");
     let (status, refused) = served.post(&format!("/jobs/{job}/resume"), json!({}));
@@ -644,17 +649,14 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
 
 #[test]
 fn sigterm_stops_the_running_job_releases_it_and_exits_0_and_the_job_resumes() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
     let job = served.submit(cancel(json!({"rate": 2, "chunk-size": 50})));
     served.until(&job, "first chunks", |shown| {
         shown["counts"]["pending"].as_u64() < Some(3_000)
     });
-    let (code, logs) = served.terminate();
-    assert_eq!(code, 0, "{logs}");
+    let logs = served.stops_cleanly();
     assert!(
         logs.contains("every job this process ran was stopped and released"),
         "{logs}"
@@ -712,8 +714,7 @@ fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
         answers.push(text);
     }
     assert!(answers[3].contains("HTTP 400"), "{}", answers[3]);
-    let (code, logs) = served.terminate();
-    assert_eq!(code, 0, "{logs}");
+    let logs = served.stops_cleanly();
     for (i, answer) in answers.iter().enumerate() {
         assert_no_secret(&format!("answer {i}"), answer.as_bytes(), &secrets);
     }
@@ -742,9 +743,7 @@ fn jobs_dir(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
 
 #[test]
 fn scheduled_jobs_fire_as_ordinary_jobs_and_a_firing_during_a_run_is_skipped() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, dir, state) = sim_and_state();
     seed_runs(&sim, 400, "QUEUED", "sched", 20, 1, json!({}));
     seed_runs(&sim, 50, "QUEUED", "other", 20, 1, json!({}));
     // Every 2 s; a run lasts several seconds (10 chunks at 2 requests/s).
@@ -803,15 +802,12 @@ fn scheduled_jobs_fire_as_ordinary_jobs_and_a_firing_during_a_run_is_skipped() {
     assert_eq!(sim.count("sched", "CANCELLED"), 440);
     assert_eq!(sim.count("other", "QUEUED"), 50);
     assert_eq!(sim.stats()["max_cancels_per_run"], 1, "{}", sim.stats());
-    let (code, logs) = served.terminate();
-    assert_eq!(code, 0, "{logs}");
+    served.stops_cleanly();
 }
 
 #[test]
 fn a_bad_scheduled_job_stops_serve_before_it_listens_naming_its_file() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, dir, state) = sim_and_state();
     let cli = run(sim
         .bulkops(&state)
         .args(["runs", "cancel", "-w", "wf", "--yes"]));
@@ -859,9 +855,7 @@ fn a_bad_scheduled_job_stops_serve_before_it_listens_naming_its_file() {
 
 #[test]
 fn the_example_scheduled_jobs_are_valid() {
-    let sim = Sim::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
+    let (sim, _dir, state) = sim_and_state();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
     let served = Served::start_with(
         &mut sim.bulkops(&state),
@@ -873,8 +867,7 @@ fn the_example_scheduled_jobs_are_valid() {
             examples.to_str().expect("a path"),
         ],
     );
-    let (code, logs) = served.terminate();
-    assert_eq!(code, 0, "{logs}");
+    let logs = served.stops_cleanly();
     for name in ["cancel-queued-over-a-day", "delete-stale-scheduled-runs"] {
         assert!(
             logs.contains(&format!("\"schedule\":\"{name}\"")),
