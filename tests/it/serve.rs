@@ -105,8 +105,13 @@ impl Served {
     }
 
     /// SIGTERM, then its exit code (within a minute) and its logs.
-    fn terminate(mut self) -> (i32, String) {
+    fn terminate(self) -> (i32, String) {
         terminate(self.child.id());
+        self.exit()
+    }
+
+    /// Its exit code (within a minute of now) and its logs.
+    fn exit(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let code = loop {
             if let Some(status) = self.child.try_wait().expect("waitable") {
@@ -648,7 +653,7 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
 }
 
 #[test]
-fn sigterm_stops_the_running_job_releases_it_and_exits_0_and_the_job_resumes() {
+fn sigterm_refuses_new_jobs_stops_the_running_one_releases_it_exits_0_and_it_resumes() {
     let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
     let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
@@ -656,7 +661,22 @@ fn sigterm_stops_the_running_job_releases_it_and_exits_0_and_the_job_resumes() {
     served.until(&job, "first chunks", |shown| {
         shown["counts"]["pending"].as_u64() < Some(3_000)
     });
-    let logs = served.stops_cleanly();
+    // Slow answers: the stop waits for the requests on the wire, seconds during which the
+    // service takes no new job and is not ready.
+    sim.faults(json!({"latency_ms": 3000}));
+    std::thread::sleep(Duration::from_secs(1));
+    terminate(served.child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while served.get("/readyz").0 != 503 {
+        assert!(Instant::now() < deadline, "still ready:\n{}", served.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, refused) = served.post("/jobs", cancel(json!({"workflow": ["wf"]})));
+    let refusal = (status, refused["cause"].as_str());
+    assert_eq!(refusal, (503, Some("shutting_down")), "{refused}");
+    let (code, logs) = served.exit();
+    assert_eq!(code, 0, "{logs}");
+    sim.faults(json!({}));
     assert!(
         logs.contains("every job this process ran was stopped and released"),
         "{logs}"
