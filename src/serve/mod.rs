@@ -62,6 +62,9 @@ pub struct Service {
 /// (the jobs stay resumable). Below deploy/serve.yaml's grace period of 60 s.
 const STOP_DEADLINE: Duration = Duration::from_secs(45);
 
+/// How long open connections get to end once the jobs stopped.
+const CONNECTIONS_DEADLINE: Duration = Duration::from_secs(5);
+
 /// What every handler shares.
 #[derive(Clone)]
 struct Api(Arc<Shared>);
@@ -258,7 +261,9 @@ pub async fn run(
         .await
         .is_ok();
     let _ = drained.send(());
-    if let Ok(Err(source)) = server.await {
+    // Open connections get a moment to end (event streams end with `closing`); a client that
+    // does not let go does not hold the process.
+    if let Ok(Ok(Err(source))) = tokio::time::timeout(CONNECTIONS_DEADLINE, server).await {
         return Err(Error::Listen { listen, source });
     }
     if all_stopped {

@@ -560,6 +560,19 @@ fn serve_refuses_an_address_other_hosts_reach_without_a_token() {
 }
 
 #[test]
+fn a_client_that_never_finishes_its_request_does_not_hold_the_process_at_sigterm() {
+    let (sim, _dir, state) = sim_and_state();
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let address = served.url.trim_start_matches("http://").to_string();
+    let mut stuck = std::net::TcpStream::connect(address).expect("a connection");
+    std::io::Write::write_all(&mut stuck, b"GET /jobs HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let stopping = Instant::now();
+    served.stops_cleanly();
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
 fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
     let (sim, _dir, state) = sim_and_state();
     seed_runs(&sim, 3_000, "QUEUED", "wf", 20, 1, json!({}));
