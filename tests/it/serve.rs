@@ -711,8 +711,8 @@ fn sigterm_refuses_new_jobs_stops_the_running_one_releases_it_exits_0_and_it_res
     assert_eq!(sim.stats()["max_cancels_per_run"], 1, "{}", sim.stats());
 }
 
-// SQLite only, as `truth_a_server_that_echoes_the_token_gets_it_nowhere`: it searches the state
-// file's bytes.
+// SQLite only (scripts/test.sh skips it on PostgreSQL by name), as
+// `truth_a_server_that_echoes_the_token_gets_it_nowhere`: it searches the state file's bytes.
 #[test]
 fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
     let dir = tempfile::tempdir().unwrap();
