@@ -19,6 +19,7 @@ mod outage;
 mod pace;
 mod report;
 mod safety;
+mod serve;
 mod state;
 mod support;
 mod tell;
