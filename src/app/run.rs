@@ -317,7 +317,10 @@ pub(super) async fn run_planned(
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
-    let begun = store.begin_job(new, &owner, now)?.map_err(Error::Held)?;
+    let begun = match store.begin_job(new, &owner, now)? {
+        Ok(begun) => begun,
+        Err(held) => Begun::Resumed(join(store.as_mut(), op.as_ref(), &owner, held)?),
+    };
     let job = store
         .job(begun.job_id())?
         .ok_or_else(|| Error::JobVanished {
@@ -452,10 +455,26 @@ async fn take_and_execute(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
-    store
-        .claim_job(&job.id, &owner, Utc::now())?
-        .map_err(Error::Held)?;
+    if let Err(held) = store.claim_job(&job.id, &owner, Utc::now())? {
+        join(store.as_mut(), op.as_ref(), &owner, held)?;
+    }
     execute(job, store, op, owner, settings, exec, frontend).await
+}
+
+/// A job another live process holds: on a shared store a job whose requests are safe to send
+/// twice is joined as one more replica (it takes chunks and a share of the rate); otherwise,
+/// and on SQLite, the holder is the answer. A non-idempotent operation (replay) stays with one
+/// process: two replicas could each re-read a run before the other's replay shows.
+fn join(
+    store: &mut dyn Store,
+    op: &dyn Operation,
+    owner: &str,
+    held: crate::store::Lease,
+) -> Result<String, Error> {
+    if op.sending().idempotent && store.join_job(&held.job, owner, Utc::now())? {
+        return Ok(held.job);
+    }
+    Err(Error::Held(held))
 }
 
 /// A job acts on its own tenant only.

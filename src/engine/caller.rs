@@ -18,6 +18,8 @@ use super::{Answer, Failure};
 /// (see `Caller::interrupted`) instead of waiting out its slot.
 pub struct Limiter {
     governor: RwLock<Arc<DefaultDirectRateLimiter>>,
+    /// Requests per second the governor grants.
+    rate: Mutex<f64>,
     stopped: watch::Sender<bool>,
 }
 
@@ -34,6 +36,7 @@ fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
 pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
     Arc::new(Limiter {
         governor: RwLock::new(governor(rate_per_sec)),
+        rate: Mutex::new(rate_per_sec),
         stopped: watch::Sender::new(false),
     })
 }
@@ -65,8 +68,20 @@ impl Limiter {
         let _ = self.stopped.subscribe().wait_for(|stopped| *stopped).await;
     }
 
+    /// Requests per second granted now.
+    pub fn rate(&self) -> f64 {
+        *self
+            .rate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Changes the rate; calls already waiting finish at the old one.
     pub fn set_rate(&self, rate_per_sec: f64) {
+        *self
+            .rate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = rate_per_sec;
         let fresh = governor(rate_per_sec);
         match self.governor.write() {
             Ok(mut slot) => *slot = fresh,

@@ -118,6 +118,9 @@ pub struct RequestCounters {
     pub max_in_flight: usize,
     /// `/api` requests that arrived with more than `latency_knee` in flight (itself included).
     pub above_knee: u64,
+    /// `/api` requests by the Unix second they arrived in: the rate the server saw, whoever
+    /// sent them (several bulkops replicas share one job's rate).
+    pub per_second: BTreeMap<u64, u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -125,8 +125,12 @@ async fn count_request(State(state): State<Shared>, req: Request, next: Next) ->
             *req.method(),
             Method::POST | Method::PATCH | Method::DELETE | Method::PUT
         );
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
         let mut counters = state.requests();
         *counters.by_route.entry(key).or_default() += 1;
+        *counters.per_second.entry(second).or_default() += 1;
         if mutating {
             counters.mutating += 1;
         }
