@@ -16,6 +16,7 @@ mod migration;
 mod ops;
 mod outage;
 mod pace;
+mod replicas;
 mod report;
 mod safety;
 mod state;
