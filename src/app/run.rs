@@ -19,11 +19,11 @@ use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, Ha
 use crate::config::Settings;
 use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
-    RunOutcome, Stop,
+    RunOutcome, RunTotals, Stop,
 };
 use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
+use crate::store::{Begun, JobRecord, JobState, Lease, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -319,7 +319,22 @@ pub(super) async fn run_planned(
     };
     let begun = match store.begin_job(new, &owner, now)? {
         Ok(begun) => begun,
-        Err(held) => Begun::Resumed(join(store.as_mut(), op.as_ref(), &owner, held)?),
+        Err(held) => {
+            let id = held.job.clone();
+            match join(
+                store.as_mut(),
+                op.as_ref(),
+                &owner,
+                held,
+                settings,
+                frontend,
+            )
+            .await?
+            {
+                Joined::Running => Begun::Resumed(id),
+                Joined::Ended(outcome) => return Ok(outcome),
+            }
+        }
     };
     let job = store
         .job(begun.job_id())?
@@ -455,26 +470,131 @@ async fn take_and_execute(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
+    let mut job = job;
     if let Err(held) = store.claim_job(&job.id, &owner, Utc::now())? {
-        join(store.as_mut(), op.as_ref(), &owner, held)?;
+        match join(
+            store.as_mut(),
+            op.as_ref(),
+            &owner,
+            held,
+            settings,
+            frontend,
+        )
+        .await?
+        {
+            Joined::Running => job = store.job(&job.id)?.unwrap_or(job),
+            Joined::Ended(outcome) => return Ok(outcome),
+        }
     }
     execute(job, store, op, owner, settings, exec, frontend).await
 }
 
-/// A job another live process holds: on a shared store a job whose requests are safe to send
-/// twice is joined as one more replica (it takes chunks and a share of the rate); otherwise,
-/// and on SQLite, the holder is the answer. A non-idempotent operation (replay) stays with one
-/// process: two replicas could each re-read a run before the other's replay shows.
-fn join(
+/// How often a process standing by for a job looks whether its holder is gone.
+const STAND_BY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What came of a job another live process held.
+enum Joined {
+    /// This process runs it now: as one more replica, or as its holder once the one before
+    /// was gone.
+    Running,
+    /// It ended (finished, paused or aborted) while this process stood by, or a stop came.
+    Ended(Outcome),
+}
+
+/// A job another live process holds. On a shared store, a job whose requests are safe to send
+/// twice is joined as one more replica (it takes chunks and a share of the rate); a job whose
+/// requests are not (replay) stays with one process, since two could each re-read a run before
+/// the other's replay shows, and this one stands by to take it over once that holder is gone
+/// (its in-doubt chunks are reconciled first, as after any crash). On SQLite the holder is the
+/// answer.
+async fn join(
     store: &mut dyn Store,
     op: &dyn Operation,
     owner: &str,
-    held: crate::store::Lease,
-) -> Result<String, Error> {
-    if op.sending().idempotent && store.join_job(&held.job, owner, Utc::now())? {
-        return Ok(held.job);
+    held: Lease,
+    settings: &Settings,
+    frontend: &mut dyn Frontend,
+) -> Result<Joined, Error> {
+    if !store.shares_jobs() {
+        return Err(Error::Held(held));
     }
-    Err(Error::Held(held))
+    if op.sending().idempotent && store.join_job(&held.job, owner, Utc::now())? {
+        return Ok(Joined::Running);
+    }
+    tracing::warn!(
+        job = %held.job,
+        holder = %held.owner,
+        "the job runs in another process and its requests must not be sent twice: standing by to take it over if that process goes"
+    );
+    let mut stop = frontend.stop_signal();
+    loop {
+        let job = store.job(&held.job)?.ok_or_else(|| Error::JobVanished {
+            job: held.job.clone(),
+            state: settings.state.to_string(),
+        })?;
+        if job.state != JobState::Running {
+            return ended_elsewhere(store, job, settings, None).map(Joined::Ended);
+        }
+        if store.claim_job(&job.id, owner, Utc::now())?.is_ok() {
+            // It may have ended between the look and the claim.
+            if store
+                .job(&job.id)?
+                .is_some_and(|j| j.state == JobState::Running)
+            {
+                return Ok(Joined::Running);
+            }
+            store.release_job(&job.id, owner)?;
+            continue;
+        }
+        tokio::select! {
+            () = &mut stop => {
+                return ended_elsewhere(store, job, settings, Some(interrupted_note(&held.job)))
+                    .map(Joined::Ended);
+            }
+            () = tokio::time::sleep(STAND_BY_POLL) => {}
+        }
+    }
+}
+
+/// The end of a job this process did not run: finished (its report written from the store),
+/// paused or aborted by another process, or `stopped` while standing by.
+fn ended_elsewhere(
+    store: &dyn Store,
+    job: JobRecord,
+    settings: &Settings,
+    stopped: Option<String>,
+) -> Result<Outcome, Error> {
+    let counts = store.counts(&job.id)?;
+    let end = match (stopped, job.state) {
+        (Some(note), _) => End::Interrupted { note },
+        (None, JobState::Finished) => End::Finished {
+            report: crate::report::save_report(store, &job, &settings.reports_dir)?,
+            warning: ops::rules::warning(&job.spec, &counts),
+        },
+        (None, state) => End::Interrupted {
+            note: ended_note(None, state, &job.id),
+        },
+    };
+    Ok(Outcome::Ran(Box::new(RunEnd {
+        job,
+        counts,
+        totals: RunTotals::default(),
+        end,
+    })))
+}
+
+/// Why a run ended without finishing the job, and what continues it.
+fn ended_note(error: Option<EngineError>, state: JobState, job: &str) -> String {
+    match (error, state) {
+        (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {job}`) to resume"),
+        (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {job}` (or the same command) continues it"),
+        (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
+        (None, _) => interrupted_note(job),
+    }
+}
+
+fn interrupted_note(job: &str) -> String {
+    format!("interrupted. Run the same command again (or `bulkops jobs resume {job}`) to resume")
 }
 
 /// A job acts on its own tenant only.
@@ -568,12 +688,7 @@ async fn execute(
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {
-            let note = match (error, job.state) {
-                (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
-                (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {}` (or the same command) continues it", job.id),
-                (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
-                (None, _) => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
-            };
+            let note = ended_note(error, job.state, &job.id);
             (counts, End::Interrupted { note })
         }
     };

@@ -85,6 +85,11 @@ pub trait Store: Send {
 
     // --- replicas: several processes on one job (a shared store only) ------------------
 
+    /// Whether several processes, on any host, may run one job together (PostgreSQL).
+    fn shares_jobs(&self) -> bool {
+        false
+    }
+
     /// Joins a job that another live process holds, as one more replica that takes chunks;
     /// `false` where jobs are not shared (SQLite: one process at a time per job).
     fn join_job(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {

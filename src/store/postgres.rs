@@ -699,6 +699,10 @@ impl Store for PgStore {
         })
     }
 
+    fn shares_jobs(&self) -> bool {
+        true
+    }
+
     /// Joins as one more replica; takes the job's lease instead when its holder is gone.
     fn join_job(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.in_transaction(|tx| {

@@ -268,3 +268,90 @@ fn three_replicas_share_a_cancel_and_a_killed_one_is_taken_over() {
     );
     assert!(two_seconds as f64 <= 2.0 * RATE * 1.1);
 }
+
+/// Who holds the job's lease now (`host:pid`), if anyone.
+fn lease_holder(db: &mut postgres::Client) -> Option<String> {
+    db.query_opt("SELECT owner FROM jobs WHERE owner IS NOT NULL", &[])
+        .expect("the job")
+        .map(|row| row.get(0))
+}
+
+/// Chunks `owner` has marked `sending`: requests of a non-idempotent operation in flight.
+fn chunks_sending(db: &mut postgres::Client, owner: &str) -> i64 {
+    db.query_one(
+        "SELECT COUNT(*) FROM chunks WHERE owner = $1 AND state = 'sending'",
+        &[&owner],
+    )
+    .expect("chunks")
+    .get(0)
+}
+
+#[test]
+fn three_replicas_on_one_replay_killed_twice_replay_each_run_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 20, 1, json!({}));
+    seed_runs(&sim, 500, "COMPLETED", "wf", 20, 1, json!({}));
+    let start = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["runs", "replay", "--since", "1d", "--workflow", "wf"])
+                .args(["--yes", "-o", "json", "--chunk-size", "100"])
+                .args(["--rate", "50", "--verify-timeout", "5s"])
+                .env("BULKOPS_VERIFY_POLL", "100ms")
+                .env("BULKOPS_REPLAY_INTERVAL", crate::support::FAST_REPLAYS),
+        )
+    };
+    // Started together: one runs the job, the others stand by.
+    let mut replicas: Vec<Replica> = (0..3).map(|_| start()).collect();
+    let mut db = database(&state);
+    let mut killed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while killed.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no replica was ever caught sending"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        let Some(holder) = lease_holder(&mut db) else {
+            continue;
+        };
+        let Some(at) = replicas.iter().position(|r| lease_owner(r.pid()) == holder) else {
+            continue;
+        };
+        // Stopped first, so that what it holds cannot change between the look and the kill.
+        signal(replicas[at].pid(), "-STOP");
+        if chunks_sending(&mut db, &holder) == 0 {
+            signal(replicas[at].pid(), "-CONT");
+            continue;
+        }
+        let mut victim = replicas.remove(at);
+        victim.kill_9();
+        killed.push(victim.wait());
+    }
+    assert!(killed.iter().all(|ran| ran.code != 0));
+    let last = replicas.pop().expect("one left").wait();
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    let summary = last.summary();
+    assert_eq!(summary["state"], "finished", "{summary}");
+    assert_eq!(summary["counts"]["done"], 3_000, "{summary}");
+    assert_eq!(
+        summary["counts"]["total"], 3_000,
+        "the completed runs are not selected"
+    );
+    assert!(
+        last.stderr.contains("standing by to take it over"),
+        "the last one stood by first"
+    );
+    assert!(
+        last.stderr
+            .contains("checking an in-doubt chunk before resending anything"),
+        "the chunk the one before it was sending was reconciled, not resent blindly"
+    );
+
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(stats["wedged_runs"], 0);
+}
