@@ -321,19 +321,11 @@ pub(super) async fn run_planned(
         Ok(begun) => begun,
         Err(held) => {
             let id = held.job.clone();
-            match join(
-                store.as_mut(),
-                op.as_ref(),
-                &owner,
-                held,
-                settings,
-                frontend,
-            )
-            .await?
-            {
-                Joined::Running => Begun::Resumed(id),
-                Joined::Ended(outcome) => return Ok(outcome),
+            let idempotent = op.sending().idempotent;
+            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+                return Ok(ended);
             }
+            Begun::Resumed(id)
         }
     };
     let job = store
@@ -472,19 +464,11 @@ async fn take_and_execute(
     let owner = crate::store::this_process();
     let mut job = job;
     if let Err(held) = store.claim_job(&job.id, &owner, Utc::now())? {
-        match join(
-            store.as_mut(),
-            op.as_ref(),
-            &owner,
-            held,
-            settings,
-            frontend,
-        )
-        .await?
-        {
-            Joined::Running => job = store.job(&job.id)?.unwrap_or(job),
-            Joined::Ended(outcome) => return Ok(outcome),
+        let idempotent = op.sending().idempotent;
+        if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+            return Ok(ended);
         }
+        job = store.job(&job.id)?.unwrap_or(job);
     }
     execute(job, store, op, owner, settings, exec, frontend).await
 }
@@ -492,34 +476,26 @@ async fn take_and_execute(
 /// How often a process standing by for a job looks whether its holder is gone.
 const STAND_BY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// What came of a job another live process held.
-enum Joined {
-    /// This process runs it now: as one more replica, or as its holder once the one before
-    /// was gone.
-    Running,
-    /// It ended (finished, paused or aborted) while this process stood by, or a stop came.
-    Ended(Outcome),
-}
-
 /// A job another live process holds. On a shared store, a job whose requests are safe to send
 /// twice is joined as one more replica (it takes chunks and a share of the rate); a job whose
 /// requests are not (replay) stays with one process, since two could each re-read a run before
 /// the other's replay shows, and this one stands by to take it over once that holder is gone
 /// (its in-doubt chunks are reconciled first, as after any crash). On SQLite the holder is the
-/// answer.
+/// answer. `None` once this process runs the job (as one more replica, or as its holder once
+/// the one before is gone); the outcome when the job ended while it stood by, or a stop came.
 async fn join(
     store: &mut dyn Store,
-    op: &dyn Operation,
-    owner: &str,
+    idempotent: bool,
     held: Lease,
     settings: &Settings,
     frontend: &mut dyn Frontend,
-) -> Result<Joined, Error> {
+) -> Result<Option<Outcome>, Error> {
     if !store.shares_jobs() {
         return Err(Error::Held(held));
     }
-    if op.sending().idempotent && store.join_job(&held.job, owner, Utc::now())? {
-        return Ok(Joined::Running);
+    let owner = &crate::store::this_process();
+    if idempotent && store.join_job(&held.job, owner, Utc::now())? {
+        return Ok(None);
     }
     tracing::warn!(
         job = %held.job,
@@ -533,7 +509,7 @@ async fn join(
             state: settings.state.to_string(),
         })?;
         if job.state != JobState::Running {
-            return ended_elsewhere(store, job, settings, None).map(Joined::Ended);
+            return ended_elsewhere(store, job, settings, None).map(Some);
         }
         if store.claim_job(&job.id, owner, Utc::now())?.is_ok() {
             // It may have ended between the look and the claim.
@@ -541,15 +517,15 @@ async fn join(
                 .job(&job.id)?
                 .is_some_and(|j| j.state == JobState::Running)
             {
-                return Ok(Joined::Running);
+                return Ok(None);
             }
             store.release_job(&job.id, owner)?;
             continue;
         }
         tokio::select! {
             () = &mut stop => {
-                return ended_elsewhere(store, job, settings, Some(interrupted_note(&held.job)))
-                    .map(Joined::Ended);
+                let note = interrupted_note(&held.job);
+                return ended_elsewhere(store, job, settings, Some(note)).map(Some);
             }
             () = tokio::time::sleep(STAND_BY_POLL) => {}
         }

@@ -896,6 +896,10 @@ fn replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks(p
         "A learns it was swept out"
     );
     c.release_job(&id, C).unwrap();
+    assert!(
+        !shared(&mut a, A, t1).enumerator,
+        "one swept out takes nothing over, even a free lease"
+    );
     assert_eq!(
         shared(&mut b, B, t1),
         Sharing {

@@ -583,7 +583,11 @@ impl Store for PgStore {
                     let id: String = row.try_get(0)?;
                     Ok(take_lease(tx, &id, owner, now)?.map(|()| Begun::Resumed(id)))
                 }
-                None => Ok(Ok(Begun::Created(insert_job(tx, &new, owner, now)?))),
+                None => {
+                    let id = insert_job(tx, &new, owner, now)?;
+                    register_replica(tx, &id, owner, now)?;
+                    Ok(Ok(Begun::Created(id)))
+                }
             }
         })
     }
@@ -738,7 +742,14 @@ impl Store for PgStore {
                 }
             }
             let free = lease.is_none_or(|lease| lease.owner == owner || !lease.is_held(now));
-            if free {
+            // One swept out as gone learns it from its heartbeat; it takes nothing over.
+            let registered = tx
+                .query_opt(
+                    "SELECT 1 FROM replicas WHERE job_id = $1 AND owner = $2",
+                    &[&id, &owner],
+                )?
+                .is_some();
+            if free && registered {
                 // The holder is gone (or was never there): this replica enumerates from now on.
                 let _ = take_lease(tx, id, owner, now)?;
             }
