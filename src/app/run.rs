@@ -18,7 +18,7 @@ use super::{
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::Settings;
 use crate::engine::{
-    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
+    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, RunTotals, Stop,
 };
 use crate::job::{HatchetJob, JobSpec, Target, Window};
@@ -35,7 +35,7 @@ pub(super) fn preflight_caller(settings: &Settings) -> Caller {
         max_delay: std::time::Duration::from_secs(2),
         max_retry_after: std::time::Duration::from_secs(5),
     };
-    Caller::new(engine::limiter(50.0), policy)
+    Caller::new(engine::limiter(50.0), policy).reporting_to(crate::metrics::process())
 }
 
 pub(super) fn retry_policy(settings: &Settings) -> RetryPolicy {
@@ -52,7 +52,7 @@ async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) ->
     // A job stored before targets lost their credentials may still carry them.
     let server = without_credentials(server);
     let (result, _) = preflight_caller(settings)
-        .call(true, || client.check_access())
+        .call("hatchet.workflows.list", true, || client.check_access())
         .await;
     match result {
         Ok(()) => Ok(()),
@@ -76,7 +76,9 @@ async fn resolve_workflows(
     let caller = preflight_caller(settings);
     let mut found = Vec::new();
     for key in keys {
-        let (workflow, _) = caller.call(true, || client.find_workflow(key)).await;
+        let (workflow, _) = caller
+            .call("hatchet.workflows.list", true, || client.find_workflow(key))
+            .await;
         let workflow = workflow.map_err(|source| Error::WorkflowLookup {
             workflow: key.clone(),
             source,
@@ -317,15 +319,20 @@ pub(super) async fn run_planned(
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
-    let begun = match store.begin_job(new, &owner, now)? {
-        Ok(begun) => begun,
+    let holder = match &existing {
+        Some(job) => previous_holder(store.as_ref(), &job.id, &owner)?,
+        None => None,
+    };
+    let (begun, holder) = match store.begin_job(new, &owner, now)? {
+        Ok(begun) => (begun, holder),
         Err(held) => {
             let id = held.job.clone();
             let idempotent = op.sending().idempotent;
             if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
                 return Ok(ended);
             }
-            Begun::Resumed(id)
+            // Joined, or taken over after standing by (counted there).
+            (Begun::Resumed(id), None)
         }
     };
     let job = store
@@ -335,6 +342,9 @@ pub(super) async fn run_planned(
             state: settings.state.to_string(),
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
+    if let Some(holder) = holder.filter(|h| h.job == job.id) {
+        took_over(&job, &holder);
+    }
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
         refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
@@ -462,13 +472,21 @@ async fn take_and_execute(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
+    let holder = previous_holder(store.as_ref(), &job.id, &owner)?;
     let mut job = job;
-    if let Err(held) = store.claim_job(&job.id, &owner, Utc::now())? {
-        let idempotent = op.sending().idempotent;
-        if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
-            return Ok(ended);
+    match store.claim_job(&job.id, &owner, Utc::now())? {
+        Ok(()) => {
+            if let Some(holder) = holder {
+                took_over(&job, &holder);
+            }
         }
-        job = store.job(&job.id)?.unwrap_or(job);
+        Err(held) => {
+            let idempotent = op.sending().idempotent;
+            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+                return Ok(ended);
+            }
+            job = store.job(&job.id)?.unwrap_or(job);
+        }
     }
     execute(job, store, op, owner, settings, exec, frontend).await
 }
@@ -517,6 +535,7 @@ async fn join(
                 .job(&job.id)?
                 .is_some_and(|j| j.state == JobState::Running)
             {
+                took_over(&job, &held);
                 return Ok(None);
             }
             store.release_job(&job.id, owner)?;
@@ -573,6 +592,18 @@ fn interrupted_note(job: &str) -> String {
     format!("interrupted. Run the same command again (or `bulkops jobs resume {job}`) to resume")
 }
 
+/// Who holds `job` when it is not `owner`: once this process has taken the job, a holder
+/// that was gone (killed, crashed, silent past the lease timeout) whose job it took over.
+fn previous_holder(store: &dyn Store, job: &str, owner: &str) -> Result<Option<Lease>, Error> {
+    Ok(store.lease(job)?.filter(|lease| lease.owner != owner))
+}
+
+/// Logs and counts taking `job` over from `holder`, whose process is gone.
+fn took_over(job: &JobRecord, holder: &Lease) {
+    tracing::info!(job = %job.id, holder = %holder.owner, "took the job over from a holder that is gone");
+    crate::metrics::process().lease_takeover(job.spec.operation_name());
+}
+
 /// A job acts on its own tenant only.
 pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Error> {
     let spec = hatchet_of(job)?;
@@ -605,6 +636,7 @@ async fn execute(
         verify_timeout: settings.verify_timeout,
         verify_poll: settings.verify_poll,
         owner,
+        meter: crate::metrics::process(),
     };
     if job.state == JobState::Paused {
         store.set_job_state(&job.id, JobState::Running, Utc::now())?;

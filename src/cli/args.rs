@@ -167,6 +167,8 @@ pub struct CronsArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -215,6 +217,8 @@ pub struct ReplayArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -260,6 +264,8 @@ pub struct BulkExecArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.
@@ -312,6 +318,15 @@ pub struct NewJobArgs {
     pub reason: Option<String>,
 }
 
+/// Commands that run a job: its metrics, served while it runs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve GET /metrics (Prometheus text format) on this IP:PORT while the job runs, e.g.
+    /// 127.0.0.1:9090 [env: BULKOPS_METRICS_ADDR]
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<String>,
+}
+
 /// Commands whose job may be named (an undo's identity comes from the job it undoes).
 #[derive(Debug, Args, Clone, Default)]
 pub struct JobNameArg {
@@ -359,6 +374,8 @@ pub enum JobsCommand {
         concurrency: Option<usize>,
         #[command(flatten)]
         pace: PaceArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Pause a running job: the process running it finishes its in-flight chunks and exits 3;
     /// `jobs resume` (or the same command) continues it
@@ -396,6 +413,8 @@ pub enum JobsCommand {
         pace: PaceArgs,
         #[command(flatten)]
         new_job: NewJobArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
 }
 

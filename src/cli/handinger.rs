@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use serde_json::json;
 
-use super::args::{GlobalArgs, JobNameArg, NewJobArgs, Output, PaceArgs, SpreadArgs};
+use super::args::{GlobalArgs, JobNameArg, MetricsArgs, NewJobArgs, Output, PaceArgs, SpreadArgs};
 use super::output::outln;
 use super::request::{load_settings, ExecFlags};
 use crate::app::{self, Credentials, Error, HandingerCheck, HandingerRequest, JobCommand};
@@ -88,6 +88,8 @@ pub struct ScheduleCancelArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The API has no bulk call: a chunk is a batch of single requests, checkpointed together.
@@ -137,6 +139,8 @@ pub struct ScheduleRescheduleArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Runs a `bulkops handinger` command.
@@ -156,6 +160,7 @@ pub async fn run(global: &GlobalArgs, command: HandingerCommand) -> Result<u8, E
                 new_job: args.new_job,
                 job_name: args.name.job_name,
                 again: false,
+                metrics_addr: args.metrics.metrics_addr,
             };
             let operation = HandingerOperation::HandingerCancel;
             new_job(global, exec, operation, args.select).await
@@ -166,6 +171,7 @@ pub async fn run(global: &GlobalArgs, command: HandingerCommand) -> Result<u8, E
                 chunk_size: args.chunks.chunk_size,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
+                metrics_addr: args.metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             let replacement = replacement(

@@ -279,7 +279,9 @@ impl RunSelection {
     }
 
     async fn snapshot(&self, caller: &Caller, id: &str) -> Result<FoundRun, HatchetError> {
-        let (result, _) = caller.call(true, || self.client.run_details(id)).await;
+        let (result, _) = caller
+            .call("hatchet.runs.details", true, || self.client.run_details(id))
+            .await;
         let snapshot = result?.as_ref().map(RunSnapshot::of_details);
         Ok(FoundRun {
             id: id.to_string(),
@@ -304,7 +306,7 @@ impl RunSelection {
             let mut offset = 0;
             for _ in 0..REREAD_MAX_PAGES {
                 let (result, _) = caller
-                    .call(true, || {
+                    .call("hatchet.runs.list", true, || {
                         self.client.list_runs(&all, since, until, offset, LIST_PAGE)
                     })
                     .await;
@@ -352,7 +354,7 @@ impl RunSelection {
     ) -> Result<(Vec<FoundRun>, Duration), HatchetError> {
         if !self.use_list {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.runs.external_ids", true, || {
                     self.client.external_ids(&self.filter, since, until)
                 })
                 .await;
@@ -379,7 +381,7 @@ impl RunSelection {
         let mut offset = 0;
         loop {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.runs.list", true, || {
                     self.client
                         .list_runs(&unfiltered, since, until, offset, LIST_PAGE)
                 })
@@ -425,7 +427,7 @@ impl RunSelection {
         // The list endpoint's `since` is inclusive, external-ids' strict: widen by a hair.
         let since = scope.since - chrono::Duration::milliseconds(1);
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.runs.external_ids", true, || {
                 self.client.external_ids(&filter, since, scope.until)
             })
             .await;

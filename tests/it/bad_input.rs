@@ -283,6 +283,18 @@ fn cases(dir: &Path, state: &Path, worker: &str) -> Vec<Case> {
         cancel("rate NaN", &["--rate", "NaN"]),
         cancel("rate infinite", &["--rate", "inf"]),
         cancel("rate not a number", &["--rate", "fast"]),
+        cancel(
+            "metrics address without a port",
+            &["--metrics-addr", "127.0.0.1"],
+        ),
+        cancel(
+            "metrics address a host name",
+            &["--metrics-addr", "localhost:9090"],
+        ),
+        replay(
+            "replay metrics port out of range",
+            &["--metrics-addr", "127.0.0.1:70000"],
+        ),
         cancel("concurrency 0", &["--concurrency", "0"]),
         cancel("huge concurrency", &["--concurrency", "100000000"]),
         cancel("concurrency above the bound", &["--concurrency", "65"]),

@@ -689,3 +689,17 @@ impl OrderedIds {
         self.seen.contains(&id)
     }
 }
+
+impl sim_kit::CountsRoutes for AppState {
+    fn count_route(&self, route: String, mutating: bool) {
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let mut counters = self.requests();
+        *counters.by_route.entry(route).or_default() += 1;
+        *counters.per_second.entry(second).or_default() += 1;
+        if mutating {
+            counters.mutating += 1;
+        }
+    }
+}
