@@ -53,8 +53,11 @@ step "crash and safety suite on the PostgreSQL store"
 # The same tests/it modules again, each test's state a schema of its own in a fresh database
 # (tests/it/support.rs, StateKind). Skipped by name, as they inspect the SQLite file or the
 # default state file themselves: the default state location (a file under XDG_STATE_HOME), the
-# lease read straight from the file, and the search for the token in the state file's bytes.
+# lease read straight from the file, and the search for the token in the state file's bytes. And
+# one that pins SQLite's refusal of a second process on a running cancel: on PostgreSQL that
+# process joins the job as a replica (replicas:: pins that, in both passes).
 PG_IT_SKIP=(
+  control::a_second_process_is_refused_a_running_job_and_a_killed_one_leaves_it_free
   safety::the_same_replay_from_two_directories_meets_one_job_in_the_default_state
   truth::truth_an_orderly_sigterm_releases_the_lease_and_the_job_shows_interrupted
   truth::truth_a_server_that_echoes_the_token_gets_it_nowhere
@@ -65,7 +68,7 @@ is_one_url "$pg_it_url"
 # Before the image check's release build starts beside the real-Hatchet step: these tests are
 # paced and timing-sensitive, and about 4 minutes on their own.
 BULKOPS_IT_STORE=postgres BULKOPS_TEST_POSTGRES_URL="$pg_it_url" \
-  cargo test --locked --test it -- cancel:: safety:: control:: ops:: outage:: truth:: serve:: \
+  cargo test --locked --test it -- cancel:: safety:: control:: ops:: outage:: truth:: serve:: replicas:: \
   "${PG_IT_SKIP[@]/#/--skip=}"
 
 # The image check is mostly a release build and waiting on Debian's mirror (its root filesystem is

@@ -19,7 +19,7 @@ use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, Ha
 use crate::config::Settings;
 use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
-    RunOutcome, Stop,
+    RunOutcome, RunTotals, Stop,
 };
 use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
@@ -335,7 +335,18 @@ pub(super) async fn run_planned(
         Some(job) => previous_holder(store.as_ref(), &job.id, &owner)?,
         None => None,
     };
-    let begun = store.begin_job(new, &owner, now)?.map_err(Error::Held)?;
+    let (begun, holder) = match store.begin_job(new, &owner, now)? {
+        Ok(begun) => (begun, holder),
+        Err(held) => {
+            let id = held.job.clone();
+            let idempotent = op.sending().idempotent;
+            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+                return Ok(ended);
+            }
+            // Joined, or taken over after standing by (counted there).
+            (Begun::Resumed(id), None)
+        }
+    };
     let job = store
         .job(begun.job_id())?
         .ok_or_else(|| Error::JobVanished {
@@ -474,13 +485,123 @@ async fn take_and_execute(
 ) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
     let holder = previous_holder(store.as_ref(), &job.id, &owner)?;
-    store
-        .claim_job(&job.id, &owner, Utc::now())?
-        .map_err(Error::Held)?;
-    if let Some(holder) = holder {
-        took_over(&job, &holder);
+    let mut job = job;
+    match store.claim_job(&job.id, &owner, Utc::now())? {
+        Ok(()) => {
+            if let Some(holder) = holder {
+                took_over(&job, &holder);
+            }
+        }
+        Err(held) => {
+            let idempotent = op.sending().idempotent;
+            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+                return Ok(ended);
+            }
+            job = store.job(&job.id)?.unwrap_or(job);
+        }
     }
     execute(job, store, op, owner, settings, exec, frontend).await
+}
+
+/// How often a process standing by for a job looks whether its holder is gone.
+const STAND_BY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A job another live process holds. On a shared store, a job whose requests are safe to send
+/// twice is joined as one more replica (it takes chunks and a share of the rate); a job whose
+/// requests are not (replay) stays with one process, since two could each re-read a run before
+/// the other's replay shows, and this one stands by to take it over once that holder is gone
+/// (its in-doubt chunks are reconciled first, as after any crash). On SQLite the holder is the
+/// answer. `None` once this process runs the job (as one more replica, or as its holder once
+/// the one before is gone); the outcome when the job ended while it stood by, or a stop came.
+async fn join(
+    store: &mut dyn Store,
+    idempotent: bool,
+    held: Lease,
+    settings: &Settings,
+    frontend: &mut dyn Frontend,
+) -> Result<Option<Outcome>, Error> {
+    if !store.shares_jobs() {
+        return Err(Error::Held(held));
+    }
+    let owner = &crate::store::this_process();
+    if idempotent && store.join_job(&held.job, owner, Utc::now())? {
+        return Ok(None);
+    }
+    tracing::warn!(
+        job = %held.job,
+        holder = %held.owner,
+        "the job runs in another process and its requests must not be sent twice: standing by to take it over if that process goes"
+    );
+    let mut stop = frontend.stop_signal();
+    loop {
+        let job = store.job(&held.job)?.ok_or_else(|| Error::JobVanished {
+            job: held.job.clone(),
+            state: settings.state.to_string(),
+        })?;
+        if job.state != JobState::Running {
+            return ended_elsewhere(store, job, settings, None).map(Some);
+        }
+        if store.claim_job(&job.id, owner, Utc::now())?.is_ok() {
+            // It may have ended between the look and the claim.
+            if store
+                .job(&job.id)?
+                .is_some_and(|j| j.state == JobState::Running)
+            {
+                took_over(&job, &held);
+                return Ok(None);
+            }
+            store.release_job(&job.id, owner)?;
+            continue;
+        }
+        tokio::select! {
+            () = &mut stop => {
+                let note = interrupted_note(&held.job);
+                return ended_elsewhere(store, job, settings, Some(note)).map(Some);
+            }
+            () = tokio::time::sleep(STAND_BY_POLL) => {}
+        }
+    }
+}
+
+/// The end of a job this process did not run: finished (its report written from the store),
+/// paused or aborted by another process, or `stopped` while standing by.
+fn ended_elsewhere(
+    store: &dyn Store,
+    job: JobRecord,
+    settings: &Settings,
+    stopped: Option<String>,
+) -> Result<Outcome, Error> {
+    let counts = store.counts(&job.id)?;
+    let end = match (stopped, job.state) {
+        (Some(note), _) => End::Interrupted { note },
+        (None, JobState::Finished) => End::Finished {
+            report: crate::report::save_report(store, &job, &settings.reports_dir)?,
+            warning: ops::rules::warning(&job.spec, &counts),
+        },
+        (None, state) => End::Interrupted {
+            note: ended_note(None, state, &job.id),
+        },
+    };
+    Ok(Outcome::Ran(Box::new(RunEnd {
+        job,
+        counts,
+        totals: RunTotals::default(),
+        end,
+    })))
+}
+
+/// Why a run ended without finishing the job, and what continues it.
+fn ended_note(error: Option<EngineError>, state: JobState, job: &str) -> String {
+    match (error, state) {
+        (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {job}`) to resume"),
+        (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {job}` (or the same command) continues it"),
+        (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
+        (None, _) => interrupted_note(job),
+    }
+}
+
+fn interrupted_note(job: &str) -> String {
+    format!("interrupted. Run the same command again (or `bulkops jobs resume {job}`) to resume")
 }
 
 /// Who holds `job` when it is not `owner`: once this process has taken the job, a holder
@@ -616,12 +737,7 @@ async fn execute(
             (counts, End::Finished { report, warning })
         }
         RunOutcome::Interrupted { counts, error } => {
-            let note = match (error, job.state) {
-                (Some(e), _) => format!("stopped by an error: {e}. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
-                (None, JobState::Paused) => format!("paused by `bulkops jobs pause`. `bulkops jobs resume {}` (or the same command) continues it", job.id),
-                (None, JobState::Aborted) => "aborted by `bulkops jobs abort`: nothing more is sent for it".to_string(),
-                (None, _) => format!("interrupted. Run the same command again (or `bulkops jobs resume {}`) to resume", job.id),
-            };
+            let note = ended_note(error, job.state, &job.id);
             (counts, End::Interrupted { note })
         }
     };

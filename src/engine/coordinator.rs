@@ -78,8 +78,14 @@ pub struct Ended {
     pub store: Result<Box<dyn Store>, StoreError>,
 }
 
-/// How often a running job looks for `jobs pause|abort|retune` written by another process.
+/// How often a running job looks for `jobs pause|abort|retune` written by another process, and
+/// for replicas joining or leaving.
 const CONTROL_POLL: Duration = Duration::from_secs(1);
+
+/// How long a replica joining a shared job waits before its first request: a control poll and
+/// some, so that the others have slowed down to their new share of the rate before it adds its
+/// own.
+const JOIN_SETTLE: Duration = Duration::from_millis(1500);
 
 /// Server pressure is logged at most this often, with what happened since the line before.
 const PRESSURE_LOG_EVERY: Duration = Duration::from_secs(10);
@@ -113,6 +119,8 @@ pub struct Coordinator {
     processed_at_start: u64,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<Ended>>,
+    /// Other replicas ran the job as this one started: it waits `JOIN_SETTLE` first.
+    joining: bool,
 }
 
 impl Coordinator {
@@ -126,7 +134,14 @@ impl Coordinator {
         progress: Box<dyn Progress>,
         done: oneshot::Sender<Ended>,
     ) -> Result<Self, EngineError> {
+        let mut store = store;
         let counts = store.counts(&job.id)?;
+        let sharing = store.share(&job.id, &settings.owner, Utc::now())?;
+        let run_rate = limiter.rate();
+        let joining = sharing.as_ref().is_some_and(|s| s.live > 1);
+        if let Some(sharing) = &sharing {
+            limiter.set_rate(run_rate / sharing.live.max(1) as f64);
+        }
         let store = StoreThread::spawn(store)?;
         let sending = op.sending();
         let rules = Rules {
@@ -147,6 +162,8 @@ impl Coordinator {
             enumerated: job.enumerated,
             resend_rounds: job.resend_rounds,
             rate: job.rate,
+            run_rate,
+            sharing,
         };
         Ok(Coordinator {
             machine: Machine::new(rules, resumed),
@@ -163,6 +180,7 @@ impl Coordinator {
             processed_at_start,
             progress,
             done: Some(done),
+            joining,
         })
     }
 
@@ -230,7 +248,11 @@ impl Coordinator {
             Command::Progress { counts, enumerated } => self.progress.update(&counts, enumerated),
             Command::StopSending => self.limiter.stop(),
             Command::SetRate(rate) => {
-                tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
+                tracing::info!(
+                    job = %self.job.id,
+                    rate,
+                    "new rate from `bulkops jobs retune`, or replicas joining or leaving"
+                );
                 self.limiter.set_rate(rate);
                 let operation = self.operation_name();
                 self.settings.meter.rate(&self.job.id, operation, rate);
@@ -324,6 +346,7 @@ impl Coordinator {
                             in_place: store.check_in_place(),
                             lease_renewed: store.heartbeat(job, &owner, Utc::now()),
                             control: store.job_control(job),
+                            sharing: store.share(job, &owner, Utc::now()),
                         })
                     },
                     |read: Result<ControlRead, StoreError>| {
@@ -331,6 +354,7 @@ impl Coordinator {
                             in_place: Err(e),
                             lease_renewed: Ok(true),
                             control: Ok((JobState::Running, None)),
+                            sharing: Ok(None),
                         }))
                     },
                 );
@@ -596,7 +620,12 @@ impl Actor for Coordinator {
         ctx.run_interval(CONTROL_POLL, |act, ctx| act.on(Event::ControlTick, ctx));
         // Looked at every second so that the first sign of pressure shows at once.
         ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure());
-        self.on(Event::Started, ctx);
+        if self.joining {
+            tracing::info!(job = %self.job.id, "joining the replicas running this job");
+            ctx.run_later(JOIN_SETTLE, |act, ctx| act.on(Event::Started, ctx));
+        } else {
+            self.on(Event::Started, ctx);
+        }
     }
 }
 

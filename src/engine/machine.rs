@@ -16,7 +16,10 @@ use actix::MailboxError;
 
 use super::executor::ChunkReport;
 use super::{AdaptiveWindow, EngineError, Resend, RunOutcome, Stage};
-use crate::store::{Counts, ItemOutcome, ItemState, JobState, StoreError, TakenChunk};
+use crate::store::{Counts, ItemOutcome, ItemState, JobState, Sharing, StoreError, TakenChunk};
+
+/// The reason of an item accepted under `--no-verify`.
+const NOT_VERIFIED: &str = "accepted by the server; not verified (--no-verify)";
 
 /// What the machine knows of the job and the operation, fixed for the run.
 #[derive(Debug, Clone)]
@@ -44,7 +47,12 @@ pub struct Resumed {
     pub enumerated: bool,
     /// Rounds of resending done by earlier runs.
     pub resend_rounds: u32,
+    /// The job's stored rate (`jobs retune`).
     pub rate: Option<f64>,
+    /// The rate this run was started with, for the whole job.
+    pub run_rate: f64,
+    /// How the job is shared by replicas as the run starts; `None` where jobs are not shared.
+    pub sharing: Option<Sharing>,
 }
 
 /// How a piece of work that talks to the server ended.
@@ -66,6 +74,8 @@ pub struct ControlRead {
     pub in_place: Result<(), StoreError>,
     pub lease_renewed: Result<bool, StoreError>,
     pub control: Result<(JobState, Option<f64>), StoreError>,
+    /// How replicas share the job now (`None` where jobs are not shared).
+    pub sharing: Result<Option<Sharing>, StoreError>,
 }
 
 #[derive(Debug)]
@@ -212,6 +222,17 @@ pub struct Machine {
     stored_rate: Option<f64>,
     /// `Close` was asked to mark the job finished.
     finishing: bool,
+    /// Other replicas may run the job too (a shared store): chunks in flight elsewhere keep
+    /// items pending, and the job may be finished by another replica.
+    shared: bool,
+    /// This run lists pages: the only replica, or the one holding the job's lease.
+    enumerator: bool,
+    /// Live replicas of the job, this one included: each paces at the job's rate over them.
+    replicas: usize,
+    /// The rate for the whole job: this run's, replaced by a `jobs retune`.
+    job_rate: f64,
+    /// The rate this run's limiter was last given.
+    paced_at: f64,
     commands: Vec<Command>,
 }
 
@@ -238,6 +259,12 @@ impl Machine {
             resent: 0,
             stored_rate: resumed.rate,
             finishing: false,
+            shared: resumed.sharing.is_some(),
+            enumerator: resumed.sharing.as_ref().is_none_or(|s| s.enumerator),
+            replicas: resumed.sharing.as_ref().map_or(1, |s| s.live.max(1)),
+            job_rate: resumed.run_rate,
+            paced_at: resumed.run_rate
+                / resumed.sharing.as_ref().map_or(1, |s| s.live.max(1)) as f64,
             commands: Vec::new(),
         }
     }
@@ -353,6 +380,11 @@ impl Machine {
             Event::Settled(settled) => {
                 self.out.checking = false;
                 match settled {
+                    // Other replicas may still have items out: the counts decide.
+                    Ok(()) if self.shared => {
+                        self.out.checking = true;
+                        self.emit(Command::ReadVerifyRound);
+                    }
                     Ok(()) => self.close(true),
                     Err(e) => self.fail(e.into(), now),
                 }
@@ -475,7 +507,7 @@ impl Machine {
     // --- enumeration -------------------------------------------------------------------
 
     fn enumerate_next(&mut self) {
-        if self.enumerated || self.out.enumerating || self.stopping {
+        if self.enumerated || self.out.enumerating || self.stopping || !self.enumerator {
             return;
         }
         if let Some(cursor) = self.cursor.clone() {
@@ -609,10 +641,7 @@ impl Machine {
     fn start_verify(&mut self, now: Instant) {
         self.phase = Phase::Verify;
         if !self.rules.verify {
-            return self.settle(
-                ItemState::Done,
-                "accepted by the server; not verified (--no-verify)".into(),
-            );
+            return self.settle(ItemState::Done, NOT_VERIFIED.into());
         }
         self.emit(Command::Stage(Stage::Verifying));
         self.verify_started = Some(now);
@@ -642,7 +671,18 @@ impl Machine {
             return self.maybe_finish(now);
         }
         if self.counts.sent == 0 {
+            if self.shared && self.counts.pending > 0 {
+                // Chunks in flight at other replicas, or freed from a gone one: take again
+                // after a moment.
+                self.phase = Phase::Execute;
+                self.drained = false;
+                return self.emit(Command::Wait(self.rules.verify_poll));
+            }
             return self.close(true);
+        }
+        if !self.rules.verify {
+            // Sent by another replica since this one settled its own.
+            return self.settle(ItemState::Done, NOT_VERIFIED.into());
         }
         let waited = self
             .verify_started
@@ -732,13 +772,28 @@ impl Machine {
             Err(e) if e.concerns_the_file() => return self.fail(e.into(), now),
             Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
         };
-        if rate != self.stored_rate {
+        match read.sharing {
+            Ok(Some(sharing)) => self.shared_with(sharing, now),
+            Ok(None) => {}
+            Err(e) if e.concerns_the_file() => return self.fail(e.into(), now),
+            Err(e) => tracing::warn!("cannot read the job's replicas: {e}"),
+        }
+        let retuned = rate != self.stored_rate;
+        if retuned {
             self.stored_rate = rate;
             if let Some(rate) = rate {
-                self.emit(Command::SetRate(rate));
+                self.job_rate = rate;
             }
         }
-        if state != JobState::Running && !self.stopping {
+        let pace = self.job_rate / self.replicas as f64;
+        if (retuned && rate.is_some()) || pace != self.paced_at {
+            self.paced_at = pace;
+            self.emit(Command::SetRate(pace));
+        }
+        // Another replica saw nothing left and finished the job: this run's next round sees
+        // the same and ends finished too.
+        let finished_elsewhere = self.shared && state == JobState::Finished;
+        if state != JobState::Running && !self.stopping && !finished_elsewhere {
             tracing::warn!(
                 job = %self.rules.job,
                 in_flight = self.out.chunks,
@@ -746,6 +801,28 @@ impl Machine {
                 state.as_str()
             );
             self.stop(now);
+        }
+    }
+
+    /// What the store says of the other replicas: how many share the rate, whether this run
+    /// enumerates (it takes over from a gone enumerator, going on from the stored cursor), and,
+    /// for a run that does not, how far enumeration got. Chunks other replicas' pages made, or
+    /// a gone replica's freed chunks, are taken at the next dispatch.
+    fn shared_with(&mut self, sharing: Sharing, now: Instant) {
+        self.replicas = sharing.live.max(1);
+        let took_over = sharing.enumerator && !self.enumerator;
+        self.enumerator = sharing.enumerator;
+        if !self.enumerator || took_over {
+            self.cursor = sharing.cursor;
+            if sharing.enumerated && !self.enumerated {
+                self.enumerated = true;
+                self.emit(Command::Stage(Stage::Executing));
+            }
+        }
+        if self.phase == Phase::Execute && !self.stopping {
+            self.drained = false;
+            self.enumerate_next();
+            self.dispatch(now);
         }
     }
 
@@ -815,6 +892,8 @@ mod tests {
             enumerated: true,
             resend_rounds: 0,
             rate: None,
+            run_rate: 10.0,
+            sharing: None,
         }
     }
 
@@ -958,6 +1037,7 @@ mod tests {
                 in_place: Ok(()),
                 lease_renewed: Ok(false),
                 control: Ok((JobState::Paused, Some(5.0))),
+                sharing: Ok(None),
             }),
         ]
     }
@@ -1226,6 +1306,7 @@ mod tests {
             in_place: Ok(()),
             lease_renewed: Ok(false),
             control: Ok((JobState::Running, None)),
+            sharing: Ok(None),
         }));
         assert!(has(&lost, |c| matches!(c, Command::StopSending)));
         assert!(!closes(&lost), "closed with a chunk on the wire");
@@ -1255,6 +1336,7 @@ mod tests {
                 in_place: Ok(()),
                 lease_renewed: Ok(true),
                 control: Ok((state, rate)),
+                sharing: Ok(None),
             })
         };
         drive.on(Event::ControlTick);
@@ -1309,5 +1391,139 @@ mod tests {
             (server.as_str(), reason.as_str()),
             ("http://server.test/", "connection refused")
         );
+    }
+
+    fn shared(live: usize, enumerator: bool, enumerated: bool) -> Sharing {
+        Sharing {
+            live,
+            enumerator,
+            cursor: (!enumerated).then(|| "page-2".to_string()),
+            enumerated,
+        }
+    }
+
+    fn control_shared(state: JobState, rate: Option<f64>, sharing: Sharing) -> Event {
+        Event::Control(ControlRead {
+            in_place: Ok(()),
+            lease_renewed: Ok(true),
+            control: Ok((state, rate)),
+            sharing: Ok(Some(sharing)),
+        })
+    }
+
+    fn rates(commands: &[Command]) -> Vec<f64> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::SetRate(rate) => Some(*rate),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_replica_paces_at_the_jobs_rate_over_the_live_replicas_and_follows_joins_leaves_and_retunes(
+    ) {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, true, true)),
+                ..enumerated()
+            },
+        );
+        drive.start_executing();
+        let poll = |drive: &mut Drive, rate, live| {
+            drive.on(Event::ControlTick);
+            rates(&drive.on(control_shared(
+                JobState::Running,
+                rate,
+                shared(live, true, true),
+            )))
+        };
+        assert!(poll(&mut drive, None, 2).is_empty(), "started at 10 / 2");
+        assert_eq!(
+            poll(&mut drive, None, 3),
+            [10.0 / 3.0],
+            "a third replica joined"
+        );
+        assert!(poll(&mut drive, None, 3).is_empty(), "nothing changed");
+        assert_eq!(
+            poll(&mut drive, Some(30.0), 3),
+            [10.0],
+            "jobs retune --rate 30"
+        );
+        assert_eq!(poll(&mut drive, Some(30.0), 1), [30.0], "the others left");
+    }
+
+    #[test]
+    fn only_the_enumerating_replica_lists_and_another_takes_over_from_the_stored_cursor() {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, false, false)),
+                ..listing()
+            },
+        );
+        let executing = drive.start_executing();
+        assert!(
+            !has(&executing, |c| matches!(c, Command::Enumerate(_))),
+            "another replica enumerates: {executing:?}"
+        );
+        assert!(has(&executing, |c| matches!(c, Command::TakeChunks { .. })));
+        drive.on(Event::ChunksTaken(Ok(vec![])));
+        drive.on(Event::ControlTick);
+        let took_over = drive.on(control_shared(
+            JobState::Running,
+            None,
+            shared(1, true, false),
+        ));
+        assert!(
+            has(
+                &took_over,
+                |c| matches!(c, Command::Enumerate(cursor) if cursor == "page-2")
+            ),
+            "the enumerator is gone: this replica lists on from where it got: {took_over:?}"
+        );
+    }
+
+    #[test]
+    fn a_shared_job_with_items_pending_elsewhere_is_not_finished_and_one_finished_elsewhere_ends_finished(
+    ) {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, true, true)),
+                ..enumerated()
+            },
+        );
+        drive.start_verifying();
+        let waiting = drive.on(Event::VerifyRound(Ok((counts(2, 0), vec![]))));
+        assert!(!closes(&waiting), "another replica's chunk is in flight");
+        assert!(has(&waiting, |c| matches!(c, Command::Wait(_))));
+        let again = drive.on(Event::PollDue);
+        assert!(
+            has(&again, |c| matches!(
+                c,
+                Command::TakeChunks { after: 0, .. }
+            )),
+            "takes again, a gone replica's chunks among them: {again:?}"
+        );
+        drive.on(Event::ControlTick);
+        let elsewhere = drive.on(control_shared(
+            JobState::Finished,
+            None,
+            shared(2, true, true),
+        ));
+        assert!(
+            !has(&elsewhere, |c| matches!(c, Command::StopSending)),
+            "finished by another replica is no interruption: {elsewhere:?}"
+        );
+        let verifying = drive.on(Event::ChunksTaken(Ok(vec![])));
+        assert!(has(&verifying, |c| matches!(c, Command::ReadVerifyRound)));
+        assert!(closes(
+            &drive.on(Event::VerifyRound(Ok((counts(0, 0), vec![]))))
+        ));
+        let outcome = drive.ends_once(Vec::new);
+        assert!(matches!(outcome, RunOutcome::Finished(_)), "{outcome:?}");
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::lease::LEASE_TIMEOUT;
 use super::{
     without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobState, NewItem, NewJob,
-    PageCommit, PgStore, SqliteStore, Store, StoreError,
+    PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
 use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
 
@@ -723,6 +723,7 @@ conformance! {
         two_takers_at_once_never_take_the_same_chunk,
         a_stale_holder_cannot_finish_a_chunk_another_took,
         a_held_chunk_is_left_alone_until_its_lease_passes,
+        replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks,
 }
 
 // --- chunks shared by several processes (PostgreSQL) ---------------------------------------
@@ -848,6 +849,66 @@ fn a_held_chunk_is_left_alone_until_its_lease_passes(place: &PgPlace) {
         a.pending_chunks(&id, 0, 5).unwrap(),
         [2],
         "B's chunk 2 lapsed too"
+    );
+}
+
+fn replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks(place: &PgPlace) {
+    const C: &str = "c.example:3";
+    let mut a = place.pg(A);
+    let mut b = place.pg(B);
+    let mut c = place.pg(C);
+    let t0 = Utc::now();
+    let id = enumerated_job(&mut a, 6, 2);
+    assert!(b.join_job(&id, B, t0).unwrap(), "a live holder is joined");
+    assert!(c.join_job(&id, C, t0).unwrap());
+    let shared = |store: &mut PgStore, owner, now| store.share(&id, owner, now).unwrap().unwrap();
+    let seen_by_a = shared(&mut a, A, t0);
+    assert_eq!((seen_by_a.live, seen_by_a.enumerator), (3, true));
+    assert!(seen_by_a.enumerated && seen_by_a.cursor.is_none());
+    assert_eq!(
+        (shared(&mut b, B, t0).live, shared(&mut b, B, t0).enumerator),
+        (3, false),
+        "A holds the lease: B only takes chunks"
+    );
+    assert!(b.heartbeat(&id, B, t0).unwrap(), "a replica's heartbeat");
+    assert_eq!(a.take_chunks(&id, 0, 1, false).unwrap()[0].chunk, 1);
+    assert_eq!(b.take_chunks(&id, 0, 1, false).unwrap()[0].chunk, 2);
+
+    // A falls silent; B and C go on.
+    let t1 = after_the_lease(t0);
+    assert!(b.heartbeat(&id, B, t1).unwrap() && c.heartbeat(&id, C, t1).unwrap());
+    let seen_by_c = shared(&mut c, C, t1);
+    assert_eq!(
+        (seen_by_c.live, seen_by_c.enumerator),
+        (2, true),
+        "A is swept out and C, the first to see it, enumerates"
+    );
+    assert!(!shared(&mut b, B, t1).enumerator, "one enumerator");
+    let c_takes: Vec<i64> = c
+        .take_chunks(&id, 0, 5, false)
+        .unwrap()
+        .iter()
+        .map(|t| t.chunk)
+        .collect();
+    assert_eq!(c_takes, [1, 3], "A's chunk is free at once, B's is not");
+    assert!(
+        !a.heartbeat(&id, A, t1).unwrap(),
+        "A learns it was swept out"
+    );
+    c.release_job(&id, C).unwrap();
+    assert!(
+        !shared(&mut a, A, t1).enumerator,
+        "one swept out takes nothing over, even a free lease"
+    );
+    assert_eq!(
+        shared(&mut b, B, t1),
+        Sharing {
+            live: 1,
+            enumerator: true,
+            cursor: None,
+            enumerated: true,
+        },
+        "C left: B takes the lease"
     );
 }
 

@@ -20,7 +20,7 @@ pub use lease::{this_process, Lease};
 pub use location::Location;
 pub use model::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, NewItem, NewJob,
-    PageCommit, ReportRow,
+    PageCommit, ReportRow, Sharing,
 };
 pub use port::{Store, TakenChunk};
 pub use postgres::{without_password, PgStore};

@@ -152,6 +152,18 @@ impl Begun {
     }
 }
 
+/// How replicas share a running job on a shared store (see `Store::share`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharing {
+    /// Replicas whose process runs or whose heartbeat is recent, the caller included.
+    pub live: usize,
+    /// The caller holds the job's lease, and so is the one replica that enumerates.
+    pub enumerator: bool,
+    /// Where enumeration stands, as the enumerator last committed it.
+    pub cursor: Option<String>,
+    pub enumerated: bool,
+}
+
 pub struct NewJob {
     pub identity: String,
     pub name: Option<String>,

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, StoreError,
+    PageCommit, ReportRow, Sharing, StoreError,
 };
 
 /// A chunk taken for sending, with the items that still need a request.
@@ -82,6 +82,33 @@ pub trait Store: Send {
     fn release_job(&mut self, id: &str, owner: &str) -> Result<(), StoreError>;
     /// Who holds the job now, if anyone.
     fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError>;
+
+    // --- replicas: several processes on one job (a shared store only) ------------------
+
+    /// Whether several processes, on any host, may run one job together (PostgreSQL).
+    fn shares_jobs(&self) -> bool {
+        false
+    }
+
+    /// Joins a job that another live process holds, as one more replica that takes chunks;
+    /// `false` where jobs are not shared (SQLite: one process at a time per job).
+    fn join_job(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let _ = (id, owner, now);
+        Ok(false)
+    }
+
+    /// Sweeps out the job's replicas that are gone (their chunks are free at once), takes the
+    /// job's lease for `owner` when its holder is gone (the lease holder enumerates), and says
+    /// how the job is shared now; `None` where jobs are not shared.
+    fn share(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Sharing>, StoreError> {
+        let _ = (id, owner, now);
+        Ok(None)
+    }
 
     // --- pages and manifests -----------------------------------------------------------
 

@@ -22,13 +22,16 @@ use self::fault::Fault;
 use super::lease::LEASE_TIMEOUT;
 use super::{
     Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Store, StoreError, TakenChunk,
+    PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
 };
 use crate::job::{JobSpec, Window};
 
 /// The schema, one migration per version, applied in order; `bulkops_schema` records the
 /// versions applied. A database of a later version is refused: this bulkops would misread it.
-const MIGRATIONS: [&str; 1] = [include_str!("postgres/migrations/0001_store.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("postgres/migrations/0001_store.sql"),
+    include_str!("postgres/migrations/0002_replicas.sql"),
+];
 
 /// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
 /// a job (its id counts the identity's jobs), keeping a manifest once.
@@ -369,18 +372,44 @@ fn take_lease(
             if lease.is_held(now) {
                 return Ok(Err(lease));
             }
-            tx.execute(
-                "UPDATE chunks SET owner = NULL, lease_until = NULL \
-                 WHERE job_id = $1 AND owner = $2",
-                &[&id, &lease.owner],
-            )?;
+            forget_replica(tx, id, &lease.owner)?;
         }
     }
     tx.execute(
         "UPDATE jobs SET owner = $2, heartbeat = $3 WHERE id = $1",
         &[&id, &owner, &now],
     )?;
+    register_replica(tx, id, owner, now)?;
     Ok(Ok(()))
+}
+
+/// `owner` runs job `id` (or still does: its heartbeat).
+fn register_replica(
+    tx: &mut Transaction<'_>,
+    id: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Fault> {
+    tx.execute(
+        "INSERT INTO replicas (job_id, owner, heartbeat) VALUES ($1, $2, $3) \
+         ON CONFLICT (job_id, owner) DO UPDATE SET heartbeat = EXCLUDED.heartbeat",
+        &[&id, &owner, &now],
+    )?;
+    Ok(())
+}
+
+/// `owner` no longer runs job `id`: its row goes, and its chunks are free (one it marked
+/// `sending` is in doubt for whoever reconciles it).
+fn forget_replica(tx: &mut Transaction<'_>, id: &str, owner: &str) -> Result<(), Fault> {
+    tx.execute(
+        "DELETE FROM replicas WHERE job_id = $1 AND owner = $2",
+        &[&id, &owner],
+    )?;
+    tx.execute(
+        "UPDATE chunks SET owner = NULL, lease_until = NULL WHERE job_id = $1 AND owner = $2",
+        &[&id, &owner],
+    )?;
+    Ok(())
 }
 
 /// Inserts a new running job held by `owner`; its id is its name (or identity) and a number.
@@ -554,7 +583,11 @@ impl Store for PgStore {
                     let id: String = row.try_get(0)?;
                     Ok(take_lease(tx, &id, owner, now)?.map(|()| Begun::Resumed(id)))
                 }
-                None => Ok(Ok(Begun::Created(insert_job(tx, &new, owner, now)?))),
+                None => {
+                    let id = insert_job(tx, &new, owner, now)?;
+                    register_replica(tx, &id, owner, now)?;
+                    Ok(Ok(Begun::Created(id)))
+                }
             }
         })
     }
@@ -625,14 +658,21 @@ impl Store for PgStore {
         self.in_transaction(|tx| take_lease(tx, id, owner, now))
     }
 
-    /// Renews the job's lease and, with it, those of the chunks this store holds.
+    /// Renews the job's lease if `owner` holds it, `owner`'s row as a replica, and with them the
+    /// leases of the chunks this store holds; `false` once another process took the job over or
+    /// swept this replica out as gone.
     fn heartbeat(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let holder = self.holder.clone();
         self.in_transaction(|tx| {
-            let renewed = tx.execute(
+            let holds = tx.execute(
                 "UPDATE jobs SET heartbeat = $3 WHERE id = $1 AND owner = $2",
                 &[&id, &owner, &now],
             )? == 1;
+            let replica = tx.execute(
+                "UPDATE replicas SET heartbeat = $3 WHERE job_id = $1 AND owner = $2",
+                &[&id, &owner, &now],
+            )? == 1;
+            let renewed = holds || replica;
             if renewed {
                 tx.execute(
                     "UPDATE chunks SET lease_until = now() + make_interval(secs => $3) \
@@ -653,12 +693,80 @@ impl Store for PgStore {
                 "UPDATE jobs SET owner = NULL, heartbeat = NULL WHERE id = $1 AND owner = $2",
                 &[&id, &owner],
             )?;
+            forget_replica(tx, id, owner)?;
             tx.execute(
                 "UPDATE chunks SET owner = NULL, lease_until = NULL \
                  WHERE job_id = $1 AND owner = $2",
                 &[&id, &holder],
             )?;
             Ok(())
+        })
+    }
+
+    fn shares_jobs(&self) -> bool {
+        true
+    }
+
+    /// Joins as one more replica; takes the job's lease instead when its holder is gone.
+    fn join_job(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.in_transaction(|tx| {
+            if take_lease(tx, id, owner, now)?.is_err() {
+                register_replica(tx, id, owner, now)?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// In one transaction with the job row locked, so that two replicas sweeping at once agree
+    /// on who is gone and on who takes the lease.
+    fn share(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Sharing>, StoreError> {
+        self.in_transaction(|tx| {
+            let lease = read_lease(tx, id, true)?;
+            let rows = tx.query(
+                "SELECT owner, heartbeat FROM replicas WHERE job_id = $1 AND owner <> $2",
+                &[&id, &owner],
+            )?;
+            for row in &rows {
+                let other = Lease {
+                    job: id.to_string(),
+                    owner: row.try_get(0)?,
+                    heartbeat: row.try_get(1)?,
+                };
+                if !other.is_held(now) {
+                    forget_replica(tx, id, &other.owner)?;
+                }
+            }
+            let free = lease.is_none_or(|lease| lease.owner == owner || !lease.is_held(now));
+            // One swept out as gone learns it from its heartbeat; it takes nothing over.
+            let registered = tx
+                .query_opt(
+                    "SELECT 1 FROM replicas WHERE job_id = $1 AND owner = $2",
+                    &[&id, &owner],
+                )?
+                .is_some();
+            if free && registered {
+                // The holder is gone (or was never there): this replica enumerates from now on.
+                let _ = take_lease(tx, id, owner, now)?;
+            }
+            let row = tx.query_one(
+                "SELECT j.owner = $2, j.cursor, j.enumerated, \
+                 (SELECT COUNT(*) FROM replicas r WHERE r.job_id = j.id) \
+                 FROM jobs j WHERE j.id = $1",
+                &[&id, &owner],
+            )?;
+            let enumerator: Option<bool> = row.try_get(0)?;
+            let live: i64 = row.try_get(3)?;
+            Ok(Some(Sharing {
+                live: usize::try_from(live).unwrap_or(1).max(1),
+                enumerator: enumerator.unwrap_or(false),
+                cursor: row.try_get(1)?,
+                enumerated: row.try_get(2)?,
+            }))
         })
     }
 

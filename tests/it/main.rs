@@ -17,6 +17,7 @@ mod migration;
 mod ops;
 mod outage;
 mod pace;
+mod replicas;
 mod report;
 mod safety;
 mod serve;

@@ -126,6 +126,9 @@ pub struct RequestCounters {
     pub above_knee: u64,
     /// The most runs one list or external-ids response carried: what a client held at once.
     pub max_runs_per_read: usize,
+    /// `/api` requests by the Unix second they arrived in: the rate the server saw, whoever
+    /// sent them (several bulkops replicas share one job's rate).
+    pub per_second: BTreeMap<u64, u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -697,8 +700,12 @@ impl OrderedIds {
 
 impl sim_kit::CountsRoutes for AppState {
     fn count_route(&self, route: String, mutating: bool) {
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
         let mut counters = self.requests();
         *counters.by_route.entry(route).or_default() += 1;
+        *counters.per_second.entry(second).or_default() += 1;
         if mutating {
             counters.mutating += 1;
         }

@@ -953,3 +953,37 @@ async fn bulk_partial_failure_applies_the_first_chunk_then_500s() {
         "the first 200-item chunk stays applied"
     );
 }
+
+#[tokio::test]
+async fn requests_are_counted_by_the_second_they_arrived_in() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 1, "status": "FAILED", "workflow": "f"}))
+        .await;
+    let status = format!(
+        "/api/v1/stable/workflow-runs/{}/status",
+        sim.run_ids().await[0]
+    );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for _ in 0..7 {
+        sim.get(&status).await;
+    }
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stats = sim.control("/_sim/stats", None).await;
+    let per_second = stats["requests_per_second"].as_object().expect("a map");
+    let mut total = 0;
+    for (second, count) in per_second {
+        let second: u64 = second.parse().expect("a Unix second");
+        assert!(
+            (before..=after).contains(&second),
+            "{second} outside {before}..={after}"
+        );
+        total += count.as_u64().expect("a count");
+    }
+    assert_eq!(total, 7, "{per_second:?}");
+}

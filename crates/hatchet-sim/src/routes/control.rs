@@ -144,6 +144,7 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         "max_in_flight": requests.max_in_flight,
         "requests_above_knee": requests.above_knee,
         "max_runs_per_read": requests.max_runs_per_read,
+        "requests_per_second": requests.per_second,
         "scheduled": store.scheduled.len(),
         "crons": store.crons.len(),
     }))

@@ -1,0 +1,357 @@
+//! Several `bulkops` processes on one job through a PostgreSQL state (issue 11 points 2 and 3):
+//! they join it instead of being refused, split its chunks and its rate, and take over from one
+//! killed with `kill -9`. Each test makes a schema of its own in the database
+//! `BULKOPS_TEST_POSTGRES_URL` names, whichever store the rest of the suite runs on (so these
+//! run in both of the test command's passes), and fails without one: it never skips.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{bulkops_with_default_state, postgres_state, seed_runs, Ran, Sim};
+
+/// The job's rate: every replica together, as the simulator must see it.
+const RATE: f64 = 50.0;
+
+/// A `bulkops` aimed at `sim` with the PostgreSQL state that stands for `state`.
+fn on_postgres(sim: &Sim, state: &Path) -> Command {
+    let mut cmd = bulkops_with_default_state();
+    let reports = state.with_file_name("reports");
+    cmd.arg("--state")
+        .arg(postgres_state(state))
+        .arg("--reports-dir")
+        .arg(reports)
+        .env("HATCHET_CLIENT_TOKEN", &sim.token);
+    cmd
+}
+
+/// A running replica: its stderr drained on a thread (kept for the failure messages), and the
+/// moment it first reported items processed.
+struct Replica {
+    child: Child,
+    progressed: mpsc::Receiver<()>,
+    stderr: JoinHandle<String>,
+}
+
+impl Replica {
+    fn start(cmd: &mut Command) -> Replica {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bulkops starts");
+        let (tx, progressed) = mpsc::channel();
+        let err = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let event: Value = serde_json::from_str(&line).unwrap_or_default();
+                if event["processed"].as_u64().is_some_and(|n| n > 0) {
+                    let _ = tx.send(());
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        Replica {
+            child,
+            progressed,
+            stderr,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_for_progress(&self) {
+        self.progressed
+            .recv_timeout(Duration::from_secs(90))
+            .expect("the replica processed items");
+    }
+
+    fn kill_9(&mut self) {
+        self.child.kill().expect("kill -9");
+    }
+
+    fn wait(self) -> Ran {
+        let out = self.child.wait_with_output().expect("bulkops exits");
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: self.stderr.join().unwrap_or_default(),
+        }
+    }
+}
+
+/// This host's name as `store::this_process()` writes it into leases (`host:pid`).
+fn lease_owner(pid: u32) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    format!("{}:{pid}", host.trim())
+}
+
+fn database(state: &Path) -> postgres::Client {
+    postgres::Client::connect(&postgres_state(state), postgres::NoTls).expect("the test database")
+}
+
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status();
+    assert!(sent.expect("kill runs").success());
+}
+
+/// Chunks `owner` holds now.
+fn chunks_held(db: &mut postgres::Client, owner: &str) -> i64 {
+    db.query_one("SELECT COUNT(*) FROM chunks WHERE owner = $1", &[&owner])
+        .expect("chunks")
+        .get(0)
+}
+
+/// The most requests the simulator saw in one second, and in two seconds running, from
+/// `/_sim/stats`'s per-second counts.
+fn busiest(stats: &Value) -> (u64, u64) {
+    let per_second: Vec<(u64, u64)> = stats["requests_per_second"]
+        .as_object()
+        .expect("requests per second")
+        .iter()
+        .map(|(second, n)| (second.parse().expect("a second"), n.as_u64().expect("n")))
+        .collect();
+    let at = |second: u64| {
+        per_second
+            .iter()
+            .find(|(s, _)| *s == second)
+            .map_or(0, |(_, n)| *n)
+    };
+    let one = per_second.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let two = per_second
+        .iter()
+        .map(|(s, n)| n + at(s + 1))
+        .max()
+        .unwrap_or(0);
+    (one, two)
+}
+
+#[test]
+fn three_replicas_share_a_cancel_and_a_killed_one_is_taken_over() {
+    let sim = Sim::start();
+    // Every request takes a moment, so a chunk is on the wire most of the time.
+    sim.faults(json!({"latency_ms": 30}));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 100_000, "QUEUED", "wf", 20, 1, json!({}));
+    let rate = RATE.to_string();
+    let command = || {
+        let mut cmd = on_postgres(&sim, &state);
+        cmd.args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+            .args(["--yes", "-o", "json", "--chunk-size", "200"])
+            .args(["--rate", &rate]);
+        cmd
+    };
+    let started = Instant::now();
+    let mut first = Replica::start(&mut command());
+    first.wait_for_progress();
+    // The second joins with the same command, the third with `jobs resume`, each once the one
+    // before it is under way.
+    let second = Replica::start(&mut command());
+    second.wait_for_progress();
+    let job = {
+        let mut db = database(&state);
+        let row = db.query_one("SELECT id FROM jobs", &[]).expect("one job");
+        row.get::<_, String>(0)
+    };
+    let third = Replica::start(
+        on_postgres(&sim, &state)
+            .args(["jobs", "resume", &job, "-o", "json"])
+            .args(["--rate", &rate]),
+    );
+    third.wait_for_progress();
+
+    // The first (the one that enumerates) is killed while it holds a chunk: stopped first, so
+    // that what it holds cannot change between the look and the kill.
+    let mut db = database(&state);
+    let killed = lease_owner(first.pid());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let held_when_killed = loop {
+        signal(first.pid(), "-STOP");
+        let held = chunks_held(&mut db, &killed);
+        if held > 0 {
+            first.kill_9();
+            break held;
+        }
+        signal(first.pid(), "-CONT");
+        assert!(
+            Instant::now() < deadline,
+            "the first replica never held a chunk"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let first = first.wait();
+    assert_ne!(first.code, 0);
+
+    let (second, third) = (second.wait(), third.wait());
+    let took = started.elapsed();
+    for (name, ran) in [("second", &second), ("third", &third)] {
+        assert_eq!(ran.code, 0, "the {name} replica:\n{}", ran.stderr);
+        assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
+        let requests = ran.summary()["run"]["requests"]
+            .as_u64()
+            .unwrap_or_default();
+        assert!(
+            requests > 10,
+            "the {name} replica took part: {}",
+            ran.stdout
+        );
+    }
+
+    // Every run cancelled, nothing else touched.
+    assert_eq!(sim.count("wf", "CANCELLED"), 100_000);
+    assert_eq!(sim.count("wf", "QUEUED"), 0);
+    let dump = sim.dump();
+    let cancelled_twice = dump["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|run| run["cancels"].as_u64() > Some(1))
+        .count() as i64;
+    // Only what the killed replica had on the wire can have gone out twice (cancel is
+    // idempotent, so its chunks are sent again rather than reconciled).
+    assert!(
+        cancelled_twice <= held_when_killed * 200,
+        "{cancelled_twice} runs cancelled twice"
+    );
+
+    // No chunk completed twice: each item's outcome was recorded once, every chunk is done
+    // and nobody's, and the job finished.
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts), MIN(attempts) \
+             FROM items",
+            &[],
+        )
+        .expect("items");
+    let (done, most, least): (i64, i32, i32) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((done, most, least), (100_000, 1, 1));
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE state <> 'done' OR owner IS NOT NULL), COUNT(*) \
+             FROM chunks",
+            &[],
+        )
+        .expect("chunks");
+    let (open, chunks): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((open, chunks), (0, 500));
+    let row = db
+        .query_one(
+            "SELECT state, (SELECT COUNT(*) FROM replicas) FROM jobs",
+            &[],
+        )
+        .expect("the job");
+    let (job_state, replicas): (String, i64) = (row.get(0), row.get(1));
+    assert_eq!((job_state.as_str(), replicas), ("finished", 0));
+
+    // The server never saw more than the job's rate, whoever sent.
+    let (one_second, two_seconds) = busiest(&sim.stats());
+    eprintln!(
+        "three replicas: {took:?}; busiest second {one_second} requests, busiest two seconds \
+         {two_seconds}, at a job rate of {RATE}/s"
+    );
+    assert!(
+        one_second as f64 <= RATE * 1.1,
+        "{one_second} requests in one second at a rate of {RATE}"
+    );
+    assert!(two_seconds as f64 <= 2.0 * RATE * 1.1);
+}
+
+/// Who holds the job's lease now (`host:pid`), if anyone.
+fn lease_holder(db: &mut postgres::Client) -> Option<String> {
+    db.query_opt("SELECT owner FROM jobs WHERE owner IS NOT NULL", &[])
+        .expect("the job")
+        .map(|row| row.get(0))
+}
+
+/// Chunks `owner` has marked `sending`: requests of a non-idempotent operation in flight.
+fn chunks_sending(db: &mut postgres::Client, owner: &str) -> i64 {
+    db.query_one(
+        "SELECT COUNT(*) FROM chunks WHERE owner = $1 AND state = 'sending'",
+        &[&owner],
+    )
+    .expect("chunks")
+    .get(0)
+}
+
+#[test]
+fn three_replicas_on_one_replay_killed_twice_replay_each_run_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 20, 1, json!({}));
+    seed_runs(&sim, 500, "COMPLETED", "wf", 20, 1, json!({}));
+    let start = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["runs", "replay", "--since", "1d", "--workflow", "wf"])
+                .args(["--yes", "-o", "json", "--chunk-size", "100"])
+                .args(["--rate", "50", "--verify-timeout", "5s"])
+                .env("BULKOPS_VERIFY_POLL", "100ms")
+                .env("BULKOPS_REPLAY_INTERVAL", crate::support::FAST_REPLAYS),
+        )
+    };
+    // Started together: one runs the job, the others stand by.
+    let mut replicas: Vec<Replica> = (0..3).map(|_| start()).collect();
+    let mut db = database(&state);
+    let mut killed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while killed.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no replica was ever caught sending"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        let Some(holder) = lease_holder(&mut db) else {
+            continue;
+        };
+        let Some(at) = replicas.iter().position(|r| lease_owner(r.pid()) == holder) else {
+            continue;
+        };
+        // Stopped first, so that what it holds cannot change between the look and the kill.
+        signal(replicas[at].pid(), "-STOP");
+        if chunks_sending(&mut db, &holder) == 0 {
+            signal(replicas[at].pid(), "-CONT");
+            continue;
+        }
+        let mut victim = replicas.remove(at);
+        victim.kill_9();
+        killed.push(victim.wait());
+    }
+    assert!(killed.iter().all(|ran| ran.code != 0));
+    let last = replicas.pop().expect("one left").wait();
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    let summary = last.summary();
+    assert_eq!(summary["state"], "finished", "{summary}");
+    assert_eq!(summary["counts"]["done"], 3_000, "{summary}");
+    assert_eq!(
+        summary["counts"]["total"], 3_000,
+        "the completed runs are not selected"
+    );
+    assert!(
+        last.stderr.contains("standing by to take it over"),
+        "the last one stood by first"
+    );
+    assert!(
+        last.stderr
+            .contains("checking an in-doubt chunk before resending anything"),
+        "the chunk the one before it was sending was reconciled, not resent blindly"
+    );
+
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(stats["wedged_runs"], 0);
+}
