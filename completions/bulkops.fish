@@ -28,7 +28,7 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -l state -d 'Checkpoint st
 complete -c bulkops -n "__fish_bulkops_needs_command" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_needs_command" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_needs_command" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_needs_command" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_needs_command" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_needs_command" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_needs_command" -s V -l version -d 'Print version'
@@ -37,7 +37,7 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "scheduled" -d 'Sche
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "crons" -d 'Cron triggers'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job: CSV, or JSON lines (one object per item)'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "config" -d 'The effective configuration'
@@ -46,7 +46,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
@@ -69,7 +69,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l dry-run -d 'Count the matching items and show a few, without changing anything'
@@ -91,7 +91,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l dry-run -d 'Count the matching items and show a few, without changing anything'
@@ -104,7 +104,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fis
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
@@ -128,7 +128,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l dry-run -d 'Count the matching items and show a few, without changing anything'
@@ -154,7 +154,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l allow-past -d 'Accept targets in the past (such rows fire at once)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l again -d 'Run a `--shift` again although the same job already finished (it moves the rows again)'
@@ -169,7 +169,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
@@ -190,7 +190,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l include-code-defined -d 'Also delete code-defined crons (they come back on the next deploy)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l no-verify -d 'Do not confirm outcomes on the server after execution'
@@ -203,7 +203,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fis
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
@@ -212,7 +212,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "list" -d 'Print every schedule the selection holds, changing nothing (the dry run of the others)'
@@ -225,11 +225,11 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'
@@ -241,21 +241,22 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s w -l watch -d 'Follow the job until it ends, as `bulkops jobs watch` does'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)' -r
@@ -266,7 +267,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
@@ -274,7 +275,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l rate -d 'New requests per second, for the whole process (0.01 to 10000)' -r
@@ -282,14 +283,14 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
@@ -301,14 +302,14 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s y -l yes -d 'Do not ask for confirmation'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'
@@ -316,35 +317,35 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Give up on an unfinished job: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "undo" -d 'Undo a finished job: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l format -r -f -a "csv\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l format -d 'csv (a header line, then a row per item) or json (JSON lines: an object per item); it wins over -o [default: json with -o json, else csv]' -r -f -a "csv\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l failed -d 'Only failed, skipped and unconfirmed items'
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
@@ -353,7 +354,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
@@ -363,7 +364,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "crons" -d 'Cron triggers'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "report" -d 'Per-item report of a job: CSV, or JSON lines (one object per item)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config help" -f -a "config" -d 'The effective configuration'
@@ -375,7 +376,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from crons" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from handinger" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'

@@ -19,8 +19,8 @@ _bulkops() {
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -40,8 +40,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__runs_commands" \
@@ -75,8 +75,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
@@ -105,8 +105,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
@@ -153,8 +153,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__scheduled_commands" \
@@ -189,8 +189,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
@@ -223,8 +223,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--allow-past[Accept targets in the past (such rows fire at once)]' \
 '--again[Run a \`--shift\` again although the same job already finished (it moves the rows again)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
@@ -273,8 +273,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__crons_commands" \
@@ -307,8 +307,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--include-code-defined[Also delete code-defined crons (they come back on the next deploy)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
@@ -352,8 +352,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__handinger_commands" \
@@ -372,8 +372,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__handinger__subcmd__schedules_commands" \
@@ -400,10 +400,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (cancel)
@@ -426,8 +426,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
@@ -459,8 +459,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
@@ -563,8 +563,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__jobs_commands" \
@@ -583,10 +583,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (show)
@@ -595,10 +595,12 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-w[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
+'--watch[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -608,8 +610,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -625,8 +627,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '-h[Print help]' \
 '--help[Print help]' \
@@ -639,8 +641,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -653,8 +655,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -666,8 +668,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -684,8 +686,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
@@ -753,16 +755,16 @@ esac
 ;;
 (report)
 _arguments "${_arguments_options[@]}" : \
-'--format=[]:FORMAT:(csv json)' \
+'--format=[csv (a header line, then a row per item) or json (JSON lines\: an object per item); it wins over -o \[default\: json with -o json, else csv\]]:FORMAT:(csv json)' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '--failed[Only failed, skipped and unconfirmed items]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -772,8 +774,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':shell:(bash elvish fish powershell zsh)' \
@@ -785,8 +787,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -797,8 +799,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 ":: :_bulkops__subcmd__config_commands" \
@@ -817,8 +819,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -1076,7 +1078,7 @@ _bulkops_commands() {
 'crons:Cron triggers' \
 'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
-'report:Per-item report of a job' \
+'report:Per-item report of a job\: CSV, or JSON lines (one object per item)' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
@@ -1259,7 +1261,7 @@ _bulkops__subcmd__help_commands() {
 'crons:Cron triggers' \
 'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
-'report:Per-item report of a job' \
+'report:Per-item report of a job\: CSV, or JSON lines (one object per item)' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
@@ -1336,7 +1338,7 @@ _bulkops__subcmd__help__subcmd__help_commands() {
 _bulkops__subcmd__help__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
@@ -1436,7 +1438,7 @@ _bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule_commands() {
 _bulkops__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
@@ -1456,7 +1458,7 @@ _bulkops__subcmd__jobs__subcmd__abort_commands() {
 _bulkops__subcmd__jobs__subcmd__help_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \

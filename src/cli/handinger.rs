@@ -6,7 +6,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde_json::json;
 
 use super::args::{GlobalArgs, JobNameArg, NewJobArgs, Output, PaceArgs, SpreadArgs};
-use super::output::outln;
+use super::output::{self, outln, Column};
 use super::request::{load_settings, ExecFlags};
 use crate::app::{self, Credentials, Error, HandingerCheck, HandingerRequest, JobCommand};
 use crate::backend::handinger::models::WorkerSchedule;
@@ -24,6 +24,9 @@ pub enum HandingerCommand {
 #[derive(Debug, Subcommand)]
 pub enum SchedulesCommand {
     /// Print every schedule the selection holds, changing nothing (the dry run of the others)
+    ///
+    /// A table, or with -o json JSON lines, one schedule a line: worker and the API's fields
+    /// (id, type, budget, input, nextRunAt, and cron, intervalSeconds or delayInSeconds).
     #[command(
         after_help = "Examples:\n  bulkops handinger schedules list --worker wrk_1 --type cron\n  bulkops handinger schedules list --workers-file workers.txt --next-run-before +1d -o json"
     )]
@@ -269,33 +272,22 @@ fn selection(a: ScheduleSelectArgs) -> Result<HandingerSelection, Error> {
     })
 }
 
-/// `handinger schedules list`: what the selection holds, as a table or one JSON object.
+/// `handinger schedules list`: what the selection holds, as a table or JSON lines (a schedule
+/// a line, with its worker).
 async fn list(global: &GlobalArgs, select: ScheduleSelectArgs) -> Result<u8, Error> {
     let settings = load_settings(global, &ExecFlags::default())?;
     let selection = selection(select)?;
     let found = app::handinger_list(&settings, &Credentials::from_env(), selection).await?;
     match global.output {
         Output::Json => {
-            let schedules: Vec<serde_json::Value> = found
-                .iter()
-                .map(|(worker, s)| json!({"worker": worker, "schedule": s}))
-                .collect();
-            outln!(
-                "{}",
-                json!({"matching": found.len(), "schedules": schedules})
-            )?;
+            for (worker, schedule) in &found {
+                outln!("{}", schedule_line(worker, schedule))?;
+            }
         }
         Output::Text => {
-            outln!(
-                "{:<24} {:<38} {:<10} {:<24} {:<10} INPUT",
-                "WORKER",
-                "SCHEDULE",
-                "TYPE",
-                "NEXT RUN (UTC)",
-                "BUDGET"
-            )?;
-            for (worker, s) in &found {
-                outln!("{}", row(worker, s))?;
+            let rows: Vec<Vec<String>> = found.iter().map(|(w, s)| row(w, s)).collect();
+            for line in output::table(&SCHEDULE_LIST, &rows) {
+                outln!("{line}")?;
             }
             outln!(
                 "{} matching; nothing was changed",
@@ -306,21 +298,54 @@ async fn list(global: &GlobalArgs, select: ScheduleSelectArgs) -> Result<u8, Err
     Ok(app::BulkopsExitCode::OK)
 }
 
-/// One schedule as a table row; a recurring one says its rule after its type.
-fn row(worker: &str, s: &WorkerSchedule) -> String {
-    let kind = s
-        .schedule_type()
-        .map_or("unknown", |t| t.as_str())
-        .to_string();
-    let input: String = s.input.chars().take(60).collect();
-    format!(
-        "{:<24} {:<38} {:<10} {:<24} {:<10} {input}",
-        worker,
-        s.id,
-        kind,
+/// One schedule as a JSON line: the API's fields, and the worker it belongs to.
+fn schedule_line(worker: &str, schedule: &WorkerSchedule) -> serde_json::Value {
+    let mut line = json!(schedule);
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("worker".into(), json!(worker));
+    }
+    line
+}
+
+/// The columns of `handinger schedules list` as text.
+const SCHEDULE_LIST: [Column; 6] = [
+    Column {
+        heading: "WORKER",
+        right: false,
+    },
+    Column {
+        heading: "SCHEDULE",
+        right: false,
+    },
+    Column {
+        heading: "TYPE",
+        right: false,
+    },
+    Column {
+        heading: "NEXT RUN (UTC)",
+        right: false,
+    },
+    Column {
+        heading: "BUDGET",
+        right: false,
+    },
+    Column {
+        heading: "INPUT",
+        right: false,
+    },
+];
+
+/// One schedule as a table row; its input cut to 60 characters.
+fn row(worker: &str, s: &WorkerSchedule) -> Vec<String> {
+    let kind = s.schedule_type().map_or("unknown", |t| t.as_str());
+    vec![
+        worker.to_string(),
+        s.id.clone(),
+        kind.to_string(),
         rfc3339(s.next_run_at),
-        s.budget
-    )
+        s.budget.clone(),
+        s.input.chars().take(60).collect(),
+    ]
 }
 
 fn schedules(n: u64) -> String {

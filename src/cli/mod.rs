@@ -148,8 +148,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Handinger(cmd) => handinger::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,
         Command::Report(args) => jobs::report(&global, &args),
-        Command::Completions { shell } => output::completions(shell),
-        Command::Manpage => output::manpage(),
+        Command::Completions { shell } => output::completions(global.output, shell),
+        Command::Manpage => output::manpage(global.output),
         Command::Config(ConfigCommand::Show) => config_show(&global),
     }
 }

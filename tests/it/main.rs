@@ -15,6 +15,7 @@ mod language;
 mod migration;
 mod ops;
 mod outage;
+mod output;
 mod pace;
 mod report;
 mod safety;
