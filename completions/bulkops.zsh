@@ -19,10 +19,10 @@ _bulkops() {
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
 ":: :_bulkops_commands" \
@@ -40,10 +40,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__runs_commands" \
 "*::: :->runs" \
 && ret=0
@@ -75,14 +75,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (replay)
@@ -105,14 +105,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -153,10 +153,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__scheduled_commands" \
 "*::: :->scheduled" \
 && ret=0
@@ -189,14 +189,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (reschedule)
@@ -223,16 +223,16 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--allow-past[Accept targets in the past (such rows fire at once)]' \
 '--again[Run a \`--shift\` again although the same job already finished (it moves the rows again)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -273,10 +273,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__crons_commands" \
 "*::: :->crons" \
 && ret=0
@@ -307,15 +307,15 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--include-code-defined[Also delete code-defined crons (they come back on the next deploy)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -352,10 +352,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__handinger_commands" \
 "*::: :->handinger" \
 && ret=0
@@ -372,10 +372,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__handinger__subcmd__schedules_commands" \
 "*::: :->schedules" \
 && ret=0
@@ -400,8 +400,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -426,13 +426,13 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (reschedule)
@@ -459,14 +459,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -563,10 +563,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__jobs_commands" \
 "*::: :->jobs" \
 && ret=0
@@ -583,8 +583,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -595,8 +595,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-w[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
 '--watch[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -610,8 +610,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -627,11 +627,11 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -641,10 +641,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -655,10 +655,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -668,10 +668,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -686,14 +686,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -760,8 +760,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--failed[Only failed, skipped and unconfirmed items]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
@@ -774,10 +774,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':shell:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
@@ -787,10 +787,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (config)
@@ -799,10 +799,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__config_commands" \
 "*::: :->config" \
 && ret=0
@@ -819,10 +819,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'--output=[What stdout carries\: text, or json\: one JSON object (a summary, a dry run, a job), and for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is then one JSON object on stderr]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)

@@ -13,9 +13,15 @@ use crate::report::ReportFormat;
     version,
     about = "Resumable, rate-limited bulk operations on Hatchet runs, scheduled runs and crons",
     after_help = "Connection: HATCHET_CLIENT_TOKEN (tenant and server come from the token), \
-                  HATCHET_CLIENT_SERVER_URL and HATCHET_CLIENT_TENANT_ID override.\n\
+                  HATCHET_CLIENT_SERVER_URL and HATCHET_CLIENT_TENANT_ID override; \
+                  TLS as the SDKs set it: HATCHET_CLIENT_TLS_STRATEGY, _ROOT_CA_FILE or _ROOT_CA, \
+                  _CERT_FILE and _KEY_FILE or _CERT and _KEY, _SERVER_NAME, _MIN_VERSION, SSL_CERT_FILE.\n\
                   Exit codes: 0 all done, 1 finished with item failures, 2 bad input (nothing sent), \
-                  3 interrupted (run the same command again to resume)."
+                  3 interrupted (run the same command again to resume).\n\n\
+                  Examples:\n  \
+                  bulkops runs cancel -s 24h -w my-wf --dry-run\n  \
+                  bulkops runs cancel -s 24h -w my-wf --status QUEUED\n  \
+                  bulkops jobs list"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,9 +48,11 @@ pub struct GlobalArgs {
     /// Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
-    /// What stdout carries: text, or json: one JSON object (a summary, a dry run, a job), and
-    /// for a listing (jobs list, jobs watch, report, handinger schedules list) JSON lines, one
-    /// object a line; an error is then one JSON object on stderr
+    /// What stdout carries: text, or json (JSON objects; listings as JSON lines)
+    ///
+    /// With json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list,
+    /// jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is
+    /// then one JSON object on stderr.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -93,6 +101,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked
+    #[command(
+        after_help = "Examples:\n  bulkops config show\n  bulkops config show -o json | jq '.settings[] | select(.source != \"default\")'"
+    )]
     Show,
 }
 
