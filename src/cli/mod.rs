@@ -54,12 +54,20 @@ pub fn main() -> u8 {
             let output = output_asked(std::env::args_os().skip(1));
             return report_error(output, &usage_error(&e));
         }
-        // --help and --version: printed to stdout, not an error.
+        // --help and --version: printed to stdout, not an error; the version as JSON too.
         Err(e) => {
-            return match e.print() {
+            let json_version = e.kind() == clap::error::ErrorKind::DisplayVersion
+                && output_asked(std::env::args_os().skip(1)) == Output::Json;
+            let printed = if json_version {
+                let version = serde_json::json!({"version": env!("CARGO_PKG_VERSION")});
+                output::outln!("{version}")
+            } else {
+                e.print().map_err(Error::Stdout)
+            };
+            return match printed {
                 Ok(()) => app::BulkopsExitCode::OK,
-                Err(e) => report_error(Output::Text, &Error::Stdout(e)),
-            }
+                Err(e) => report_error(Output::Text, &e),
+            };
         }
     };
     let output = cli.global.output;

@@ -11,6 +11,8 @@ use crate::support::{
     Simulated,
 };
 
+const SLOW_RUNS: u64 = 600;
+
 /// What a command printed, and how many stdout lines its items make (`None`: not a listing).
 struct Printed {
     command: String,
@@ -28,7 +30,11 @@ fn printed(
     code: i32,
     items: Option<usize>,
 ) -> Printed {
-    let ran = run(sim.bulkops(state).args(args).args(["-o", mode]));
+    let ran = run(sim
+        .bulkops(state)
+        .args(args)
+        .args(["-o", mode])
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
     Printed {
         command: args.join(" "),
         ran,
@@ -37,7 +43,8 @@ fn printed(
     }
 }
 
-/// A cancel that runs for minutes (10 runs a request, 0.5 requests/s) unless something stops it.
+/// A cancel of `SLOW_RUNS` that runs for 30 s (10 runs a request, 2 requests/s) unless
+/// something stops it.
 fn slow_cancel<'a>(workflow: &'a str, mode: &'a str) -> Vec<&'a str> {
     vec![
         "runs",
@@ -48,7 +55,7 @@ fn slow_cancel<'a>(workflow: &'a str, mode: &'a str) -> Vec<&'a str> {
         workflow,
         "--yes",
         "--rate",
-        "0.5",
+        "2",
         "--chunk-size",
         "10",
         "-o",
@@ -69,11 +76,13 @@ fn every_printing_command(
         format!("slow-{mode}"),
         format!("gone-{mode}"),
     );
-    for workflow in [&wf, &slow, &gone] {
-        seed_runs(sim, 300, "QUEUED", workflow, 20, 1, json!({}));
+    seed_runs(sim, 300, "QUEUED", &wf, 20, 1, json!({}));
+    for workflow in [&slow, &gone] {
+        seed_runs(sim, SLOW_RUNS, "QUEUED", workflow, 20, 1, json!({}));
     }
     let select = ["-s", "1d", "-w", wf.as_str()];
     let mut all = vec![
+        printed(sim, &state, mode, &["--version"], 0, None),
         printed(sim, &state, mode, &["config", "show"], 0, None),
         printed(
             sim,
