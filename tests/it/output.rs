@@ -80,45 +80,19 @@ fn every_printing_command(
     for workflow in [&slow, &gone] {
         seed_runs(sim, SLOW_RUNS, "QUEUED", workflow, 20, 1, json!({}));
     }
-    let select = ["-s", "1d", "-w", wf.as_str()];
     let mut all = vec![
         printed(sim, &state, mode, &["--version"], 0, None),
         printed(sim, &state, mode, &["config", "show"], 0, None),
-        printed(
-            sim,
-            &state,
-            mode,
-            &[&["runs", "cancel"][..], &select, &["--dry-run"]].concat(),
-            0,
-            None,
-        ),
-        printed(
-            sim,
-            &state,
-            mode,
-            &[
-                &["runs", "cancel"][..],
-                &select,
-                &["--status", "FAILED", "--yes"],
-            ]
-            .concat(),
-            0,
-            None,
-        ),
-        printed(
-            sim,
-            &state,
-            mode,
-            &[
-                &["runs", "cancel"][..],
-                &select,
-                &["--yes", "--rate", "1000"],
-            ]
-            .concat(),
-            0,
-            None,
-        ),
     ];
+    // A dry run, a selection that matches nothing, and a job that runs to its end.
+    for how in [
+        &["--dry-run"][..],
+        &["--status", "FAILED", "--yes"],
+        &["--yes", "--rate", "1000"],
+    ] {
+        let args = [&["runs", "cancel", "-s", "1d", "-w", wf.as_str()][..], how].concat();
+        all.push(printed(sim, &state, mode, &args, 0, None));
+    }
     let job = only_job(sim, &state);
     for (args, items) in [
         (vec!["jobs", "list"], Some(1)),

@@ -97,6 +97,12 @@ impl TlsEndpoint {
         TlsEndpoint::speaking(sim, server, client_ca, rustls::DEFAULT_VERSIONS)
     }
 
+    /// Serves a certificate for 127.0.0.1 to clients with a certificate `pki` issued.
+    fn mtls(sim: &Sim, pki: &Pki) -> TlsEndpoint {
+        let server = pki.issue("server", &["127.0.0.1"]);
+        TlsEndpoint::start(sim, server, Some(pki.ca_der()))
+    }
+
     /// `start`, speaking only the TLS `versions` given.
     fn speaking(
         sim: &Sim,
@@ -230,11 +236,7 @@ fn a_private_ca_is_trusted_through_hatchet_client_tls_root_ca_file_or_ssl_cert_f
 fn an_endpoint_that_requires_mtls_takes_the_client_certificate_and_key() {
     let sim = Sim::start();
     let pki = Pki::new();
-    let endpoint = TlsEndpoint::start(
-        &sim,
-        pki.issue("server", &["127.0.0.1"]),
-        Some(pki.ca_der()),
-    );
+    let endpoint = TlsEndpoint::mtls(&sim, &pki);
     let client = pki.issue("client", &["bulkops"]);
     let dir = tempfile::tempdir().unwrap();
     seed_runs(&sim, 30, "QUEUED", "orders", 10, 1, json!({}));
@@ -460,11 +462,7 @@ fn a_certificate_refusal_is_not_retried() {
 fn the_ca_and_the_client_certificate_are_taken_as_pem_text_as_the_go_sdk_reads_them() {
     let sim = Sim::start();
     let pki = Pki::new();
-    let endpoint = TlsEndpoint::start(
-        &sim,
-        pki.issue("server", &["127.0.0.1"]),
-        Some(pki.ca_der()),
-    );
+    let endpoint = TlsEndpoint::mtls(&sim, &pki);
     let client = pki.issue("client", &["bulkops"]);
     let other = pki.issue("other", &["x"]);
     let dir = tempfile::tempdir().unwrap();
