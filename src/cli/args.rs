@@ -381,8 +381,8 @@ pub enum JobsCommand {
     Resume {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a
-        /// time)
+        /// Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a
+        /// time) [env: BULKOPS_CONCURRENCY] [default: 4]
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
         #[command(flatten)]
