@@ -78,49 +78,40 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
         }
         JobsCommand::Pause { job } => {
             let job = app::pause(&settings(global)?, &job)?;
-            let said = json!({"job": job.id, "state": "pause requested"});
-            control_said(global.output, said, || {
-                format!(
-                "job {} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {}` continues it",
-                job.id, job.id
+            let id = &job.id;
+            control_said(
+                global.output,
+                json!({"job": id, "state": "pause requested"}),
+                format!("job {id} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {id}` continues it"),
             )
-            })
         }
         JobsCommand::Retune { job, rate } => {
             let job = app::retune(&settings(global)?, &job, rate)?;
-            let said = json!({"job": job.id, "rate": rate});
-            control_said(global.output, said, || {
-                format!(
-                "job {}: {rate} requests/s from now on (a process running it applies it within a second)",
-                job.id
+            let id = &job.id;
+            control_said(
+                global.output,
+                json!({"job": id, "rate": rate}),
+                format!("job {id}: {rate} requests/s from now on (a process running it applies it within a second)"),
             )
-            })
         }
         JobsCommand::Abort { job } => {
             let (job, counts) = app::abort(&settings(global)?, &job)?;
-            let said = json!({"job": job.id, "state": "aborted", "counts": counts});
-            control_said(global.output, said, || {
-                format!(
-                "job {} aborted: nothing more is sent for it; {} (see `bulkops report {}`; `bulkops jobs undo {}` covers every accepted item)",
-                job.id,
-                output::counts_in_words(&counts),
-                job.id,
-                job.id
+            let id = &job.id;
+            let counted = output::counts_in_words(&counts);
+            control_said(
+                global.output,
+                json!({"job": id, "state": "aborted", "counts": counts}),
+                format!("job {id} aborted: nothing more is sent for it; {counted} (see `bulkops report {id}`; `bulkops jobs undo {id}` covers every accepted item)"),
             )
-            })
         }
     }
 }
 
 /// What `jobs pause|retune|abort` did: one JSON object, or a sentence with what to do next.
-fn control_said(
-    out: Output,
-    said: serde_json::Value,
-    sentence: impl FnOnce() -> String,
-) -> Result<u8, Error> {
+fn control_said(out: Output, said: serde_json::Value, sentence: String) -> Result<u8, Error> {
     match out {
         Output::Json => outln!("{said}")?,
-        Output::Text => outln!("{}", sentence())?,
+        Output::Text => outln!("{sentence}")?,
     }
     Ok(BulkopsExitCode::OK)
 }
