@@ -335,7 +335,7 @@ const SCHEDULE_LIST: [Column; 6] = [
     },
 ];
 
-/// One schedule as a table row; its input cut to 60 characters.
+/// One schedule as a table row; its input cut to 60 characters, on one line.
 fn row(worker: &str, s: &WorkerSchedule) -> Vec<String> {
     let kind = s.schedule_type().map_or("unknown", |t| t.as_str());
     vec![
@@ -344,7 +344,12 @@ fn row(worker: &str, s: &WorkerSchedule) -> Vec<String> {
         kind.to_string(),
         rfc3339(s.next_run_at),
         s.budget.clone(),
-        s.input.chars().take(60).collect(),
+        // A line break or tab in the input would break the table's row.
+        s.input
+            .chars()
+            .take(60)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
     ]
 }
 
@@ -453,6 +458,33 @@ mod tests {
         assert_eq!(
             selection_in_words(&selection, now),
             "5 workers (w1, w2, w3, …), type cron, next run before 2026-01-10T01:00:00Z, input containing \"acme\""
+        );
+    }
+
+    #[test]
+    fn a_schedule_row_keeps_its_input_on_one_line_and_the_json_line_names_its_worker() {
+        let schedule = WorkerSchedule {
+            id: "sch_1".into(),
+            budget: "low".into(),
+            input: format!("first\nsecond\tthird{}", "x".repeat(80)),
+            next_run_at: parse_time("2026-01-10T00:00:00Z").unwrap(),
+            timing: crate::backend::handinger::models::Timing::Cron {
+                cron: "0 3 * * *".into(),
+            },
+        };
+        let cells = row("wrk_1", &schedule);
+        assert_eq!(cells[2], "cron");
+        assert!(cells[5].starts_with("first second third"), "{}", cells[5]);
+        assert_eq!(cells[5].chars().count(), 60);
+        let line = schedule_line("wrk_1", &schedule);
+        assert_eq!(
+            (&line["worker"], &line["id"], &line["type"], &line["cron"]),
+            (
+                &json!("wrk_1"),
+                &json!("sch_1"),
+                &json!("cron"),
+                &json!("0 3 * * *")
+            )
         );
     }
 
