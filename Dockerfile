@@ -9,6 +9,7 @@ COPY Cargo.toml Cargo.lock ./
 # Every workspace member's manifest (scripts/image-check.sh checks that none is missing).
 COPY crates/hatchet-sim/Cargo.toml crates/hatchet-sim/
 COPY crates/handinger-sim/Cargo.toml crates/handinger-sim/
+COPY crates/sim-kit/Cargo.toml crates/sim-kit/
 RUN for member in . crates/*; do \
         mkdir -p "$member/src" && echo 'fn main() {}' > "$member/src/main.rs" && touch "$member/src/lib.rs"; \
     done \

@@ -528,7 +528,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__crons__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --cron-name --include-code-defined --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,6 +587,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -824,7 +828,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules__subcmd__cancel)
-            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-y -o -h --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --concurrency --chunk-size --rate --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,6 +887,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1058,7 +1066,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__handinger__subcmd__schedules__subcmd__reschedule)
-            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-y -o -h --to --shift --cron --interval --worker --workers-file --type --budget --next-run-after --next-run-before --input-contains --ids-file --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1133,6 +1141,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1866,7 +1878,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__resume)
-            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --state --reports-dir --config --log-format --output --help"
+            opts="-o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1885,6 +1897,10 @@ _bulkops() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2000,7 +2016,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__undo)
-            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --state --reports-dir --config --log-format --output --help"
+            opts="-y -o -h --concurrency --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2023,6 +2039,10 @@ _bulkops() {
                     return 0
                     ;;
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2214,7 +2234,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__cancel)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2277,6 +2297,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2368,7 +2392,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__runs__subcmd__replay)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --status --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2427,6 +2451,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2500,7 +2528,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__delete)
-            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-s -w -y -o -h --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2567,6 +2595,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2658,7 +2690,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__scheduled__subcmd__reschedule)
-            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --state --reports-dir --config --log-format --output --help"
+            opts="-s -w -y -o -h --to --shift --allow-past --again --since --until --workflow --metadata --ids-file --trigger-after --trigger-before --concurrency --chunk-size --rate --no-verify --verify-timeout --request-timeout --dry-run --yes --reason --job --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2733,6 +2765,10 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

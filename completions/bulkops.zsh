@@ -66,11 +66,12 @@ _arguments "${_arguments_options[@]}" : \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -96,11 +97,12 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--status=[Run status (repeatable or comma-separated)\: QUEUED, RUNNING, COMPLETED, CANCELLED, FAILED]:STATUS:_default' \
 '--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -180,11 +182,12 @@ _arguments "${_arguments_options[@]}" : \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -214,11 +217,12 @@ _arguments "${_arguments_options[@]}" : \
 '--trigger-before=[Rows due before this time\: RFC 3339, or +2h (from now) / -1d (ago)]:TIME:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--chunk-size=[Items per request (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: 500; replay 100; scheduled at most 500\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -298,11 +302,12 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Act on exactly these ids\: one per line or a JSON array; \`-\` reads standard input]:FILE:_default' \
 '*--cron-name=[Cron name (repeatable)]:NAME:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -418,10 +423,11 @@ _arguments "${_arguments_options[@]}" : \
 '--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -450,11 +456,12 @@ _arguments "${_arguments_options[@]}" : \
 '--input-contains=[Only schedules whose input contains this text]:TEXT:_default' \
 '--ids-file=[Only these schedule ids (of the workers given)\: one a line (\`#\` comments; \`worker/id\` as a report writes them); \`-\` reads standard input]:FILE:_default' \
 '--chunk-size=[Schedules per chunk, one request each (1 to 1000) \[env\: BULKOPS_CHUNK_SIZE\] \[default\: cancel 50, at most 500; reschedule 25, at most 200\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -620,9 +627,10 @@ _arguments "${_arguments_options[@]}" : \
 (resume)
 _arguments "${_arguments_options[@]}" : \
 '--concurrency=[Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -650,7 +658,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (retune)
 _arguments "${_arguments_options[@]}" : \
-'--rate=[New requests per second, for the whole process (0.01 to 10000)]:R:_default' \
+'--rate=[New requests per second, for the whole process (0.01 to 1000000)]:R:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -678,10 +686,11 @@ _arguments "${_arguments_options[@]}" : \
 (undo)
 _arguments "${_arguments_options[@]}" : \
 '--concurrency=[Most chunks in flight at once (1 to 64) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
-'--rate=[Requests per second, for the whole process (0.01 to 10000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
+'--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \

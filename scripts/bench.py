@@ -145,7 +145,7 @@ def main():
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--sdk-size", type=int, default=0, help="runs for the SDK helper (default: the largest size)")
     ap.add_argument("--resume-size", type=int, default=0, help="runs for the resume measurement (default: the largest size)")
-    ap.add_argument("--rate", default="10000")
+    ap.add_argument("--rate", default="100000")
     ap.add_argument("--concurrency", default="32")
     ap.add_argument("--out", default="docs/benchmarks.md")
     args = ap.parse_args()

@@ -3,6 +3,7 @@
 //! every layer: a misspelt setting would otherwise be ignored, and the job run with the default.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::store::Location;
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "rate",
     "concurrency",
     "chunk_size",
@@ -29,6 +30,7 @@ const KEYS: [&str; 12] = [
     "verify_poll",
     "slice_target",
     "replay_interval",
+    "metrics_addr",
 ];
 
 /// `BULKOPS_*` variables that are not settings but belong to the project's scripts, which
@@ -69,6 +71,8 @@ pub enum ConfigError {
     SliceTarget(usize),
     #[error(transparent)]
     Invalid(#[from] SpecError),
+    #[error("the metrics address '{0}' (--metrics-addr, BULKOPS_METRICS_ADDR or metrics_addr) is no IP:PORT to listen on: use e.g. 127.0.0.1:9090 (port 0: any free port)")]
+    MetricsAddr(String),
     #[error("log_format '{0}' is unknown: use text, json or auto")]
     LogFormat(String),
     #[error("no default state location (neither XDG_STATE_HOME nor HOME is set): pass --state PATH or set BULKOPS_STATE")]
@@ -122,6 +126,8 @@ struct Raw {
     verify_poll: String,
     slice_target: usize,
     replay_interval: String,
+    /// Unset: no metrics are served.
+    metrics_addr: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +146,8 @@ pub struct Settings {
     pub verify_poll: Duration,
     pub slice_target: usize,
     pub replay_interval: Duration,
+    /// Where a job's `GET /metrics` is served while it runs, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -153,6 +161,7 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub verify_timeout: Option<String>,
     pub request_timeout: Option<String>,
+    pub metrics_addr: Option<String>,
 }
 
 impl Overrides {
@@ -167,6 +176,7 @@ impl Overrides {
             ("log_format", self.log_format.is_some()),
             ("verify_timeout", self.verify_timeout.is_some()),
             ("request_timeout", self.request_timeout.is_some()),
+            ("metrics_addr", self.metrics_addr.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, set)| set.then_some(key))
@@ -315,7 +325,8 @@ fn layered(
         )?
         .set_override_option("log_format", flags.log_format.clone())?
         .set_override_option("verify_timeout", flags.verify_timeout.clone())?
-        .set_override_option("request_timeout", flags.request_timeout.clone())?;
+        .set_override_option("request_timeout", flags.request_timeout.clone())?
+        .set_override_option("metrics_addr", flags.metrics_addr.clone())?;
     Ok(Layered {
         raw: builder.build()?.try_deserialize()?,
         in_file,
@@ -362,6 +373,14 @@ impl Settings {
                 key: "request_timeout",
             });
         }
+        let metrics_addr = raw
+            .metrics_addr
+            .map(|addr| {
+                addr.trim()
+                    .parse::<SocketAddr>()
+                    .map_err(|_| ConfigError::MetricsAddr(addr))
+            })
+            .transpose()?;
         let state = Location::parse(match raw.state {
             Some(path) => path,
             None => default_state()?,
@@ -381,6 +400,7 @@ impl Settings {
             verify_poll: duration("verify_poll", &raw.verify_poll)?,
             slice_target: raw.slice_target,
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
+            metrics_addr,
         })
     }
 }
@@ -430,7 +450,8 @@ const MASK: &str = "****";
 #[derive(Debug, Serialize)]
 pub struct Shown {
     pub name: &'static str,
-    /// `None`: unset (a connection variable), or left to each operation (`chunk_size`).
+    /// `None`: unset (a connection variable, `metrics_addr`), or left to each operation
+    /// (`chunk_size`).
     pub value: Option<Value>,
     /// `None`: an unset connection variable.
     pub source: Option<Source>,
@@ -513,6 +534,7 @@ impl Effective {
             ("verify_poll", Some(time(s.verify_poll))),
             ("slice_target", Some(json!(s.slice_target))),
             ("replay_interval", Some(time(s.replay_interval))),
+            ("metrics_addr", s.metrics_addr.map(|a| json!(a.to_string()))),
         ];
         let settings = values
             .into_iter()
@@ -571,6 +593,7 @@ impl std::fmt::Display for Effective {
             let value = match &shown.value {
                 Some(Value::String(text)) => text.clone(),
                 Some(value) => value.to_string(),
+                None if shown.name == "metrics_addr" => "(not served)".to_string(),
                 None => "(each operation's own)".to_string(),
             };
             let source = shown.source.map_or("", |s| match s {
@@ -675,7 +698,7 @@ mod tests {
                 rate: Some(rate),
                 ..Overrides::default()
             });
-            assert!(refused.contains("0.01 to 10000"), "{rate}: {refused}");
+            assert!(refused.contains("0.01 to 1000000"), "{rate}: {refused}");
         }
         assert!(bad(flags(|o| o.concurrency = Some(100_000_000))).contains("1 to 64"));
         assert!(bad(flags(|o| o.state = Some(PathBuf::new()))).contains("--state"));
@@ -948,6 +971,7 @@ mod tests {
                 concurrency in any::<usize>(),
                 chunk_size in any::<usize>(),
                 timeouts in (flag(), flag(), flag()),
+                metrics_addr in flag(),
             ) {
                 let flags = Overrides {
                     rate: Some(rate),
@@ -958,6 +982,7 @@ mod tests {
                     log_format: timeouts.0,
                     verify_timeout: timeouts.1,
                     request_timeout: timeouts.2,
+                    metrics_addr,
                 };
                 let _ = Settings::load(None, &flags, no_env());
             }

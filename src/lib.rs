@@ -12,7 +12,8 @@
 //! - `cli`: the front end: clap to requests, outcomes to output, errors to exit codes;
 //! - `config`: layered settings (defaults < `--config` < `BULKOPS_*` < flags);
 //! - `report`: the per-item report (CSV or JSON lines);
-//! - `telemetry`: logs and the choice between text and JSON.
+//! - `telemetry`: logs and the choice between text and JSON;
+//! - `metrics`: the engine's meter as a Prometheus registry, served as `GET /metrics`.
 //!
 //! How a job lives and which test proves each invariant: `docs/architecture.md`.
 
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod job;
+pub mod metrics;
 pub mod ops;
 pub mod report;
 pub mod store;

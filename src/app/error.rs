@@ -8,6 +8,7 @@ use crate::backend::hatchet::{HatchetError, TokenError};
 use crate::config::ConfigError;
 use crate::engine::EngineError;
 use crate::job::SpecError;
+use crate::metrics::MetricsError;
 use crate::ops::{ManifestError, OpError};
 use crate::report::ReportError;
 use crate::store::{Lease, StoreError};
@@ -46,6 +47,8 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Handinger(#[from] HandingerCheck),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
     #[error("the ids of this job are not in {state}: run it again with its --ids-file")]
     ManifestMissing { state: String },
     #[error("the Hatchet server at {server} rejected the token for tenant {tenant} (HTTP 403): use a valid, unrevoked API token of that tenant")]
@@ -202,6 +205,7 @@ impl Error {
             | Error::Token(_)
             | Error::Manifest(_)
             | Error::Handinger(_)
+            | Error::Metrics(_)
             | Error::ManifestMissing { .. }
             | Error::TokenRejected { .. }
             | Error::Unreachable { .. }
@@ -236,6 +240,7 @@ impl Error {
             Error::Token(_) => "token",
             Error::Manifest(_) => "ids_file",
             Error::Handinger(e) => e.cause(),
+            Error::Metrics(_) => "metrics_address",
             Error::ManifestMissing { .. } => "ids_not_in_store",
             Error::TokenRejected { .. } => "token_rejected",
             Error::Unreachable { .. } => "server_unreachable",

@@ -189,7 +189,11 @@ async fn connect_checked(
     let caller = preflight_caller(settings);
     let mut lists = Vec::with_capacity(workers.len());
     for worker in workers {
-        let (listed, _) = caller.call(true, || client.list_schedules(worker)).await;
+        let (listed, _) = caller
+            .call("handinger.schedules.list", true, || {
+                client.list_schedules(worker)
+            })
+            .await;
         let source = match listed {
             Ok(schedules) => {
                 lists.push((worker.clone(), schedules));

@@ -18,12 +18,12 @@ use super::{
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::Settings;
 use crate::engine::{
-    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, RetryPolicy,
+    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, Stop,
 };
 use crate::job::{HatchetJob, JobSpec, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, NewJob, Store};
+use crate::store::{Begun, JobRecord, JobState, Lease, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -35,7 +35,7 @@ pub(super) fn preflight_caller(settings: &Settings) -> Caller {
         max_delay: std::time::Duration::from_secs(2),
         max_retry_after: std::time::Duration::from_secs(5),
     };
-    Caller::new(engine::limiter(50.0), policy)
+    Caller::new(engine::limiter(50.0), policy).reporting_to(crate::metrics::process())
 }
 
 pub(super) fn retry_policy(settings: &Settings) -> RetryPolicy {
@@ -52,7 +52,7 @@ async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) ->
     // A job stored before targets lost their credentials may still carry them.
     let server = without_credentials(server);
     let (result, _) = preflight_caller(settings)
-        .call(true, || client.check_access())
+        .call("hatchet.workflows.list", true, || client.check_access())
         .await;
     match result {
         Ok(()) => Ok(()),
@@ -76,7 +76,9 @@ async fn resolve_workflows(
     let caller = preflight_caller(settings);
     let mut found = Vec::new();
     for key in keys {
-        let (workflow, _) = caller.call(true, || client.find_workflow(key)).await;
+        let (workflow, _) = caller
+            .call("hatchet.workflows.list", true, || client.find_workflow(key))
+            .await;
         let workflow = workflow.map_err(|source| Error::WorkflowLookup {
             workflow: key.clone(),
             source,
@@ -317,6 +319,10 @@ pub(super) async fn run_planned(
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
+    let holder = match &existing {
+        Some(job) => previous_holder(store.as_ref(), &job.id, &owner)?,
+        None => None,
+    };
     let begun = store.begin_job(new, &owner, now)?.map_err(Error::Held)?;
     let job = store
         .job(begun.job_id())?
@@ -325,6 +331,9 @@ pub(super) async fn run_planned(
             state: settings.state.to_string(),
         })?;
     let resumed = matches!(begun, Begun::Resumed(_));
+    if let Some(holder) = holder.filter(|h| h.job == job.id) {
+        took_over(&job, &holder);
+    }
     if resumed && existing.as_ref().map(|j| &j.id) != Some(&job.id) {
         refuse_another_selection(&job, &stored)?;
         // Another process created it after the first look: its window rules.
@@ -452,10 +461,26 @@ async fn take_and_execute(
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
     let owner = crate::store::this_process();
+    let holder = previous_holder(store.as_ref(), &job.id, &owner)?;
     store
         .claim_job(&job.id, &owner, Utc::now())?
         .map_err(Error::Held)?;
+    if let Some(holder) = holder {
+        took_over(&job, &holder);
+    }
     execute(job, store, op, owner, settings, exec, frontend).await
+}
+
+/// Who holds `job` when it is not `owner`: once this process has taken the job, a holder
+/// that was gone (killed, crashed, silent past the lease timeout) whose job it took over.
+fn previous_holder(store: &dyn Store, job: &str, owner: &str) -> Result<Option<Lease>, Error> {
+    Ok(store.lease(job)?.filter(|lease| lease.owner != owner))
+}
+
+/// Logs and counts taking `job` over from `holder`, whose process is gone.
+fn took_over(job: &JobRecord, holder: &Lease) {
+    tracing::info!(job = %job.id, holder = %holder.owner, "took the job over from a holder that is gone");
+    crate::metrics::process().lease_takeover(job.spec.operation_name());
 }
 
 /// A job acts on its own tenant only.
@@ -490,6 +515,7 @@ async fn execute(
         verify_timeout: settings.verify_timeout,
         verify_poll: settings.verify_poll,
         owner,
+        meter: crate::metrics::process(),
     };
     if job.state == JobState::Paused {
         store.set_job_state(&job.id, JobState::Running, Utc::now())?;

@@ -44,7 +44,8 @@ pub(super) async fn survey(
     settings: &Settings,
     depth: Depth,
 ) -> Result<Survey, Error> {
-    let caller = Caller::new(engine::limiter(settings.rate), retry_policy(settings));
+    let caller = Caller::new(engine::limiter(settings.rate), retry_policy(settings))
+        .reporting_to(crate::metrics::process());
     let mut cursor = Some(op.initial_cursor());
     let mut found = Survey::default();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();

@@ -184,6 +184,8 @@ pub struct CronsArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -232,6 +234,8 @@ pub struct ReplayArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -277,12 +281,14 @@ pub struct BulkExecArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// How fast a job talks to the server and how it confirms outcomes: every command that sends.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PaceArgs {
-    /// Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE]
+    /// Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE]
     /// [default: 50]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
@@ -327,6 +333,15 @@ pub struct NewJobArgs {
     /// Why this job runs (kept with the job)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+}
+
+/// Commands that run a job: its metrics, served while it runs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve GET /metrics (Prometheus text format) on this IP:PORT while the job runs, e.g.
+    /// 127.0.0.1:9090 [env: BULKOPS_METRICS_ADDR]
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<String>,
 }
 
 /// Commands whose job may be named (an undo's identity comes from the job it undoes).
@@ -387,6 +402,8 @@ pub enum JobsCommand {
         concurrency: Option<usize>,
         #[command(flatten)]
         pace: PaceArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Pause a running job: the process running it finishes its in-flight chunks and exits 3;
     /// `jobs resume` (or the same command) continues it
@@ -401,7 +418,7 @@ pub enum JobsCommand {
     Retune {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// New requests per second, for the whole process (0.01 to 10000)
+        /// New requests per second, for the whole process (0.01 to 1000000)
         #[arg(long, value_name = "R")]
         rate: f64,
     },
@@ -424,6 +441,8 @@ pub enum JobsCommand {
         pace: PaceArgs,
         #[command(flatten)]
         new_job: NewJobArgs,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
 }
 

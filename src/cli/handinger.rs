@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use serde_json::json;
 
-use super::args::{GlobalArgs, JobNameArg, NewJobArgs, Output, PaceArgs, SpreadArgs};
+use super::args::{GlobalArgs, JobNameArg, MetricsArgs, NewJobArgs, Output, PaceArgs, SpreadArgs};
 use super::output::{self, outln, Column};
 use super::request::{load_settings, ExecFlags};
 use crate::app::{self, Credentials, Error, HandingerCheck, HandingerRequest, JobCommand};
@@ -91,6 +91,8 @@ pub struct ScheduleCancelArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The API has no bulk call: a chunk is a batch of single requests, checkpointed together.
@@ -105,7 +107,7 @@ pub struct ScheduleChunkArgs {
 /// The pace flags of a command with nothing to verify.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RequestPaceArgs {
-    /// Requests per second, for the whole process (0.01 to 10000) [env: BULKOPS_RATE]
+    /// Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE]
     /// [default: 50]
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
@@ -140,6 +142,8 @@ pub struct ScheduleRescheduleArgs {
     pub new_job: NewJobArgs,
     #[command(flatten)]
     pub name: JobNameArg,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Runs a `bulkops handinger` command.
@@ -159,6 +163,7 @@ pub async fn run(global: &GlobalArgs, command: HandingerCommand) -> Result<u8, E
                 new_job: args.new_job,
                 job_name: args.name.job_name,
                 again: false,
+                metrics_addr: args.metrics.metrics_addr,
             };
             let operation = HandingerOperation::HandingerCancel;
             new_job(global, exec, operation, args.select).await
@@ -169,6 +174,7 @@ pub async fn run(global: &GlobalArgs, command: HandingerCommand) -> Result<u8, E
                 chunk_size: args.chunks.chunk_size,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
+                metrics_addr: args.metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             let replacement = replacement(

@@ -54,10 +54,12 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             job,
             concurrency,
             pace,
+            metrics,
         } => {
             let exec = ExecFlags {
                 pace,
                 concurrency,
+                metrics_addr: metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             run_job(global, exec, || Ok(JobCommand::Resume { job })).await
@@ -67,11 +69,13 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             spread,
             pace,
             new_job,
+            metrics,
         } => {
             let exec = ExecFlags {
                 pace,
                 concurrency: spread.concurrency,
                 new_job,
+                metrics_addr: metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             run_job(global, exec, || Ok(JobCommand::Undo { job })).await

@@ -22,6 +22,7 @@ use terminal::Terminal;
 
 use crate::app::{self, Credentials, End, Error, JobCommand, Outcome, RunEnd};
 use crate::job::OperationKind;
+use crate::metrics::Exporter;
 
 /// A command-line error on one line: clap draws its errors over several (the message, a tip,
 /// a usage block), and bad input must give one line that names the fix.
@@ -127,6 +128,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 chunk_size: args.chunks.chunk_size,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
+                metrics_addr: args.metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             new_job(&global, OperationKind::RunsReplay, args.select, exec).await
@@ -149,6 +151,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 concurrency: args.spread.concurrency,
                 new_job: args.new_job,
                 job_name: args.name.job_name,
+                metrics_addr: args.metrics.metrics_addr,
                 ..ExecFlags::default()
             };
             new_job(&global, OperationKind::CronsDelete, args.select, exec).await
@@ -201,6 +204,11 @@ async fn run_job(
 ) -> Result<u8, Error> {
     let settings = load_settings(global, &exec)?;
     let command = asked()?;
+    // Listening before anything is sent: an address in use is bad input, like a bad flag.
+    let _metrics = match settings.metrics_addr {
+        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
+        None => None,
+    };
     let mut terminal = Terminal {
         log_format: settings.log_format,
     };

@@ -142,6 +142,7 @@ pub struct ExecFlags {
     pub new_job: NewJobArgs,
     pub job_name: Option<String>,
     pub again: bool,
+    pub metrics_addr: Option<String>,
 }
 
 impl From<BulkExecArgs> for ExecFlags {
@@ -153,6 +154,7 @@ impl From<BulkExecArgs> for ExecFlags {
             new_job: a.new_job,
             job_name: a.name.job_name,
             again: false,
+            metrics_addr: a.metrics.metrics_addr,
         }
     }
 }
@@ -183,6 +185,7 @@ pub fn load_settings(global: &GlobalArgs, exec: &ExecFlags) -> Result<Settings, 
         log_format: global.log_format.clone(),
         verify_timeout: exec.pace.verify_timeout.clone(),
         request_timeout: exec.pace.request_timeout.clone(),
+        metrics_addr: exec.metrics_addr.clone(),
     };
     let settings = Settings::load(global.config.as_deref(), &overrides, std::env::vars_os())?;
     crate::telemetry::init(settings.log_format);

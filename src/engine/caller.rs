@@ -9,7 +9,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{Answer, Failure};
+use super::{Answer, Failure, Meter, Unmetered};
 
 /// The one process-wide ceiling on requests per second, shared by every executor and by
 /// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
@@ -18,22 +18,33 @@ use super::{Answer, Failure};
 /// (see `Caller::interrupted`) instead of waiting out its slot.
 pub struct Limiter {
     governor: RwLock<Arc<DefaultDirectRateLimiter>>,
+    /// The rate the governor grants, as `f64` bits (for the meter; the governor cannot say).
+    rate_bits: AtomicU64,
     stopped: watch::Sender<bool>,
 }
+
+/// A waiting request wakes no sooner than the timer's millisecond allows, so the slots of one
+/// millisecond may go at once: with a single slot of credit, a late wake-up forfeits the slots it
+/// overslept and 100,000 requests/s gave about 30,000 (docs/benchmarks.md, "The pacer"). Up to
+/// 1,000 requests/s this is one slot: strictly spaced.
+const BURST_SPAN_SECS: f64 = 0.001;
 
 fn governor(rate_per_sec: f64) -> Arc<DefaultDirectRateLimiter> {
     // Rates are checked where they come in; this only keeps the period finite.
     let rate = crate::job::check_rate(rate_per_sec).unwrap_or(crate::job::MIN_RATE);
     let period = Duration::from_secs_f64(1.0 / rate);
+    // At most MAX_RATE / 1,000 slots: the cast cannot truncate.
+    let burst = NonZeroU32::new((rate * BURST_SPAN_SECS).ceil() as u32).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::with_period(period)
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::MIN);
+        .allow_burst(burst);
     Arc::new(RateLimiter::direct(quota))
 }
 
 pub fn limiter(rate_per_sec: f64) -> Arc<Limiter> {
     Arc::new(Limiter {
         governor: RwLock::new(governor(rate_per_sec)),
+        rate_bits: AtomicU64::new(rate_per_sec.to_bits()),
         stopped: watch::Sender::new(false),
     })
 }
@@ -65,8 +76,15 @@ impl Limiter {
         let _ = self.stopped.subscribe().wait_for(|stopped| *stopped).await;
     }
 
+    /// Requests per second granted now.
+    pub fn rate(&self) -> f64 {
+        f64::from_bits(self.rate_bits.load(Ordering::Relaxed))
+    }
+
     /// Changes the rate; calls already waiting finish at the old one.
     pub fn set_rate(&self, rate_per_sec: f64) {
+        self.rate_bits
+            .store(rate_per_sec.to_bits(), Ordering::Relaxed);
         let fresh = governor(rate_per_sec);
         match self.governor.write() {
             Ok(mut slot) => *slot = fresh,
@@ -174,6 +192,7 @@ pub struct Caller {
     policy: RetryPolicy,
     stats: Mutex<CallStats>,
     traffic: Arc<Traffic>,
+    meter: Arc<dyn Meter>,
     /// How many of its requests are on the wire now.
     on_the_wire: watch::Sender<usize>,
 }
@@ -201,8 +220,14 @@ impl Caller {
             policy,
             stats: Mutex::new(CallStats::default()),
             traffic: Arc::default(),
+            meter: Arc::new(Unmetered),
             on_the_wire: watch::Sender::new(0),
         }
+    }
+
+    /// The same caller, telling `meter` of every attempt and retry.
+    pub fn reporting_to(self, meter: Arc<dyn Meter>) -> Self {
+        Caller { meter, ..self }
     }
 
     /// The same caller, adding what its requests meet to `traffic` (shared with others).
@@ -223,14 +248,13 @@ impl Caller {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn record(&self, result: Result<Duration, &dyn Failure>) {
-        self.traffic.answered(result.map(|_| ()));
+    fn record(&self, endpoint: &'static str, result: Result<(), &dyn Failure>, took: Duration) {
+        self.traffic.answered(result);
+        self.meter.request(endpoint, result, took);
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
             match result {
-                Ok(latency) => {
-                    stats.slowest_ok = Some(stats.slowest_ok.map_or(latency, |s| s.max(latency)))
-                }
+                Ok(()) => stats.slowest_ok = Some(stats.slowest_ok.map_or(took, |s| s.max(took))),
                 Err(e) if e.is_pressure() => stats.pressure += 1,
                 Err(_) => {}
             }
@@ -239,8 +263,14 @@ impl Caller {
 
     /// Calls `f` until it succeeds or fails for good. With `safe_to_repeat` false (a
     /// non-idempotent request), only failures that certainly were not applied are retried.
-    /// Returns the result and how many attempts were made.
-    pub async fn call<T, E, F, Fut>(&self, safe_to_repeat: bool, f: F) -> (Result<T, E>, u32)
+    /// `endpoint` names the request for the meter: a few fixed words per operation (never a
+    /// URL with ids in it). Returns the result and how many attempts were made.
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        endpoint: &'static str,
+        safe_to_repeat: bool,
+        f: F,
+    ) -> (Result<T, E>, u32)
     where
         E: Failure,
         F: Fn() -> Fut,
@@ -261,12 +291,8 @@ impl Caller {
                 let _sent = OnTheWire::new(&self.on_the_wire);
                 f().await
             };
-            self.record(
-                result
-                    .as_ref()
-                    .map(|_| started.elapsed())
-                    .map_err(|e| e as &dyn Failure),
-            );
+            let answer = result.as_ref().map(|_| ()).map_err(|e| e as &dyn Failure);
+            self.record(endpoint, answer, started.elapsed());
             result
         })
         .retry(backoff)
@@ -275,7 +301,10 @@ impl Caller {
             // Retry-After replaces our own delay, but never adds attempts beyond the policy.
             next.map(|d| e.retry_after().map_or(d, |ra| ra.min(max_retry_after)))
         })
-        .notify(|_: &E, _: Duration| self.traffic.retried())
+        .notify(|_: &E, _: Duration| {
+            self.traffic.retried();
+            self.meter.retry(endpoint);
+        })
         .await;
         (result, attempts.load(Ordering::Relaxed))
     }
@@ -303,10 +332,10 @@ mod tests {
             sent.fetch_add(1, Ordering::Relaxed);
             Ok::<_, Fake>(())
         };
-        let (first, _) = caller.call(true, call).await; // the one-request burst
+        let (first, _) = caller.call("test", true, call).await; // the one-request burst
         assert!(first.is_ok());
         // The next slot is 100 s away: stopping after 1 s must end the wait there.
-        let waiting = caller.call(true, call);
+        let waiting = caller.call("test", true, call);
         let stop = async {
             tokio::time::sleep(Duration::from_secs(1)).await;
             caller.limiter.stop();
@@ -334,7 +363,7 @@ mod tests {
             caller.limiter.stop();
         };
         tokio::select! {
-            _ = caller.call(true, busy) => panic!("the retry did not wait"),
+            _ = caller.call("test", true, busy) => panic!("the retry did not wait"),
             ((), ()) = async { tokio::join!(stop, caller.interrupted()) } => {}
         }
         assert!(started.elapsed() < Duration::from_secs(2));
@@ -350,7 +379,7 @@ mod tests {
             answered.fetch_add(1, Ordering::Relaxed);
             Ok::<_, Fake>(())
         };
-        let call = caller.call(true, slow);
+        let call = caller.call("test", true, slow);
         let stop_then_wait = async {
             tokio::time::sleep(Duration::from_secs(1)).await;
             caller.limiter.stop();
@@ -407,6 +436,12 @@ mod tests {
                 Fake::Refused => Answer::Unanswered,
             }
         }
+        fn http_status(&self) -> Option<u16> {
+            match self {
+                Fake::Status(code, _) => Some(*code),
+                Fake::Refused => None,
+            }
+        }
     }
 
     fn status(code: u16) -> Fake {
@@ -418,7 +453,7 @@ mod tests {
         let caller = Caller::new(limiter(1000.0), policy());
         let n = AtomicU32::new(0);
         let (result, attempts) = caller
-            .call(true, || async {
+            .call("test", true, || async {
                 if n.fetch_add(1, Ordering::Relaxed) < 2 {
                     Err(status(503))
                 } else {
@@ -435,13 +470,13 @@ mod tests {
     async fn never_repeats_an_ambiguous_non_idempotent_call() {
         let caller = Caller::new(limiter(1000.0), policy());
         let (result, attempts) = caller
-            .call(false, || async { Err::<(), _>(status(503)) })
+            .call("test", false, || async { Err::<(), _>(status(503)) })
             .await;
         assert!(matches!(result.unwrap_err(), Fake::Status(503, _)));
         assert_eq!(attempts, 1);
         // A 429 was rejected before being handled, so it is retried even here.
         let (result, attempts) = caller
-            .call(false, || async { Err::<(), _>(status(429)) })
+            .call("test", false, || async { Err::<(), _>(status(429)) })
             .await;
         assert!(result.is_err());
         assert_eq!(attempts, 4);
@@ -453,7 +488,7 @@ mod tests {
         let caller = || Caller::new(limiter(1000.0), policy()).counting_into(traffic.clone());
         let n = AtomicU32::new(0);
         let (result, _) = caller()
-            .call(true, || async {
+            .call("test", true, || async {
                 match n.fetch_add(1, Ordering::Relaxed) {
                     0 => Err(status(429)),
                     1 => Err(status(503)),
@@ -463,7 +498,7 @@ mod tests {
             .await;
         assert!(result.is_ok());
         let (result, attempts) = caller()
-            .call(true, || async { Err::<(), _>(Fake::Refused) })
+            .call("test", true, || async { Err::<(), _>(Fake::Refused) })
             .await;
         assert!(result.is_err());
         assert_eq!(attempts, 4);
@@ -483,7 +518,7 @@ mod tests {
     async fn gives_up_on_client_errors_at_once() {
         let caller = Caller::new(limiter(1000.0), policy());
         let (result, attempts) = caller
-            .call(true, || async { Err::<(), _>(status(400)) })
+            .call("test", true, || async { Err::<(), _>(status(400)) })
             .await;
         assert!(result.is_err());
         assert_eq!(attempts, 1);

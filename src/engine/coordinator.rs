@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use chrono::Utc;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::executor::{Executor, RunChunk};
 use super::machine::{Command, ControlRead, Event, Machine, Reply, Resumed, Rules};
 use super::progress::processed;
 use super::{
-    Caller, EngineError, Limiter, Operation, Progress, RetryPolicy, Traffic, TrafficCounts,
+    tally, Caller, EngineError, Limiter, Meter, Operation, Progress, RetryPolicy, Traffic,
+    TrafficCounts,
 };
 use crate::store::{
     ChunkState, Counts, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store, StoreError,
@@ -30,6 +32,8 @@ pub struct EngineSettings {
     pub verify_poll: Duration,
     /// This process as the holder of the job's lease (see `store::this_process`).
     pub owner: String,
+    /// Told of every request, outcome, rate and window of the run.
+    pub meter: Arc<dyn Meter>,
 }
 
 /// How a run of the engine ended.
@@ -103,6 +107,8 @@ pub struct Coordinator {
     /// What every request of this run met, shared by all its callers.
     traffic: Arc<Traffic>,
     pressure_logged: PressureLogged,
+    /// The window last told to the meter.
+    metered_window: Option<usize>,
     started: Instant,
     processed_at_start: u64,
     progress: Box<dyn Progress>,
@@ -152,6 +158,7 @@ impl Coordinator {
             executors: Vec::new(),
             traffic: Arc::default(),
             pressure_logged: PressureLogged::default(),
+            metered_window: None,
             started: Instant::now(),
             processed_at_start,
             progress,
@@ -162,12 +169,28 @@ impl Coordinator {
     fn caller(&self) -> Caller {
         Caller::new(self.limiter.clone(), self.settings.retry.clone())
             .counting_into(self.traffic.clone())
+            .reporting_to(self.settings.meter.clone())
+    }
+
+    fn operation_name(&self) -> &'static str {
+        self.job.spec.operation_name()
     }
 
     /// Hands `event` to the machine and carries out what it says.
     fn on(&mut self, event: Event, ctx: &mut Context<Self>) {
         for command in self.machine.handle(event, Instant::now()) {
             self.run(command, ctx);
+        }
+        self.meter_window();
+    }
+
+    /// Tells the meter the window when it changed (it changes as chunks are answered).
+    fn meter_window(&mut self) {
+        let window = self.machine.window().allowed();
+        if self.metered_window != Some(window) {
+            self.metered_window = Some(window);
+            let operation = self.operation_name();
+            self.settings.meter.window(&self.job.id, operation, window);
         }
     }
 
@@ -186,14 +209,17 @@ impl Coordinator {
         );
     }
 
-    /// Runs a piece of work that talks to the server, and so ends early on a stop.
+    /// Runs a piece of work that talks to the server, and so ends early on a stop. What the
+    /// operation logs meanwhile carries the job's id.
     fn talk(
         &self,
         ctx: &mut Context<Self>,
         work: impl std::future::Future<Output = Event> + 'static,
     ) {
+        let span = tracing::info_span!("job", job = %self.job.id);
         ctx.spawn(
-            work.into_actor(self)
+            work.instrument(span)
+                .into_actor(self)
                 .map(|event, act, ctx| act.on(event, ctx)),
         );
     }
@@ -206,6 +232,8 @@ impl Coordinator {
             Command::SetRate(rate) => {
                 tracing::info!(job = %self.job.id, rate, "new rate from `bulkops jobs retune`");
                 self.limiter.set_rate(rate);
+                let operation = self.operation_name();
+                self.settings.meter.rate(&self.job.id, operation, rate);
             }
             Command::LoadInDoubt => self.store(
                 ctx,
@@ -241,24 +269,35 @@ impl Coordinator {
                     }
                 });
             }
-            Command::FinishChunk { chunk, outcomes } => self.store(
-                ctx,
-                move |store, job| {
-                    store.finish_chunk(job, chunk, &outcomes)?;
-                    Ok(outcomes)
-                },
-                Event::ChunkRecorded,
-            ),
+            Command::FinishChunk { chunk, outcomes } => {
+                let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
+                self.store(
+                    ctx,
+                    move |store, job| {
+                        store.finish_chunk(job, chunk, &outcomes)?;
+                        tally(meter.as_ref(), operation, &outcomes);
+                        Ok(outcomes)
+                    },
+                    Event::ChunkRecorded,
+                )
+            }
             Command::ResetChunk(chunk) => self.store(
                 ctx,
                 move |store, job| store.set_chunk_state(job, chunk, ChunkState::Pending),
                 Event::ChunkReset,
             ),
-            Command::SettleSent { state, reason } => self.store(
-                ctx,
-                move |store, job| settle_sent(store, job, state, &reason),
-                Event::Settled,
-            ),
+            Command::SettleSent { state, reason } => {
+                let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
+                self.store(
+                    ctx,
+                    move |store, job| {
+                        let settled = settle_sent(store, job, state, &reason)?;
+                        meter.items(operation, state, settled);
+                        Ok(())
+                    },
+                    Event::Settled,
+                )
+            }
             Command::ReadVerifyRound => self.store(
                 ctx,
                 |store, job| Ok((store.counts(job)?, store.pages_with(job, ItemState::Sent)?)),
@@ -324,6 +363,10 @@ impl Coordinator {
                 self.progress.finish();
                 if let Some(done) = self.done.take() {
                     let totals = self.totals();
+                    let finished = matches!(outcome, RunOutcome::Finished(_));
+                    let operation = self.operation_name();
+                    let meter = &self.settings.meter;
+                    meter.run_ended(&self.job.id, operation, totals.elapsed, finished);
                     let handed = self.store.hand_back();
                     ctx.spawn(actix::fut::wrap_future(async move {
                         let store = handed.await;
@@ -340,6 +383,7 @@ impl Coordinator {
 
     fn reconcile(&self, chunk: TakenChunk, ctx: &mut Context<Self>) {
         let (op, caller, store) = (self.op.clone(), self.caller(), self.store.clone());
+        let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
         let job = self.job.id.clone();
         self.talk(ctx, async move {
             let decided = tokio::select! {
@@ -359,6 +403,7 @@ impl Coordinator {
             let written = store
                 .call(move |store| {
                     store.record_outcomes(&job, &outcomes)?;
+                    tally(meter.as_ref(), operation, &outcomes);
                     // Items left undecided are sent again with the chunk.
                     let state = if store.chunk_items(&job, id)?.is_empty() {
                         ChunkState::Done
@@ -406,6 +451,7 @@ impl Coordinator {
 
     fn verify_page(&self, page: i64, scope: Option<serde_json::Value>, ctx: &mut Context<Self>) {
         let (op, caller, store) = (self.op.clone(), self.caller(), self.store.clone());
+        let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
         let job = self.job.id.clone();
         self.talk(ctx, async move {
             let read = {
@@ -431,6 +477,7 @@ impl Coordinator {
             let written = store
                 .call(move |store| {
                     store.record_outcomes(&job, &outcomes)?;
+                    tally(meter.as_ref(), operation, &outcomes);
                     Ok(outcomes)
                 })
                 .await;
@@ -500,18 +547,20 @@ impl Coordinator {
     }
 }
 
-/// Gives every item still `sent` its final `state`, a batch at a time.
+/// Gives every item still `sent` its final `state`, a batch at a time; returns how many.
 fn settle_sent(
     store: &mut dyn Store,
     job: &str,
     state: ItemState,
     reason: &str,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
+    let mut settled = 0;
     loop {
         let batch = store.items_in_state(job, ItemState::Sent, -1, 5000)?;
         if batch.is_empty() {
-            return Ok(());
+            return Ok(settled);
         }
+        settled += batch.len() as u64;
         let outcomes: Vec<ItemOutcome> = batch
             .into_iter()
             .map(|item| ItemOutcome {
@@ -530,12 +579,17 @@ impl Actor for Coordinator {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        let operation = self.operation_name();
+        let meter = &self.settings.meter;
+        meter.rate(&self.job.id, operation, self.limiter.rate());
         for _ in 0..self.settings.concurrency.max(1) {
             let executor = Executor::new(
+                self.job.id.clone(),
                 self.op.clone(),
                 self.limiter.clone(),
                 self.settings.retry.clone(),
                 self.traffic.clone(),
+                self.settings.meter.clone(),
             );
             self.executors.push(executor.start());
         }
@@ -590,6 +644,9 @@ mod tests {
         fn answer(&self) -> Answer {
             Answer::Refused
         }
+        fn http_status(&self) -> Option<u16> {
+            None
+        }
     }
 
     fn every(items: &[Item], state: ItemState) -> Vec<ItemOutcome> {
@@ -629,6 +686,7 @@ mod tests {
             verify_timeout: Duration::from_secs(60),
             verify_poll: Duration::from_millis(1),
             owner: crate::store::this_process(),
+            meter: Arc::new(crate::engine::Unmetered),
         }
     }
 
@@ -751,7 +809,7 @@ mod tests {
         /// One request, held until released when `hold`.
         async fn request(&self, caller: &Caller, hold: bool) -> Result<(), OpError> {
             let (answer, _) = caller
-                .call(true, || async {
+                .call("test", true, || async {
                     if hold {
                         self.on_the_wire.notify_one();
                         self.release.notified().await;
@@ -857,6 +915,78 @@ mod tests {
         });
         let finished = *finishes.lock().unwrap();
         (ended, finished)
+    }
+
+    /// What a run told its meter, as the calls came.
+    #[derive(Debug, Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl Heard {
+        fn hear(&self, what: String) {
+            self.0.lock().unwrap().push(what);
+        }
+        fn all(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    impl crate::engine::Meter for Heard {
+        fn request(&self, endpoint: &'static str, result: Result<(), &dyn Failure>, _: Duration) {
+            self.hear(format!("request {endpoint} ok={}", result.is_ok()));
+        }
+        fn retry(&self, endpoint: &'static str) {
+            self.hear(format!("retry {endpoint}"));
+        }
+        fn items(&self, operation: &'static str, state: ItemState, count: u64) {
+            self.hear(format!("items {operation} {} {count}", state.as_str()));
+        }
+        fn rate(&self, job: &str, _: &'static str, per_second: f64) {
+            self.hear(format!("rate {job} {per_second}"));
+        }
+        fn window(&self, job: &str, _: &'static str, chunks: usize) {
+            self.hear(format!("window {job} {chunks}"));
+        }
+        fn lease_takeover(&self, operation: &'static str) {
+            self.hear(format!("takeover {operation}"));
+        }
+        fn run_ended(&self, job: &str, _: &'static str, _: Duration, finished: bool) {
+            self.hear(format!("ended {job} finished={finished}"));
+        }
+    }
+
+    #[test]
+    fn the_meter_hears_every_request_every_outcome_the_rate_the_window_and_the_end_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let heard = Arc::new(Heard::default());
+        let settings = EngineSettings {
+            meter: heard.clone(),
+            ..settings()
+        };
+        let op = Arc::new(Held::new(Sending::REPEATABLE));
+        let (ended, _) = run_job(
+            &dir.path().join("state.db"),
+            op,
+            settings,
+            |_, _| {},
+            |_, done| async move { done.await.expect("an outcome") },
+        );
+        assert!(matches!(ended.outcome, RunOutcome::Finished(_)));
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let job = store.jobs().unwrap().remove(0).id;
+        let heard = heard.all();
+        let times = |what: &str| heard.iter().filter(|h| *h == what).count();
+        // One chunk of three items is sent, then confirmed by one verification read.
+        assert_eq!(times("request test ok=true"), 2, "{heard:?}");
+        assert_eq!(times("items scheduled delete sent 3"), 1, "{heard:?}");
+        assert_eq!(times("items scheduled delete done 3"), 1, "{heard:?}");
+        assert_eq!(times(&format!("rate {job} 1000")), 1, "{heard:?}");
+        assert!(heard.contains(&format!("window {job} 1")), "{heard:?}");
+        assert_eq!(
+            heard.last(),
+            Some(&format!("ended {job} finished=true")),
+            "{heard:?}"
+        );
+        assert_eq!(times(&format!("ended {job} finished=true")), 1);
     }
 
     /// Holds until the request is on the wire, stops, and checks that the run waits for it.

@@ -27,4 +27,6 @@ pub trait Failure: std::error::Error + Send + Sync + 'static {
     /// How long the server asked the client to wait before the next attempt.
     fn retry_after(&self) -> Option<Duration>;
     fn answer(&self) -> Answer;
+    /// The HTTP status the server answered with, if it answered at all.
+    fn http_status(&self) -> Option<u16>;
 }

@@ -9,6 +9,7 @@ mod coordinator;
 mod executor;
 mod failure;
 mod machine;
+mod meter;
 mod operation;
 mod pacer;
 mod progress;
@@ -17,6 +18,7 @@ mod window;
 pub use caller::{limiter, CallStats, Caller, Limiter, RetryPolicy, Traffic, TrafficCounts};
 pub use coordinator::{Coordinator, Ended, EngineSettings, RunOutcome, RunTotals, Stop};
 pub use failure::{Answer, Failure};
+pub use meter::{tally, Meter, Unmetered};
 pub use operation::{OpError, Operation, Page, Resend, Sending};
 pub use pacer::{Delivery, Pacer, RequestSizes};
 pub use progress::{

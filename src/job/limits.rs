@@ -5,8 +5,10 @@ use super::SpecError;
 
 /// Below this a job waits minutes between requests: a typo, not a plan.
 pub const MIN_RATE: f64 = 0.01;
-/// Above this the rate limits nothing (no Hatchet answers that many requests a second).
-pub const MAX_RATE: f64 = 10_000.0;
+/// The most the pacer honours (`engine::limiter`): a slot every microsecond, still exact in the
+/// governor's nanoseconds, and measured to scale to it (docs/benchmarks.md, "The pacer"). No
+/// Hatchet answers that many requests a second, so above it a rate would limit nothing anyway.
+pub const MAX_RATE: f64 = 1_000_000.0;
 /// One executor (and its chunk in memory) per slot is created up front; more than this
 /// cannot be used by one server anyway.
 pub const MAX_CONCURRENCY: usize = 64;
@@ -46,7 +48,15 @@ mod tests {
     #[test]
     fn bounds_are_inclusive_and_nan_is_out() {
         assert!(check_rate(MIN_RATE).is_ok() && check_rate(MAX_RATE).is_ok());
-        for bad in [0.0, -1.0, 1e-300, 0.009, 10_000.5, f64::NAN, f64::INFINITY] {
+        for bad in [
+            0.0,
+            -1.0,
+            1e-300,
+            0.009,
+            1_000_000.5,
+            f64::NAN,
+            f64::INFINITY,
+        ] {
             assert_eq!(check_rate(bad), Err(SpecError::Rate(format!("{bad:?}"))));
         }
         assert_eq!(check_rate(1e-300), Err(SpecError::Rate("1e-300".into())));

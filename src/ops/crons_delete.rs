@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::descriptor::{always_safe, counted, Descriptor, Parts, Undo};
+use super::descriptor::{always_safe, counted, Descriptor, Parts, Rules, Undo};
 use super::manifest::IdPages;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::Cron;
@@ -22,10 +22,12 @@ const RETURNS_ON_DEPLOY: &str =
 /// One request per cron: small chunks, so a checkpoint comes often.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: 50,
-    chunk_max: 50,
-    concurrency_cap: None,
-    undo: Undo::Impossible,
+    rules: Rules {
+        chunk_default: 50,
+        chunk_max: 50,
+        concurrency_cap: None,
+        undo: Undo::Impossible,
+    },
     repeat_is_safe: always_safe,
     required: &[],
     warning: |spec, counts| {
@@ -160,7 +162,7 @@ impl CronsDelete {
         let mut offset = 0;
         while !wanted.is_empty() {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.crons.list", true, || {
                     self.client.list_crons(None, None, &[], offset, LIST_PAGE)
                 })
                 .await;
@@ -195,7 +197,7 @@ impl CronsDelete {
     /// Whether a cron is still listed (by its workflow and name).
     async fn still_listed(&self, caller: &Caller, cron: &Cron) -> Option<bool> {
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.crons.list", true, || {
                 self.client.list_crons(
                     Some(&cron.workflow_name),
                     cron.name.as_deref(),
@@ -216,7 +218,9 @@ impl CronsDelete {
             .filter(|c| c.is_code_defined())
             .map(|_| RETURNS_ON_DEPLOY.to_string());
         let (result, attempts) = caller
-            .call(true, || self.client.delete_cron(&item.id))
+            .call("hatchet.crons.delete", true, || {
+                self.client.delete_cron(&item.id)
+            })
             .await;
         let done = |reason: Option<String>, status| ItemOutcome {
             id: item.id.clone(),
@@ -282,7 +286,7 @@ impl Operation for CronsDelete {
         let combos = self.combos();
         let (workflow, name) = combos.get(at.combo).copied().unwrap_or((None, None));
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.crons.list", true, || {
                 self.client.list_crons(
                     workflow,
                     name,

@@ -16,10 +16,10 @@ use crate::engine::format_count;
 use crate::job::{HatchetJob, OperationKind, RunStatus, Selector, SpecError, TimeSpec, Window};
 use crate::store::Counts;
 
-/// An operation's rules, stated once in its own file.
-pub struct Descriptor {
-    /// The run statuses it selects when `--status` is not given (empty: it selects no runs).
-    pub default_statuses: &'static [RunStatus],
+/// What every operation states about its chunks and its undo, whatever its backend (a Handinger
+/// operation's file states only these, as `RULES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
     /// Items per chunk when none is configured.
     pub chunk_default: usize,
     /// The most items a chunk may hold, whatever is configured.
@@ -31,6 +31,14 @@ pub struct Descriptor {
     pub concurrency_cap: Option<usize>,
     /// What `jobs undo` does with a job of it.
     pub undo: Undo,
+}
+
+/// A Hatchet operation's rules, stated once in its own file.
+pub struct Descriptor {
+    /// The run statuses it selects when `--status` is not given (empty: it selects no runs).
+    pub default_statuses: &'static [RunStatus],
+    /// How its chunks are sized and sent, and how its job is undone.
+    pub rules: Rules,
     /// Whether running the same job twice leaves things as running it once (a shift moves rows
     /// again, an undo re-creates the same rows again): a finished job that is not safe to
     /// repeat is not repeated by accident.
@@ -114,7 +122,7 @@ pub fn job_spec(
     Ok(spec)
 }
 
-impl Descriptor {
+impl Rules {
     /// Items per chunk: as configured, within the operation's bounds.
     pub fn chunk_size(&self, configured: Option<usize>) -> usize {
         configured.unwrap_or(self.chunk_default).min(self.chunk_max)
@@ -291,20 +299,20 @@ mod tests {
 
     #[test]
     fn chunk_sizes_and_concurrency_stay_within_each_operations_bounds() {
-        let replay = descriptor(&OperationKind::RunsReplay);
+        let replay = descriptor(&OperationKind::RunsReplay).rules;
         assert_eq!(replay.chunk_size(None), 100);
         assert_eq!(replay.chunk_size(Some(10_000)), crate::job::MAX_CHUNK_SIZE);
         assert_eq!(replay.concurrency(32), 1);
         assert!(replay.one_request_at_a_time());
-        let cancel = descriptor(&OperationKind::RunsCancel);
+        let cancel = descriptor(&OperationKind::RunsCancel).rules;
         assert_eq!(cancel.chunk_size(None), super::super::CHUNK);
         assert_eq!(cancel.chunk_size(Some(7)), 7);
         assert_eq!(cancel.concurrency(32), 32);
         assert!(!cancel.one_request_at_a_time());
-        let crons = descriptor(&OperationKind::CronsDelete);
+        let crons = descriptor(&OperationKind::CronsDelete).rules;
         assert_eq!(crons.chunk_size(Some(500)), 50);
         for kind in every_kind() {
-            let d = descriptor(&kind);
+            let d = descriptor(&kind).rules;
             assert!(d.chunk_default <= d.chunk_max, "{kind:?}");
             assert!(d.chunk_size(Some(usize::MAX)) <= d.chunk_max, "{kind:?}");
         }
@@ -327,7 +335,7 @@ mod tests {
 
     #[test]
     fn undo_and_repeat_safety_are_stated_per_operation() {
-        let undo_of = |kind: &OperationKind| descriptor(kind).undo;
+        let undo_of = |kind: &OperationKind| descriptor(kind).rules.undo;
         let kinds = every_kind();
         assert_eq!(undo_of(&kinds[0]), Undo::OfferReplay);
         assert_eq!(undo_of(&kinds[1]), Undo::Impossible);

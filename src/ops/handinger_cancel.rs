@@ -16,7 +16,7 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 pub const RULES: Rules = Rules {
     chunk_default: 50,
     chunk_max: 500,
-    one_request_at_a_time: false,
+    concurrency_cap: None,
     undo: Undo::Impossible,
 };
 
@@ -91,7 +91,7 @@ impl HandingerCancel {
     ) -> Result<ItemOutcome, (HandingerError, u32)> {
         let client = self.pages.client();
         let (answer, attempts) = caller
-            .call(true, || {
+            .call("handinger.schedules.cancel", true, || {
                 client.cancel_schedule(&target.worker, &target.schedule.id)
             })
             .await;
@@ -206,7 +206,9 @@ impl Operation for HandingerCancel {
             };
             if !listed.contains_key(&target.worker) {
                 let (schedules, _) = caller
-                    .call(true, || client.list_schedules(&target.worker))
+                    .call("handinger.schedules.list", true, || {
+                        client.list_schedules(&target.worker)
+                    })
                     .await;
                 let ids = schedules?.into_iter().map(|s| s.id).collect();
                 listed.insert(target.worker.clone(), ids);

@@ -16,7 +16,7 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 pub const RULES: Rules = Rules {
     chunk_default: 25,
     chunk_max: 200,
-    one_request_at_a_time: true,
+    concurrency_cap: Some(1),
     undo: Undo::Restore,
 };
 
@@ -470,7 +470,11 @@ impl HandingerReschedule {
         worker: &str,
     ) -> Result<Vec<WorkerSchedule>, (crate::backend::handinger::HandingerError, u32)> {
         let client = self.client();
-        let (listed, attempts) = caller.call(true, || client.list_schedules(worker)).await;
+        let (listed, attempts) = caller
+            .call("handinger.schedules.list", true, || {
+                client.list_schedules(worker)
+            })
+            .await;
         listed.map_err(|e| (e, attempts))
     }
 
@@ -486,7 +490,7 @@ impl HandingerReschedule {
     ) -> ItemOutcome {
         let client = self.client();
         let (answer, n) = caller
-            .call(true, || {
+            .call("handinger.schedules.cancel", true, || {
                 client.cancel_schedule(&intent.worker, &intent.original.id)
             })
             .await;
@@ -541,7 +545,7 @@ impl HandingerReschedule {
             }
             let client = self.client();
             let (created, n) = caller
-                .call(false, || {
+                .call("handinger.schedules.create", false, || {
                     client.create_schedule(&intent.worker, &intent.replacement)
                 })
                 .await;

@@ -258,7 +258,11 @@ impl WorkerPages {
             .get(index)
             .ok_or_else(|| OpError::Cursor(format!("worker index {index} out of range")))?;
         let client = &self.client;
-        let (listed, _) = caller.call(true, || client.list_schedules(worker)).await;
+        let (listed, _) = caller
+            .call("handinger.schedules.list", true, || {
+                client.list_schedules(worker)
+            })
+            .await;
         let next = index + 1;
         Ok(WorkerPage {
             worker: worker.clone(),

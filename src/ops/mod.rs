@@ -21,7 +21,7 @@ mod scheduled_reschedule;
 
 pub use crons_delete::{CronSelection, CronsDelete};
 pub use descriptor::{
-    descriptor, job_spec, rfc3339, Descriptor, Parts, Required, Tuning, Undo, Workflow,
+    descriptor, job_spec, rfc3339, Descriptor, Parts, Required, Rules, Tuning, Undo, Workflow,
 };
 pub use handinger_cancel::{Cancellation, HandingerCancel};
 pub use handinger_reschedule::{CronExpr, HandingerReschedule, Replacement, RescheduleError};
@@ -42,60 +42,37 @@ use crate::engine::Failure;
 use crate::job::HandingerOperation;
 use crate::store::{Item, ItemOutcome, ItemState};
 
-/// The rules of a Handinger operation, each stated in its own file (`RULES`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// Items per chunk when none is configured.
-    pub chunk_default: usize,
-    /// The most items a chunk may hold, whatever is configured.
-    pub chunk_max: usize,
-    /// Its chunks go one at a time (see `Descriptor::concurrency_cap`).
-    pub one_request_at_a_time: bool,
-    pub undo: Undo,
-}
-
-fn handinger_rules(operation: &HandingerOperation) -> &'static Rules {
-    match operation {
-        HandingerOperation::HandingerCancel => &handinger_cancel::RULES,
-        HandingerOperation::HandingerReschedule { .. } => &handinger_reschedule::RULES,
-        HandingerOperation::HandingerRestore { .. } => &handinger_reschedule::UNDO_RULES,
+fn rules_of(spec: &crate::job::JobSpec) -> &'static Rules {
+    use crate::job::JobSpec;
+    match spec {
+        JobSpec::Hatchet(job) => &descriptor(&job.operation).rules,
+        JobSpec::Handinger(job) => match job.operation {
+            HandingerOperation::HandingerCancel => &handinger_cancel::RULES,
+            HandingerOperation::HandingerReschedule { .. } => &handinger_reschedule::RULES,
+            HandingerOperation::HandingerRestore { .. } => &handinger_reschedule::UNDO_RULES,
+        },
     }
 }
 
 /// What the app asks of any job's operation, whatever its backend.
 pub mod rules {
-    use super::{descriptor, handinger_rules, Undo};
+    use super::{descriptor, rules_of, Undo};
     use crate::job::JobSpec;
     use crate::store::Counts;
 
     /// Items per chunk: as configured, within the operation's bounds.
     pub fn chunk_size(spec: &JobSpec, configured: Option<usize>) -> usize {
-        match spec {
-            JobSpec::Hatchet(job) => descriptor(&job.operation).chunk_size(configured),
-            JobSpec::Handinger(job) => {
-                let rules = handinger_rules(&job.operation);
-                configured
-                    .unwrap_or(rules.chunk_default)
-                    .min(rules.chunk_max)
-            }
-        }
+        rules_of(spec).chunk_size(configured)
     }
 
     /// Whether it sends one request at a time, so that `--concurrency` means nothing for it.
     pub fn one_request_at_a_time(spec: &JobSpec) -> bool {
-        match spec {
-            JobSpec::Hatchet(job) => descriptor(&job.operation).one_request_at_a_time(),
-            JobSpec::Handinger(job) => handinger_rules(&job.operation).one_request_at_a_time,
-        }
+        rules_of(spec).one_request_at_a_time()
     }
 
     /// Chunks in flight: as configured, within the operation's cap.
     pub fn concurrency(spec: &JobSpec, configured: usize) -> usize {
-        match spec {
-            JobSpec::Hatchet(job) => descriptor(&job.operation).concurrency(configured),
-            JobSpec::Handinger(_) if one_request_at_a_time(spec) => 1,
-            JobSpec::Handinger(_) => configured,
-        }
+        rules_of(spec).concurrency(configured)
     }
 
     /// Whether running the same job twice leaves things as running it once. A Handinger
@@ -109,10 +86,7 @@ pub mod rules {
     }
 
     pub fn undo(spec: &JobSpec) -> Undo {
-        match spec {
-            JobSpec::Hatchet(job) => descriptor(&job.operation).undo,
-            JobSpec::Handinger(job) => handinger_rules(&job.operation).undo,
-        }
+        rules_of(spec).undo
     }
 
     /// A warning the summary of a finished job carries.

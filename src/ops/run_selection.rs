@@ -86,6 +86,15 @@ pub struct FoundRun {
 }
 
 impl FoundRun {
+    /// A run known by its id alone, as external-ids gives it.
+    fn unread(id: String) -> Self {
+        FoundRun {
+            id,
+            snapshot: None,
+            missing: false,
+        }
+    }
+
     /// The store item for this run; a manifest id the server does not know is settled as
     /// skipped at once.
     pub fn into_item(self, payload: Option<serde_json::Value>) -> NewItem {
@@ -110,6 +119,17 @@ impl FoundRun {
 /// status changes cannot shift its offsets), and checks status and every pair client-side.
 /// Operations that need per-run data (replay) always use the list endpoint.
 ///
+/// No response (and no page held in memory) may carry more than `slice_cap` runs, however the
+/// density changes across the window: an empty stretch grows the width, and the first dense
+/// slice after it would otherwise be read whole before being split. So a slice whose size the
+/// slice before it does not tell (the first one, one wider than the last, one just split) is
+/// probed first with one list page over the same filters: a short page is the whole slice, and
+/// its `num_pages` otherwise says whether to halve it before reading it. A slice after one that
+/// held runs at that width is read at once, since its size is known to within the slicer's own
+/// margin; a read that still comes back over the cap (the density jumped, or runs arrived) is
+/// split after it. The probe replaces a read rather than adding one wherever slices are sparse,
+/// so enumeration costs no more requests than it did: each takes a `--rate` slot like any other.
+///
 /// From a manifest (`--ids-file`) it reads each id's details instead, in pages; a page's scope
 /// is then the span of its runs' creation times.
 pub struct RunSelection {
@@ -125,6 +145,10 @@ pub struct RunSelection {
 struct SliceCursor {
     since: DateTime<Utc>,
     width_ms: i64,
+    /// The slice before held runs at no narrower a width, so this one's size is known: it is read
+    /// without a probe. Absent for the first slice and in cursors written before the probe.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sized: bool,
 }
 
 /// What a page covered, stored with it for verification.
@@ -136,8 +160,13 @@ pub struct SliceScope {
 
 const MIN_WIDTH_MS: i64 = 1_000;
 const LIST_PAGE: usize = 1_000;
-/// A slice over this many ids is split before it is committed, to bound memory per page.
-const HARD_MAX_FACTOR: usize = 10;
+/// A slice over this many times `slice_target` runs is split before it is read, to bound memory
+/// per page. Twice the target, where `adapt` halves the next slice anyway; with 10 times, the
+/// 1M-run bench peaked 2.5 MiB (+10%) above the 100k one (docs/benchmarks.md).
+const HARD_MAX_FACTOR: usize = 2;
+/// The list endpoint counts at most this many rows (docs/hatchet-contract.md §b.1): a probe
+/// tells a slice's size below it and only "at least this" from it on.
+const COUNTED_ROWS_MAX: usize = 20_000;
 const SLOW_SLICE: Duration = Duration::from_secs(5);
 /// Re-reading runs pages the list over their creation span at most this many times before it
 /// falls back to one details call per run still unseen.
@@ -195,6 +224,7 @@ impl RunSelection {
         let cursor = SliceCursor {
             since: self.window.since,
             width_ms: span.clamp(MIN_WIDTH_MS, 3_600_000),
+            sized: false,
         };
         serde_json::to_string(&cursor).unwrap_or_default()
     }
@@ -216,16 +246,26 @@ impl RunSelection {
             let until =
                 (cursor.since + chrono::Duration::milliseconds(width)).min(self.window.until);
             let splittable = width > MIN_WIDTH_MS && until > cursor.since;
-            match self.fetch(caller, cursor.since, until).await {
-                Ok((runs, _))
-                    if splittable && runs.len() > self.target_per_slice * HARD_MAX_FACTOR =>
-                {
-                    width /= 2;
-                }
-                Ok((runs, elapsed)) => {
-                    let next = (until < self.window.until).then(|| SliceCursor {
-                        since: until,
-                        width_ms: self.adapt(width, runs.len(), elapsed),
+            let read = if !splittable {
+                self.fetch(caller, cursor.since, until, None).await
+            } else if cursor.sized && width == cursor.width_ms {
+                self.fetch(caller, cursor.since, until, Some(self.slice_cap()))
+                    .await
+            } else {
+                self.probe(caller, cursor.since, until).await
+            };
+            match read {
+                // Over the cap: counted so before the read, or seen in what it brought.
+                Ok(None) => width /= 2,
+                Ok(Some((runs, _))) if splittable && runs.len() > self.slice_cap() => width /= 2,
+                Ok(Some((runs, elapsed))) => {
+                    let next = (until < self.window.until).then(|| {
+                        let width_ms = self.adapt(width, runs.len(), elapsed);
+                        SliceCursor {
+                            since: until,
+                            width_ms,
+                            sized: !runs.is_empty() && width_ms <= width,
+                        }
                     });
                     let scope = serde_json::json!(SliceScope {
                         since: cursor.since,
@@ -279,7 +319,9 @@ impl RunSelection {
     }
 
     async fn snapshot(&self, caller: &Caller, id: &str) -> Result<FoundRun, HatchetError> {
-        let (result, _) = caller.call(true, || self.client.run_details(id)).await;
+        let (result, _) = caller
+            .call("hatchet.runs.details", true, || self.client.run_details(id))
+            .await;
         let snapshot = result?.as_ref().map(RunSnapshot::of_details);
         Ok(FoundRun {
             id: id.to_string(),
@@ -304,7 +346,7 @@ impl RunSelection {
             let mut offset = 0;
             for _ in 0..REREAD_MAX_PAGES {
                 let (result, _) = caller
-                    .call(true, || {
+                    .call("hatchet.runs.list", true, || {
                         self.client.list_runs(&all, since, until, offset, LIST_PAGE)
                     })
                     .await;
@@ -330,6 +372,61 @@ impl RunSelection {
         Ok(found)
     }
 
+    /// The most runs one slice may hold.
+    fn slice_cap(&self) -> usize {
+        (self.target_per_slice * HARD_MAX_FACTOR).min(COUNTED_ROWS_MAX)
+    }
+
+    /// Reads a slice whose size is not known, or gives `None` when it holds more than
+    /// `slice_cap` runs. Through the list (several pairs, replay) its first page tells the size.
+    /// Otherwise one list page of at most `slice_cap` rows, with the filters external-ids would
+    /// get: a short page is the whole slice (`since` moved 1 µs on, as external-ids' is strict),
+    /// a full one is followed by the external-ids read unless its count is over the cap. The
+    /// count may include a run created at `since`: never fewer than external-ids would read.
+    async fn probe(
+        &self,
+        caller: &Caller,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<(Vec<FoundRun>, Duration)>, HatchetError> {
+        let cap = self.slice_cap();
+        if self.use_list {
+            return self.fetch(caller, since, until, Some(cap)).await;
+        }
+        let limit = cap.min(LIST_PAGE);
+        let after = since + chrono::Duration::microseconds(1);
+        let (result, _) = caller
+            .call("hatchet.runs.list", true, || {
+                self.client.list_runs(&self.filter, after, until, 0, limit)
+            })
+            .await;
+        let page = result?;
+        if page.rows.len() < limit {
+            let runs = page
+                .rows
+                .into_iter()
+                .map(|row| FoundRun::unread(row.metadata.id));
+            return Ok(Some((runs.collect(), page.elapsed)));
+        }
+        if surely_over(page.num_pages, limit, cap) {
+            return Ok(None);
+        }
+        self.fetch(caller, since, until, Some(cap)).await
+    }
+
+    /// The server-side filter of a slice's read. Paging the list sends no status filter, so rows
+    /// cannot move between pages while paging.
+    fn fetch_filter(&self) -> RunFilter {
+        if self.use_list {
+            RunFilter {
+                statuses: Vec::new(),
+                ..self.filter.clone()
+            }
+        } else {
+            self.filter.clone()
+        }
+    }
+
     fn adapt(&self, width: i64, found: usize, elapsed: Duration) -> i64 {
         let span = (self.window.until - self.window.since)
             .num_milliseconds()
@@ -344,34 +441,28 @@ impl RunSelection {
         next.clamp(MIN_WIDTH_MS, span)
     }
 
+    /// Reads the slice. With a `cap`, paging the list stops with `None` once the slice is known
+    /// to hold more runs than that; one external-ids answer is the whole slice, whatever its size.
     async fn fetch(
         &self,
         caller: &Caller,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<(Vec<FoundRun>, Duration), HatchetError> {
+        cap: Option<usize>,
+    ) -> Result<Option<(Vec<FoundRun>, Duration)>, HatchetError> {
         if !self.use_list {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.runs.external_ids", true, || {
                     self.client.external_ids(&self.filter, since, until)
                 })
                 .await;
             let (ids, elapsed) = result?;
-            let runs = ids
-                .into_iter()
-                .map(|id| FoundRun {
-                    id,
-                    snapshot: None,
-                    missing: false,
-                })
-                .collect();
-            return Ok((runs, elapsed));
+            return Ok(Some((
+                ids.into_iter().map(FoundRun::unread).collect(),
+                elapsed,
+            )));
         }
-        // Unfiltered by status server-side, so rows cannot move between pages while paging.
-        let unfiltered = RunFilter {
-            statuses: Vec::new(),
-            ..self.filter.clone()
-        };
+        let unfiltered = self.fetch_filter();
         let wanted: HashSet<&str> = self.filter.statuses.iter().map(|s| s.as_str()).collect();
         let mut runs = Vec::new();
         let mut seen = HashSet::new();
@@ -379,7 +470,7 @@ impl RunSelection {
         let mut offset = 0;
         loop {
             let (result, _) = caller
-                .call(true, || {
+                .call("hatchet.runs.list", true, || {
                     self.client
                         .list_runs(&unfiltered, since, until, offset, LIST_PAGE)
                 })
@@ -387,6 +478,9 @@ impl RunSelection {
             let page = result?;
             elapsed += page.elapsed;
             let rows = page.rows.len();
+            if cap.is_some_and(|cap| surely_over(page.num_pages, LIST_PAGE, cap)) {
+                return Ok(None);
+            }
             for row in page.rows {
                 let status_ok = wanted.is_empty() || wanted.contains(row.status.as_str());
                 let metadata_ok = self
@@ -405,7 +499,10 @@ impl RunSelection {
             // `num_pages` and `next_page` never say "last page" (docs/hatchet-contract.md
             // §b.1): a short page does.
             if rows < LIST_PAGE {
-                return Ok((runs, elapsed));
+                return Ok(Some((runs, elapsed)));
+            }
+            if cap.is_some_and(|cap| runs.len() > cap) {
+                return Ok(None);
             }
             offset += LIST_PAGE;
         }
@@ -425,7 +522,7 @@ impl RunSelection {
         // The list endpoint's `since` is inclusive, external-ids' strict: widen by a hair.
         let since = scope.since - chrono::Duration::milliseconds(1);
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.runs.external_ids", true, || {
                 self.client.external_ids(&filter, since, scope.until)
             })
             .await;
@@ -433,6 +530,36 @@ impl RunSelection {
     }
 }
 
+/// Whether a list answer's `num_pages` (in pages of `limit`, counted up to `COUNTED_ROWS_MAX`)
+/// says for certain that more than `cap` rows match: it counts more than `(num_pages - 1) *
+/// limit` of them. A server that sends no count says nothing, leaving the check to the read.
+fn surely_over(num_pages: Option<u64>, limit: usize, cap: usize) -> bool {
+    let counted_above = num_pages
+        .unwrap_or(0)
+        .saturating_sub(1)
+        .saturating_mul(limit as u64);
+    counted_above >= cap as u64
+}
+
 fn is_overload(e: &HatchetError) -> bool {
     matches!(e, HatchetError::Timeout(_)) || e.status().is_some_and(|s| s >= 500)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::surely_over;
+
+    #[test]
+    fn a_count_is_over_the_cap_only_when_its_pages_leave_no_doubt() {
+        // 10 pages of 1,000 may be 9,001 to 10,000 rows: not over a cap of 10,000 for certain.
+        assert!(!surely_over(Some(10), 1_000, 10_000));
+        // 11 pages hold more than 10,000.
+        assert!(surely_over(Some(11), 1_000, 10_000));
+        // With one-row pages the count is exact.
+        assert!(!surely_over(Some(200), 1, 200));
+        assert!(surely_over(Some(201), 1, 200));
+        // No count, or none matching, says nothing.
+        assert!(!surely_over(None, 1_000, 1));
+        assert!(!surely_over(Some(0), 1_000, 1));
+    }
 }

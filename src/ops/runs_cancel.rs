@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Required, Undo};
+use super::descriptor::{
+    always_safe, counted, no_warning, Descriptor, Parts, Required, Rules, Undo,
+};
 use super::run_selection::SliceScope;
 use super::CHUNK;
 use super::{outcome_for_all, request_failed, OpError, Operation, Page, RunSelection, Sending};
@@ -13,10 +15,12 @@ use crate::store::{Item, ItemOutcome, ItemState};
 
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[RunStatus::Queued, RunStatus::Running],
-    chunk_default: CHUNK,
-    chunk_max: MAX_CHUNK_SIZE,
-    concurrency_cap: None,
-    undo: Undo::OfferReplay,
+    rules: Rules {
+        chunk_default: CHUNK,
+        chunk_max: MAX_CHUNK_SIZE,
+        concurrency_cap: None,
+        undo: Undo::OfferReplay,
+    },
     repeat_is_safe: always_safe,
     required: &[Required::Since],
     warning: no_warning,
@@ -63,7 +67,9 @@ impl Operation for RunsCancel {
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let client = self.selection.client();
-        let (result, attempts) = caller.call(true, || client.cancel(&ids)).await;
+        let (result, attempts) = caller
+            .call("hatchet.tasks.cancel", true, || client.cancel(&ids))
+            .await;
         match result {
             Ok(_) => outcome_for_all(items, ItemState::Sent, None, Some(200), attempts),
             Err(e) => request_failed(items, &e, attempts, "cancel request", true),

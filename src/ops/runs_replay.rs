@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Required, Undo};
+use super::descriptor::{
+    always_safe, counted, no_warning, Descriptor, Parts, Required, Rules, Undo,
+};
 use super::run_selection::RunSnapshot;
 use super::{
     item_outcome, request_failed, OpError, Operation, Page, Resend, RunSelection, Sending,
@@ -48,10 +50,12 @@ const DROPPED: &str =
 /// (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[RunStatus::Failed, RunStatus::Cancelled],
-    chunk_default: 100,
-    chunk_max: MAX_CHUNK_SIZE,
-    concurrency_cap: Some(1),
-    undo: Undo::Impossible,
+    rules: Rules {
+        chunk_default: 100,
+        chunk_max: MAX_CHUNK_SIZE,
+        concurrency_cap: Some(1),
+        undo: Undo::Impossible,
+    },
     // Each run's retry count is compared with the one enumerated, so a run replayed by an
     // earlier job is skipped, not replayed again.
     repeat_is_safe: always_safe,
@@ -401,7 +405,11 @@ impl RunsReplay {
         let ids: Vec<String> = to_send.iter().map(|i| i.id.clone()).collect();
         let timeout = self.request_timeout(&to_send);
         let client = self.selection.client();
-        let (result, attempts) = caller.call(false, || client.replay(&ids, timeout)).await;
+        let (result, attempts) = caller
+            .call("hatchet.tasks.replay", false, || {
+                client.replay(&ids, timeout)
+            })
+            .await;
         match result {
             Ok(returned) => outcomes.extend(Self::accepted(&to_send, &returned, attempts)),
             Err(e) if e.certainly_not_applied() => outcomes.extend(request_failed(

@@ -164,7 +164,7 @@ impl ScheduledSelection {
             .get(at.workflow)
             .map(String::as_str);
         let (result, _) = caller
-            .call(true, || {
+            .call("hatchet.scheduled.list", true, || {
                 self.client
                     .list_scheduled(workflow, &self.filter.metadata, at.offset, LIST_PAGE)
             })
@@ -224,7 +224,9 @@ async fn current_row(
     caller: &Caller,
     id: &str,
 ) -> Result<(String, Option<ScheduledRun>), HatchetError> {
-    let (result, _) = caller.call(true, || client.get_scheduled(id)).await;
+    let (result, _) = caller
+        .call("hatchet.scheduled.get", true, || client.get_scheduled(id))
+        .await;
     result.map(|row| (id.to_string(), row))
 }
 

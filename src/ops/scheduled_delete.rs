@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Undo};
+use super::descriptor::{always_safe, counted, no_warning, Descriptor, Parts, Rules, Undo};
 use super::scheduled::{at_risk_note, BulkAnswer};
 use super::CHUNK;
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
@@ -14,10 +14,12 @@ use crate::store::{Item, ItemOutcome};
 /// The bulk endpoint takes at most 500 ids.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: CHUNK,
-    chunk_max: 500,
-    concurrency_cap: None,
-    undo: Undo::Recreate,
+    rules: Rules {
+        chunk_default: CHUNK,
+        chunk_max: 500,
+        concurrency_cap: None,
+        undo: Undo::Recreate,
+    },
     repeat_is_safe: always_safe,
     required: &[],
     warning: no_warning,
@@ -72,7 +74,9 @@ impl Operation for ScheduledDelete {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let client = self.selection.client();
         let (result, attempts) = caller
-            .call(true, || client.bulk_delete_scheduled(&ids))
+            .call("hatchet.scheduled.bulk_delete", true, || {
+                client.bulk_delete_scheduled(&ids)
+            })
             .await;
         let result = result.map(|r| (r.deleted_ids, r.errors));
         let answer = match BulkAnswer::from_result(items, "bulk delete", result, attempts) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::descriptor::{counted, no_warning, Descriptor, Parts, Undo};
+use super::descriptor::{counted, no_warning, Descriptor, Parts, Rules, Undo};
 use super::scheduled::Archive;
 use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::ScheduledRun;
@@ -18,10 +18,12 @@ const LIST_PAGE: usize = 1_000;
 /// One request per row: small chunks, so a checkpoint comes often.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: 50,
-    chunk_max: 50,
-    concurrency_cap: None,
-    undo: Undo::Impossible,
+    rules: Rules {
+        chunk_default: 50,
+        chunk_max: 50,
+        concurrency_cap: None,
+        undo: Undo::Impossible,
+    },
     // A second undo would re-create the same rows again.
     repeat_is_safe: |_| false,
     required: &[],
@@ -89,7 +91,7 @@ impl ScheduledRecreate {
             let mut offset = 0;
             loop {
                 let (result, _) = caller
-                    .call(true, || {
+                    .call("hatchet.scheduled.list", true, || {
                         self.client
                             .list_scheduled(Some(workflow), &[], offset, LIST_PAGE)
                     })
@@ -124,7 +126,7 @@ impl ScheduledRecreate {
             .clone()
             .unwrap_or_else(|| serde_json::json!({}));
         let (result, attempts) = caller
-            .call(false, || {
+            .call("hatchet.scheduled.create", false, || {
                 self.client.create_scheduled(
                     &row.workflow_name,
                     row.trigger_at,

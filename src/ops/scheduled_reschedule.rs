@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::descriptor::{counted, no_warning, rfc3339, Descriptor, Parts, Undo};
+use super::descriptor::{counted, no_warning, rfc3339, Descriptor, Parts, Rules, Undo};
 use super::scheduled::{at_risk_note, Archive, BulkAnswer};
 use super::CHUNK;
 use super::{OpError, Operation, Page, ScheduledSelection, Sending};
@@ -16,10 +16,12 @@ use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 /// The bulk endpoint takes at most 500 ids.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[],
-    chunk_default: CHUNK,
-    chunk_max: 500,
-    concurrency_cap: None,
-    undo: Undo::Restore,
+    rules: Rules {
+        chunk_default: CHUNK,
+        chunk_max: 500,
+        concurrency_cap: None,
+        undo: Undo::Restore,
+    },
     // A shift moves every row once more; a fixed target leaves them where they are.
     repeat_is_safe: |kind| {
         !matches!(
@@ -67,7 +69,10 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 
 /// The undo of a reschedule moves rows back through the same endpoint.
 pub const RESTORE_DESCRIPTOR: Descriptor = Descriptor {
-    undo: Undo::Impossible,
+    rules: Rules {
+        undo: Undo::Impossible,
+        ..DESCRIPTOR.rules
+    },
     // A second undo would move the same rows back again.
     repeat_is_safe: |_| false,
     action: |kind, n| {
@@ -229,7 +234,9 @@ impl Operation for ScheduledReschedule {
             .collect();
         let client = &self.client;
         let (result, attempts) = caller
-            .call(true, || client.bulk_update_scheduled(&updates))
+            .call("hatchet.scheduled.bulk_update", true, || {
+                client.bulk_update_scheduled(&updates)
+            })
             .await;
         let result = result.map(|r| (r.updated_ids, r.errors));
         let answer = match BulkAnswer::from_result(items, "bulk update", result, attempts) {

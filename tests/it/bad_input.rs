@@ -280,9 +280,22 @@ fn cases(dir: &Path, state: &Path, worker: &str) -> Vec<Case> {
         cancel("rate 1e-300", &["--rate", "1e-300"]),
         cancel("rate below the floor", &["--rate", "0.001"]),
         cancel("rate above the ceiling", &["--rate", "1e9"]),
+        cancel("rate just above the ceiling", &["--rate", "1000000.5"]),
         cancel("rate NaN", &["--rate", "NaN"]),
         cancel("rate infinite", &["--rate", "inf"]),
         cancel("rate not a number", &["--rate", "fast"]),
+        cancel(
+            "metrics address without a port",
+            &["--metrics-addr", "127.0.0.1"],
+        ),
+        cancel(
+            "metrics address a host name",
+            &["--metrics-addr", "localhost:9090"],
+        ),
+        replay(
+            "replay metrics port out of range",
+            &["--metrics-addr", "127.0.0.1:70000"],
+        ),
         cancel("concurrency 0", &["--concurrency", "0"]),
         cancel("huge concurrency", &["--concurrency", "100000000"]),
         cancel("concurrency above the bound", &["--concurrency", "65"]),

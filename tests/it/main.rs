@@ -12,6 +12,7 @@ mod errors;
 mod generated;
 mod handinger;
 mod language;
+mod metrics;
 mod migration;
 mod ops;
 mod outage;

@@ -143,6 +143,11 @@ fn replay_by_default_sends_requests_of_at_most_100_tasks_growing_while_none_is_l
 
 /// A replay against the simulator with fast pacing and a 1s verification round.
 fn quick_replay(sim: &Sim, state: &Path) -> Command {
+    replay_verifying_for(sim, state, "1s")
+}
+
+/// A replay whose resend rounds are `verify_timeout` apart.
+fn replay_verifying_for(sim: &Sim, state: &Path, verify_timeout: &str) -> Command {
     let mut cmd = sim.bulkops(state);
     cmd.args([
         "runs",
@@ -152,7 +157,7 @@ fn quick_replay(sim: &Sim, state: &Path) -> Command {
         "--status",
         "FAILED,QUEUED,RUNNING",
     ])
-    .args(["--verify-timeout", "1s", "--yes", "-o", "json"])
+    .args(["--verify-timeout", verify_timeout, "--yes", "-o", "json"])
     .env("BULKOPS_VERIFY_POLL", "100ms")
     .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
     cmd
@@ -703,9 +708,11 @@ fn resend_rounds_are_bounded_across_a_kill_9() {
     seed_runs(&sim, 10, "FAILED", "wf", 10, 1, json!({}));
     sim.faults(json!({"replay_drop_rate": 1.0}));
     let replays = || sim.stats()["requests"][REPLAY_ROUTE].as_u64().unwrap_or(0);
-    let mut first = quick_replay(&sim, &state);
+    // Killed between the first resend round and the second: 10 s apart, so that a loaded machine
+    // cannot let the second go out before the kill lands. (A kill while a round's request is
+    // out leaves it in doubt, and the resumed job sends it again: one request more, rightly.)
+    let mut first = replay_verifying_for(&sim, &state, "10s");
     let killed = after_progress(&mut first, Duration::from_secs(60), |pid| {
-        // Killed once the first resend round has gone out.
         let deadline = Instant::now() + Duration::from_secs(30);
         while replays() < 2 {
             assert!(Instant::now() < deadline, "no resend within 30 s");

@@ -277,7 +277,13 @@ fn truth_a_server_that_echoes_the_token_gets_it_nowhere() {
     // fails with a 400 whose JSON message echoes the request's headers.
     let ids: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let listed = json!(ids).to_string();
+    let rows: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "metadata": { "id": id }, "status": "QUEUED" }))
+        .collect();
+    let page = json!({ "rows": rows, "pagination": { "num_pages": 1 } }).to_string();
     let mut first_slice: Option<String> = None;
+    let mut first_page: Option<String> = None;
     let address = fake_server(
         50,
         Duration::from_secs(120),
@@ -290,6 +296,15 @@ fn truth_a_server_that_echoes_the_token_gets_it_nowhere() {
                     listed.clone()
                 } else {
                     "null".into()
+                };
+                (200, rows)
+            } else if path.contains("/workflow-runs?") {
+                // A slice's probe: one list page, the same ids in the first slice listed.
+                let first = first_page.get_or_insert_with(|| path.to_string());
+                let rows = if first == path {
+                    page.clone()
+                } else {
+                    json!({ "rows": [] }).to_string()
                 };
                 (200, rows)
             } else if path.contains("/tasks/cancel") {

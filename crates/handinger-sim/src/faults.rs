@@ -2,22 +2,19 @@
 //! `x-should-retry` verdict, latency, and connections dropped before or after the request is
 //! applied.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http_body::Frame;
-use rand::Rng;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use sim_kit::{check_rates, proxy_error, severed, Fault, RequestFaults};
 
 use crate::routes::error_body;
 use crate::state::Shared;
+
+const SIM: &str = "handinger-sim";
 
 /// The fault configuration; every field is optional and 0 (or absent) means off.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -47,32 +44,14 @@ impl FaultConfig {
             ("rate_limited_rate", self.rate_limited_rate),
             ("drop_rate", self.drop_rate),
         ];
-        for (name, rate) in rates {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be within [0, 1], got {rate}"));
-            }
-        }
-        if rates.iter().map(|(_, r)| r).sum::<f64>() > 1.0 {
-            return Err("error_rate + rate_limited_rate + drop_rate must not exceed 1".into());
-        }
-        Ok(())
+        check_rates(&rates, self.request_faults())
     }
 
-    fn roll(&self) -> Fault {
-        let mut rng = rand::rng();
-        let r: f64 = rng.random();
-        if r < self.drop_rate {
-            if rng.random_bool(0.5) {
-                Fault::DropBefore
-            } else {
-                Fault::DropAfter
-            }
-        } else if r < self.drop_rate + self.error_rate {
-            Fault::ServerError
-        } else if r < self.drop_rate + self.error_rate + self.rate_limited_rate {
-            Fault::RateLimited
-        } else {
-            Fault::None
+    fn request_faults(&self) -> RequestFaults {
+        RequestFaults {
+            drop_rate: self.drop_rate,
+            error_rate: self.error_rate,
+            rate_limited_rate: self.rate_limited_rate,
         }
     }
 
@@ -89,12 +68,8 @@ impl FaultConfig {
     }
 
     fn server_error(&self) -> Response {
-        let (status, text) = match rand::rng().random_range(0..4) {
-            0 => (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
-            1 => (StatusCode::BAD_GATEWAY, "Bad Gateway"),
-            2 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
-            _ => (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout"),
-        };
+        let (status, text) =
+            proxy_error().unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"));
         self.with_verdict(error_body(status, text))
     }
 
@@ -107,14 +82,6 @@ impl FaultConfig {
     }
 }
 
-enum Fault {
-    None,
-    DropBefore,
-    DropAfter,
-    ServerError,
-    RateLimited,
-}
-
 /// Middleware: applies the current fault configuration to `/api` requests.
 pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
@@ -124,38 +91,14 @@ pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Re
     if config.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
     }
-    match config.roll() {
+    match config.request_faults().roll() {
         Fault::None => next.run(req).await,
-        Fault::DropBefore => dropped_connection(),
+        Fault::DropBefore => severed(SIM),
         Fault::DropAfter => {
             drop(next.run(req).await);
-            dropped_connection()
+            severed(SIM)
         }
         Fault::ServerError => config.server_error(),
         Fault::RateLimited => config.rate_limited(),
-    }
-}
-
-/// A response whose body fails at once: hyper aborts the connection, so the client sees it close
-/// without a complete response.
-fn dropped_connection() -> Response {
-    (StatusCode::OK, Body::new(FailingBody)).into_response()
-}
-
-struct FailingBody;
-
-impl http_body::Body for FailingBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let error = io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "handinger-sim: connection dropped by fault injection",
-        );
-        Poll::Ready(Some(Err(error)))
     }
 }

@@ -1,6 +1,5 @@
 //! `handinger-sim`: serves the simulator and prints one JSON line `{url, api_key}`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -32,20 +31,6 @@ async fn main() -> ExitCode {
         }
     };
     let line = serde_json::json!({ "url": sim.url, "api_key": sim.api_key });
-    let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::FAILURE;
-    }
-    drop(stdout);
-    eprintln!("handinger-sim: serving on {}", sim.url);
-    match sim.wait().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("handinger-sim: server failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let url = sim.url.clone();
+    sim_kit::announce_and_serve("handinger-sim", &url, line, sim.wait()).await
 }

@@ -4,8 +4,8 @@
 //! then the handler.
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -68,26 +68,8 @@ pub fn router(state: Shared) -> Router {
         .method_not_allowed_fallback(|| async {
             error_body(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
         })
-        .layer(from_fn_with_state(state.clone(), count_request))
+        .layer(from_fn_with_state(state.clone(), sim_kit::count_request))
         .with_state(state)
-}
-
-/// Counts `/api` requests per route template, and the mutating ones, faulted or not.
-async fn count_request(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/") {
-        let template = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("(unmatched)", |m| m.as_str());
-        let key = format!("{} {template}", req.method());
-        let mutating = matches!(*req.method(), Method::POST | Method::DELETE);
-        let mut counters = state.requests();
-        *counters.by_route.entry(key).or_default() += 1;
-        if mutating {
-            counters.mutating += 1;
-        }
-    }
-    next.run(req).await
 }
 
 /// `Authorization: Bearer <api key>`, else 401.

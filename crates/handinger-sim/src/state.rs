@@ -331,3 +331,13 @@ impl AppState {
         *lock(&self.faults) = config;
     }
 }
+
+impl sim_kit::CountsRoutes for AppState {
+    fn count_route(&self, route: String, mutating: bool) {
+        let mut counters = self.requests();
+        *counters.by_route.entry(route).or_default() += 1;
+        if mutating {
+            counters.mutating += 1;
+        }
+    }
+}

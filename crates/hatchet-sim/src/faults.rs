@@ -1,21 +1,19 @@
 //! Fault injection for `/api` routes: errors, 429s, latency and dropped connections.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body::Frame;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use sim_kit::{check_rates, proxy_error, severed, Fault, RequestFaults};
 
 use crate::errors::ApiError;
 use crate::state::Shared;
+
+const SIM: &str = "hatchet-sim";
 
 /// The fault configuration; every field is optional and 0 means off.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -62,32 +60,14 @@ impl FaultConfig {
             ("bulk_partial_failure_rate", self.bulk_partial_failure_rate),
             ("replay_drop_rate", self.replay_drop_rate),
         ];
-        for (name, rate) in rates {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be within [0, 1], got {rate}"));
-            }
-        }
-        if self.error_rate + self.rate_limited_rate + self.drop_rate > 1.0 {
-            return Err("error_rate + rate_limited_rate + drop_rate must not exceed 1".into());
-        }
-        Ok(())
+        check_rates(&rates, self.request_faults())
     }
 
-    fn roll(&self) -> Fault {
-        let mut rng = rand::rng();
-        let r: f64 = rng.random();
-        if r < self.drop_rate {
-            if rng.random_bool(0.5) {
-                Fault::DropBefore
-            } else {
-                Fault::DropAfter
-            }
-        } else if r < self.drop_rate + self.error_rate {
-            Fault::Error
-        } else if r < self.drop_rate + self.error_rate + self.rate_limited_rate {
-            Fault::RateLimited
-        } else {
-            Fault::None
+    fn request_faults(&self) -> RequestFaults {
+        RequestFaults {
+            drop_rate: self.drop_rate,
+            error_rate: self.error_rate,
+            rate_limited_rate: self.rate_limited_rate,
         }
     }
 
@@ -96,14 +76,6 @@ impl FaultConfig {
         self.bulk_partial_failure_rate > 0.0
             && rand::rng().random_bool(self.bulk_partial_failure_rate)
     }
-}
-
-enum Fault {
-    None,
-    DropBefore,
-    DropAfter,
-    Error,
-    RateLimited,
 }
 
 /// Middleware: applies the current fault configuration to `/api` requests
@@ -124,14 +96,14 @@ pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Re
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    match config.roll() {
+    match config.request_faults().roll() {
         Fault::None => next.run(req).await,
-        Fault::DropBefore => severed(),
+        Fault::DropBefore => severed(SIM),
         Fault::DropAfter => {
             drop(next.run(req).await);
-            severed()
+            severed(SIM)
         }
-        Fault::Error => server_error(),
+        Fault::ServerError => server_error(),
         Fault::RateLimited => (
             StatusCode::TOO_MANY_REQUESTS,
             [
@@ -146,34 +118,10 @@ pub async fn inject(State(state): State<Shared>, req: Request, next: Next) -> Re
 
 /// A 500 from the API, or a 502/503/504 as a proxy in front of it would answer.
 fn server_error() -> Response {
-    let (status, text) = match rand::rng().random_range(0..4) {
-        0 => return ApiError::Internal.into_response(),
-        1 => (StatusCode::BAD_GATEWAY, "Bad Gateway"),
-        2 => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
-        _ => (StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout"),
-    };
-    (status, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
-}
-
-/// A response whose body fails at once: hyper then aborts the connection, so the client sees
-/// the connection close without a complete response.
-fn severed() -> Response {
-    Response::new(Body::new(SeveredBody))
-}
-
-struct SeveredBody;
-
-impl http_body::Body for SeveredBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        Poll::Ready(Some(Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "hatchet-sim: connection dropped by fault injection",
-        ))))
+    match proxy_error() {
+        None => ApiError::Internal.into_response(),
+        Some((status, text)) => {
+            (status, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+        }
     }
 }

@@ -1,6 +1,5 @@
 //! `hatchet-sim`: serves the simulator and prints one JSON line `{url, token, tenant}`.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -42,20 +41,6 @@ async fn main() -> ExitCode {
         }
     };
     let line = serde_json::json!({ "url": sim.url, "token": sim.token, "tenant": sim.tenant });
-    let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::FAILURE;
-    }
-    drop(stdout);
-    eprintln!("hatchet-sim: serving on {}", sim.url);
-    match sim.wait().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hatchet-sim: server failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let url = sim.url.clone();
+    sim_kit::announce_and_serve("hatchet-sim", &url, line, sim.wait()).await
 }

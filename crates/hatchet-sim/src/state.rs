@@ -88,6 +88,12 @@ impl AppState {
     pub fn requests(&self) -> MutexGuard<'_, RequestCounters> {
         lock(&self.requests)
     }
+
+    /// Notes that one read response carried `runs` runs (see `RequestCounters::max_runs_per_read`).
+    pub fn record_read(&self, runs: usize) {
+        let mut counters = self.requests();
+        counters.max_runs_per_read = counters.max_runs_per_read.max(runs);
+    }
 }
 
 /// One `/api` request in flight (see `AppState::arrive`).
@@ -118,6 +124,8 @@ pub struct RequestCounters {
     pub max_in_flight: usize,
     /// `/api` requests that arrived with more than `latency_knee` in flight (itself included).
     pub above_knee: u64,
+    /// The most runs one list or external-ids response carried: what a client held at once.
+    pub max_runs_per_read: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -684,5 +692,15 @@ impl OrderedIds {
 
     pub fn contains(&self, id: Uuid) -> bool {
         self.seen.contains(&id)
+    }
+}
+
+impl sim_kit::CountsRoutes for AppState {
+    fn count_route(&self, route: String, mutating: bool) {
+        let mut counters = self.requests();
+        *counters.by_route.entry(route).or_default() += 1;
+        if mutating {
+            counters.mutating += 1;
+        }
     }
 }

@@ -126,6 +126,10 @@ impl Failure for HandingerError {
         }
     }
 
+    fn http_status(&self) -> Option<u16> {
+        self.status()
+    }
+
     fn answer(&self) -> Answer {
         match self {
             HandingerError::Status { status: 429, .. } => Answer::Throttled,

@@ -28,6 +28,8 @@ pub struct RunFilter {
 pub struct RunPage {
     pub rows: Vec<RunSummary>,
     pub elapsed: Duration,
+    /// `num_pages`: the matching rows the server counted (at most 20,000), in pages of `limit`.
+    pub num_pages: Option<u64>,
 }
 
 /// A typed client for the Hatchet REST endpoints bulkops uses. Cloning is cheap.
@@ -278,6 +280,7 @@ impl HatchetClient {
         Ok(RunPage {
             rows: list.rows,
             elapsed: started.elapsed(),
+            num_pages: list.pagination.and_then(|p| p.num_pages),
         })
     }
 

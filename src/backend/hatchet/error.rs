@@ -116,6 +116,10 @@ impl Failure for HatchetError {
         }
     }
 
+    fn http_status(&self) -> Option<u16> {
+        self.status()
+    }
+
     fn answer(&self) -> Answer {
         match self {
             HatchetError::Status { status: 429, .. } => Answer::Throttled,

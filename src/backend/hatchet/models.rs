@@ -71,6 +71,15 @@ pub struct RunHeader {
 #[derive(Debug, Deserialize)]
 pub struct RunList {
     pub rows: Vec<RunSummary>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+/// A list's paging fields; only `num_pages` is read (docs/hatchet-contract.md §b.1).
+#[derive(Debug, Deserialize)]
+pub struct Pagination {
+    #[serde(default)]
+    pub num_pages: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

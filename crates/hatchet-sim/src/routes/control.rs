@@ -143,6 +143,7 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         "replay_request_tasks": store.replay_request_tasks,
         "max_in_flight": requests.max_in_flight,
         "requests_above_knee": requests.above_knee,
+        "max_runs_per_read": requests.max_runs_per_read,
         "scheduled": store.scheduled.len(),
         "crons": store.crons.len(),
     }))

@@ -11,11 +11,10 @@ mod scheduled;
 mod tasks;
 mod workflows;
 
-use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn_with_state, Next};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -109,29 +108,8 @@ pub fn router(state: Shared) -> Router {
         .method_not_allowed_fallback(|| async {
             message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
         })
-        .layer(from_fn_with_state(state.clone(), count_request))
+        .layer(from_fn_with_state(state.clone(), sim_kit::count_request))
         .with_state(state)
-}
-
-/// Counts `/api` requests per route template, and the mutating ones, faulted or not.
-async fn count_request(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/") {
-        let template = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("(unmatched)", |m| m.as_str());
-        let key = format!("{} {template}", req.method());
-        let mutating = matches!(
-            *req.method(),
-            Method::POST | Method::PATCH | Method::DELETE | Method::PUT
-        );
-        let mut counters = state.requests();
-        *counters.by_route.entry(key).or_default() += 1;
-        if mutating {
-            counters.mutating += 1;
-        }
-    }
-    next.run(req).await
 }
 
 /// `Path` whose rejection is a Hatchet-style 400 instead of axum's plain-text one.

@@ -78,6 +78,8 @@ pub async fn list(
             break;
         }
     }
+    drop(store);
+    state.record_read(rows.len());
     // The quirks: the count stops at 20,000 and next_page is always current_page + 1.
     let count = total.min(COUNT_CAP) as u64;
     let current_page = (offset / limit).saturating_add(1);
@@ -103,6 +105,8 @@ pub async fn external_ids(
         .select_runs(&filter)
         .map(|i| store.runs[i].id)
         .collect();
+    drop(store);
+    state.record_read(ids.len());
     Ok(Json((!ids.is_empty()).then_some(ids)))
 }
 
