@@ -46,6 +46,9 @@ _bulkops() {
             bulkops,scheduled)
                 cmd="bulkops__subcmd__scheduled"
                 ;;
+            bulkops,serve)
+                cmd="bulkops__subcmd__serve"
+                ;;
             bulkops__subcmd__config,help)
                 cmd="bulkops__subcmd__config__subcmd__help"
                 ;;
@@ -144,6 +147,9 @@ _bulkops() {
                 ;;
             bulkops__subcmd__help,scheduled)
                 cmd="bulkops__subcmd__help__subcmd__scheduled"
+                ;;
+            bulkops__subcmd__help,serve)
+                cmd="bulkops__subcmd__help__subcmd__serve"
                 ;;
             bulkops__subcmd__help__subcmd__config,show)
                 cmd="bulkops__subcmd__help__subcmd__config__subcmd__show"
@@ -296,7 +302,7 @@ _bulkops() {
 
     case "${cmd}" in
         bulkops)
-            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config help"
+            opts="-o -h -V --state --reports-dir --config --log-format --output --help --version runs scheduled crons handinger jobs report completions manpage config serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1180,7 +1186,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__help)
-            opts="runs scheduled crons handinger jobs report completions manpage config help"
+            opts="runs scheduled crons handinger jobs report completions manpage config serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1574,6 +1580,20 @@ _bulkops() {
         bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2765,6 +2785,56 @@ _bulkops() {
                     return 0
                     ;;
                 --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reports-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bulkops__subcmd__serve)
+            opts="-o -h --listen --jobs-dir --metrics-addr --state --reports-dir --config --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

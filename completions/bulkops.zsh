@@ -71,7 +71,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -102,7 +102,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -187,7 +187,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -222,7 +222,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -307,7 +307,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -427,7 +427,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -461,7 +461,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
 '--job=[A stable job name (for cron)\: re-running resumes it while unfinished]:NAME:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -630,7 +630,7 @@ _arguments "${_arguments_options[@]}" : \
 '--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -690,7 +690,7 @@ _arguments "${_arguments_options[@]}" : \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
 '--reason=[Why this job runs (kept with the job)]:TEXT:_default' \
-'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -861,6 +861,21 @@ esac
         esac
     ;;
 esac
+;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+'--listen=[Address and port to listen on (port 0\: any free one, printed on stdout); an address other hosts reach needs an API token]:ADDR:_default' \
+'--jobs-dir=[Scheduled jobs\: every *.toml file of DIR, a cron expression (UTC) and a job as POST /jobs takes it (see config/jobs/); each firing is an ordinary job named after its file, and a firing while the previous run still goes is skipped]:DIR:_files' \
+'--metrics-addr=[Serve GET /metrics (Prometheus text format) on this IP\:PORT while the job (or the service) runs, e.g. 127.0.0.1\:9090 \[env\: BULKOPS_METRICS_ADDR\]]:IP:PORT:_default' \
+'--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
+'--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
+'--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
+'--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
 ;;
 (help)
 _arguments "${_arguments_options[@]}" : \
@@ -1066,6 +1081,10 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(serve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (help)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -1091,6 +1110,7 @@ _bulkops_commands() {
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
+'serve:Serve the HTTP API\: submit, follow, steer and report jobs, which run in this process' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops commands' commands "$@"
@@ -1274,6 +1294,7 @@ _bulkops__subcmd__help_commands() {
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
+'serve:Serve the HTTP API\: submit, follow, steer and report jobs, which run in this process' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'bulkops help commands' commands "$@"
@@ -1442,6 +1463,11 @@ _bulkops__subcmd__help__subcmd__scheduled__subcmd__delete_commands() {
 _bulkops__subcmd__help__subcmd__scheduled__subcmd__reschedule_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops help scheduled reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__help__subcmd__serve_commands] )) ||
+_bulkops__subcmd__help__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops help serve commands' commands "$@"
 }
 (( $+functions[_bulkops__subcmd__jobs_commands] )) ||
 _bulkops__subcmd__jobs_commands() {
@@ -1653,6 +1679,11 @@ _bulkops__subcmd__scheduled__subcmd__help__subcmd__reschedule_commands() {
 _bulkops__subcmd__scheduled__subcmd__reschedule_commands() {
     local commands; commands=()
     _describe -t commands 'bulkops scheduled reschedule commands' commands "$@"
+}
+(( $+functions[_bulkops__subcmd__serve_commands] )) ||
+_bulkops__subcmd__serve_commands() {
+    local commands; commands=()
+    _describe -t commands 'bulkops serve commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_bulkops" ]; then

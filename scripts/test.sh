@@ -58,13 +58,14 @@ PG_IT_SKIP=(
   safety::the_same_replay_from_two_directories_meets_one_job_in_the_default_state
   truth::truth_an_orderly_sigterm_releases_the_lease_and_the_job_shows_interrupted
   truth::truth_a_server_that_echoes_the_token_gets_it_nowhere
+  serve::no_secret_reaches_a_response_a_log_a_report_or_the_state
 )
 pg_it_url=$(bash scripts/store-test-db.sh bulkops_it)
 is_one_url "$pg_it_url"
 # Before the image check's release build starts beside the real-Hatchet step: these tests are
 # paced and timing-sensitive, and about 4 minutes on their own.
 BULKOPS_IT_STORE=postgres BULKOPS_TEST_POSTGRES_URL="$pg_it_url" \
-  cargo test --locked --test it -- cancel:: safety:: control:: ops:: outage:: truth:: \
+  cargo test --locked --test it -- cancel:: safety:: control:: ops:: outage:: truth:: serve:: \
   "${PG_IT_SKIP[@]/#/--skip=}"
 
 # The image check is mostly a release build and waiting on Debian's mirror (its root filesystem is

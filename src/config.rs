@@ -17,7 +17,7 @@ use crate::store::Location;
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// Every setting, as a file names it (`BULKOPS_` and upper case in the environment).
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "rate",
     "concurrency",
     "chunk_size",
@@ -31,6 +31,7 @@ const KEYS: [&str; 13] = [
     "slice_target",
     "replay_interval",
     "metrics_addr",
+    "api_token",
 ];
 
 /// `BULKOPS_*` variables that are not settings but belong to the project's scripts, which
@@ -73,6 +74,8 @@ pub enum ConfigError {
     Invalid(#[from] SpecError),
     #[error("the metrics address '{0}' (--metrics-addr, BULKOPS_METRICS_ADDR or metrics_addr) is no IP:PORT to listen on: use e.g. 127.0.0.1:9090 (port 0: any free port)")]
     MetricsAddr(String),
+    #[error("the API token is empty: set BULKOPS_API_TOKEN to a secret (e.g. `openssl rand -hex 32`) or leave it unset")]
+    EmptyApiToken,
     #[error("log_format '{0}' is unknown: use text, json or auto")]
     LogFormat(String),
     #[error("no default state location (neither XDG_STATE_HOME nor HOME is set): pass --state PATH or set BULKOPS_STATE")]
@@ -128,6 +131,7 @@ struct Raw {
     replay_interval: String,
     /// Unset: no metrics are served.
     metrics_addr: Option<String>,
+    api_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +152,26 @@ pub struct Settings {
     pub replay_interval: Duration,
     /// Where a job's `GET /metrics` is served while it runs, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The bearer token clients of `bulkops serve` send; unset, only a loopback address is
+    /// served.
+    pub api_token: Option<ApiToken>,
+}
+
+/// A secret that `Debug` never shows, so that no log of the settings carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl ApiToken {
+    /// The token itself, for the one comparison that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(****)")
+    }
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -381,6 +405,10 @@ impl Settings {
                     .map_err(|_| ConfigError::MetricsAddr(addr))
             })
             .transpose()?;
+        let api_token = match raw.api_token {
+            Some(token) if token.is_empty() => return Err(ConfigError::EmptyApiToken),
+            token => token.map(ApiToken),
+        };
         let state = Location::parse(match raw.state {
             Some(path) => path,
             None => default_state()?,
@@ -401,6 +429,7 @@ impl Settings {
             slice_target: raw.slice_target,
             replay_interval: duration("replay_interval", &raw.replay_interval)?,
             metrics_addr,
+            api_token,
         })
     }
 }
@@ -450,8 +479,8 @@ const MASK: &str = "****";
 #[derive(Debug, Serialize)]
 pub struct Shown {
     pub name: &'static str,
-    /// `None`: unset (a connection variable, `metrics_addr`), or left to each operation
-    /// (`chunk_size`).
+    /// `None`: unset (a connection variable, `metrics_addr`, the API token), or left to each
+    /// operation (`chunk_size`).
     pub value: Option<Value>,
     /// `None`: an unset connection variable.
     pub source: Option<Source>,
@@ -535,6 +564,7 @@ impl Effective {
             ("slice_target", Some(json!(s.slice_target))),
             ("replay_interval", Some(time(s.replay_interval))),
             ("metrics_addr", s.metrics_addr.map(|a| json!(a.to_string()))),
+            ("api_token", s.api_token.as_ref().map(|_| json!(MASK))),
         ];
         let settings = values
             .into_iter()
@@ -594,7 +624,8 @@ impl std::fmt::Display for Effective {
                 Some(Value::String(text)) => text.clone(),
                 Some(value) => value.to_string(),
                 None if shown.name == "metrics_addr" => "(not served)".to_string(),
-                None => "(each operation's own)".to_string(),
+                None if shown.name == "chunk_size" => "(each operation's own)".to_string(),
+                None => "(unset)".to_string(),
             };
             let source = shown.source.map_or("", |s| match s {
                 Source::Default => "default",
@@ -825,10 +856,12 @@ mod tests {
             "pgpa55",
             "qpa55",
             "srvpa55",
+            "ap1-t0ken",
             "k3ym4t3r1al",
         ];
         let env = env(&[
             ("HATCHET_CLIENT_TOKEN", secrets[0]),
+            ("BULKOPS_API_TOKEN", secrets[4]),
             (
                 "BULKOPS_STATE",
                 "postgres://bulkops:pgpa55@db:5432/bulkops?password=qpa55&sslmode=require",
@@ -862,6 +895,10 @@ mod tests {
             shown(connection, "HATCHET_CLIENT_TLS_ROOT_CA").0,
             &Some(json!("(PEM text, 33 bytes)")),
             "PEM text by its size: one line a variable"
+        );
+        assert_eq!(
+            shown(&effective.settings, "api_token"),
+            (&Some(json!(MASK)), Some(Source::Env))
         );
         assert_eq!(
             shown(&effective.settings, "state").0,

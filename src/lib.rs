@@ -10,6 +10,7 @@
 //! - `app`: the life of a job (plan, dry run, create/resume/undo, lease, run, report), driven
 //!   by a front end through domain requests, events and outcomes; the top error type;
 //! - `cli`: the front end: clap to requests, outcomes to output, errors to exit codes;
+//! - `serve`: the other front end, `bulkops serve`: an HTTP API that runs jobs in its process;
 //! - `config`: layered settings (defaults < `--config` < `BULKOPS_*` < flags);
 //! - `report`: the per-item report (CSV or JSON lines);
 //! - `telemetry`: logs and the choice between text and JSON;
@@ -26,5 +27,6 @@ pub mod job;
 pub mod metrics;
 pub mod ops;
 pub mod report;
+pub mod serve;
 pub mod store;
 pub mod telemetry;

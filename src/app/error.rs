@@ -165,6 +165,20 @@ pub enum Error {
     },
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+    /// A service runs many jobs in one process: one engine per job among them.
+    #[error("job {job} is already running in this process: follow it (GET /jobs/{job}, or `bulkops jobs watch {job}`)")]
+    RunningHere { job: String },
+    /// A scheduled job's file (`serve --jobs-dir`): the problem names the fix.
+    #[error("{}: {problem}", file.display())]
+    Schedule { file: PathBuf, problem: String },
+    /// `serve` on an address other hosts reach, with nothing to tell its clients apart.
+    #[error("refusing to serve {listen} without an API token: set BULKOPS_API_TOKEN (or api_token in --config FILE), or listen on loopback (--listen 127.0.0.1:8080)")]
+    Unprotected { listen: std::net::SocketAddr },
+    #[error("cannot listen on {listen}: {source}: pass --listen with a free address of this host")]
+    Listen {
+        listen: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 impl From<HatchetError> for Error {
@@ -227,7 +241,11 @@ impl Error {
             | Error::CannotUndo { .. }
             | Error::NotATerminal
             | Error::NotConfirmed
-            | Error::Answer(_) => BulkopsExitCode::BAD_INPUT,
+            | Error::Answer(_)
+            | Error::RunningHere { .. }
+            | Error::Schedule { .. }
+            | Error::Unprotected { .. }
+            | Error::Listen { .. } => BulkopsExitCode::BAD_INPUT,
         }
     }
 
@@ -274,6 +292,10 @@ impl Error {
             Error::JobStopped { .. } => "job_stopped",
             Error::Write { .. } => "cannot_write",
             Error::Stdout(_) => "stdout",
+            Error::RunningHere { .. } => "job_running_here",
+            Error::Schedule { .. } => "schedule",
+            Error::Unprotected { .. } => "no_api_token",
+            Error::Listen { .. } => "cannot_listen",
         }
     }
 }
@@ -316,6 +338,9 @@ mod tests {
             Error::TlsRefused {
                 server: "https://h".into(),
                 source: HatchetError::Tls("invalid peer certificate: UnknownIssuer".into()),
+            },
+            Error::Unprotected {
+                listen: ([0, 0, 0, 0], 8080).into(),
             },
         ];
         for e in &fixable {

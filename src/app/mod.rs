@@ -83,6 +83,20 @@ pub async fn run_job(
     }
 }
 
+/// Checks a new job's request as far as it can be before anything is sent (the token, the
+/// operation's requirements, the window now), as running it would first: for a job that is to
+/// run later, refused as early as it would be then.
+pub fn check_request(credentials: &Credentials, request: &JobRequest) -> Result<(), Error> {
+    let now = Utc::now();
+    run::plan(
+        credentials,
+        request.kind.clone(),
+        request.selector.clone(),
+        now,
+    )
+    .map(|_| ())
+}
+
 /// What a command asked of execution; what a command does not offer stays at its default.
 #[derive(Debug, Default, Clone)]
 pub struct Execution {

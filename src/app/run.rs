@@ -21,7 +21,7 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, Stop,
 };
-use crate::job::{HatchetJob, JobSpec, Target, Window};
+use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, JobRecord, JobState, Lease, NewJob, Store};
 
@@ -151,6 +151,25 @@ fn started_by() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// A new Hatchet job as far as it is checked before anything is sent: the token, the spec
+/// with its operation's requirements, and the window it resolves to at `now`.
+pub(super) fn plan(
+    credentials: &Credentials,
+    kind: OperationKind,
+    selector: Selector,
+    now: DateTime<Utc>,
+) -> Result<(Connection, HatchetJob, Window), Error> {
+    let conn = credentials.connection()?;
+    // The target is stored, shown and hashed into the job's identity: never with a password.
+    let target = Target {
+        server_url: without_credentials(conn.server_url.as_str()),
+        tenant: conn.tenant.to_string(),
+    };
+    let spec = ops::job_spec(kind, selector, target)?;
+    let window = spec.resolve_window(now)?;
+    Ok((conn, spec, window))
+}
+
 /// Runs a new job, or resumes the unfinished one with the same identity.
 pub(super) async fn run_new(
     settings: &Settings,
@@ -159,15 +178,8 @@ pub(super) async fn run_new(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.connection()?;
-    // The target is stored, shown and hashed into the job's identity: never with a password.
-    let target = Target {
-        server_url: without_credentials(conn.server_url.as_str()),
-        tenant: conn.tenant.to_string(),
-    };
-    let spec = ops::job_spec(request.kind, request.selector, target)?;
     let now = Utc::now();
-    let window = spec.resolve_window(now)?;
+    let (conn, spec, window) = plan(credentials, request.kind, request.selector, now)?;
     let mut store = settings.state.open()?;
     if let Some(m) = &request.manifest {
         // Kept in the store so a resume never needs the file again.
@@ -496,6 +508,34 @@ pub(super) fn check_tenant(job: &JobRecord, conn: &Connection) -> Result<(), Err
     })
 }
 
+/// The jobs whose engine runs in this process. A lease names the process, so it cannot keep a
+/// service that runs many jobs from starting a second engine on one of them (the same job
+/// submitted twice, or resumed while it runs): this can.
+static RUNNING_HERE: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A job's place in `RUNNING_HERE`, given up when its run ends however it ends.
+struct RunningHere(String);
+
+impl RunningHere {
+    fn enter(job: &str) -> Result<RunningHere, Error> {
+        let mut running = RUNNING_HERE.lock().unwrap_or_else(|e| e.into_inner());
+        if !running.insert(job.to_string()) {
+            return Err(Error::RunningHere {
+                job: job.to_string(),
+            });
+        }
+        Ok(RunningHere(job.to_string()))
+    }
+}
+
+impl Drop for RunningHere {
+    fn drop(&mut self) {
+        let mut running = RUNNING_HERE.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.0);
+    }
+}
+
 /// Runs a job this process has taken (its lease is `owner`'s) to its end or an interruption.
 async fn execute(
     job: JobRecord,
@@ -506,6 +546,7 @@ async fn execute(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
+    let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
     let engine_settings = EngineSettings {

@@ -96,6 +96,33 @@ pub enum Command {
     /// The effective configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Serve the HTTP API: submit, follow, steer and report jobs, which run in this process
+    ///
+    /// Every route but /healthz and /readyz needs `Authorization: Bearer TOKEN`, the token of
+    /// BULKOPS_API_TOKEN (or api_token in --config FILE); without one, only a loopback address
+    /// is served. The routes: docs/serve-openapi.yaml, also served at /openapi.yaml. The Hatchet
+    /// and Handinger credentials are this process's environment's, never a request's. SIGTERM or
+    /// Ctrl-C: no new jobs, running jobs stop after their in-flight requests and stay resumable,
+    /// exit 0.
+    #[command(
+        after_help = "Examples:\n  bulkops serve --jobs-dir config/jobs\n  BULKOPS_API_TOKEN=$(openssl rand -hex 32) bulkops serve --listen 0.0.0.0:8080"
+    )]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free one, printed on stdout); an address
+    /// other hosts reach needs an API token
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Scheduled jobs: every *.toml file of DIR, a cron expression (UTC) and a job as POST /jobs
+    /// takes it (see config/jobs/); each firing is an ordinary job named after its file, and a
+    /// firing while the previous run still goes is skipped
+    #[arg(long, value_name = "DIR")]
+    pub jobs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -338,8 +365,8 @@ pub struct NewJobArgs {
 /// Commands that run a job: its metrics, served while it runs.
 #[derive(Debug, Args, Clone, Default)]
 pub struct MetricsArgs {
-    /// Serve GET /metrics (Prometheus text format) on this IP:PORT while the job runs, e.g.
-    /// 127.0.0.1:9090 [env: BULKOPS_METRICS_ADDR]
+    /// Serve GET /metrics (Prometheus text format) on this IP:PORT while the job (or the
+    /// service) runs, e.g. 127.0.0.1:9090 [env: BULKOPS_METRICS_ADDR]
     #[arg(long, value_name = "IP:PORT")]
     pub metrics_addr: Option<String>,
 }

@@ -218,8 +218,8 @@ fn watch_line(sight: &Sight) -> String {
     format!("{words} · {eta}")
 }
 
-/// One look as a JSON line.
-fn watch_json(sight: &Sight) -> serde_json::Value {
+/// One look as a JSON line (also what `bulkops serve` answers and streams for a job).
+pub fn watch_json(sight: &Sight) -> serde_json::Value {
     json!({
         "job": sight.job.id,
         "state": sight.state,

@@ -7,6 +7,7 @@ mod handinger;
 mod jobs;
 mod output;
 mod request;
+mod serve;
 mod terminal;
 
 use std::io::Write;
@@ -17,7 +18,11 @@ pub use args::Cli;
 use args::{
     Command, ConfigCommand, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledCommand,
 };
-use request::{job_request, load_settings, reschedule_kind, ExecFlags};
+pub(crate) use jobs::watch_json;
+pub(crate) use output::{dry_run_json, job_line, nothing_matches_json};
+pub(crate) use request::{job_request, reschedule_kind, SelectInput};
+use request::{load_settings, ExecFlags};
+pub(crate) use terminal::stop_on_signal;
 use terminal::Terminal;
 
 use crate::app::{self, Credentials, End, Error, JobCommand, Outcome, RunEnd};
@@ -162,6 +167,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Completions { shell } => output::completions(global.output, shell),
         Command::Manpage => output::manpage(global.output),
         Command::Config(ConfigCommand::Show) => config_show(&global),
+        Command::Serve(args) => serve::run(&global, &args).await,
     }
 }
 

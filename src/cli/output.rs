@@ -187,20 +187,20 @@ pub fn replay_offer(output: Output, offer: &ReplayOffer) -> Result<(), Error> {
     }
 }
 
+/// A dry run's findings as one JSON object.
+pub fn dry_run_json(found: &Survey) -> serde_json::Value {
+    let skipped: Vec<serde_json::Value> = found
+        .skipped
+        .iter()
+        .map(|(reason, items)| json!({"reason": reason, "items": items}))
+        .collect();
+    json!({"dry_run": true, "matching": found.matching, "sample": found.sample, "skipped": skipped})
+}
+
 /// What a dry run found.
 pub fn dry_run(output: Output, found: &Survey) -> Result<(), Error> {
     match output {
-        Output::Json => {
-            let skipped: Vec<serde_json::Value> = found
-                .skipped
-                .iter()
-                .map(|(reason, items)| json!({"reason": reason, "items": items}))
-                .collect();
-            outln!(
-                "{}",
-                json!({"dry_run": true, "matching": found.matching, "sample": found.sample, "skipped": skipped})
-            )
-        }
+        Output::Json => outln!("{}", dry_run_json(found)),
         Output::Text => {
             outln!(
                 "dry run: {} matching items; nothing was changed",
@@ -219,21 +219,24 @@ pub fn dry_run(output: Output, found: &Survey) -> Result<(), Error> {
 
 /// A selection with no item: no job is created.
 pub fn nothing_matches(output: Output, spec: &JobSpec) -> Result<(), Error> {
-    const SAID: &str = "nothing matches: no job created";
     match output {
-        Output::Json => outln!(
-            "{}",
-            json!({
-                "job": null,
-                "operation": spec.operation_name(),
-                "state": "nothing matches",
-                "matching": 0,
-                "exit_code": BulkopsExitCode::OK,
-                "note": SAID,
-            })
-        ),
-        Output::Text => outln!("{SAID}"),
+        Output::Json => outln!("{}", nothing_matches_json(spec)),
+        Output::Text => outln!("{NOTHING_MATCHES}"),
     }
+}
+
+const NOTHING_MATCHES: &str = "nothing matches: no job created";
+
+/// A selection that matched nothing, as one JSON object.
+pub fn nothing_matches_json(spec: &JobSpec) -> serde_json::Value {
+    json!({
+        "job": null,
+        "operation": spec.operation_name(),
+        "state": "nothing matches",
+        "matching": 0,
+        "exit_code": BulkopsExitCode::OK,
+        "note": NOTHING_MATCHES,
+    })
 }
 
 /// The question asked before a job is created: what it does to how many items, the whole

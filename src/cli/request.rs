@@ -19,16 +19,16 @@ use crate::ops::Manifest;
 /// The selection flags as typed, for any operation (each subcommand fills what it offers).
 #[derive(Debug, Default)]
 pub struct SelectInput {
-    since: Option<String>,
-    until: Option<String>,
-    statuses: Vec<String>,
-    workflows: Vec<String>,
-    metadata: Vec<String>,
-    trigger_after: Option<String>,
-    trigger_before: Option<String>,
-    cron_names: Vec<String>,
-    include_code_defined: bool,
-    ids_file: Option<String>,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
+    pub(crate) statuses: Vec<String>,
+    pub(crate) workflows: Vec<String>,
+    pub(crate) metadata: Vec<String>,
+    pub(crate) trigger_after: Option<String>,
+    pub(crate) trigger_before: Option<String>,
+    pub(crate) cron_names: Vec<String>,
+    pub(crate) include_code_defined: bool,
+    pub(crate) ids_file: Option<String>,
 }
 
 impl From<CommonSelectArgs> for SelectInput {

@@ -53,26 +53,30 @@ impl Frontend for Terminal {
         }
     }
 
-    /// SIGINT or SIGTERM. The handlers are installed here, before the job starts: installed
-    /// when first awaited, a signal that came sooner would end the process by its default
-    /// action, without a summary.
     fn stop_signal(&mut self) -> StopSignal {
-        use tokio::signal::unix::{signal, SignalKind};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        Box::pin(async move {
-            let next = |s: Result<tokio::signal::unix::Signal, std::io::Error>| async move {
-                match s {
-                    Ok(mut s) => {
-                        s.recv().await;
-                    }
-                    Err(_) => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = next(interrupt) => {},
-                _ = next(terminate) => {},
-            }
-        })
+        stop_on_signal()
     }
+}
+
+/// SIGINT or SIGTERM. The handlers are installed here, before the job starts: installed when
+/// first awaited, a signal that came sooner would end the process by its default action,
+/// without a summary.
+pub fn stop_on_signal() -> StopSignal {
+    use tokio::signal::unix::{signal, SignalKind};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    Box::pin(async move {
+        let next = |s: Result<tokio::signal::unix::Signal, std::io::Error>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = next(interrupt) => {},
+            _ = next(terminate) => {},
+        }
+    })
 }

@@ -20,6 +20,7 @@ mod output;
 mod pace;
 mod report;
 mod safety;
+mod serve;
 mod state;
 mod support;
 mod tell;

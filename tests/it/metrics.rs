@@ -17,7 +17,7 @@ use crate::support::{after_progress, bulkops_bare, error_lines, run, seed_runs, 
 const IN_FLIGHT: f64 = 6.0;
 
 /// The samples of a scrape: `name{labels}` (labels in their rendered order) to value.
-fn samples(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn samples(text: &str) -> BTreeMap<String, f64> {
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .map(|line| {
@@ -29,7 +29,7 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// The sum of every series of `name` whose labels include all of `labels` (`key="value"`).
-fn total(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn total(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
     samples
         .iter()
         .filter(|(series, _)| {
@@ -51,7 +51,7 @@ fn sim_requests(stats: &Value, route: &str) -> f64 {
         .sum()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
@@ -242,7 +242,8 @@ fn a_cancel_serves_metrics_that_rise_while_it_runs_and_agree_with_the_simulator(
 
 /// Every command that runs a job, with what it needs besides the flag to get as far as
 /// listening (an unknown job, a worker nobody checked yet: the address is refused first).
-const COMMANDS: [&[&str]; 9] = [
+const COMMANDS: [&[&str]; 10] = [
+    &["serve", "--listen", "127.0.0.1:0"],
     &["runs", "cancel", "--since", "1d", "--yes"],
     &["runs", "replay", "--since", "1d", "--yes"],
     &["scheduled", "delete", "-w", "wf", "--yes"],

@@ -201,7 +201,7 @@ fn echo(head: &str) -> String {
 }
 
 /// A token shaped like a real one: the fixed header, the claims, and an ES256-sized signature.
-fn realistic_token(server_url: &str) -> (String, Vec<String>) {
+pub(crate) fn realistic_token(server_url: &str) -> (String, Vec<String>) {
     let minted = mint_token(json!({
         "sub": uuid::Uuid::new_v4().to_string(),
         "server_url": server_url,
@@ -224,9 +224,9 @@ fn realistic_token(server_url: &str) -> (String, Vec<String>) {
     (token, secrets)
 }
 
-const PASSWORD: &str = "secretpw";
+pub(crate) const PASSWORD: &str = "secretpw";
 
-fn assert_no_secret(place: &str, text: &[u8], secrets: &[String]) {
+pub(crate) fn assert_no_secret(place: &str, text: &[u8], secrets: &[String]) {
     let text = String::from_utf8_lossy(text);
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("user:{PASSWORD}"));
     for secret in secrets.iter().map(String::as_str).chain([PASSWORD, &basic]) {
@@ -235,6 +235,58 @@ fn assert_no_secret(place: &str, text: &[u8], secrets: &[String]) {
             "{place} holds the secret {secret}:\n{text}"
         );
     }
+}
+
+/// A fake Hatchet whose access check and listing answer as Hatchet does (`runs` runs in the
+/// first slice), and whose every cancel fails with a 400 whose JSON message echoes the
+/// request's headers. Returns its `host:port`.
+pub(crate) fn echoing_hatchet(runs: usize) -> String {
+    let ids: Vec<String> = (0..runs)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let listed = json!(ids).to_string();
+    let rows: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "metadata": { "id": id }, "status": "QUEUED" }))
+        .collect();
+    let page = json!({ "rows": rows, "pagination": { "num_pages": 1 } }).to_string();
+    let mut first_slice: Option<String> = None;
+    let mut first_page: Option<String> = None;
+    fake_server(
+        50,
+        Duration::from_secs(120),
+        Box::new(move |method, path, head| {
+            if path.contains("/workflow-runs/external-ids") {
+                // The ids in the first slice (however often it is listed: the survey before
+                // the job lists it too); nothing in later ones.
+                let first = first_slice.get_or_insert_with(|| path.to_string());
+                let rows = if first == path {
+                    listed.clone()
+                } else {
+                    "null".into()
+                };
+                (200, rows)
+            } else if path.contains("/workflow-runs?") {
+                // A slice's probe: one list page, the same ids in the first slice listed.
+                let first = first_page.get_or_insert_with(|| path.to_string());
+                let rows = if first == path {
+                    page.clone()
+                } else {
+                    json!({ "rows": [] }).to_string()
+                };
+                (200, rows)
+            } else if path.contains("/tasks/cancel") {
+                (
+                    400,
+                    json!({ "message": format!("echo: {}", echo(head)) }).to_string(),
+                )
+            } else if method == "GET" && path.contains("/workflows") {
+                (200, json!({ "rows": [] }).to_string())
+            } else {
+                (404, echo(head))
+            }
+        }),
+    )
 }
 
 // SQLite only (scripts/test.sh skips it on PostgreSQL by name): it searches the state file's and
@@ -273,52 +325,8 @@ fn truth_a_server_that_echoes_the_token_gets_it_nowhere() {
         &secrets,
     );
 
-    // 2. A job: the access check and the listing answer as Hatchet does, then every cancel
-    // fails with a 400 whose JSON message echoes the request's headers.
-    let ids: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    let listed = json!(ids).to_string();
-    let rows: Vec<Value> = ids
-        .iter()
-        .map(|id| json!({ "metadata": { "id": id }, "status": "QUEUED" }))
-        .collect();
-    let page = json!({ "rows": rows, "pagination": { "num_pages": 1 } }).to_string();
-    let mut first_slice: Option<String> = None;
-    let mut first_page: Option<String> = None;
-    let address = fake_server(
-        50,
-        Duration::from_secs(120),
-        Box::new(move |method, path, head| {
-            if path.contains("/workflow-runs/external-ids") {
-                // The ids in the first slice (however often it is listed: the survey before
-                // the job lists it too); nothing in later ones.
-                let first = first_slice.get_or_insert_with(|| path.to_string());
-                let rows = if first == path {
-                    listed.clone()
-                } else {
-                    "null".into()
-                };
-                (200, rows)
-            } else if path.contains("/workflow-runs?") {
-                // A slice's probe: one list page, the same ids in the first slice listed.
-                let first = first_page.get_or_insert_with(|| path.to_string());
-                let rows = if first == path {
-                    page.clone()
-                } else {
-                    json!({ "rows": [] }).to_string()
-                };
-                (200, rows)
-            } else if path.contains("/tasks/cancel") {
-                (
-                    400,
-                    json!({ "message": format!("echo: {}", echo(head)) }).to_string(),
-                )
-            } else if method == "GET" && path.contains("/workflows") {
-                (200, json!({ "rows": [] }).to_string())
-            } else {
-                (404, echo(head))
-            }
-        }),
-    );
+    // 2. A job whose every cancel fails with a 400 that echoes the request's headers.
+    let address = echoing_hatchet(3);
     let url = format!("http://user:{PASSWORD}@{address}");
     let (token, secrets) = realistic_token(&url);
     let bulkops = || {

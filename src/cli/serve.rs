@@ -1,0 +1,47 @@
+//! `bulkops serve`: this process's settings and connection, handed to the service, and the
+//! address it listens on printed on stdout (a free port when `--listen` asked for port 0).
+
+use super::args::{GlobalArgs, Output, ServeArgs};
+use super::output::outln;
+use super::request::{load_settings, ExecFlags};
+use crate::app::{Credentials, Error};
+use crate::config::Overrides;
+use crate::metrics::Exporter;
+use crate::serve::Service;
+
+pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
+    let exec = ExecFlags {
+        metrics_addr: args.metrics.metrics_addr.clone(),
+        ..ExecFlags::default()
+    };
+    let settings = load_settings(global, &exec)?;
+    // Listening before the API does: an address in use is bad input, as for a job command.
+    let _metrics = match settings.metrics_addr {
+        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
+        None => None,
+    };
+    let service = Service {
+        listen: args.listen,
+        config: global.config.clone(),
+        // A submitted job's settings are these flags' and its own request's, layered as the
+        // command line layers them.
+        global: Overrides {
+            state: global.state.clone(),
+            reports_dir: global.reports_dir.clone(),
+            log_format: global.log_format.clone(),
+            ..Overrides::default()
+        },
+        settings,
+        credentials: Credentials::from_env(),
+        jobs_dir: args.jobs_dir.clone(),
+    };
+    let output = global.output;
+    crate::serve::run(service, move |bound| match output {
+        Output::Json => outln!(
+            "{}",
+            serde_json::json!({"listening": format!("http://{bound}")})
+        ),
+        Output::Text => outln!("listening on http://{bound}"),
+    })
+    .await
+}
