@@ -68,7 +68,11 @@ pub fn main() -> u8 {
                 let version = serde_json::json!({"version": env!("CARGO_PKG_VERSION")});
                 output::outln!("{version}")
             } else {
-                e.print().map_err(Error::Stdout)
+                // A closed stdout (`bulkops --help | head -1`) ends it quietly, as Stdout does.
+                match e.print() {
+                    Err(closed) if closed.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    printed => printed.map_err(Error::Stdout),
+                }
             };
             return match printed {
                 Ok(()) => app::BulkopsExitCode::OK,

@@ -339,3 +339,26 @@ fn jobs_list_has_a_header_and_columns_as_wide_as_their_widest_value() {
         listed.stdout
     );
 }
+
+/// `bulkops --help | head -1`: a reader that has seen enough ends the help quietly, exit 0, as
+/// every other output does.
+#[test]
+fn help_into_a_pipe_closed_early_ends_quietly() {
+    for args in [
+        &["--help"][..],
+        &["runs", "cancel", "--help"],
+        &["--version"],
+    ] {
+        let mut child = crate::support::bulkops_bare()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("bulkops starts");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("bulkops exits");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
