@@ -1998,7 +1998,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__show)
-            opts="-o -h --state --reports-dir --config --log-format --output --help"
+            opts="-w -o -h --watch --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

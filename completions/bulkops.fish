@@ -28,16 +28,16 @@ complete -c bulkops -n "__fish_bulkops_needs_command" -l state -d 'Checkpoint st
 complete -c bulkops -n "__fish_bulkops_needs_command" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_needs_command" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_needs_command" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_needs_command" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_needs_command" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_needs_command" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_needs_command" -s V -l version -d 'Print version'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "runs" -d 'Workflow runs'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "scheduled" -d 'Scheduled runs'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "crons" -d 'Cron triggers'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "report" -d 'Per-item report of a job: CSV, or JSON lines (one object per item)'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
 complete -c bulkops -n "__fish_bulkops_needs_command" -f -a "config" -d 'The effective configuration'
@@ -47,9 +47,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -f -a "replay" -d 'Replay every matching run once (default statuses: FAILED, CANCELLED)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and not __fish_seen_subcommand_from cancel replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -71,12 +71,12 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s s -l since -d 'Created after this time: a duration ago (24h, 7d) or RFC 3339 (required for runs)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l until -d 'Created up to this time [default: now, frozen when the job is created]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s w -l workflow -d 'Workflow name or id (repeatable); a name without HATCHET_CLIENT_NAMESPACE\'s prefix gets it' -r
@@ -94,12 +94,12 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel every matching run (default statuses: QUEUED, RUNNING)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Replay every matching run once (default statuses: FAILED, CANCELLED)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -107,9 +107,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fis
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -f -a "reschedule" -d 'Move every matching API-created scheduled run to a new trigger time'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and not __fish_seen_subcommand_from delete reschedule help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -132,12 +132,12 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l to -d 'New trigger time for every row (RFC 3339)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l shift -d 'Move every row by this much (1h, -30m, 2d)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s s -l since -d 'Created after this time: a duration ago (24h, 7d) or RFC 3339 (required for runs)' -r
@@ -159,14 +159,14 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l allow-past -d 'Accept targets in the past (such rows fire at once)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l again -d 'Run a `--shift` again although the same job already finished (it moves the rows again)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from reschedule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete every matching API-created scheduled run (definitions are kept for `jobs undo`)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "reschedule" -d 'Move every matching API-created scheduled run to a new trigger time'
 complete -c bulkops -n "__fish_bulkops_using_subcommand scheduled; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -174,9 +174,9 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_se
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and not __fish_seen_subcommand_from delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s s -l since -d 'Created after this time: a duration ago (24h, 7d) or RFC 3339 (required for runs)' -r
@@ -196,31 +196,31 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_s
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l include-code-defined -d 'Also delete code-defined crons (they come back on the next deploy)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand crons; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and not __fish_seen_subcommand_from schedules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "list" -d 'Print every schedule the selection holds, changing nothing (the dry run of the others)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "cancel" -d 'Cancel every selected schedule, one request each'
 complete -c bulkops -n "__fish_bulkops_using_subcommand handinger; and __fish_seen_subcommand_from schedules" -f -a "reschedule" -d 'Replace every selected schedule: create the new one, then cancel the original (`jobs undo` puts the originals back)'
@@ -231,11 +231,11 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and not __fish_seen_subcommand_from list show watch resume pause retune abort undo help" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'
@@ -247,24 +247,25 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s w -l watch -d 'Follow the job until it ends, as `bulkops jobs watch` does'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
@@ -273,32 +274,32 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l no-verify -d 'Do not confirm outcomes on the server after execution'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l rate -d 'New requests per second, for the whole process (0.01 to 1000000)' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from retune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from abort" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l concurrency -d 'Most chunks in flight at once (1 to 64) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
@@ -309,14 +310,14 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l no-verify -d 'Do not confirm outcomes on the server after execution'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -l dry-run -d 'Count the matching items and show a few, without changing anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s y -l yes -d 'Do not ask for confirmation'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from undo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'
@@ -324,46 +325,46 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "abort" -d 'Give up on an unfinished job: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "undo" -d 'Undo a finished job: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay'
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l format -r -f -a "csv\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l format -d 'csv (a header line, then a row per item) or json (JSON lines: an object per item); it wins over -o [default: json with -o json, else csv]' -r -f -a "csv\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand report" -l failed -d 'Only failed, skipped and unconfirmed items'
-complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand manpage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l state -d 'Checkpoint store: a SQLite file, or a PostgreSQL database shared by hosts (postgres://user:password@host:5432/db) [env: BULKOPS_STATE] [default: $XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked'
 complete -c bulkops -n "__fish_bulkops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l listen -d 'Address and port to listen on (port 0: any free one, printed on stdout); an address other hosts reach needs an API token' -r
@@ -373,7 +374,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l state -d 'Chec
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l reports-dir -d 'Where finished jobs\' reports are written [env: BULKOPS_REPORTS_DIR] [default: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL]' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l config -d 'Extra settings file (TOML), between the defaults and BULKOPS_* variables' -r -F
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
-complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s o -l output -d 'Output of the final summary and listings' -r -f -a "text\t''
+complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "runs" -d 'Workflow runs'
@@ -381,7 +382,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_see
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "crons" -d 'Cron triggers'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "handinger" -d 'Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "jobs" -d 'Jobs in the state store'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "report" -d 'Per-item report of a job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "report" -d 'Per-item report of a job: CSV, or JSON lines (one object per item)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "completions" -d 'Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "manpage" -d 'Print the manual page (roff), e.g. `bulkops manpage | man -l -`'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "config" -d 'The effective configuration'
@@ -394,7 +395,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from crons" -f -a "delete" -d 'Delete every matching cron trigger (one request each)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from handinger" -f -a "schedules" -d 'Worker schedules (one-off, delayed, cron, interval)'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "list" -d 'List jobs with their state and counts'
-complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job'
+complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'Show one job: its state, selection, target and counts'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "watch" -d 'Follow a job another process runs: its state, counts, rate and time left'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "resume" -d 'Resume an unfinished job'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "pause" -d 'Pause a running job: the process running it finishes its in-flight chunks and exits 3; `jobs resume` (or the same command) continues it'

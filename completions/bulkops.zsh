@@ -19,10 +19,10 @@ _bulkops() {
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
 ":: :_bulkops_commands" \
@@ -40,10 +40,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__runs_commands" \
 "*::: :->runs" \
 && ret=0
@@ -76,14 +76,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (replay)
@@ -107,14 +107,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -155,10 +155,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__scheduled_commands" \
 "*::: :->scheduled" \
 && ret=0
@@ -192,14 +192,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (reschedule)
@@ -227,16 +227,16 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--allow-past[Accept targets in the past (such rows fire at once)]' \
 '--again[Run a \`--shift\` again although the same job already finished (it moves the rows again)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -277,10 +277,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__crons_commands" \
 "*::: :->crons" \
 && ret=0
@@ -312,15 +312,15 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--include-code-defined[Also delete code-defined crons (they come back on the next deploy)]' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -357,10 +357,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__handinger_commands" \
 "*::: :->handinger" \
 && ret=0
@@ -377,10 +377,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__handinger__subcmd__schedules_commands" \
 "*::: :->schedules" \
 && ret=0
@@ -405,10 +405,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (cancel)
@@ -432,13 +432,13 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (reschedule)
@@ -466,14 +466,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -570,10 +570,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__jobs_commands" \
 "*::: :->jobs" \
 && ret=0
@@ -590,10 +590,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (show)
@@ -602,10 +602,12 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-w[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
+'--watch[Follow the job until it ends, as \`bulkops jobs watch\` does]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -615,8 +617,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
@@ -624,7 +626,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (resume)
 _arguments "${_arguments_options[@]}" : \
-'--concurrency=[Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a time)]:N:_default' \
+'--concurrency=[Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
@@ -633,11 +635,11 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -647,10 +649,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -661,10 +663,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -674,10 +676,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -693,14 +695,14 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--no-verify[Do not confirm outcomes on the server after execution]' \
 '--dry-run[Count the matching items and show a few, without changing anything]' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -762,16 +764,16 @@ esac
 ;;
 (report)
 _arguments "${_arguments_options[@]}" : \
-'--format=[]:FORMAT:(csv json)' \
+'--format=[csv (a header line, then a row per item) or json (JSON lines\: an object per item); it wins over -o \[default\: json with -o json, else csv\]]:FORMAT:(csv json)' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--failed[Only failed, skipped and unconfirmed items]' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':job -- Job id, as `bulkops jobs list` shows it:_default' \
 && ret=0
 ;;
@@ -781,10 +783,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ':shell:(bash elvish fish powershell zsh)' \
 && ret=0
 ;;
@@ -794,10 +796,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (config)
@@ -806,10 +808,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 ":: :_bulkops__subcmd__config_commands" \
 "*::: :->config" \
 && ret=0
@@ -826,10 +828,10 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
-'-h[Print help]' \
-'--help[Print help]' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
 ;;
 (help)
@@ -869,8 +871,8 @@ _arguments "${_arguments_options[@]}" : \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
-'-o+[Output of the final summary and listings]:OUTPUT:(text json)' \
-'--output=[Output of the final summary and listings]:OUTPUT:(text json)' \
+'-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0
@@ -1104,7 +1106,7 @@ _bulkops_commands() {
 'crons:Cron triggers' \
 'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
-'report:Per-item report of a job' \
+'report:Per-item report of a job\: CSV, or JSON lines (one object per item)' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
@@ -1288,7 +1290,7 @@ _bulkops__subcmd__help_commands() {
 'crons:Cron triggers' \
 'handinger:Handinger worker schedules (HANDINGER_API_KEY, HANDINGER_BASE_URL)' \
 'jobs:Jobs in the state store' \
-'report:Per-item report of a job' \
+'report:Per-item report of a job\: CSV, or JSON lines (one object per item)' \
 'completions:Print the shell completion script, e.g. \`bulkops completions bash > /etc/bash_completion.d/bulkops\`' \
 'manpage:Print the manual page (roff), e.g. \`bulkops manpage | man -l -\`' \
 'config:The effective configuration' \
@@ -1366,7 +1368,7 @@ _bulkops__subcmd__help__subcmd__help_commands() {
 _bulkops__subcmd__help__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
@@ -1471,7 +1473,7 @@ _bulkops__subcmd__help__subcmd__serve_commands() {
 _bulkops__subcmd__jobs_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
@@ -1491,7 +1493,7 @@ _bulkops__subcmd__jobs__subcmd__abort_commands() {
 _bulkops__subcmd__jobs__subcmd__help_commands() {
     local commands; commands=(
 'list:List jobs with their state and counts' \
-'show:Show one job' \
+'show:Show one job\: its state, selection, target and counts' \
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \

@@ -444,19 +444,34 @@ pub enum Source {
     Flag,
 }
 
-/// The variables the commands read besides the settings, named as the Hatchet SDKs name them;
-/// `true` marks a secret, which is never shown. (The Handinger backend's `HANDINGER_API_KEY`
-/// belongs here, as a secret, once a command uses that backend.)
-const CONNECTION: [(&str, bool); 9] = [
-    ("HATCHET_CLIENT_TOKEN", true),
-    ("HATCHET_CLIENT_SERVER_URL", false),
-    ("HATCHET_CLIENT_TENANT_ID", false),
-    ("HATCHET_CLIENT_NAMESPACE", false),
-    ("HATCHET_CLIENT_TLS_STRATEGY", false),
-    ("HATCHET_CLIENT_TLS_ROOT_CA_FILE", false),
-    ("HATCHET_CLIENT_TLS_CERT_FILE", false),
-    ("HATCHET_CLIENT_TLS_KEY_FILE", false),
-    ("HATCHET_CLIENT_TLS_SERVER_NAME", false),
+/// How `config show` shows a connection variable.
+#[derive(Clone, Copy)]
+enum Shows {
+    /// As given (a URL's password masked).
+    Value,
+    /// Never: masked.
+    Secret,
+    /// PEM text, many lines long: by its size.
+    PemText,
+}
+
+/// The variables the commands read besides the settings, named as the Hatchet SDKs name them.
+/// (The Handinger backend's `HANDINGER_API_KEY` belongs here, as a secret, once a command uses
+/// that backend.)
+const CONNECTION: [(&str, Shows); 13] = [
+    ("HATCHET_CLIENT_TOKEN", Shows::Secret),
+    ("HATCHET_CLIENT_SERVER_URL", Shows::Value),
+    ("HATCHET_CLIENT_TENANT_ID", Shows::Value),
+    ("HATCHET_CLIENT_NAMESPACE", Shows::Value),
+    ("HATCHET_CLIENT_TLS_STRATEGY", Shows::Value),
+    ("HATCHET_CLIENT_TLS_ROOT_CA_FILE", Shows::Value),
+    ("HATCHET_CLIENT_TLS_ROOT_CA", Shows::PemText),
+    ("HATCHET_CLIENT_TLS_CERT_FILE", Shows::Value),
+    ("HATCHET_CLIENT_TLS_CERT", Shows::PemText),
+    ("HATCHET_CLIENT_TLS_KEY_FILE", Shows::Value),
+    ("HATCHET_CLIENT_TLS_KEY", Shows::Secret),
+    ("HATCHET_CLIENT_TLS_SERVER_NAME", Shows::Value),
+    ("HATCHET_CLIENT_TLS_MIN_VERSION", Shows::Value),
 ];
 const MASK: &str = "****";
 
@@ -561,7 +576,7 @@ impl Effective {
             .collect();
         let connection = CONNECTION
             .iter()
-            .map(|&(name, secret)| {
+            .map(|&(name, shows)| {
                 let value = env
                     .iter()
                     .find(|(key, _)| key == name)
@@ -569,10 +584,11 @@ impl Effective {
                 Shown {
                     name,
                     source: value.is_some().then_some(Source::Env),
-                    value: value.map(|v| match secret {
-                        true if v.is_empty() => json!(""),
-                        true => json!(MASK),
-                        false => json!(masked_url(&v)),
+                    value: value.map(|v| match shows {
+                        _ if v.is_empty() => json!(""),
+                        Shows::Secret => json!(MASK),
+                        Shows::PemText => json!(format!("(PEM text, {} bytes)", v.len())),
+                        Shows::Value => json!(masked_url(&v)),
                     }),
                 }
             })
@@ -841,6 +857,7 @@ mod tests {
             "qpa55",
             "srvpa55",
             "ap1-t0ken",
+            "k3ym4t3r1al",
         ];
         let env = env(&[
             ("HATCHET_CLIENT_TOKEN", secrets[0]),
@@ -854,6 +871,14 @@ mod tests {
                 "https://ops:srvpa55@hatchet.example",
             ),
             ("HATCHET_CLIENT_TLS_SERVER_NAME", "hatchet.internal"),
+            (
+                "HATCHET_CLIENT_TLS_KEY",
+                "-----BEGIN PRIVATE KEY-----\nk3ym4t3r1al\n",
+            ),
+            (
+                "HATCHET_CLIENT_TLS_ROOT_CA",
+                "-----BEGIN CERTIFICATE-----\nMIIB\n",
+            ),
         ]);
         let effective = Effective::load(None, &Overrides::default(), env).unwrap();
         let connection = &effective.connection;
@@ -865,6 +890,11 @@ mod tests {
             shown(connection, "HATCHET_CLIENT_TLS_SERVER_NAME").0,
             &Some(json!("hatchet.internal")),
             "what is no secret is shown as given"
+        );
+        assert_eq!(
+            shown(connection, "HATCHET_CLIENT_TLS_ROOT_CA").0,
+            &Some(json!("(PEM text, 33 bytes)")),
+            "PEM text by its size: one line a variable"
         );
         assert_eq!(
             shown(&effective.settings, "api_token"),

@@ -13,9 +13,15 @@ use crate::report::ReportFormat;
     version,
     about = "Resumable, rate-limited bulk operations on Hatchet runs, scheduled runs and crons",
     after_help = "Connection: HATCHET_CLIENT_TOKEN (tenant and server come from the token), \
-                  HATCHET_CLIENT_SERVER_URL and HATCHET_CLIENT_TENANT_ID override.\n\
+                  HATCHET_CLIENT_SERVER_URL and HATCHET_CLIENT_TENANT_ID override; \
+                  TLS as the SDKs set it: HATCHET_CLIENT_TLS_STRATEGY, _ROOT_CA_FILE or _ROOT_CA, \
+                  _CERT_FILE and _KEY_FILE or _CERT and _KEY, _SERVER_NAME, _MIN_VERSION, SSL_CERT_FILE.\n\
                   Exit codes: 0 all done, 1 finished with item failures, 2 bad input (nothing sent), \
-                  3 interrupted (run the same command again to resume)."
+                  3 interrupted (run the same command again to resume).\n\n\
+                  Examples:\n  \
+                  bulkops runs cancel -s 24h -w my-wf --dry-run\n  \
+                  bulkops runs cancel -s 24h -w my-wf --status QUEUED\n  \
+                  bulkops jobs list"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,7 +48,11 @@ pub struct GlobalArgs {
     /// Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
-    /// Output of the final summary and listings
+    /// What stdout carries: text, or json (JSON objects; listings as JSON lines)
+    ///
+    /// With json: one JSON object (a summary, a dry run, a job), and for a listing (jobs list,
+    /// jobs watch, report, handinger schedules list) JSON lines, one object a line; an error is
+    /// then one JSON object on stderr.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -70,7 +80,11 @@ pub enum Command {
     /// Jobs in the state store
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Per-item report of a job
+    /// Per-item report of a job: CSV, or JSON lines (one object per item)
+    ///
+    /// One line per item, with its id, operation, outcome (done, failed, skipped or
+    /// unconfirmed), reason, http_status, attempts and time; a reschedule's also old_trigger_at
+    /// and new_trigger_at. As CSV after a header line, or as JSON lines with those fields.
     Report(ReportArgs),
     /// Print the shell completion script, e.g. `bulkops completions bash > /etc/bash_completion.d/bulkops`
     Completions {
@@ -114,6 +128,9 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every setting with its source (default, file, env, flag) and the connection variables, secrets masked
+    #[command(
+        after_help = "Examples:\n  bulkops config show\n  bulkops config show -o json | jq '.settings[] | select(.source != \"default\")'"
+    )]
     Show,
 }
 
@@ -365,15 +382,26 @@ pub struct JobNameArg {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs with their state and counts
+    ///
+    /// A table, or with -o json JSON lines, one job a line: job, operation, state, created_at,
+    /// finished_at, window (since, until), started_by, reason, rate, target, selector, counts
+    /// (total, done, failed, skipped, unconfirmed, sent, pending).
     #[command(
         after_help = "Examples:\n  bulkops jobs list\n  bulkops jobs list -o json | jq -r .job"
     )]
     List,
-    /// Show one job
-    #[command(after_help = "Example:\n  bulkops jobs show 8bade4df8f5a079c-1")]
+    /// Show one job: its state, selection, target and counts
+    ///
+    /// One field a line, or with -o json one JSON object with the fields of a `jobs list` line.
+    #[command(
+        after_help = "Examples:\n  bulkops jobs show 8bade4df8f5a079c-1\n  bulkops jobs show -w 8bade4df8f5a079c-1"
+    )]
     Show {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
+        /// Follow the job until it ends, as `bulkops jobs watch` does
+        #[arg(short = 'w', long)]
+        watch: bool,
     },
     /// Follow a job another process runs: its state, counts, rate and time left
     ///
@@ -395,8 +423,8 @@ pub enum JobsCommand {
     Resume {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// Most chunks in flight at once, 1 to 64 (not for a replay, which sends one request at a
-        /// time)
+        /// Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a
+        /// time) [env: BULKOPS_CONCURRENCY] [default: 4]
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
         #[command(flatten)]
@@ -447,7 +475,7 @@ pub enum JobsCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  bulkops report 8bade4df8f5a079c-1 --failed\n  bulkops report 8bade4df8f5a079c-1 --format json | jq -c 'select(.outcome != \"done\")'"
+    after_help = "Examples:\n  bulkops report 8bade4df8f5a079c-1 --failed\n  bulkops report 8bade4df8f5a079c-1 -o json | jq -c 'select(.outcome != \"done\")'"
 )]
 pub struct ReportArgs {
     /// Job id, as `bulkops jobs list` shows it
@@ -455,8 +483,10 @@ pub struct ReportArgs {
     /// Only failed, skipped and unconfirmed items
     #[arg(long)]
     pub failed: bool,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
-    pub format: ReportFormat,
+    /// csv (a header line, then a row per item) or json (JSON lines: an object per item);
+    /// it wins over -o [default: json with -o json, else csv]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ReportFormat>,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde_json::json;
 
 use super::args::{GlobalArgs, JobNameArg, MetricsArgs, NewJobArgs, Output, PaceArgs, SpreadArgs};
-use super::output::outln;
+use super::output::{self, outln, Column};
 use super::request::{load_settings, ExecFlags};
 use crate::app::{self, Credentials, Error, HandingerCheck, HandingerRequest, JobCommand};
 use crate::backend::handinger::models::WorkerSchedule;
@@ -24,6 +24,9 @@ pub enum HandingerCommand {
 #[derive(Debug, Subcommand)]
 pub enum SchedulesCommand {
     /// Print every schedule the selection holds, changing nothing (the dry run of the others)
+    ///
+    /// A table, or with -o json JSON lines, one schedule a line: worker and the API's fields
+    /// (id, type, budget, input, nextRunAt, and cron, intervalSeconds or delayInSeconds).
     #[command(
         after_help = "Examples:\n  bulkops handinger schedules list --worker wrk_1 --type cron\n  bulkops handinger schedules list --workers-file workers.txt --next-run-before +1d -o json"
     )]
@@ -275,33 +278,22 @@ fn selection(a: ScheduleSelectArgs) -> Result<HandingerSelection, Error> {
     })
 }
 
-/// `handinger schedules list`: what the selection holds, as a table or one JSON object.
+/// `handinger schedules list`: what the selection holds, as a table or JSON lines (a schedule
+/// a line, with its worker).
 async fn list(global: &GlobalArgs, select: ScheduleSelectArgs) -> Result<u8, Error> {
     let settings = load_settings(global, &ExecFlags::default())?;
     let selection = selection(select)?;
     let found = app::handinger_list(&settings, &Credentials::from_env(), selection).await?;
     match global.output {
         Output::Json => {
-            let schedules: Vec<serde_json::Value> = found
-                .iter()
-                .map(|(worker, s)| json!({"worker": worker, "schedule": s}))
-                .collect();
-            outln!(
-                "{}",
-                json!({"matching": found.len(), "schedules": schedules})
-            )?;
+            for (worker, schedule) in &found {
+                outln!("{}", schedule_line(worker, schedule))?;
+            }
         }
         Output::Text => {
-            outln!(
-                "{:<24} {:<38} {:<10} {:<24} {:<10} INPUT",
-                "WORKER",
-                "SCHEDULE",
-                "TYPE",
-                "NEXT RUN (UTC)",
-                "BUDGET"
-            )?;
-            for (worker, s) in &found {
-                outln!("{}", row(worker, s))?;
+            let rows: Vec<Vec<String>> = found.iter().map(|(w, s)| row(w, s)).collect();
+            for line in output::table(&SCHEDULE_LIST, &rows) {
+                outln!("{line}")?;
             }
             outln!(
                 "{} matching; nothing was changed",
@@ -312,21 +304,59 @@ async fn list(global: &GlobalArgs, select: ScheduleSelectArgs) -> Result<u8, Err
     Ok(app::BulkopsExitCode::OK)
 }
 
-/// One schedule as a table row; a recurring one says its rule after its type.
-fn row(worker: &str, s: &WorkerSchedule) -> String {
-    let kind = s
-        .schedule_type()
-        .map_or("unknown", |t| t.as_str())
-        .to_string();
-    let input: String = s.input.chars().take(60).collect();
-    format!(
-        "{:<24} {:<38} {:<10} {:<24} {:<10} {input}",
-        worker,
-        s.id,
-        kind,
+/// One schedule as a JSON line: the API's fields, and the worker it belongs to.
+fn schedule_line(worker: &str, schedule: &WorkerSchedule) -> serde_json::Value {
+    let mut line = json!(schedule);
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("worker".into(), json!(worker));
+    }
+    line
+}
+
+/// The columns of `handinger schedules list` as text.
+const SCHEDULE_LIST: [Column; 6] = [
+    Column {
+        heading: "WORKER",
+        right: false,
+    },
+    Column {
+        heading: "SCHEDULE",
+        right: false,
+    },
+    Column {
+        heading: "TYPE",
+        right: false,
+    },
+    Column {
+        heading: "NEXT RUN (UTC)",
+        right: false,
+    },
+    Column {
+        heading: "BUDGET",
+        right: false,
+    },
+    Column {
+        heading: "INPUT",
+        right: false,
+    },
+];
+
+/// One schedule as a table row; its input cut to 60 characters, on one line.
+fn row(worker: &str, s: &WorkerSchedule) -> Vec<String> {
+    let kind = s.schedule_type().map_or("unknown", |t| t.as_str());
+    vec![
+        worker.to_string(),
+        s.id.clone(),
+        kind.to_string(),
         rfc3339(s.next_run_at),
-        s.budget
-    )
+        s.budget.clone(),
+        // A line break or tab in the input would break the table's row.
+        s.input
+            .chars()
+            .take(60)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    ]
 }
 
 fn schedules(n: u64) -> String {
@@ -434,6 +464,33 @@ mod tests {
         assert_eq!(
             selection_in_words(&selection, now),
             "5 workers (w1, w2, w3, …), type cron, next run before 2026-01-10T01:00:00Z, input containing \"acme\""
+        );
+    }
+
+    #[test]
+    fn a_schedule_row_keeps_its_input_on_one_line_and_the_json_line_names_its_worker() {
+        let schedule = WorkerSchedule {
+            id: "sch_1".into(),
+            budget: "low".into(),
+            input: format!("first\nsecond\tthird{}", "x".repeat(80)),
+            next_run_at: parse_time("2026-01-10T00:00:00Z").unwrap(),
+            timing: crate::backend::handinger::models::Timing::Cron {
+                cron: "0 3 * * *".into(),
+            },
+        };
+        let cells = row("wrk_1", &schedule);
+        assert_eq!(cells[2], "cron");
+        assert!(cells[5].starts_with("first second third"), "{}", cells[5]);
+        assert_eq!(cells[5].chars().count(), 60);
+        let line = schedule_line("wrk_1", &schedule);
+        assert_eq!(
+            (&line["worker"], &line["id"], &line["type"], &line["cron"]),
+            (
+                &json!("wrk_1"),
+                &json!("sch_1"),
+                &json!("cron"),
+                &json!("0 3 * * *")
+            )
         );
     }
 

@@ -13,26 +13,32 @@ use super::{output, run_job};
 use crate::app::{self, BulkopsExitCode, Error, Frontend, JobCommand, Sight, Watch, WATCH_EVERY};
 use crate::config::Settings;
 use crate::engine::{format_count, format_duration, format_rate};
+use crate::report::ReportFormat;
 use crate::store::Store;
 
 pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
     match cmd {
         JobsCommand::List => {
             let (_, store) = open(global)?;
-            if global.output == Output::Text {
-                outln!("{}", output::job_list_header())?;
-            }
+            // Text waits for every row: the columns are as wide as their widest value.
+            let mut rows = Vec::new();
             for job in store.jobs()? {
                 let counts = store.counts(&job.id)?;
                 let state = app::current_state(store.as_ref(), &job)?;
                 match global.output {
                     Output::Json => outln!("{}", output::job_line(&job, state, &counts))?,
-                    Output::Text => outln!("{}", output::job_list_row(&job, state, &counts))?,
+                    Output::Text => rows.push(output::job_list_row(&job, state, &counts)),
+                }
+            }
+            if global.output == Output::Text {
+                for line in output::table(&output::JOB_LIST, &rows) {
+                    outln!("{line}")?;
                 }
             }
             Ok(BulkopsExitCode::OK)
         }
-        JobsCommand::Show { job } => {
+        JobsCommand::Show { job, watch: true } => watch(global, &job).await,
+        JobsCommand::Show { job, watch: false } => {
             let (settings, store) = open(global)?;
             let job = app::find(store.as_ref(), &settings.state, &job)?;
             let counts = store.counts(&job.id)?;
@@ -76,39 +82,53 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
         }
         JobsCommand::Pause { job } => {
             let job = app::pause(&settings(global)?, &job)?;
-            outln!(
-                "job {} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {}` continues it",
-                job.id, job.id
-            )?;
-            Ok(BulkopsExitCode::OK)
+            let id = &job.id;
+            control_said(
+                global.output,
+                json!({"job": id, "state": "pause requested"}),
+                format!("job {id} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {id}` continues it"),
+            )
         }
         JobsCommand::Retune { job, rate } => {
             let job = app::retune(&settings(global)?, &job, rate)?;
-            outln!(
-                "job {}: {rate} requests/s from now on (a process running it applies it within a second)",
-                job.id
-            )?;
-            Ok(BulkopsExitCode::OK)
+            let id = &job.id;
+            control_said(
+                global.output,
+                json!({"job": id, "rate": rate}),
+                format!("job {id}: {rate} requests/s from now on (a process running it applies it within a second)"),
+            )
         }
         JobsCommand::Abort { job } => {
             let (job, counts) = app::abort(&settings(global)?, &job)?;
-            outln!(
-                "job {} aborted: nothing more is sent for it; {} (see `bulkops report {}`; `bulkops jobs undo {}` covers every accepted item)",
-                job.id,
-                output::counts_in_words(&counts),
-                job.id,
-                job.id
-            )?;
-            Ok(BulkopsExitCode::OK)
+            let id = &job.id;
+            let counted = output::counts_in_words(&counts);
+            control_said(
+                global.output,
+                json!({"job": id, "state": "aborted", "counts": counts}),
+                format!("job {id} aborted: nothing more is sent for it; {counted} (see `bulkops report {id}`; `bulkops jobs undo {id}` covers every accepted item)"),
+            )
         }
     }
+}
+
+/// What `jobs pause|retune|abort` did: one JSON object, or a sentence with what to do next.
+fn control_said(out: Output, said: serde_json::Value, sentence: String) -> Result<u8, Error> {
+    match out {
+        Output::Json => outln!("{said}")?,
+        Output::Text => outln!("{sentence}")?,
+    }
+    Ok(BulkopsExitCode::OK)
 }
 
 pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<u8, Error> {
     let (settings, store) = open(global)?;
     let job = app::find(store.as_ref(), &settings.state, &args.job)?;
+    let format = args.format.unwrap_or(match global.output {
+        Output::Json => ReportFormat::Json,
+        Output::Text => ReportFormat::Csv,
+    });
     let mut out = std::io::BufWriter::new(output::Stdout);
-    crate::report::write_report(store.as_ref(), &job, args.failed, args.format, &mut out)?;
+    crate::report::write_report(store.as_ref(), &job, args.failed, format, &mut out)?;
     out.flush().map_err(Error::Stdout)?;
     Ok(BulkopsExitCode::OK)
 }

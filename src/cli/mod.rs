@@ -60,12 +60,24 @@ pub fn main() -> u8 {
             let output = output_asked(std::env::args_os().skip(1));
             return report_error(output, &usage_error(&e));
         }
-        // --help and --version: printed to stdout, not an error.
+        // --help and --version: printed to stdout, not an error; the version as JSON too.
         Err(e) => {
-            return match e.print() {
+            let json_version = e.kind() == clap::error::ErrorKind::DisplayVersion
+                && output_asked(std::env::args_os().skip(1)) == Output::Json;
+            let printed = if json_version {
+                let version = serde_json::json!({"version": env!("CARGO_PKG_VERSION")});
+                output::outln!("{version}")
+            } else {
+                // A closed stdout (`bulkops --help | head -1`) ends it quietly, as Stdout does.
+                match e.print() {
+                    Err(closed) if closed.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    printed => printed.map_err(Error::Stdout),
+                }
+            };
+            return match printed {
                 Ok(()) => app::BulkopsExitCode::OK,
-                Err(e) => report_error(Output::Text, &Error::Stdout(e)),
-            }
+                Err(e) => report_error(Output::Text, &e),
+            };
         }
     };
     let output = cli.global.output;
@@ -156,8 +168,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Handinger(cmd) => handinger::run(&global, cmd).await,
         Command::Jobs(cmd) => jobs::run(&global, cmd).await,
         Command::Report(args) => jobs::report(&global, &args),
-        Command::Completions { shell } => output::completions(shell),
-        Command::Manpage => output::manpage(),
+        Command::Completions { shell } => output::completions(global.output, shell),
+        Command::Manpage => output::manpage(global.output),
         Command::Config(ConfigCommand::Show) => config_show(&global),
         Command::Serve(args) => serve::run(&global, &args).await,
     }

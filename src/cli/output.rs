@@ -51,8 +51,19 @@ impl Write for Stdout {
     }
 }
 
+/// Completions and the manual page are formats of their own: `-o json` is refused, not ignored.
+fn never_json(output: Output, command: &str, what: &str) -> Result<(), Error> {
+    match output {
+        Output::Json => Err(Error::Usage(format!(
+            "`bulkops {command}` prints {what}, not JSON: drop -o json"
+        ))),
+        Output::Text => Ok(()),
+    }
+}
+
 /// The completion script for `shell`, from the same definitions as the parser.
-pub fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
+pub fn completions(output: Output, shell: clap_complete::Shell) -> Result<u8, Error> {
+    never_json(output, "completions", "a shell script")?;
     let mut command = <super::Cli as clap::CommandFactory>::command();
     clap_complete::generate(shell, &mut command, "bulkops", &mut Stdout);
     Stdout.flush().map_err(Error::Stdout)?;
@@ -60,7 +71,8 @@ pub fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
 }
 
 /// The manual page, from the same definitions as the parser.
-pub fn manpage() -> Result<u8, Error> {
+pub fn manpage(output: Output) -> Result<u8, Error> {
+    never_json(output, "manpage", "a manual page (roff)")?;
     let command = <super::Cli as clap::CommandFactory>::command();
     clap_mangen::Man::new(command)
         .render(&mut Stdout)
@@ -385,25 +397,81 @@ fn named_or_selected(job: &JobRecord) -> String {
     }
 }
 
-/// The header of `jobs list` as text.
-pub fn job_list_header() -> String {
-    format!(
-        "{:<28} {:<26} {:<11} {:<20} {:>15}  NAME OR SELECTION",
-        "JOB", "OPERATION", "STATE", "CREATED (UTC)", "DONE/TOTAL"
-    )
+/// A column of a text table: its heading, and whether its values are right-aligned (numbers).
+pub struct Column {
+    pub heading: &'static str,
+    pub right: bool,
 }
 
+/// A text table, heading first, each column as wide as its widest value; the last column is
+/// not padded, so that a line carries no trailing spaces.
+pub fn table(columns: &[Column], rows: &[Vec<String>]) -> Vec<String> {
+    let width = |i: usize| {
+        rows.iter()
+            .map(|row| row[i].chars().count())
+            .chain([columns[i].heading.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..columns.len()).map(width).collect();
+    let line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match (columns[i].right, i == last) {
+                (true, _) => format!("{cell:>w$}", w = widths[i]),
+                (false, true) => cell.to_string(),
+                (false, false) => format!("{cell:<w$}", w = widths[i]),
+            })
+            .collect();
+        padded.join("  ")
+    };
+    let heading = line(columns.iter().map(|c| c.heading).collect());
+    let body = rows
+        .iter()
+        .map(|row| line(row.iter().map(String::as_str).collect()));
+    [heading].into_iter().chain(body).collect()
+}
+
+/// The columns of `jobs list` as text.
+pub const JOB_LIST: [Column; 6] = [
+    Column {
+        heading: "JOB",
+        right: false,
+    },
+    Column {
+        heading: "OPERATION",
+        right: false,
+    },
+    Column {
+        heading: "STATE",
+        right: false,
+    },
+    Column {
+        heading: "CREATED (UTC)",
+        right: false,
+    },
+    Column {
+        heading: "DONE/TOTAL",
+        right: true,
+    },
+    Column {
+        heading: "NAME OR SELECTION",
+        right: false,
+    },
+];
+
 /// One row of `jobs list` as text; `state` is what the job does now.
-pub fn job_list_row(job: &JobRecord, state: &str, counts: &Counts) -> String {
-    format!(
-        "{:<28} {:<26} {:<11} {:<20} {:>15}  {}",
-        job.id,
-        job.spec.operation_name(),
-        state,
+pub fn job_list_row(job: &JobRecord, state: &str, counts: &Counts) -> Vec<String> {
+    vec![
+        job.id.clone(),
+        job.spec.operation_name().to_string(),
+        state.to_string(),
         rfc3339(job.created_at),
         format!("{}/{}", counts.done, counts.total),
-        named_or_selected(job)
-    )
+        named_or_selected(job),
+    ]
 }
 
 /// `jobs show` as text: one field a line.
@@ -642,6 +710,38 @@ mod tests {
             resent: 0,
         };
         (counts, totals)
+    }
+
+    #[test]
+    fn a_table_fits_each_column_to_its_widest_value_and_pads_no_line_end() {
+        let columns = [
+            Column {
+                heading: "OPERATION",
+                right: false,
+            },
+            Column {
+                heading: "N",
+                right: true,
+            },
+            Column {
+                heading: "LAST",
+                right: false,
+            },
+        ];
+        let row =
+            |a: &str, n: &str, last: &str| vec![a.to_string(), n.to_string(), last.to_string()];
+        let rows = [
+            row("handinger schedules reschedule", "3", "x"),
+            row("runs cancel", "20412", "a longer one"),
+        ];
+        assert_eq!(
+            table(&columns, &rows),
+            [
+                "OPERATION                           N  LAST",
+                "handinger schedules reschedule      3  x",
+                "runs cancel                     20412  a longer one",
+            ]
+        );
     }
 
     #[test]

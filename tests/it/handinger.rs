@@ -95,11 +95,11 @@ fn list_prints_what_the_selection_holds_and_changes_nothing() {
         ],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let listed: Value = serde_json::from_str(ran.stdout.trim()).expect("one JSON object");
-    assert_eq!(listed["matching"], 4, "{listed}");
-    for row in listed["schedules"].as_array().unwrap() {
+    let listed = ran.json_lines();
+    assert_eq!(listed.len(), 4, "a line per schedule: {}", ran.stdout);
+    for row in &listed {
         assert_eq!(row["worker"], workers[1].as_str());
-        assert!(["cron", "interval"].contains(&row["schedule"]["type"].as_str().unwrap()));
+        assert!(["cron", "interval"].contains(&row["type"].as_str().unwrap()));
     }
     let text =
         run(sim
@@ -255,13 +255,8 @@ fn an_ids_file_cancels_exactly_the_schedules_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     let listed = schedules(&sim, &state, &["list", "--worker", &workers[0]]);
-    let listed: Value = serde_json::from_str(listed.stdout.trim()).expect("one JSON object");
-    let id = |n: usize| {
-        listed["schedules"][n]["schedule"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let listed = listed.json_lines();
+    let id = |n: usize| listed[n]["id"].as_str().unwrap().to_string();
     let (first, second) = (id(0), id(3));
     let ids = dir.path().join("ids.txt");
     // One bare id, one as a report writes it (worker/schedule).

@@ -16,6 +16,7 @@ mod metrics;
 mod migration;
 mod ops;
 mod outage;
+mod output;
 mod pace;
 mod replicas;
 mod report;

@@ -317,6 +317,14 @@ pub struct Ran {
 }
 
 impl Ran {
+    /// Every stdout line as JSON: a line that does not parse fails the test.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+
     /// The `-o json` summary (last stdout line).
     pub fn summary(&self) -> Value {
         let line = self.stdout.lines().last().unwrap_or("");

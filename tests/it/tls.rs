@@ -24,6 +24,8 @@ struct Issued {
     key: PrivateKeyDer<'static>,
     cert_file: PathBuf,
     key_file: PathBuf,
+    cert_pem: String,
+    key_pem: String,
 }
 
 impl Pki {
@@ -61,13 +63,16 @@ impl Pki {
             .expect("certificate");
         let cert_file = self.dir.path().join(format!("{file_stem}.pem"));
         let key_file = self.dir.path().join(format!("{file_stem}.key"));
-        std::fs::write(&cert_file, cert.pem()).expect("cert file");
-        std::fs::write(&key_file, key.serialize_pem()).expect("key file");
+        let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+        std::fs::write(&cert_file, &cert_pem).expect("cert file");
+        std::fs::write(&key_file, &key_pem).expect("key file");
         Issued {
             der: cert.der().clone(),
             key: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
             cert_file,
             key_file,
+            cert_pem,
+            key_pem,
         }
     }
 
@@ -89,9 +94,25 @@ impl TlsEndpoint {
     /// Serves `server`'s certificate; with `client_ca`, only clients with a certificate that
     /// CA issued get through (mTLS).
     fn start(sim: &Sim, server: Issued, client_ca: Option<CertificateDer<'static>>) -> TlsEndpoint {
+        TlsEndpoint::speaking(sim, server, client_ca, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// Serves a certificate for 127.0.0.1 to clients with a certificate `pki` issued.
+    fn mtls(sim: &Sim, pki: &Pki) -> TlsEndpoint {
+        let server = pki.issue("server", &["127.0.0.1"]);
+        TlsEndpoint::start(sim, server, Some(pki.ca_der()))
+    }
+
+    /// `start`, speaking only the TLS `versions` given.
+    fn speaking(
+        sim: &Sim,
+        server: Issued,
+        client_ca: Option<CertificateDer<'static>>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> TlsEndpoint {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .expect("protocol versions");
         let builder = match client_ca {
             Some(ca) => {
@@ -215,11 +236,7 @@ fn a_private_ca_is_trusted_through_hatchet_client_tls_root_ca_file_or_ssl_cert_f
 fn an_endpoint_that_requires_mtls_takes_the_client_certificate_and_key() {
     let sim = Sim::start();
     let pki = Pki::new();
-    let endpoint = TlsEndpoint::start(
-        &sim,
-        pki.issue("server", &["127.0.0.1"]),
-        Some(pki.ca_der()),
-    );
+    let endpoint = TlsEndpoint::mtls(&sim, &pki);
     let client = pki.issue("client", &["bulkops"]);
     let dir = tempfile::tempdir().unwrap();
     seed_runs(&sim, 30, "QUEUED", "orders", 10, 1, json!({}));
@@ -310,6 +327,8 @@ fn bad_tls_settings_are_bad_input_and_nothing_reaches_the_endpoint() {
     let empty = pki.file("empty.pem", "no PEM here\n");
     let mtls = Path::new("mtls");
     let other = pki.issue("other", &["x"]);
+    let no_key = Path::new("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n");
+    let cert_text = Path::new(&client.cert_pem);
 
     let cases: Vec<(Vec<(&str, &Path)>, &str)> = vec![
         (
@@ -364,6 +383,25 @@ fn bad_tls_settings_are_bad_input_and_nothing_reaches_the_endpoint() {
             vec![("HATCHET_CLIENT_TLS_SERVER_NAME", Path::new("not a name"))],
             "HATCHET_CLIENT_TLS_SERVER_NAME",
         ),
+        (
+            vec![("HATCHET_CLIENT_TLS_ROOT_CA", Path::new("no PEM here"))],
+            "HATCHET_CLIENT_TLS_ROOT_CA",
+        ),
+        (
+            vec![
+                ("HATCHET_CLIENT_TLS_CERT", cert_text),
+                ("HATCHET_CLIENT_TLS_KEY", no_key),
+            ],
+            "HATCHET_CLIENT_TLS_KEY",
+        ),
+        (
+            vec![("HATCHET_CLIENT_TLS_CERT", cert_text)],
+            "HATCHET_CLIENT_TLS_KEY",
+        ),
+        (
+            vec![("HATCHET_CLIENT_TLS_MIN_VERSION", Path::new("1.1"))],
+            "HATCHET_CLIENT_TLS_MIN_VERSION",
+        ),
     ];
     for (i, (settings, fix)) in cases.iter().enumerate() {
         let ran = cancel_through(
@@ -416,4 +454,88 @@ fn a_certificate_refusal_is_not_retried() {
         assert_eq!(endpoint.connections(), 1, "{fix}: one connection, no retry");
     }
     assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+}
+
+/// The Go SDK's PEM-text settings: the CA, the client certificate and its key as the variables'
+/// own text; the text wins over a `_FILE` twin, and the key's text is shown nowhere.
+#[test]
+fn the_ca_and_the_client_certificate_are_taken_as_pem_text_as_the_go_sdk_reads_them() {
+    let sim = Sim::start();
+    let pki = Pki::new();
+    let endpoint = TlsEndpoint::mtls(&sim, &pki);
+    let client = pki.issue("client", &["bulkops"]);
+    let other = pki.issue("other", &["x"]);
+    let dir = tempfile::tempdir().unwrap();
+    seed_runs(&sim, 30, "QUEUED", "orders", 10, 1, json!({}));
+    let ca_pem = pki.ca.pem();
+    let state = dir.path().join("a.db");
+    let ran = cancel_through(
+        &sim,
+        &endpoint,
+        &state,
+        &[
+            ("HATCHET_CLIENT_TLS_ROOT_CA", Path::new(&ca_pem)),
+            ("HATCHET_CLIENT_TLS_STRATEGY", Path::new("mtls")),
+            ("HATCHET_CLIENT_TLS_CERT", Path::new(&client.cert_pem)),
+            ("HATCHET_CLIENT_TLS_KEY", Path::new(&client.key_pem)),
+            // A certificate and key that do not go together: ignored, the text wins.
+            ("HATCHET_CLIENT_TLS_CERT_FILE", &client.cert_file),
+            ("HATCHET_CLIENT_TLS_KEY_FILE", &other.key_file),
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(sim.count("orders", "CANCELLED"), 30);
+    let key_line = client.key_pem.lines().nth(1).expect("a line of the key");
+    let shown = run(sim
+        .bulkops(&state)
+        .args(["config", "show"])
+        .env("HATCHET_CLIENT_TLS_KEY", &client.key_pem));
+    assert!(
+        shown.stdout.contains("HATCHET_CLIENT_TLS_KEY"),
+        "{}",
+        shown.stdout
+    );
+    let reports = dir.path().join("a-reports");
+    let mut written = ran.stdout + &ran.stderr + &shown.stdout;
+    for entry in std::fs::read_dir(&reports).expect("reports") {
+        written += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    written += &String::from_utf8_lossy(&std::fs::read(&state).unwrap());
+    assert!(
+        !written.contains(key_line),
+        "the key's text is written somewhere"
+    );
+}
+
+#[test]
+fn hatchet_client_tls_min_version_1_3_refuses_a_tls_1_2_server_and_1_2_takes_it() {
+    let sim = Sim::start();
+    let pki = Pki::new();
+    let endpoint = TlsEndpoint::speaking(
+        &sim,
+        pki.issue("server", &["127.0.0.1"]),
+        None,
+        &[&rustls::version::TLS12],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    seed_runs(&sim, 10, "QUEUED", "orders", 10, 1, json!({}));
+    let ca = pki.ca_file();
+    let with_min = |i: usize, version: &str| {
+        cancel_through(
+            &sim,
+            &endpoint,
+            &dir.path().join(format!("{i}.db")),
+            &[
+                ("HATCHET_CLIENT_TLS_ROOT_CA_FILE", &ca),
+                ("HATCHET_CLIENT_TLS_MIN_VERSION", Path::new(version)),
+            ],
+        )
+    };
+    let refused = with_min(0, "1.3");
+    assert_bad_input_naming(&refused, "HATCHET_CLIENT_TLS_MIN_VERSION");
+    assert_eq!(endpoint.connections(), 1, "refused at once, not retried");
+    assert_eq!(sim.mutating_requests(), 0);
+    let taken = with_min(1, "1.2");
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    assert_eq!(sim.count("orders", "CANCELLED"), 10);
 }

@@ -46,14 +46,6 @@ fn ended(child: Child) -> Ran {
     }
 }
 
-/// Every stdout line as JSON: a line that does not parse fails the test.
-fn json_lines(ran: &Ran) -> Vec<Value> {
-    ran.stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
-
 fn processed(line: &Value) -> u64 {
     let counts = &line["counts"];
     counts["total"].as_u64().unwrap() - counts["pending"].as_u64().unwrap()
@@ -82,7 +74,7 @@ fn a_watcher_sees_the_counts_rise_and_ends_with_the_job_and_its_exit_code() {
     let json = ended(watchers.pop().unwrap());
 
     assert_eq!(json.code, 0, "{}", json.stderr);
-    let lines = json_lines(&json);
+    let lines = json.json_lines();
     let seen: Vec<u64> = lines.iter().map(processed).collect();
     assert!(
         seen.windows(2).all(|w| w[0] <= w[1]),
@@ -136,7 +128,7 @@ fn a_watcher_sees_the_counts_rise_and_ends_with_the_job_and_its_exit_code() {
         .bulkops(&state)
         .args(["jobs", "watch", &job, "-o", "json"]));
     assert_eq!(after.code, 0, "{}", after.stderr);
-    assert_eq!(json_lines(&after).len(), 1);
+    assert_eq!(after.json_lines().len(), 1);
 }
 
 #[test]
@@ -172,7 +164,7 @@ fn a_watcher_ends_with_3_when_the_job_is_interrupted_and_with_0_on_ctrl_c() {
     assert_eq!(cancel.code, 3, "{}", cancel.stderr);
     let follower = ended(follower.unwrap());
     assert_eq!(follower.code, 3, "{}", follower.stderr);
-    let lines = json_lines(&follower);
+    let lines = follower.json_lines();
     let last = lines.last().unwrap();
     assert_eq!(
         (&last["state"], &last["exit_code"]),

@@ -1,17 +1,20 @@
 //! TLS to an `https://` server, set up from the variables the Hatchet SDKs read:
-//! `HATCHET_CLIENT_TLS_STRATEGY` (`tls`, `mtls` or `none`), `HATCHET_CLIENT_TLS_ROOT_CA_FILE`,
-//! `HATCHET_CLIENT_TLS_CERT_FILE` and `HATCHET_CLIENT_TLS_KEY_FILE` (mTLS),
-//! `HATCHET_CLIENT_TLS_SERVER_NAME`, plus `SSL_CERT_FILE` and the system trust store.
+//! `HATCHET_CLIENT_TLS_STRATEGY` (`tls`, `mtls` or `none`), the CA as a file
+//! (`HATCHET_CLIENT_TLS_ROOT_CA_FILE`) or as PEM text (`HATCHET_CLIENT_TLS_ROOT_CA`), the client
+//! certificate and key for mTLS likewise (`HATCHET_CLIENT_TLS_CERT_FILE`/`_KEY_FILE`, or
+//! `HATCHET_CLIENT_TLS_CERT`/`_KEY`), `HATCHET_CLIENT_TLS_SERVER_NAME`,
+//! `HATCHET_CLIENT_TLS_MIN_VERSION`, plus `SSL_CERT_FILE` and the system trust store.
 //!
 //! Trusted roots are the union of the built-in web PKI roots, the system store (or `SSL_CERT_FILE`
-//! when set, as OpenSSL reads it) and the CA file: a private CA for the API does not stop a public
-//! one from working. The client certificate goes out whenever its certificate and key are both
-//! set, as the Go SDK sends it; `mtls` requires them. Every file is read and checked here, before
-//! any request, so that a bad setting is reported as input to fix. `none` turns TLS off for the
-//! SDKs' gRPC only; the REST API at an `https://` URL is still verified.
+//! when set, as OpenSSL reads it) and the CA file and text: a private CA for the API does not stop
+//! a public one from working. The client certificate goes out whenever its certificate and key
+//! are both set, as the Go SDK sends it, the PEM text winning over the file as there; `mtls`
+//! requires them. Everything is read and checked here, before any request, so that a bad setting
+//! is reported as input to fix; a key's text never appears in a message. `none` turns TLS off for
+//! the SDKs' gRPC only; the REST API at an `https://` URL is still verified.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -23,39 +26,80 @@ use thiserror::Error;
 
 pub const STRATEGY: &str = "HATCHET_CLIENT_TLS_STRATEGY";
 pub const ROOT_CA_FILE: &str = "HATCHET_CLIENT_TLS_ROOT_CA_FILE";
+pub const ROOT_CA: &str = "HATCHET_CLIENT_TLS_ROOT_CA";
 pub const CERT_FILE: &str = "HATCHET_CLIENT_TLS_CERT_FILE";
+pub const CERT: &str = "HATCHET_CLIENT_TLS_CERT";
 pub const KEY_FILE: &str = "HATCHET_CLIENT_TLS_KEY_FILE";
+pub const KEY: &str = "HATCHET_CLIENT_TLS_KEY";
 pub const SERVER_NAME: &str = "HATCHET_CLIENT_TLS_SERVER_NAME";
+pub const MIN_VERSION: &str = "HATCHET_CLIENT_TLS_MIN_VERSION";
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+
+/// Where PEM came from: the file a `_FILE` variable names, or a variable's own text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemSource {
+    File { var: &'static str, path: PathBuf },
+    Text { var: &'static str },
+}
+
+impl PemSource {
+    /// How to give this setting what it lacks, in its own words.
+    fn fix(&self) -> String {
+        match self {
+            PemSource::File { var, .. } => format!("point {var} at a file with"),
+            PemSource::Text { var } => format!("set {var} to"),
+        }
+    }
+
+    fn read(&self, text: &str) -> Result<Vec<u8>, TlsError> {
+        match self {
+            PemSource::File { path, .. } => std::fs::read(path).map_err(|e| TlsError::Unreadable {
+                from: self.clone(),
+                reason: e.to_string(),
+            }),
+            PemSource::Text { .. } => Ok(text.as_bytes().to_vec()),
+        }
+    }
+}
+
+impl fmt::Display for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PemSource::File { var, path } => write!(f, "{var}={}", path.display()),
+            PemSource::Text { var } => write!(f, "{var}"),
+        }
+    }
+}
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TlsError {
     #[error("HATCHET_CLIENT_TLS_STRATEGY '{0}' is not tls, mtls or none: set it to tls, or to mtls with HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE")]
     UnknownStrategy(String),
-    #[error("{var}={} cannot be read ({reason}): point {var} at a readable PEM file", path.display())]
-    Unreadable {
-        var: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("{var}={} holds no PEM certificate: point {var} at a file with '-----BEGIN CERTIFICATE-----' blocks", path.display())]
-    NoCertificate { var: &'static str, path: PathBuf },
-    #[error("{var}={} holds a certificate that cannot be a trust root ({reason}): point {var} at the CA's certificate", path.display())]
-    BadRoot {
-        var: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
-    #[error("HATCHET_CLIENT_TLS_KEY_FILE={} holds no PEM private key: point it at the client certificate's key ('-----BEGIN PRIVATE KEY-----')", .0.display())]
-    NoKey(PathBuf),
-    #[error("HATCHET_CLIENT_TLS_STRATEGY=mtls needs a client certificate: set HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE to its PEM files")]
+    #[error("{from} cannot be read ({reason}): {} a readable PEM file", from.fix())]
+    Unreadable { from: PemSource, reason: String },
+    #[error("{from} is not PEM ({reason}): {} '-----BEGIN CERTIFICATE-----' blocks", from.fix())]
+    NotPem { from: PemSource, reason: String },
+    #[error("{from} holds no PEM certificate: {} '-----BEGIN CERTIFICATE-----' blocks", from.fix())]
+    NoCertificate { from: PemSource },
+    #[error("{from} holds a certificate that cannot be a trust root ({reason}): {} the CA's certificate", from.fix())]
+    BadRoot { from: PemSource, reason: String },
+    /// No detail of the parse: it could quote the key.
+    #[error("{from} holds no PEM private key: {} the client certificate's key ('-----BEGIN PRIVATE KEY-----')", .from.fix())]
+    NoKey { from: PemSource },
+    #[error("HATCHET_CLIENT_TLS_STRATEGY=mtls needs a client certificate: set HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE to its PEM files (or HATCHET_CLIENT_TLS_CERT and HATCHET_CLIENT_TLS_KEY to their text)")]
     MtlsWithoutCertificate,
-    #[error("a client certificate needs both HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE: set {0} too")]
+    #[error("a client certificate needs both a certificate (HATCHET_CLIENT_TLS_CERT_FILE or HATCHET_CLIENT_TLS_CERT) and its key (HATCHET_CLIENT_TLS_KEY_FILE or HATCHET_CLIENT_TLS_KEY): set {0} too")]
     HalfIdentity(&'static str),
-    #[error("the client certificate ({CERT_FILE}) and key ({KEY_FILE}) do not go together ({0}): use the key the certificate was issued for")]
-    Identity(String),
+    #[error("the client certificate ({cert}) and key ({key}) do not go together ({reason}): use the key the certificate was issued for")]
+    Identity {
+        cert: PemSource,
+        key: PemSource,
+        reason: String,
+    },
     #[error("HATCHET_CLIENT_TLS_SERVER_NAME '{0}' is not a host name or IP address: set the name the server's certificate is issued for")]
     BadServerName(String),
+    #[error("HATCHET_CLIENT_TLS_MIN_VERSION '{0}' is not 1.2 or 1.3: set it to 1.2 (TLS 1.2 and 1.3) or 1.3 (TLS 1.3 only)")]
+    UnknownMinVersion(String),
     /// The TLS library refused a configuration built from valid settings.
     #[error("cannot set up TLS: {0}")]
     Setup(String),
@@ -65,13 +109,30 @@ pub enum TlsError {
 #[derive(Clone)]
 pub struct TlsConfig {
     config: Arc<ClientConfig>,
-    /// What it was built from, for `Debug` (the key never appears).
+    /// What it was built from, for `Debug` (no PEM text, so never the key).
     described: String,
 }
 
 impl fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TlsConfig({})", self.described)
+    }
+}
+
+static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+
+/// The protocol versions `HATCHET_CLIENT_TLS_MIN_VERSION` allows, in the Go SDK's spellings.
+/// Unset, both: the SDKs' REST clients take TLS 1.2 too (the Go SDK's 1.3 default is its gRPC's).
+fn protocol_versions(
+    min_version: Option<&str>,
+) -> Result<&'static [&'static rustls::SupportedProtocolVersion], TlsError> {
+    let Some(asked) = min_version else {
+        return Ok(rustls::DEFAULT_VERSIONS);
+    };
+    match asked.to_ascii_lowercase().as_str() {
+        "1.2" | "tls1.2" | "tls_1.2" | "tls12" => Ok(rustls::ALL_VERSIONS),
+        "1.3" | "tls1.3" | "tls_1.3" | "tls13" => Ok(&TLS13_ONLY),
+        _ => Err(TlsError::UnknownMinVersion(asked.to_string())),
     }
 }
 
@@ -83,12 +144,23 @@ impl TlsConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
+        // A PEM setting and its text (empty for a file, read when it is used).
+        let file = |var: &'static str| {
+            set(var).map(|path| {
+                let path = PathBuf::from(path);
+                (PemSource::File { var, path }, String::new())
+            })
+        };
+        let text = |var: &'static str| set(var).map(|text| (PemSource::Text { var }, text));
+        // As PEM text, else as the file its `_FILE` twin names (the Go SDK's order).
+        let pem = |text_var, file_var| text(text_var).or_else(|| file(file_var));
         let strategy = set(STRATEGY).unwrap_or_else(|| "tls".to_string());
         let mtls = match strategy.to_ascii_lowercase().as_str() {
             "tls" | "none" => false,
             "mtls" => true,
             _ => return Err(TlsError::UnknownStrategy(strategy)),
         };
+        let versions = protocol_versions(set(MIN_VERSION).as_deref())?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
 
         let mut roots = RootCertStore::empty();
@@ -97,17 +169,15 @@ impl TlsConfig {
         // set. Unreadable system files are not the user's settings: skip them.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         let mut described = vec![format!("strategy {}", strategy.to_ascii_lowercase())];
-        for name in [SSL_CERT_FILE, ROOT_CA_FILE] {
-            if let Some(path) = set(name) {
-                for cert in certificates(name, Path::new(&path))? {
-                    roots.add(cert).map_err(|e| TlsError::BadRoot {
-                        var: name,
-                        path: PathBuf::from(&path),
-                        reason: e.to_string(),
-                    })?;
-                }
-                described.push(format!("{name} {path}"));
+        let given_roots = [file(SSL_CERT_FILE), file(ROOT_CA_FILE), text(ROOT_CA)];
+        for (from, text) in given_roots.into_iter().flatten() {
+            for cert in certificates(&from, &text)? {
+                roots.add(cert).map_err(|e| TlsError::BadRoot {
+                    from: from.clone(),
+                    reason: e.to_string(),
+                })?;
             }
+            described.push(from.to_string());
         }
         let verifier =
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -122,21 +192,25 @@ impl TlsConfig {
             described.push(format!("server name {}", name.to_str()));
         }
         let builder = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .map_err(|e| TlsError::Setup(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(CertificateCheck {
                 server_name,
                 webpki: verifier,
             }));
-        let config = match (set(CERT_FILE), set(KEY_FILE)) {
-            (Some(cert_path), Some(key_path)) => {
-                let chain = certificates(CERT_FILE, Path::new(&cert_path))?;
-                let key = private_key(Path::new(&key_path))?;
-                described.push(format!("client certificate {cert_path}"));
+        let config = match (pem(CERT, CERT_FILE), pem(KEY, KEY_FILE)) {
+            (Some((cert, cert_text)), Some((key, key_text))) => {
+                let chain = certificates(&cert, &cert_text)?;
+                let private = private_key(&key, &key_text)?;
+                described.push(format!("client certificate {cert}"));
                 builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| TlsError::Identity(e.to_string()))?
+                    .with_client_auth_cert(chain, private)
+                    .map_err(|e| TlsError::Identity {
+                        cert,
+                        key,
+                        reason: e.to_string(),
+                    })?
             }
             (None, None) if mtls => return Err(TlsError::MtlsWithoutCertificate),
             (None, None) => builder.with_no_client_auth(),
@@ -154,42 +228,24 @@ impl TlsConfig {
     }
 }
 
-fn read(var: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|e| TlsError::Unreadable {
-        var,
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
-fn certificates(var: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read(var, path)?;
+/// The certificates of a PEM setting: `text` is the setting's own text, unused for a file.
+fn certificates(from: &PemSource, text: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = from.read(text)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Unreadable {
-            var,
-            path: path.to_path_buf(),
-            reason: format!("not PEM: {e}"),
+        .map_err(|e| TlsError::NotPem {
+            from: from.clone(),
+            reason: e.to_string(),
         })?;
     if certs.is_empty() {
-        return Err(TlsError::NoCertificate {
-            var,
-            path: path.to_path_buf(),
-        });
+        return Err(TlsError::NoCertificate { from: from.clone() });
     }
     Ok(certs)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let pem = read(KEY_FILE, path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => TlsError::NoKey(path.to_path_buf()),
-        other => TlsError::Unreadable {
-            var: KEY_FILE,
-            path: path.to_path_buf(),
-            reason: format!("not PEM: {other}"),
-        },
-    })
+fn private_key(from: &PemSource, text: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = from.read(text)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey { from: from.clone() })
 }
 
 /// The web PKI check, against `HATCHET_CLIENT_TLS_SERVER_NAME` when set instead of the URL's
@@ -245,13 +301,14 @@ pub fn failure_hint(error: &(dyn std::error::Error + 'static)) -> Option<&'stati
         Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => Some("the server's certificate is for another name: set HATCHET_CLIENT_TLS_SERVER_NAME to a name it is issued for"),
-        Error::InvalidCertificate(_) => Some("the server's certificate is not trusted: if a private CA signed it, set HATCHET_CLIENT_TLS_ROOT_CA_FILE (or SSL_CERT_FILE) to that CA's PEM file"),
+        Error::InvalidCertificate(_) => Some("the server's certificate is not trusted: if a private CA signed it, set HATCHET_CLIENT_TLS_ROOT_CA_FILE (or SSL_CERT_FILE) to that CA's PEM file, or HATCHET_CLIENT_TLS_ROOT_CA to its PEM text"),
+        Error::AlertReceived(AlertDescription::ProtocolVersion) | Error::PeerIncompatible(_) => Some("the server speaks no TLS version bulkops offers: if HATCHET_CLIENT_TLS_MIN_VERSION is 1.3, set it to 1.2"),
         Error::AlertReceived(
             AlertDescription::CertificateRequired
             | AlertDescription::BadCertificate
             | AlertDescription::UnknownCA
             | AlertDescription::HandshakeFailure,
-        ) => Some("the server refused the client certificate or wants one: set HATCHET_CLIENT_TLS_STRATEGY=mtls with HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE"),
+        ) => Some("the server refused the client certificate or wants one: set HATCHET_CLIENT_TLS_STRATEGY=mtls with HATCHET_CLIENT_TLS_CERT_FILE and HATCHET_CLIENT_TLS_KEY_FILE (or HATCHET_CLIENT_TLS_CERT and HATCHET_CLIENT_TLS_KEY)"),
         _ => None,
     }
 }
@@ -275,12 +332,16 @@ mod tests {
 
     use super::*;
 
-    const NAMES: [&str; 6] = [
+    const NAMES: [&str; 10] = [
         STRATEGY,
         ROOT_CA_FILE,
+        ROOT_CA,
         CERT_FILE,
+        CERT,
         KEY_FILE,
+        KEY,
         SERVER_NAME,
+        MIN_VERSION,
         SSL_CERT_FILE,
     ];
 
@@ -298,6 +359,8 @@ mod tests {
                 Just("/dev/null".to_string()),
                 Just("mtls".to_string()),
                 Just("none".to_string()),
+                Just("1.3".to_string()),
+                Just("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n".to_string()),
             ]), NAMES.len()),
         ) {
             let var = |name: &str| {
@@ -313,7 +376,10 @@ mod tests {
         assert!(matches!(
             TlsConfig::from_vars(dir),
             Err(TlsError::Unreadable {
-                var: ROOT_CA_FILE,
+                from: PemSource::File {
+                    var: ROOT_CA_FILE,
+                    ..
+                },
                 ..
             })
         ));
@@ -321,9 +387,51 @@ mod tests {
         assert!(matches!(
             TlsConfig::from_vars(empty),
             Err(TlsError::NoCertificate {
-                var: SSL_CERT_FILE,
-                ..
+                from: PemSource::File {
+                    var: SSL_CERT_FILE,
+                    ..
+                }
             })
         ));
+    }
+
+    /// A key given as text that is no key is named by its variable, and no line of it is shown.
+    #[test]
+    fn a_key_given_as_text_is_never_quoted() {
+        let secret = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0IGtleSBtYXRlcmlhbA!!\n-----END PRIVATE KEY-----\n";
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let vars = |name: &str| match name {
+            CERT => Some(cert.to_string()),
+            KEY => Some(secret.to_string()),
+            _ => None,
+        };
+        let error = TlsConfig::from_vars(vars).unwrap_err().to_string();
+        assert!(error.contains("HATCHET_CLIENT_TLS"), "{error}");
+        assert!(!error.contains("c2VjcmV0"), "{error}");
+    }
+
+    #[test]
+    fn the_minimum_version_takes_the_go_sdks_spellings() {
+        for (asked, versions) in [
+            ("1.2", 2),
+            ("TLS1.2", 2),
+            ("tls_1.2", 2),
+            ("tls12", 2),
+            ("1.3", 1),
+            ("tls1.3", 1),
+            ("TLS_1.3", 1),
+            ("tls13", 1),
+        ] {
+            assert_eq!(
+                protocol_versions(Some(asked)).unwrap().len(),
+                versions,
+                "{asked}"
+            );
+        }
+        assert_eq!(protocol_versions(None).unwrap().len(), 2);
+        assert_eq!(
+            protocol_versions(Some("1.1")).unwrap_err(),
+            TlsError::UnknownMinVersion("1.1".into())
+        );
     }
 }
