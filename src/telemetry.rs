@@ -22,6 +22,12 @@ pub fn interactive(format: LogFormat) -> bool {
     }
 }
 
+/// Whether log lines are JSON objects: asked for, or `auto` off a terminal.
+pub fn json_logs(format: LogFormat) -> bool {
+    matches!(format, LogFormat::Json)
+        || (matches!(format, LogFormat::Auto) && !std::io::stderr().is_terminal())
+}
+
 /// The progress bars of text logging; log lines are printed above them.
 static BARS: OnceLock<MultiProgress> = OnceLock::new();
 
@@ -81,9 +87,7 @@ fn colours(to_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = matches!(format, LogFormat::Json)
-        || (matches!(format, LogFormat::Auto) && !std::io::stderr().is_terminal());
-    let result = if json {
+    let result = if json_logs(format) {
         tracing_subscriber::registry()
             .with(filter)
             .with(

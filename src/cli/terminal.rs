@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::output;
 use crate::app::{Confirmation, Event, Frontend, StopSignal};
 use crate::config::LogFormat;
-use crate::engine::{JsonProgress, Progress, TtyProgress};
+use crate::engine::{LineProgress, Lines, Progress, TtyProgress};
 
 pub struct Terminal {
     pub log_format: LogFormat,
@@ -40,7 +40,10 @@ impl Frontend for Terminal {
             .filter(|_| crate::telemetry::interactive(self.log_format));
         match bars {
             Some(bars) => Box::new(TtyProgress::new(job, verify_timeout, bars)),
-            None => Box::new(JsonProgress::new(job, verify_timeout)),
+            None if crate::telemetry::json_logs(self.log_format) => {
+                Box::new(LineProgress::new(job, verify_timeout, Lines::Json))
+            }
+            None => Box::new(LineProgress::new(job, verify_timeout, Lines::Text)),
         }
     }
 

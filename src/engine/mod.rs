@@ -22,8 +22,8 @@ pub use meter::{tally, Meter, Unmetered};
 pub use operation::{OpError, Operation, Page, Resend, Sending};
 pub use pacer::{Delivery, Pacer, RequestSizes};
 pub use progress::{
-    format_count, format_duration, format_rate, processed, rounded_rate, JsonProgress, NoProgress,
-    Progress, Stage, TtyProgress,
+    format_count, format_duration, format_rate, processed, rounded_rate, LineProgress, Lines,
+    NoProgress, Progress, Stage, TtyProgress,
 };
 pub use window::{AdaptiveWindow, Resizes};
 

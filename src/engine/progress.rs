@@ -254,31 +254,67 @@ impl Progress for TtyProgress {
     }
 }
 
-/// One JSON object per line on stderr, at most one a second (plus stage changes).
-pub struct JsonProgress {
+/// Progress as lines on stderr, at most one a second (plus stage changes), where no bar is
+/// drawn: JSON objects beside JSON logs, or log lines in words beside text logs, so that a log
+/// file holds one kind of line.
+pub struct LineProgress {
     job: String,
+    lines: Lines,
     tracker: Tracker,
     last: Mutex<Option<Instant>>,
 }
 
-impl JsonProgress {
+/// What a [`LineProgress`] line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One JSON object (`event`: `phase` or `progress`) per line.
+    Json,
+    /// An `info` log line in words, as the bar would read.
+    Text,
+}
+
+impl LineProgress {
     /// Progress of `job`; `verify_timeout` is `None` when nothing is verified (`--no-verify`).
-    pub fn new(job: &str, verify_timeout: Option<Duration>) -> Self {
-        JsonProgress {
+    pub fn new(job: &str, verify_timeout: Option<Duration>, lines: Lines) -> Self {
+        LineProgress {
             job: job.to_string(),
+            lines,
             tracker: Tracker::new(verify_timeout),
             last: Mutex::new(None),
         }
     }
+
+    fn json_line(&self, reading: &Reading) -> serde_json::Value {
+        let seconds = |d: Option<Duration>| d.map(|d| d.as_secs_f64().ceil());
+        json!({
+            "event": "progress",
+            "job": self.job,
+            "phase": reading.stage.as_str(),
+            "enumerated": reading.counts.total,
+            "enumeration_complete": reading.enumerated,
+            "processed": processed(&reading.counts),
+            "settled": settled(&reading.counts),
+            "confirmed": reading.counts.done,
+            "sent": reading.counts.sent,
+            "counts": reading.counts,
+            "items_per_sec": rounded_rate(reading.items_per_sec),
+            "eta_s": seconds(reading.eta),
+            "verify_at_most_s": seconds(reading.verify_at_most),
+        })
+    }
 }
 
-impl Progress for JsonProgress {
+impl Progress for LineProgress {
     fn stage(&self, stage: Stage) {
-        if self.tracker.stage(stage) {
-            eprintln!(
+        if !self.tracker.stage(stage) {
+            return;
+        }
+        match self.lines {
+            Lines::Json => eprintln!(
                 "{}",
                 json!({"event": "phase", "job": self.job, "phase": stage.as_str()})
-            );
+            ),
+            Lines::Text => tracing::info!("job {}: {}", self.job, stage.as_str()),
         }
     }
 
@@ -294,25 +330,10 @@ impl Progress for JsonProgress {
         let Some(reading) = self.tracker.reading() else {
             return;
         };
-        let seconds = |d: Option<Duration>| d.map(|d| d.as_secs_f64().ceil());
-        eprintln!(
-            "{}",
-            json!({
-                "event": "progress",
-                "job": self.job,
-                "phase": reading.stage.as_str(),
-                "enumerated": reading.counts.total,
-                "enumeration_complete": reading.enumerated,
-                "processed": processed(&reading.counts),
-                "settled": settled(&reading.counts),
-                "confirmed": reading.counts.done,
-                "sent": reading.counts.sent,
-                "counts": reading.counts,
-                "items_per_sec": rounded_rate(reading.items_per_sec),
-                "eta_s": seconds(reading.eta),
-                "verify_at_most_s": seconds(reading.verify_at_most),
-            })
-        );
+        match self.lines {
+            Lines::Json => eprintln!("{}", self.json_line(&reading)),
+            Lines::Text => tracing::info!("{}", reading.in_words(&self.job)),
+        }
     }
 
     fn finish(&self) {}

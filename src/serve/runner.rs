@@ -17,7 +17,7 @@ use crate::app::{
     StopSignal,
 };
 use crate::config::Settings;
-use crate::engine::{JsonProgress, Progress};
+use crate::engine::{LineProgress, Lines, Progress};
 
 /// How a submitted job went, as soon as that is known.
 pub(super) enum Started {
@@ -207,7 +207,7 @@ impl Frontend for Unattended {
                 job: job.to_string(),
             });
         }
-        Box::new(JsonProgress::new(job, verify_timeout))
+        Box::new(LineProgress::new(job, verify_timeout, Lines::Json))
     }
 
     fn event(&mut self, event: Event) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{bulkops_bare, interrupt_after_progress, run, seed_runs, Sim};
+use crate::support::{after_line, bulkops_bare, run, seed_runs, terminate, Sim};
 use crate::tell::Terminal;
 
 /// Whether `text` holds an ANSI colour (SGR) sequence: ESC `[`, digits and `;`, then `m`.
@@ -47,8 +47,31 @@ fn off_a_terminal_text_logs_carry_no_colour_codes() {
     let state = dir.path().join("state.db");
     seed_runs(&sim, 2_000, "QUEUED", "wf", 20, 1, json!({}));
 
-    let stopped = interrupt_after_progress(&mut cancel_with_text_logs(&sim, &state, "5"));
+    // Progress comes as text log lines too, never JSON beside the text: the first chunks done.
+    let progressed = |line: &str| line.contains(" confirmed · ") && !line.contains(" 0/");
+    let stopped = after_line(
+        &mut cancel_with_text_logs(&sim, &state, "5"),
+        progressed,
+        Duration::from_secs(120),
+        terminate,
+    );
     assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+    assert!(
+        stopped
+            .stderr
+            .lines()
+            .any(|l| l.contains("INFO") && progressed(l)),
+        "a text progress line: {}",
+        stopped.stderr
+    );
+    assert!(
+        stopped
+            .stderr
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_err()),
+        "no JSON line among text logs: {}",
+        stopped.stderr
+    );
     assert!(
         stopped.stderr.contains("WARN") && stopped.stderr.contains("stopping"),
         "a text log line: {}",

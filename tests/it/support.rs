@@ -411,6 +411,17 @@ pub fn after_event(
     deadline: Duration,
     act: impl FnOnce(u32),
 ) -> Ran {
+    let on_json = move |line: &str| trigger(&serde_json::from_str(line).unwrap_or_default());
+    after_line(cmd, on_json, deadline, act)
+}
+
+/// `after_event` for any line on stderr, JSON or not.
+pub fn after_line(
+    cmd: &mut Command,
+    trigger: impl Fn(&str) -> bool + Send + 'static,
+    deadline: Duration,
+    act: impl FnOnce(u32),
+) -> Ran {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -422,8 +433,7 @@ pub fn after_event(
     let drained = std::thread::spawn(move || {
         let mut text = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let event: Value = serde_json::from_str(&line).unwrap_or_default();
-            if trigger(&event) {
+            if trigger(&line) {
                 let _ = started_tx.send(());
             }
             text.push_str(&line);
