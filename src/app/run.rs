@@ -21,7 +21,7 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, RunTotals, Stop,
 };
-use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{HatchetJob, JobSpec, OperationKind, SelectorFields, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, JobRecord, JobState, Lease, NewJob, Store};
 
@@ -106,7 +106,7 @@ async fn build_operation(
     settings: &Settings,
     store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
-    let manifest = match &spec.selector.ids_digest {
+    let manifest = match spec.selector.ids_digest() {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
@@ -118,7 +118,7 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflows = resolve_workflows(&client, &spec.selector.workflows, settings).await?;
+    let workflows = resolve_workflows(&client, spec.selector.workflows(), settings).await?;
     let archive = match spec.operation.undoes() {
         Some(of) => archive(store, of)?,
         None => Archive::new(Vec::new()),
@@ -156,7 +156,7 @@ fn started_by() -> String {
 pub(super) fn plan(
     credentials: &Credentials,
     kind: OperationKind,
-    selector: Selector,
+    selector: SelectorFields,
     now: DateTime<Utc>,
 ) -> Result<(Connection, HatchetJob, Window), Error> {
     let conn = credentials.connection()?;

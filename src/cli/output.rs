@@ -11,7 +11,7 @@ use super::args::Output;
 use crate::app::{BulkopsExitCode, Error, ReplayOffer, Survey};
 use crate::backend::hatchet::without_credentials;
 use crate::engine::{format_count, format_duration, format_rate, rounded_rate, RunTotals};
-use crate::job::{HatchetJob, JobSpec, Selector, Window};
+use crate::job::{HatchetJob, JobSpec, SelectorFields, Window};
 use crate::ops::{self, rfc3339};
 use crate::store::{Counts, JobRecord};
 
@@ -303,7 +303,8 @@ fn hatchet_selection_in_words(
     now: DateTime<Utc>,
     matching: u64,
 ) -> String {
-    let Selector {
+    // Words for every filter a selection can hold; those its resource lacks are empty.
+    let SelectorFields {
         statuses,
         workflows,
         metadata,
@@ -313,7 +314,7 @@ fn hatchet_selection_in_words(
         cron_names,
         include_code_defined,
         ..
-    } = &spec.selector;
+    } = &SelectorFields::from(spec.selector.clone());
     let either = |items: &[String]| items.join(" or ");
     let mut parts = Vec::new();
     if ids_digest.is_some() {
@@ -557,7 +558,7 @@ mod tests {
     }
 
     /// Fixed times, ids and addresses: the snapshots hold nothing that changes between runs.
-    fn spec(operation: OperationKind, selector: Selector) -> JobSpec {
+    fn spec(operation: OperationKind, selector: SelectorFields) -> JobSpec {
         let target = Target {
             server_url: "https://hatchet.example.com/".into(),
             tenant: "707d0855-80ab-4e1f-a156-f1c4546cbf52".into(),
@@ -586,11 +587,11 @@ mod tests {
 
     #[test]
     fn a_cancel_prompt_counts_and_names_the_default_statuses() {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
             workflows: vec!["cc".into()],
             metadata: parse_metadata(&["customer=acme".into()]).unwrap(),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let spec = spec(OperationKind::RunsCancel, selector);
         insta::assert_snapshot!(confirmation(&spec, &window(), now(), &found(20_412, &[])));
@@ -598,10 +599,10 @@ mod tests {
 
     #[test]
     fn a_replay_prompt_says_what_is_skipped_and_why() {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
             statuses: vec![RunStatus::Failed, RunStatus::Queued],
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let spec = spec(OperationKind::RunsReplay, selector);
         let found = found(
@@ -613,11 +614,11 @@ mod tests {
 
     #[test]
     fn a_reschedule_prompt_resolves_trigger_times() {
-        let selector = Selector {
+        let selector = SelectorFields {
             workflows: vec!["nightly".into(), "weekly".into()],
             trigger_after: Some(TimeSpec::Ahead("2h".into())),
             trigger_before: Some(TimeSpec::At(at("2026-12-01T00:00:00Z"))),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let operation = OperationKind::ScheduledReschedule {
             target: RescheduleTarget::Shift("1h".into()),
@@ -647,7 +648,7 @@ mod tests {
         let operation = OperationKind::ScheduledRecreate {
             of: "4dedb306b023c9fe-1".into(),
         };
-        let spec = spec(operation, Selector::default());
+        let spec = spec(operation, SelectorFields::default());
         let unbounded = Window {
             since: DateTime::UNIX_EPOCH,
             ..window()
@@ -656,9 +657,9 @@ mod tests {
     }
 
     fn job() -> JobRecord {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         JobRecord {
             id: "4dedb306b023c9fe-1".into(),

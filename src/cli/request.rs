@@ -12,7 +12,7 @@ use crate::app::{Error, Execution, JobRequest};
 use crate::config::{Overrides, Settings};
 use crate::job::{
     parse_metadata, parse_shift, parse_statuses, parse_time, OperationKind, RescheduleTarget,
-    Selector, SpecError, TimeSpec,
+    SelectorFields, SpecError, TimeSpec,
 };
 use crate::ops::Manifest;
 
@@ -89,7 +89,7 @@ pub fn job_request(
 ) -> Result<JobRequest, Error> {
     let a = select.into();
     let manifest = a.ids_file.as_deref().map(Manifest::read).transpose()?;
-    let selector = Selector {
+    let selector = SelectorFields {
         since: time_flag("since", a.since.as_deref())?,
         until: time_flag("until", a.until.as_deref())?,
         statuses: parse_statuses(&a.statuses)?,

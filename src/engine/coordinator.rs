@@ -650,7 +650,7 @@ mod tests {
     use super::*;
     use crate::engine::Resend;
     use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
-    use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+    use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
     use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
 
     #[derive(Debug, thiserror::Error)]
@@ -723,9 +723,9 @@ mod tests {
         let now = Utc::now();
         let spec = JobSpec::new(
             OperationKind::ScheduledDelete,
-            Selector {
+            SelectorFields {
                 workflows: vec!["w".into()],
-                ..Selector::default()
+                ..SelectorFields::default()
             },
             Target {
                 server_url: "http://127.0.0.1:1/".into(),

@@ -15,7 +15,7 @@ use super::{
     without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobState, NewItem, NewJob,
     PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
-use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
 
@@ -141,9 +141,9 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
     let now = Utc::now();
     let spec = JobSpec::new(
         OperationKind::ScheduledDelete,
-        Selector {
+        SelectorFields {
             workflows: vec!["w".into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         },
         Target {
             server_url: "http://127.0.0.1:1/".into(),
