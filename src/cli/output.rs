@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use unicode_width::UnicodeWidthStr;
 
 use super::args::Output;
 use crate::app::{BulkopsExitCode, Error, ReplayOffer, Survey};
@@ -404,26 +405,31 @@ pub struct Column {
     pub right: bool,
 }
 
-/// A text table, heading first, each column as wide as its widest value; the last column is
-/// not padded, so that a line carries no trailing spaces.
+/// A text table, heading first, each column as wide as its widest value in terminal cells (a
+/// wide character takes two); the last column is not padded, so that a line carries no
+/// trailing spaces.
 pub fn table(columns: &[Column], rows: &[Vec<String>]) -> Vec<String> {
+    let cells = |text: &str| UnicodeWidthStr::width(text);
     let width = |i: usize| {
         rows.iter()
-            .map(|row| row[i].chars().count())
-            .chain([columns[i].heading.chars().count()])
+            .map(|row| cells(&row[i]))
+            .chain([cells(columns[i].heading)])
             .max()
             .unwrap_or(0)
     };
     let widths: Vec<usize> = (0..columns.len()).map(width).collect();
-    let line = |cells: Vec<&str>| {
-        let last = cells.len() - 1;
-        let padded: Vec<String> = cells
+    let line = |values: Vec<&str>| {
+        let last = values.len() - 1;
+        let padded: Vec<String> = values
             .iter()
             .enumerate()
-            .map(|(i, cell)| match (columns[i].right, i == last) {
-                (true, _) => format!("{cell:>w$}", w = widths[i]),
-                (false, true) => cell.to_string(),
-                (false, false) => format!("{cell:<w$}", w = widths[i]),
+            .map(|(i, value)| {
+                let pad = " ".repeat(widths[i].saturating_sub(cells(value)));
+                match (columns[i].right, i == last) {
+                    (true, _) => format!("{pad}{value}"),
+                    (false, true) => value.to_string(),
+                    (false, false) => format!("{value}{pad}"),
+                }
             })
             .collect();
         padded.join("  ")
@@ -761,5 +767,31 @@ mod tests {
         let text = summary_text(Output::Json, &job(), &ending(&counts, &totals));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         insta::assert_snapshot!(serde_json::to_string_pretty(&value).unwrap());
+    }
+
+    /// Wide characters (CJK, emoji) take two terminal cells: columns are measured in cells,
+    /// so the columns after one still line up.
+    #[test]
+    fn a_table_measures_wide_characters_in_terminal_cells() {
+        let columns = [
+            Column {
+                heading: "NAME",
+                right: false,
+            },
+            Column {
+                heading: "N",
+                right: true,
+            },
+        ];
+        let rows = vec![
+            vec!["夜間の掃除".to_string(), "1".to_string()],
+            vec!["nightly".to_string(), "22".to_string()],
+        ];
+        let lines = table(&columns, &rows);
+        let ends: Vec<usize> = lines
+            .iter()
+            .map(|l| UnicodeWidthStr::width(l.as_str()))
+            .collect();
+        assert_eq!(ends, vec![14, 14, 14], "{lines:#?}");
     }
 }
