@@ -241,7 +241,7 @@ const CHUNK_ITEMS: &str = "SELECT i.seq, i.key, i.page, i.payload, i.attempts FR
 /// outcomes are matched to its items.
 const CHUNK_KEYS: &str = "SELECT i.seq, i.key FROM chunks c \
      JOIN items i ON i.job = c.job AND i.seq >= c.first_seq AND i.seq < c.end_seq \
-     WHERE c.job = ?1 AND c.chunk = ?2 AND i.chunk = ?2";
+     WHERE c.job = ?1 AND c.chunk = ?2 AND i.chunk = ?2 ORDER BY i.seq";
 
 const ITEM_COLUMNS: &str = "seq, key, page, payload, attempts";
 
@@ -1005,7 +1005,7 @@ impl Store {
             let job = job_number(&tx, job_id)?;
             let mut found = Outcomes::new(outcomes);
             let mut chunk_items = tx.prepare_cached(CHUNK_KEYS)?;
-            found.find_in(&mut chunk_items, params![job, chunk])?;
+            found.find_in(&mut chunk_items, Scan::Chunk(chunk), params![job, chunk])?;
             drop(chunk_items);
             found.write(&tx, job)?;
             // Items left pending (the server could not be reached) keep their chunk to be sent
@@ -1527,7 +1527,7 @@ const PAGE_READ_WORTH: usize = 8;
 /// Outcomes to write, each matched to its item's sequence number (by the item's id).
 struct Outcomes<'a> {
     outcomes: &'a [ItemOutcome],
-    seqs: Vec<Option<i64>>,
+    found: Vec<Option<Found>>,
     /// The outcomes not yet matched, by id.
     unmatched: HashMap<&'a str, Vec<usize>>,
 }
@@ -1540,7 +1540,7 @@ impl<'a> Outcomes<'a> {
         }
         Outcomes {
             outcomes,
-            seqs: vec![None; outcomes.len()],
+            found: vec![None; outcomes.len()],
             unmatched,
         }
     }
@@ -1551,6 +1551,7 @@ impl<'a> Outcomes<'a> {
     fn find_in(
         &mut self,
         stmt: &mut Statement<'_>,
+        scan: Scan,
         params: impl Params,
     ) -> Result<(usize, usize), Fault> {
         let (mut read, mut matched) = (0, 0);
@@ -1559,19 +1560,20 @@ impl<'a> Outcomes<'a> {
             if self.unmatched.is_empty() {
                 break;
             }
-            read += 1;
             let id = id_of(row.get_ref(1)?)?;
             if let Some(ats) = self.unmatched.remove(id.as_str()) {
                 matched += 1;
-                self.matched(&ats, row.get(0)?);
+                let seq = row.get(0)?;
+                self.matched(&ats, seq, Some((scan, read)));
             }
+            read += 1;
         }
         Ok((read, matched))
     }
 
-    fn matched(&mut self, ats: &[usize], seq: i64) {
+    fn matched(&mut self, ats: &[usize], seq: i64, row: Option<(Scan, usize)>) {
         for &at in ats {
-            self.seqs[at] = Some(seq);
+            self.found[at] = Some(Found { seq, row });
         }
     }
 
@@ -1584,7 +1586,8 @@ impl<'a> Outcomes<'a> {
         )?;
         let mut page_items = tx.prepare_cached(
             "SELECT i.seq, i.key FROM pages p JOIN items i ON i.job = p.job \
-             AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2",
+             AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2 \
+             ORDER BY i.seq",
         )?;
         let mut read_pages = true;
         while let Some(&id) = self.unmatched.keys().next() {
@@ -1596,44 +1599,101 @@ impl<'a> Outcomes<'a> {
             let Some((seq, page)) = found else {
                 continue;
             };
-            self.matched(&ats, seq);
+            self.matched(&ats, seq, None);
             if read_pages && !self.unmatched.is_empty() {
-                let (read, matched) = self.find_in(&mut page_items, params![job, page])?;
+                let (read, matched) =
+                    self.find_in(&mut page_items, Scan::Page(page), params![job, page])?;
                 read_pages = matched * PAGE_READ_WORTH >= read;
             }
         }
         Ok(())
     }
 
-    /// Writes every outcome into its item, in enumeration order (neighbours share pages).
+    /// Writes every outcome into its item, in enumeration order (neighbours share pages). A
+    /// run of items that were neighbours in one scan and get the same outcome (a chunk's items
+    /// all sent, say) is written by one statement over their range.
     fn write(mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
         self.find_by_key(tx, job)?;
         let now = ts(Utc::now());
-        let mut update = tx.prepare_cached(
-            "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), \
-             attempts = attempts + ?6, updated_at = ?7 WHERE job = ?1 AND seq = ?2",
-        )?;
-        let mut matched: Vec<(i64, &ItemOutcome)> = self
-            .seqs
+        const SET: &str = "UPDATE items SET state = ?4, reason = ?5, \
+             http_status = COALESCE(?6, http_status), attempts = attempts + ?7, updated_at = ?8 \
+             WHERE job = ?1 AND seq >= ?2 AND seq <= ?3";
+        let mut one = tx.prepare_cached(SET)?;
+        let mut in_chunk = tx.prepare_cached(&format!("{SET} AND chunk = ?9"))?;
+        let mut in_page = tx.prepare_cached(&format!("{SET} AND page = ?9"))?;
+        let mut matched: Vec<(Found, &ItemOutcome)> = self
+            .found
             .iter()
             .zip(self.outcomes)
-            .filter_map(|(seq, outcome)| seq.map(|seq| (seq, outcome)))
+            .filter_map(|(found, outcome)| found.map(|found| (found, outcome)))
             .collect();
         // Stable: outcomes for one item are written in the order given.
-        matched.sort_by_key(|(seq, _)| *seq);
-        for (seq, o) in matched {
-            update.execute(params![
-                job,
-                seq,
+        matched.sort_by_key(|(found, _)| found.seq);
+        let mut at = 0;
+        while at < matched.len() {
+            let (first, o) = matched[at];
+            let mut end = at + 1;
+            while end < matched.len()
+                && first.neighbours(&matched[end - 1].0, &matched[end].0)
+                && same_outcome(o, matched[end].1)
+            {
+                end += 1;
+            }
+            let last = matched[end - 1].0.seq;
+            let (state, status, attempts) = (
                 state_code(o.state),
-                o.reason,
                 o.http_status.map(i64::from),
                 i64::from(o.attempts),
-                now
-            ])?;
+            );
+            let set: [&dyn ToSql; 8] = [
+                &job, &first.seq, &last, &state, &o.reason, &status, &attempts, &now,
+            ];
+            let scan = first.row.map(|(scan, _)| scan).filter(|_| end > at + 1);
+            match scan {
+                Some(Scan::Chunk(chunk)) => {
+                    in_chunk.execute(&[&set[..], &[&chunk]].concat()[..])?
+                }
+                Some(Scan::Page(page)) => in_page.execute(&[&set[..], &[&page]].concat()[..])?,
+                None => one.execute(&set[..])?,
+            };
+            at = end;
         }
         Ok(())
     }
+}
+
+/// Where an outcome's item was found: in a scan of a chunk's or a page's items, at a row of it,
+/// or (`row` empty) by its key alone.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    seq: i64,
+    row: Option<(Scan, usize)>,
+}
+
+impl Found {
+    /// Whether `next` came right after `previous` in the scan that found `self`: then the range
+    /// from one to the other, within that scan's chunk or page, holds no other item.
+    fn neighbours(&self, previous: &Found, next: &Found) -> bool {
+        match (self.row, previous.row, next.row) {
+            (Some((scan, _)), Some((scan_p, at_p)), Some((scan_n, at_n))) => {
+                scan == scan_p && scan == scan_n && at_n == at_p + 1
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A scan that matched outcomes to items: the chunk's items (the chunk column tells them from
+/// others in its range), or the page's (all the items in its range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    Chunk(i64),
+    Page(i64),
+}
+
+fn same_outcome(a: &ItemOutcome, b: &ItemOutcome) -> bool {
+    (a.state, &a.reason, a.http_status, a.attempts)
+        == (b.state, &b.reason, b.http_status, b.attempts)
 }
 
 fn mark_chunk(
@@ -1826,6 +1886,32 @@ mod tests {
         assert_eq!(ids(&store.chunk_items(job, 1).unwrap()), ["b"]);
         assert_eq!(ids(&store.chunk_items(job, 2).unwrap()), ["c", "d"]);
         assert_eq!(ids(&store.chunk_items(job, 3).unwrap()), ["e"]);
+    }
+
+    /// A chunk's outcomes are written over its range in one statement when they are the same:
+    /// an item in that range that is not the chunk's (settled at its insert) keeps its own.
+    #[test]
+    fn a_chunks_outcomes_written_over_its_range_leave_other_items_in_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let job = bare_job(&store, 3);
+        let mut items = page(&["a", "b", "c"], true);
+        items.items.insert(
+            1,
+            NewItem {
+                id: "settled".into(),
+                payload: None,
+                settled: Some((ItemState::Skipped, "defined in code".into())),
+            },
+        );
+        store.commit_page(job, items).unwrap();
+        assert_eq!(ids(&store.chunk_items(job, 1).unwrap()), ["a", "b", "c"]);
+        let sent = ["c", "a", "b"].map(|id| outcome(id, ItemState::Sent));
+        store.finish_chunk(job, 1, &sent).unwrap();
+        let counts = store.counts(job).unwrap();
+        assert_eq!((counts.sent, counts.skipped), (3, 1), "{counts:?}");
+        let skipped = store.page_items(job, 0, ItemState::Skipped).unwrap();
+        assert_eq!((ids(&skipped), skipped[0].attempts), (vec!["settled"], 0));
     }
 
     #[test]
