@@ -313,7 +313,7 @@ impl Coordinator {
                 self.store(
                     ctx,
                     move |store, job| {
-                        let settled = settle_sent(store, job, state, &reason)?;
+                        let settled = store.settle_sent(job, state, &reason)?;
                         meter.items(operation, state, settled);
                         Ok(())
                     },
@@ -568,34 +568,6 @@ impl Coordinator {
             at: Some(Instant::now()),
             traffic,
         };
-    }
-}
-
-/// Gives every item still `sent` its final `state`, a batch at a time; returns how many.
-fn settle_sent(
-    store: &mut dyn Store,
-    job: &str,
-    state: ItemState,
-    reason: &str,
-) -> Result<u64, StoreError> {
-    let mut settled = 0;
-    loop {
-        let batch = store.items_in_state(job, ItemState::Sent, -1, 5000)?;
-        if batch.is_empty() {
-            return Ok(settled);
-        }
-        settled += batch.len() as u64;
-        let outcomes: Vec<ItemOutcome> = batch
-            .into_iter()
-            .map(|item| ItemOutcome {
-                id: item.id,
-                state,
-                reason: Some(reason.to_string()),
-                http_status: None,
-                attempts: 0,
-            })
-            .collect();
-        store.record_outcomes(job, &outcomes)?;
     }
 }
 

@@ -150,6 +150,15 @@ impl Store for Sqlite {
         Sqlite::record_outcomes(self, job_id, outcomes)
     }
 
+    fn settle_sent(
+        &mut self,
+        job_id: &str,
+        state: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        Sqlite::settle_sent(self, job_id, state, reason)
+    }
+
     fn requeue_for_resend(
         &mut self,
         job_id: &str,
