@@ -6,7 +6,7 @@
 //! /openapi.yaml) against it.
 //!
 //! - `auth`: the bearer token, compared in constant time;
-//! - `jobs`: submit, list, show, pause/resume/abort/retune, report;
+//! - `jobs`: submit, list, show, pause/resume/abort/retune, undo, report;
 //! - `events`: a job's progress as server-sent events;
 //! - `runner`: the jobs' runs on the process's actix System, and their answer to a submission;
 //! - `schedule`: scheduled jobs from `--jobs-dir`, each firing an ordinary job;
@@ -161,6 +161,7 @@ fn routes() -> Vec<Route> {
         route(Post, "/jobs/{id}/resume", false, jobs::resume),
         route(Post, "/jobs/{id}/abort", false, jobs::abort),
         route(Post, "/jobs/{id}/retune", false, jobs::retune),
+        route(Post, "/jobs/{id}/undo", false, jobs::undo),
         route(Get, "/jobs/{id}/report", false, jobs::report),
         route(Get, "/jobs/{id}/events", false, events::stream),
     ]
