@@ -1221,3 +1221,88 @@ fn handinger_jobs_run_over_http_validated_as_the_cli_validates_them_and_undo_put
     refused_as_the_cli(&served, &format!("/jobs/{job}/undo"), json!({}), 409, &cli);
     served.stops_cleanly();
 }
+
+#[test]
+fn check_config_checks_what_serve_checks_before_it_listens_and_never_listens() {
+    let (sim, dir, state) = sim_and_state();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
+    let examples = examples.to_str().expect("a path");
+    // The port is held here: serve binding it would fail; a check never binds.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = held.local_addr().unwrap().to_string();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = metrics.local_addr().unwrap().to_string();
+    let check = |args: &[&str]| {
+        run(sim
+            .bulkops(&state)
+            .args(["serve", "--check-config"])
+            .args(args))
+    };
+    let valid = check(&[
+        "--listen",
+        &listen,
+        "--metrics-addr",
+        &metrics_addr,
+        "--jobs-dir",
+        examples,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(valid.code, 0, "{}", valid.stderr);
+    assert_eq!(
+        valid.summary(),
+        json!({"valid": true, "listen": listen, "metrics_addr": metrics_addr, "scheduled_jobs": 2})
+    );
+    let text = check(&["--listen", &listen]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout.trim(),
+        format!("configuration valid: serve would listen on {listen}, with 0 scheduled jobs")
+    );
+
+    // Each refused with exit 2 and one line, as serve itself refuses it.
+    let bad_job = jobs_dir(
+        dir.path(),
+        &[(
+            "bad.toml",
+            "cron = \"61 * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n",
+        )],
+    );
+    let bad_job = bad_job.to_str().expect("a path");
+    // Each: serve's arguments, its environment, what the one line says.
+    type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refusals: [Refusal; 4] = [
+        (&["--listen", "0.0.0.0:0"], &[], "without an API token"),
+        (
+            &["--jobs-dir", bad_job],
+            &[],
+            "bad.toml: cron \"61 * * * *\"",
+        ),
+        (&[], &[("BULKOPS_RATE", "0")], "rate"),
+        (&["--metrics-addr", "nowhere"], &[], "nowhere"),
+    ];
+    for (args, env, says) in refusals {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args(["serve"]).args(args);
+        cmd.envs(env.iter().copied());
+        let served = run(&mut cmd);
+        let checked = run(sim
+            .bulkops(&state)
+            .args(["serve", "--check-config"])
+            .args(args)
+            .envs(env.iter().copied()));
+        assert_eq!(
+            (checked.code, served.code),
+            (2, 2),
+            "{args:?}: {}",
+            checked.stderr
+        );
+        let said = errors(&checked.stderr);
+        assert_eq!(said, errors(&served.stderr), "{args:?}");
+        assert_eq!(said.len(), 1, "{args:?}: {}", checked.stderr);
+        assert!(said[0].contains(says), "{args:?}: {}", said[0]);
+        assert!(checked.stdout.is_empty(), "{}", checked.stdout);
+    }
+    assert_eq!(sim.mutating_requests(), 0);
+    drop((held, metrics));
+}
