@@ -265,7 +265,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, for this run (1 to 64; not for a replay, which sends one request at a time) [default: the job\'s own, as it was created]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r

@@ -427,8 +427,8 @@ pub enum JobsCommand {
     Resume {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a
-        /// time) [env: BULKOPS_CONCURRENCY] [default: 4]
+        /// Most chunks in flight at once, for this run (1 to 64; not for a replay, which sends one
+        /// request at a time) [default: the job's own, as it was created]
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
         #[command(flatten)]

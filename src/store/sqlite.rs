@@ -97,7 +97,7 @@ const APPLICATION_ID: i32 = 0x626b_6f70;
 
 /// The schema this bulkops writes (`PRAGMA user_version`). A store of a later schema is refused:
 /// this bulkops would misread it.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// A file as the file system knows it: device and inode.
 type FileId = (u64, u64);
@@ -235,7 +235,7 @@ const CHUNK_ITEMS: &str = "SELECT seq, key, page, payload, attempts FROM items \
 const ITEM_COLUMNS: &str = "seq, key, page, payload, attempts";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds, concurrency";
 
 struct RawJob {
     id: String,
@@ -254,6 +254,7 @@ struct RawJob {
     reason: Option<String>,
     rate: Option<f64>,
     resend_rounds: u32,
+    concurrency: Option<i64>,
 }
 
 impl RawJob {
@@ -275,6 +276,7 @@ impl RawJob {
             reason: row.get(13)?,
             rate: row.get(14)?,
             resend_rounds: row.get(15)?,
+            concurrency: row.get(16)?,
         })
     }
 
@@ -299,6 +301,7 @@ impl RawJob {
             reason: self.reason,
             rate: self.rate,
             resend_rounds: self.resend_rounds,
+            concurrency: self.concurrency.and_then(|n| usize::try_from(n).ok()),
         })
     }
 }
@@ -468,6 +471,21 @@ fn copy_schema_1(tx: &Transaction<'_>) -> Result<(), Fault> {
     Ok(())
 }
 
+/// Schema 3: each job's concurrency (`jobs.concurrency`), which its resumes keep. A step of its
+/// own, after the others, and idempotent: a file of schema 2 gains the column, NULL for its
+/// jobs (they resume with the configured concurrency, as before).
+fn add_job_concurrency(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let present: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'concurrency'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch("ALTER TABLE jobs ADD COLUMN concurrency INTEGER")?;
+    }
+    Ok(())
+}
+
 /// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
 /// or old state file at the same instant do not race (one would add a column the other added).
 fn migrate(conn: &mut Connection) -> Result<(), Fault> {
@@ -485,6 +503,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Fault> {
     if schema_1 {
         copy_schema_1(&tx)?;
     }
+    add_job_concurrency(&tx)?;
     let marked: bool = tx.query_row(
         "SELECT application_id = ?1 AND user_version = ?2 \
          FROM pragma_application_id, pragma_user_version",
@@ -1253,9 +1272,9 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat, number) \
+         created_at, started_by, reason, owner, heartbeat, number, concurrency) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9, \
-         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs))",
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs), ?13)",
         params![
             id,
             new.identity,
@@ -1268,7 +1287,8 @@ fn insert_job(
             ts(now),
             new.started_by,
             new.reason,
-            owner
+            owner,
+            new.concurrency as i64
         ],
     )?;
     Ok(id)

@@ -126,5 +126,44 @@ fn a_replay_interrupted_under_schema_1_resumes_to_completion_replaying_each_run_
     let stats = sim.stats();
     assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
     assert_eq!(stats["replayed_runs"], 3_000);
-    assert_eq!(schema_version(&state), 2, "the file was migrated");
+    assert_eq!(schema_version(&state), 3, "the file was migrated");
+}
+
+#[test]
+fn a_job_interrupted_under_schema_2_resumes_with_the_configured_concurrency() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    let first = interrupt_after_progress(sim.bulkops(&state).args([
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--rate",
+        "4",
+        "--chunk-size",
+        "100",
+        "--concurrency",
+        "1",
+    ]));
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let job = first.summary()["job"].as_str().unwrap().to_string();
+    // Schema 2 had no jobs.concurrency.
+    rusqlite::Connection::open(&state)
+        .unwrap()
+        .execute_batch("ALTER TABLE jobs DROP COLUMN concurrency; PRAGMA user_version = 2;")
+        .unwrap();
+    assert_eq!(schema_version(&state), 2);
+    let window = crate::control::window_of_resume(&sim, &state, &job, &[]);
+    assert_eq!(
+        window, 2.0,
+        "the default concurrency of 4: its own was not kept"
+    );
+    assert_eq!(schema_version(&state), 3, "the file was migrated");
+    let again = crate::control::window_of_resume(&sim, &state, &job, &["--concurrency", "2"]);
+    assert_eq!(again, 1.0);
 }
