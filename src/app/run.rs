@@ -328,6 +328,7 @@ pub(super) async fn run_planned(
         window,
         cursor: op.initial_cursor(),
         chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
+        concurrency: ops::rules::concurrency(&stored, settings.concurrency),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -670,8 +671,13 @@ async fn execute(
     let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
+    // The job's own concurrency holds on resume unless --concurrency says otherwise.
+    let concurrency = exec
+        .concurrency
+        .or(job.concurrency)
+        .unwrap_or(settings.concurrency);
     let engine_settings = EngineSettings {
-        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,

@@ -683,6 +683,7 @@ mod tests {
             reason: None,
             rate: None,
             resend_rounds: 0,
+            concurrency: Some(4),
         }
     }
 

@@ -715,6 +715,7 @@ mod tests {
             },
             cursor: "start".into(),
             chunk_size: 10,
+            concurrency: 4,
             started_by: "test".into(),
             reason: None,
         };

@@ -26,7 +26,7 @@ fn schedules(sim: &HandingerSim, state: &Path, args: &[&str]) -> Ran {
 }
 
 /// Every live schedule of the simulator, with its worker.
-fn live(sim: &HandingerSim) -> Vec<(String, Value)> {
+pub(crate) fn live(sim: &HandingerSim) -> Vec<(String, Value)> {
     let dump = sim.dump();
     let workers = dump["workers"].as_object().expect("workers").clone();
     workers
