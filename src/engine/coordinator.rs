@@ -308,12 +308,23 @@ impl Coordinator {
                 move |store, job| store.set_chunk_state(job, chunk, ChunkState::Pending),
                 Event::ChunkReset,
             ),
-            Command::SettleSent { state, reason } => {
+            Command::SettleSent {
+                state,
+                reason,
+                older_than,
+            } => {
                 let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
+                let owner = self.settings.owner.clone();
+                let sent_before = Utc::now()
+                    - chrono::TimeDelta::from_std(older_than).unwrap_or(chrono::TimeDelta::MAX);
                 self.store(
                     ctx,
                     move |store, job| {
-                        let settled = settle_sent(store, job, state, &reason)?;
+                        let judge = Judge {
+                            owner: &owner,
+                            sent_before,
+                        };
+                        let settled = settle_sent(store, job, &judge, state, &reason)?;
                         meter.items(operation, state, settled);
                         Ok(())
                     },
@@ -571,19 +582,29 @@ impl Coordinator {
     }
 }
 
-/// Gives every item still `sent` its final `state`, a batch at a time; returns how many.
+/// Who settles `sent` items, and which: see `Store::settleable_sent`.
+struct Judge<'a> {
+    owner: &'a str,
+    sent_before: chrono::DateTime<Utc>,
+}
+
+/// Gives every item still `sent` that `judge` may settle its final `state`, a batch at a
+/// time; returns how many.
 fn settle_sent(
     store: &mut dyn Store,
     job: &str,
+    judge: &Judge<'_>,
     state: ItemState,
     reason: &str,
 ) -> Result<u64, StoreError> {
     let mut settled = 0;
+    let mut after = -1;
     loop {
-        let batch = store.items_in_state(job, ItemState::Sent, -1, 5000)?;
-        if batch.is_empty() {
+        let batch = store.settleable_sent(job, judge.owner, judge.sent_before, after, 5000)?;
+        let Some(last) = batch.last() else {
             return Ok(settled);
-        }
+        };
+        after = last.seq;
         settled += batch.len() as u64;
         let outcomes: Vec<ItemOutcome> = batch
             .into_iter()

@@ -139,10 +139,12 @@ pub enum Command {
     },
     /// A chunk taken but never sent is pending again.
     ResetChunk(i64),
-    /// Every item still `sent` gets this final state.
+    /// Every item still `sent` that this run may judge gets this final state: on a shared
+    /// store those it sent, and those of a gone replica sent more than `older_than` ago.
     SettleSent {
         state: ItemState,
         reason: String,
+        older_than: Duration,
     },
     ReadVerifyRound,
     Wait(Duration),
@@ -380,11 +382,9 @@ impl Machine {
             Event::Settled(settled) => {
                 self.out.checking = false;
                 match settled {
-                    // Other replicas may still have items out: the counts decide.
-                    Ok(()) if self.shared => {
-                        self.out.checking = true;
-                        self.emit(Command::ReadVerifyRound);
-                    }
+                    // Other replicas may still have items out, which they judge themselves:
+                    // the counts decide, after a moment.
+                    Ok(()) if self.shared => self.emit(Command::Wait(self.rules.verify_poll)),
                     Ok(()) => self.close(true),
                     Err(e) => self.fail(e.into(), now),
                 }
@@ -641,16 +641,20 @@ impl Machine {
     fn start_verify(&mut self, now: Instant) {
         self.phase = Phase::Verify;
         if !self.rules.verify {
-            return self.settle(ItemState::Done, NOT_VERIFIED.into());
+            return self.settle(ItemState::Done, NOT_VERIFIED.into(), Duration::ZERO);
         }
         self.emit(Command::Stage(Stage::Verifying));
         self.verify_started = Some(now);
         self.verify_next(now);
     }
 
-    fn settle(&mut self, state: ItemState, reason: String) {
+    fn settle(&mut self, state: ItemState, reason: String, older_than: Duration) {
         self.out.checking = true;
-        self.emit(Command::SettleSent { state, reason });
+        self.emit(Command::SettleSent {
+            state,
+            reason,
+            older_than,
+        });
     }
 
     fn verify_next(&mut self, now: Instant) {
@@ -682,7 +686,7 @@ impl Machine {
         }
         if !self.rules.verify {
             // Sent by another replica since this one settled its own.
-            return self.settle(ItemState::Done, NOT_VERIFIED.into());
+            return self.settle(ItemState::Done, NOT_VERIFIED.into(), Duration::ZERO);
         }
         let waited = self
             .verify_started
@@ -728,10 +732,12 @@ impl Machine {
             Some(resend) => self.settle(
                 ItemState::Failed,
                 format!("{} (sent {} times)", resend.reason, self.resends + 1),
+                self.rules.verify_timeout,
             ),
             None => self.settle(
                 ItemState::Unconfirmed,
                 format!("not confirmed by the server within {timeout}s (--verify-timeout)"),
+                self.rules.verify_timeout,
             ),
         }
     }
@@ -1255,6 +1261,7 @@ mod tests {
         let Some(Command::SettleSent {
             state: ItemState::Failed,
             reason,
+            ..
         }) = settle.last()
         else {
             panic!("the rounds are spent: {settle:?}")

@@ -110,6 +110,23 @@ pub trait Store: Send {
         Ok(None)
     }
 
+    /// Up to `limit` items still `sent` after `after_seq`, in order, that `owner` may settle
+    /// now that its confirmation window ran out: where jobs are shared, those it sent itself,
+    /// and those of a sender that is gone once sent before `sent_before` (a live replica
+    /// judges its own by its own `--verify-timeout`); elsewhere every one, since this process
+    /// sent them all.
+    fn settleable_sent(
+        &self,
+        job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let _ = (owner, sent_before);
+        self.items_in_state(job_id, ItemState::Sent, after_seq, limit)
+    }
+
     // --- pages and manifests -----------------------------------------------------------
 
     /// One enumerated page, its cursor advance and the chunks it completes, atomically.

@@ -28,9 +28,10 @@ use crate::job::{JobSpec, Window};
 
 /// The schema, one migration per version, applied in order; `bulkops_schema` records the
 /// versions applied. A database of a later version is refused: this bulkops would misread it.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("postgres/migrations/0001_store.sql"),
     include_str!("postgres/migrations/0002_replicas.sql"),
+    include_str!("postgres/migrations/0003_replicas_once.sql"),
 ];
 
 /// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
@@ -774,6 +775,33 @@ impl Store for PgStore {
         self.with(|client| read_lease(client, id, false))
     }
 
+    /// A chunk's items are its sender's (`chunks.sent_by`) to judge while that replica is live;
+    /// those of one that is gone (or of nobody: found by reconciliation) are anyone's once their
+    /// window ran out.
+    fn settleable_sent(
+        &self,
+        job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items i \
+                 LEFT JOIN chunks c ON c.job_id = i.job_id AND c.chunk = i.chunk \
+                 WHERE i.job_id = $1 AND i.state = 'sent' AND i.seq > $4 \
+                 AND (c.sent_by = $2 OR (i.updated_at < $3 AND NOT EXISTS \
+                      (SELECT 1 FROM replicas r WHERE r.job_id = i.job_id \
+                       AND r.owner = c.sent_by))) \
+                 ORDER BY i.seq LIMIT $5"
+            );
+            let params: [&(dyn postgres::types::ToSql + Sync); 5] =
+                [&job_id, &owner, &sent_before, &after_seq, &(limit as i64)];
+            items_from_rows(client.query(&sql, &params)?)
+        })
+    }
+
     /// One page in one transaction, the job row locked so that pages of one job are numbered
     /// one after the other. An id already enumerated (in this page or before) is passed over.
     fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
@@ -1001,9 +1029,9 @@ impl Store for PgStore {
                 ChunkState::Done
             };
             tx.execute(
-                "UPDATE chunks SET state = $3, owner = NULL, lease_until = NULL \
+                "UPDATE chunks SET state = $3, owner = NULL, lease_until = NULL, sent_by = $4 \
                  WHERE job_id = $1 AND chunk = $2",
-                &[&job_id, &chunk, &state.as_str()],
+                &[&job_id, &chunk, &state.as_str(), &holder],
             )?;
             Ok(())
         })

@@ -355,3 +355,76 @@ fn three_replicas_on_one_replay_killed_twice_replay_each_run_once() {
     assert_eq!(stats["replayed_runs"], 3_000);
     assert_eq!(stats["wedged_runs"], 0);
 }
+
+/// The chunks `replica`'s debug log says it answered (sent and got an answer for).
+fn chunks_answered(replica: &Ran) -> Vec<i64> {
+    replica
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "chunk answered")
+        .filter(|line| line["fields"]["interrupted"] == false)
+        .filter_map(|line| line["span"]["chunk"].as_i64())
+        .collect()
+}
+
+#[test]
+fn a_replicas_verify_timeout_settles_only_the_items_it_may_judge() {
+    // A cancel shows on the server 3 s after it was accepted.
+    let sim = Sim::start_with(&["--cancel-delay-ms", "3000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 5_000, "QUEUED", "wf", 20, 1, json!({}));
+    // The first replica gives up on a confirmation after 1 s, the second waits a minute: the
+    // first's timeout must not settle what the second sent.
+    let command = |verify_timeout: &str| {
+        let mut cmd = on_postgres(&sim, &state);
+        cmd.args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+            .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "10"])
+            .args(["--verify-timeout", verify_timeout])
+            .env("BULKOPS_VERIFY_POLL", "100ms")
+            .env("RUST_LOG", "bulkops=debug");
+        cmd
+    };
+    let impatient = Replica::start(&mut command("1s"));
+    impatient.wait_for_progress();
+    let patient = Replica::start(&mut command("60s"));
+    let (impatient, patient) = (impatient.wait(), patient.wait());
+    for ran in [&impatient, &patient] {
+        assert!(ran.code <= 1, "{}", ran.stderr);
+    }
+    let sent_by_patient = chunks_answered(&patient);
+    assert!(
+        sent_by_patient.len() > 3,
+        "the second replica took part: {sent_by_patient:?}"
+    );
+    let mut db = database(&state);
+    let rows = db
+        .query(
+            "SELECT chunk, state, COALESCE(reason, '') FROM items \
+             WHERE chunk = ANY($1) AND state <> 'done'",
+            &[&sent_by_patient],
+        )
+        .expect("items");
+    let early: Vec<(i64, String, String)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert!(
+        early.is_empty(),
+        "{} items the second replica sent (and would have confirmed within its minute) were \
+         settled by the first: {:?}",
+        early.len(),
+        early.first()
+    );
+    // The first one's own items did run out of time.
+    let unconfirmed: i64 = db
+        .query_one(
+            "SELECT COUNT(*) FROM items WHERE state = 'unconfirmed'",
+            &[],
+        )
+        .expect("items")
+        .get(0);
+    assert!(unconfirmed > 0, "the first replica's items ran out of time");
+    assert_eq!(sim.count("wf", "CANCELLED"), 5_000);
+}
