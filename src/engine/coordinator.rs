@@ -39,8 +39,15 @@ pub struct EngineSettings {
 /// How a run of the engine ended.
 #[derive(Debug)]
 pub enum RunOutcome {
-    /// Every item reached a final state; the job is finished.
+    /// Every item reached a final state; this run finished the job.
     Finished(Counts),
+    /// This replica's part of a shared job is done: the replica `by` completes the job and
+    /// reports it, or did (`finished`).
+    Elsewhere {
+        counts: Counts,
+        by: String,
+        finished: bool,
+    },
     /// Stopped by a signal or an error before the end; the job can be resumed.
     Interrupted {
         counts: Counts,
@@ -336,6 +343,14 @@ impl Coordinator {
                 |store, job| Ok((store.counts(job)?, store.pages_with(job, ItemState::Sent)?)),
                 Event::VerifyRound,
             ),
+            Command::Complete => {
+                let owner = self.settings.owner.clone();
+                self.store(
+                    ctx,
+                    move |store, job| store.complete_job(job, &owner, Utc::now()),
+                    Event::Completed,
+                );
+            }
             Command::Wait(pause) => {
                 ctx.run_later(pause, |act, ctx| act.on(Event::PollDue, ctx));
             }
@@ -370,27 +385,15 @@ impl Coordinator {
                     },
                 );
             }
-            Command::Close { finished } => {
+            Command::Close => {
                 let owner = self.settings.owner.clone();
                 self.store(
                     ctx,
-                    move |store, job| {
-                        let released = store.release_job(job, &owner);
-                        let finished = if finished {
-                            store.set_job_state(job, JobState::Finished, Utc::now())
-                        } else {
-                            Ok(())
-                        };
-                        Ok((released, finished, store.counts(job)))
-                    },
+                    move |store, job| Ok((store.release_job(job, &owner), store.counts(job))),
                     |closed: Result<_, StoreError>| {
-                        let (released, finished, counts) =
-                            closed.unwrap_or_else(|e| (Err(e.clone()), Err(e.clone()), Err(e)));
-                        Event::Closed {
-                            released,
-                            finished,
-                            counts,
-                        }
+                        let (released, counts) =
+                            closed.unwrap_or_else(|e| (Err(e.clone()), Err(e)));
+                        Event::Closed { released, counts }
                     },
                 );
             }
@@ -398,7 +401,7 @@ impl Coordinator {
                 self.progress.finish();
                 if let Some(done) = self.done.take() {
                     let totals = self.totals();
-                    let finished = matches!(outcome, RunOutcome::Finished(_));
+                    let finished = !matches!(outcome, RunOutcome::Interrupted { .. });
                     let operation = self.operation_name();
                     let meter = &self.settings.meter;
                     meter.run_ended(&self.job.id, operation, totals.elapsed, finished);

@@ -26,8 +26,8 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Sharing, StoreError,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
+    Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
 };
 
 /// A chunk taken for sending, with the items that still need a request.
@@ -108,6 +108,22 @@ pub trait Store: Send {
     ) -> Result<Option<Sharing>, StoreError> {
         let _ = (id, owner, now);
         Ok(None)
+    }
+
+    /// Completes the job once, for the one replica that finds nothing left, in one transaction:
+    /// finished (and `Completed`) when no item is pending or sent; `Elsewhere` when another
+    /// replica finished it, or holds it while `owner` has nothing of its own left to judge;
+    /// else `Open`. Where jobs are not shared, the caller is the only process: the job is
+    /// finished.
+    fn complete_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Completion, StoreError> {
+        let _ = owner;
+        self.set_job_state(id, JobState::Finished, now)?;
+        Ok(Completion::Completed)
     }
 
     /// Up to `limit` items still `sent` after `after_seq`, in order, that `owner` may settle

@@ -21,8 +21,8 @@ use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use self::fault::Fault;
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
+    Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
 };
 use crate::job::{JobSpec, Window};
 
@@ -773,6 +773,69 @@ impl Store for PgStore {
 
     fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
         self.with(|client| read_lease(client, id, false))
+    }
+
+    /// With the job row locked, so that of two replicas finding nothing left at once one
+    /// completes the job and the other learns it.
+    fn complete_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Completion, StoreError> {
+        self.in_transaction(|tx| {
+            let row = tx.query_one(
+                "SELECT state, COALESCE(finished_by, '') FROM jobs WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?;
+            let (state, finished_by): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            match state.parse::<JobState>().map_err(Fault::Damaged)? {
+                JobState::Finished => {
+                    let by = if finished_by.is_empty() {
+                        "another process".to_string()
+                    } else {
+                        finished_by
+                    };
+                    return Ok(Completion::Elsewhere { by, finished: true });
+                }
+                // Paused or aborted from outside: the control poll stops the run.
+                JobState::Running => {}
+                _ => return Ok(Completion::Open),
+            }
+            let row = tx.query_one(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE job_id = $1 \
+                    AND state IN ('pending', 'sent')), \
+                 EXISTS (SELECT 1 FROM items i JOIN chunks c \
+                    ON c.job_id = i.job_id AND c.chunk = i.chunk \
+                    WHERE i.job_id = $1 AND i.state = 'sent' AND c.sent_by = $2)",
+                &[&id, &owner],
+            )?;
+            let (open, own_sent): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+            if !open {
+                tx.execute(
+                    "UPDATE jobs SET state = 'finished', finished_at = $2, finished_by = $3 \
+                     WHERE id = $1",
+                    &[&id, &now, &owner],
+                )?;
+                return Ok(Completion::Completed);
+            }
+            if own_sent {
+                return Ok(Completion::Open);
+            }
+            match read_lease(tx, id, false)? {
+                Some(lease) if lease.owner != owner && lease.is_held(now) => {
+                    Ok(Completion::Elsewhere {
+                        by: lease.owner,
+                        finished: false,
+                    })
+                }
+                // The holder is gone: this replica holds the job from now on, and sees it out.
+                _ => {
+                    let _ = take_lease(tx, id, owner, now)?;
+                    Ok(Completion::Open)
+                }
+            }
+        })
     }
 
     /// A chunk's items are its sender's (`chunks.sent_by`) to judge while that replica is live;

@@ -199,7 +199,6 @@ fn three_replicas_share_a_cancel_and_a_killed_one_is_taken_over() {
     let took = started.elapsed();
     for (name, ran) in [("second", &second), ("third", &third)] {
         assert_eq!(ran.code, 0, "the {name} replica:\n{}", ran.stderr);
-        assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
         let requests = ran.summary()["run"]["requests"]
             .as_u64()
             .unwrap_or_default();
@@ -209,6 +208,13 @@ fn three_replicas_share_a_cancel_and_a_killed_one_is_taken_over() {
             ran.stdout
         );
     }
+
+    // One of the two completed the job and reported it.
+    let reported = [&second, &third]
+        .iter()
+        .filter(|ran| ran.summary()["report"].is_string())
+        .count();
+    assert_eq!(reported, 1, "{}\n{}", second.stdout, third.stdout);
 
     // Every run cancelled, nothing else touched.
     assert_eq!(sim.count("wf", "CANCELLED"), 100_000);
@@ -427,4 +433,67 @@ fn a_replicas_verify_timeout_settles_only_the_items_it_may_judge() {
         .get(0);
     assert!(unconfirmed > 0, "the first replica's items ran out of time");
     assert_eq!(sim.count("wf", "CANCELLED"), 5_000);
+}
+
+#[test]
+fn a_shared_job_is_completed_and_reported_once_by_the_replica_that_completes_it() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 4_000, "QUEUED", "wf", 20, 1, json!({}));
+    let start = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+                .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "20"])
+                .env("BULKOPS_VERIFY_POLL", "100ms"),
+        )
+    };
+    let first = start();
+    first.wait_for_progress();
+    let others = [start(), start()];
+    let owners: Vec<String> = std::iter::once(&first)
+        .chain(&others)
+        .map(|r| lease_owner(r.pid()))
+        .collect();
+    let ran: Vec<Ran> = std::iter::once(first)
+        .chain(others)
+        .map(Replica::wait)
+        .collect();
+    for r in &ran {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.summary()["counts"]["total"], 4_000, "{}", r.stdout);
+    }
+    let completing: Vec<usize> = (0..ran.len())
+        .filter(|&i| ran[i].summary()["report"].is_string())
+        .collect();
+    assert_eq!(
+        completing.len(),
+        1,
+        "one replica completes and reports the job: {:#?}",
+        ran.iter().map(Ran::summary).collect::<Vec<_>>()
+    );
+    let finisher = completing[0];
+    let summary = ran[finisher].summary();
+    assert_eq!(summary["state"], "finished");
+    assert_eq!(summary["counts"]["done"], 4_000, "{summary}");
+    let report = std::fs::read_to_string(summary["report"].as_str().unwrap()).expect("report");
+    assert_eq!(report.lines().count(), 4_001, "a header and every item");
+    // The others say which replica finishes it.
+    for (i, r) in ran.iter().enumerate().filter(|(i, _)| *i != finisher) {
+        let note = r.summary()["note"].as_str().unwrap_or_default().to_string();
+        assert!(
+            note.contains(&owners[finisher]),
+            "replica {i} names {} as the one finishing the job: {note}",
+            owners[finisher]
+        );
+    }
+    let mut db = database(&state);
+    let row = db
+        .query_one("SELECT state, finished_by FROM jobs", &[])
+        .expect("the job");
+    let (job_state, by): (String, Option<String>) = (row.get(0), row.get(1));
+    assert_eq!(job_state, "finished");
+    assert_eq!(by.as_deref(), Some(owners[finisher].as_str()));
+    assert_eq!(sim.count("wf", "CANCELLED"), 4_000);
 }
