@@ -303,7 +303,12 @@ impl Coordinator {
                 self.store(
                     ctx,
                     move |store, job| {
-                        store.finish_chunk(job, chunk, &outcomes)?;
+                        if let Err(e) = store.finish_chunk(job, chunk, &outcomes) {
+                            if matches!(e, StoreError::ChunkTaken { .. }) {
+                                meter.chunk_taken_over(operation);
+                            }
+                            return Err(e);
+                        }
                         tally(meter.as_ref(), operation, &outcomes);
                         Ok(outcomes)
                     },
@@ -1001,6 +1006,9 @@ mod tests {
         }
         fn lease_takeover(&self, operation: &'static str) {
             self.hear(format!("takeover {operation}"));
+        }
+        fn chunk_taken_over(&self, operation: &'static str) {
+            self.hear(format!("chunk taken over {operation}"));
         }
         fn run_ended(&self, job: &str, _: &'static str, _: Duration, finished: bool) {
             self.hear(format!("ended {job} finished={finished}"));

@@ -373,6 +373,16 @@ impl Machine {
                 self.out.chunks -= 1;
                 match recorded {
                     Ok(outcomes) => self.chunk_recorded(&outcomes, now),
+                    // This replica stalled past its lease on the chunk and another took it:
+                    // that one sends and records it, and this one goes on with others.
+                    Err(StoreError::ChunkTaken { chunk, .. }) => {
+                        tracing::warn!(
+                            job = %self.rules.job,
+                            chunk,
+                            "another replica took this chunk after this one's lease on it ran out (a stall): its outcomes are that replica's to record; going on with other chunks"
+                        );
+                        self.dispatch(now);
+                    }
                     Err(e) => self.fail(e.into(), now),
                 }
             }
@@ -1584,6 +1594,47 @@ mod tests {
         assert!(
             matches!(&outcome, RunOutcome::Elsewhere { by, finished: true, .. } if by == "host:2"),
             "finished by the other replica, which reports it: {outcome:?}"
+        );
+    }
+
+    #[test]
+    fn a_chunk_another_replica_took_is_dropped_and_the_run_goes_on_with_others() {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, true, true)),
+                ..enumerated()
+            },
+        );
+        drive.start_executing();
+        let sent = drive.on(Event::ChunksTaken(Ok(vec![chunk(1)])));
+        let Some(Command::Send { executor, .. }) = sent.first() else {
+            panic!("{sent:?}")
+        };
+        let executor = *executor;
+        drive.on(Event::ChunksTaken(Ok(vec![])));
+        drive.on(answered(executor, 1, Some(outcomes(1, ItemState::Sent))));
+        // This replica stalled past its lease on chunk 1, and another one took it.
+        let taken = StoreError::ChunkTaken {
+            job: "job".into(),
+            chunk: 1,
+        };
+        let next = drive.on(Event::ChunkRecorded(Err(taken)));
+        assert!(
+            !has(&next, |c| matches!(
+                c,
+                Command::StopSending | Command::Close
+            )),
+            "a chunk another replica sends is no reason to stop: {next:?}"
+        );
+        assert!(
+            has(&next, |c| matches!(c, Command::TakeChunks { after: 0, .. })),
+            "takes other chunks: {next:?}"
+        );
+        assert_eq!(
+            drive.machine.counts().sent,
+            0,
+            "its outcomes are the other's"
         );
     }
 

@@ -1060,7 +1060,8 @@ impl Store for PgStore {
     }
 
     /// Refused with `StoreError::ChunkTaken`, writing nothing, when another holder took the
-    /// chunk after this store's lease on it ran out: that holder sends it and records it.
+    /// chunk after this store's lease on it ran out: that holder sends it and records it (or
+    /// already did: a chunk done is nobody's, and its outcomes are written once).
     fn finish_chunk(
         &mut self,
         job_id: &str,
@@ -1070,7 +1071,8 @@ impl Store for PgStore {
         let holder = self.holder.clone();
         self.in_transaction(|tx| {
             let sql = format!(
-                "SELECT {FREE_FOR_ME} FROM chunks WHERE job_id = $1 AND chunk = $3 FOR UPDATE"
+                "SELECT state <> 'done' AND {FREE_FOR_ME} FROM chunks \
+                 WHERE job_id = $1 AND chunk = $3 FOR UPDATE"
             );
             let free: Option<bool> = match tx.query_opt(&sql, &[&job_id, &holder, &chunk])? {
                 Some(row) => row.try_get(0)?,

@@ -497,3 +497,92 @@ fn a_shared_job_is_completed_and_reported_once_by_the_replica_that_completes_it(
     assert_eq!(by.as_deref(), Some(owners[finisher].as_str()));
     assert_eq!(sim.count("wf", "CANCELLED"), 4_000);
 }
+
+#[test]
+fn a_replica_whose_stalled_chunk_was_taken_drops_it_and_goes_on() {
+    let sim = Sim::start();
+    sim.faults(json!({"latency_ms": 30}));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 4_000, "QUEUED", "wf", 20, 1, json!({}));
+    let start = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+                .args(["--yes", "-o", "json", "--chunk-size", "50", "--rate", "20"])
+                .env("BULKOPS_VERIFY_POLL", "200ms"),
+        )
+    };
+    // The first holds the job's lease and so sees it out; the second stalls.
+    let holder = start();
+    holder.wait_for_progress();
+    let stalled = start();
+    stalled.wait_for_progress();
+    let mut db = database(&state);
+    let (holder_owner, stalled_owner) = (lease_owner(holder.pid()), lease_owner(stalled.pid()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let chunk: i64 = loop {
+        signal(stalled.pid(), "-STOP");
+        let held = db
+            .query_opt(
+                "SELECT chunk FROM chunks WHERE owner = $1 AND state = 'pending' LIMIT 1",
+                &[&stalled_owner],
+            )
+            .expect("chunks");
+        if let Some(row) = held {
+            break row.get(0);
+        }
+        signal(stalled.pid(), "-CONT");
+        assert!(
+            Instant::now() < deadline,
+            "the second replica never held a chunk"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Its lease on the chunk runs out (30 s without a heartbeat) and the holder takes it.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let taken: bool = db
+            .query_one(
+                "SELECT owner = $3 OR (state = 'done' AND sent_by = $3) FROM chunks \
+                 WHERE chunk = $1 AND owner IS DISTINCT FROM $2",
+                &[&chunk, &stalled_owner, &holder_owner],
+            )
+            .map(|row| row.get::<_, Option<bool>>(0).unwrap_or(false))
+            .unwrap_or(false);
+        if taken {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody took the stalled chunk {chunk}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(stalled.pid(), "-CONT");
+    let (holder, stalled) = (holder.wait(), stalled.wait());
+    assert_eq!(holder.code, 0, "{}", holder.stderr);
+    assert_eq!(
+        stalled.code, 0,
+        "the stalled replica goes on: {}",
+        stalled.stderr
+    );
+    assert!(
+        stalled.stderr.contains("another replica took this chunk"),
+        "{}",
+        stalled.stderr
+    );
+    assert_eq!(sim.count("wf", "CANCELLED"), 4_000);
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts) FROM items",
+            &[],
+        )
+        .expect("items");
+    let (done, most): (i64, i32) = (row.get(0), row.get(1));
+    assert_eq!(
+        (done, most),
+        (4_000, 1),
+        "the stalled one's outcomes were not recorded"
+    );
+}
