@@ -50,6 +50,10 @@ const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
 /// How long opening waits for the server before giving up, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The first and the longest pause between attempts to connect again.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_LONGEST: Duration = Duration::from_secs(2);
+
 /// Report rows read per query: a report streams without loading the whole job.
 const REPORT_BATCH: i32 = 1000;
 
@@ -63,6 +67,12 @@ const FREE_FOR_ME: &str = "(owner IS NULL OR owner = $2 OR lease_until < now())"
 
 pub struct PgStore {
     client: RefCell<Connection>,
+    /// How to connect again when the connection is lost (a server restart, a terminated
+    /// backend).
+    config: postgres::Config,
+    /// Since when the connection is lost and not made again: reconnecting is given up after
+    /// `LEASE_TIMEOUT`, when other replicas count this one as gone.
+    lost_since: std::cell::Cell<Option<std::time::Instant>>,
     /// The URL without its password: what errors name.
     place: Place,
     /// Who this store takes chunks as: the process, as a job's lease names it.
@@ -157,40 +167,104 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("bulkops");
         }
-        let mut client =
-            off_the_runtime(|| config.connect(NoTls)).map_err(|e| StoreError::Inaccessible {
+        let client = connect(&config).map_err(|e| match e {
+            Fault::Pg(e) => StoreError::Inaccessible {
                 place: place.clone(),
                 reason: fault::told(&e),
-            })?;
-        off_the_runtime(|| ready(&mut client)).map_err(|fault| fault.at(&place))?;
+            },
+            fault => fault.at(&place),
+        })?;
         Ok(PgStore {
             client: RefCell::new(Connection(Some(client))),
+            config,
+            lost_since: std::cell::Cell::new(None),
             place,
             holder: holder.to_string(),
         })
     }
 
-    /// Runs `op` on the connection and puts its failure in terms of the store.
+    /// Runs `op` on the connection and puts its failure in terms of the store. A connection
+    /// found lost is made again (`reconnect`) and `op` run again: every `op` given here is one
+    /// statement that sets what it sets (run twice, it leaves the same), or a transaction that
+    /// did not reach its commit, which the server rolled back with the connection.
     fn with<T: Send>(
         &self,
-        op: impl FnOnce(&mut Client) -> Result<T, Fault> + Send,
+        mut op: impl FnMut(&mut Client) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         let mut connection = self.client.borrow_mut();
-        let client = connection.client();
-        off_the_runtime(|| op(client)).map_err(|fault| fault.at(&self.place))
+        loop {
+            if connection.client().is_closed() {
+                self.reconnect(&mut connection)?;
+            }
+            let client = connection.client();
+            match off_the_runtime(|| op(&mut *client)) {
+                // A commit whose answer was lost may have committed: never run again.
+                Err(Fault::Pg(e)) if client.is_closed() => {
+                    tracing::warn!(
+                        "the connection to the PostgreSQL state was lost ({}): connecting again",
+                        fault::told(&e)
+                    );
+                }
+                done => return done.map_err(|fault| fault.at(&self.place)),
+            }
+        }
     }
 
     /// `with`, in one transaction committed when `op` succeeds.
     fn in_transaction<T: Send>(
         &self,
-        op: impl FnOnce(&mut Transaction<'_>) -> Result<T, Fault> + Send,
+        mut op: impl FnMut(&mut Transaction<'_>) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         self.with(|client| {
             let mut tx = client.transaction()?;
             let value = op(&mut tx)?;
-            tx.commit()?;
+            tx.commit().map_err(Fault::AtCommit)?;
             Ok(value)
         })
+    }
+
+    /// Connects again with growing pauses, for as long as other replicas would still count
+    /// this one as live (`LEASE_TIMEOUT` since the loss); then the store has failed, and what
+    /// was committed stands (the job resumes from it).
+    fn reconnect(&self, connection: &mut Connection) -> Result<(), StoreError> {
+        let since = self
+            .lost_since
+            .get()
+            .unwrap_or_else(std::time::Instant::now);
+        self.lost_since.set(Some(since));
+        let bound = LEASE_TIMEOUT.to_std().unwrap_or(Duration::from_secs(30));
+        let mut pause = RECONNECT_FIRST;
+        loop {
+            match connect(&self.config) {
+                Ok(client) => {
+                    let old = connection.0.replace(client);
+                    off_the_runtime(move || drop(old));
+                    self.lost_since.set(None);
+                    tracing::info!(
+                        "connected to the PostgreSQL state again after {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    );
+                    return Ok(());
+                }
+                Err(fault) if since.elapsed() + pause >= bound => {
+                    let reason = match fault {
+                        Fault::Pg(e) => fault::told(&e),
+                        other => return Err(other.at(&self.place)),
+                    };
+                    return Err(StoreError::Failed {
+                        place: self.place.clone(),
+                        reason: format!(
+                            "the connection was lost {}s ago and could not be made again: {reason}",
+                            since.elapsed().as_secs()
+                        ),
+                    });
+                }
+                Err(_) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(RECONNECT_LONGEST);
+                }
+            }
+        }
     }
 
     fn fault(&self, e: postgres::Error) -> StoreError {
@@ -204,6 +278,13 @@ impl PgStore {
     ) -> Result<Vec<i64>, StoreError> {
         self.with(|client| column(client.query(sql, params)?))
     }
+}
+
+/// A new connection, readied.
+fn connect(config: &postgres::Config) -> Result<Client, Fault> {
+    let mut client = off_the_runtime(|| config.connect(NoTls))?;
+    off_the_runtime(|| ready(&mut client))?;
+    Ok(client)
 }
 
 /// Readies a new connection: its lock timeout, and the schema brought up to date.
@@ -554,13 +635,12 @@ fn assign_chunks(
 }
 
 impl Store for PgStore {
-    /// The server connection is what this store has open: it must still be there.
+    /// The server connection is what this store has open: it must still be there, or be made
+    /// again.
     fn check_in_place(&self) -> Result<(), StoreError> {
-        if self.client.borrow_mut().client().is_closed() {
-            return Err(StoreError::Failed {
-                place: self.place.clone(),
-                reason: "the connection to the server was closed".into(),
-            });
+        let mut connection = self.client.borrow_mut();
+        if connection.client().is_closed() {
+            self.reconnect(&mut connection)?;
         }
         Ok(())
     }
@@ -916,7 +996,7 @@ impl Store for PgStore {
                     &payloads,
                 ],
             )?;
-            let scope = page.page_scope.map(|s| s.to_string());
+            let scope = page.page_scope.as_ref().map(|s| s.to_string());
             tx.execute(
                 "INSERT INTO pages (job_id, page, scope) VALUES ($1, $2, $3)",
                 &[&job_id, &page_no, &scope],
@@ -1280,6 +1360,9 @@ impl Store for PgStore {
         );
         let operation = job.spec.operation_name().to_string();
         let mut connection = self.client.borrow_mut();
+        if connection.client().is_closed() {
+            self.reconnect(&mut connection)?;
+        }
         let client = connection.client();
         // One query, read through a portal batch by batch: one plan and one walk of the index
         // for the whole job, and never the whole job in memory.

@@ -586,3 +586,56 @@ fn a_replica_whose_stalled_chunk_was_taken_drops_it_and_goes_on() {
         "the stalled one's outcomes were not recorded"
     );
 }
+
+/// Ends the server's side of every connection named `application`; how many there were.
+fn terminate_backends(db: &mut postgres::Client, application: &str) -> i64 {
+    db.query_one(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = $1",
+        &[&application],
+    )
+    .expect("pg_terminate_backend")
+    .get(0)
+}
+
+#[test]
+fn a_job_survives_its_postgresql_connection_being_cut_twice() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 6_000, "QUEUED", "wf", 20, 1, json!({}));
+    // Named, so that only this job's connection is cut.
+    let application = format!("bulkops-cut-{}", std::process::id());
+    let url = format!("{}&application_name={application}", postgres_state(&state));
+    let mut cmd = bulkops_with_default_state();
+    cmd.arg("--state")
+        .arg(&url)
+        .arg("--reports-dir")
+        .arg(dir.path().join("reports"))
+        .env("HATCHET_CLIENT_TOKEN", &sim.token)
+        .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+        .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "10"]);
+    let replica = Replica::start(&mut cmd);
+    replica.wait_for_progress();
+    let mut db = database(&state);
+    assert_eq!(terminate_backends(&mut db, &application), 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        terminate_backends(&mut db, &application),
+        1,
+        "connected again"
+    );
+    let ran = replica.wait();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
+    assert!(ran.stderr.contains("connecting again"), "{}", ran.stderr);
+    assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts) FROM items",
+            &[],
+        )
+        .expect("items");
+    let (done, most): (i64, i32) = (row.get(0), row.get(1));
+    assert_eq!((done, most), (6_000, 1));
+}
