@@ -227,6 +227,9 @@ pub enum End {
     },
     /// Stopped before the end; the note says why and how to go on.
     Interrupted { note: String },
+    /// This replica's part of a shared job is done; another replica completes the job and
+    /// writes its report, or did (`finished`). The note names it.
+    Elsewhere { note: String, finished: bool },
 }
 
 impl Outcome {
@@ -245,6 +248,8 @@ impl RunEnd {
         match self.end {
             End::Interrupted { .. } => BulkopsExitCode::INTERRUPTED,
             End::Finished { .. } => finished_code(&self.counts),
+            // The verdict on the items is the completing replica's to give.
+            End::Elsewhere { .. } => BulkopsExitCode::OK,
         }
     }
 }

@@ -807,6 +807,14 @@ fn a_stale_holder_cannot_finish_a_chunk_another_took(place: &PgPlace) {
     b.finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
         .unwrap();
     assert_eq!(a.counts(&id).unwrap().done, 2);
+    // Once B has finished it, A's late finish is as stale as while B sent it.
+    let late = a
+        .finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
+        .expect_err("B finished chunk 1");
+    assert!(
+        matches!(late, StoreError::ChunkTaken { chunk: 1, .. }),
+        "{late}"
+    );
 }
 
 fn a_held_chunk_is_left_alone_until_its_lease_passes(place: &PgPlace) {
