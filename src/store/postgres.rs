@@ -200,11 +200,12 @@ impl PgStore {
             let client = connection.client();
             match off_the_runtime(|| op(&mut *client)) {
                 // A commit whose answer was lost may have committed: never run again.
-                Err(Fault::Pg(e)) if client.is_closed() => {
+                Err(Fault::Pg(e)) if client.is_closed() || fault::ends_the_connection(&e) => {
                     tracing::warn!(
                         "the connection to the PostgreSQL state was lost ({}): connecting again",
                         fault::told(&e)
                     );
+                    self.reconnect(&mut connection)?;
                 }
                 done => return done.map_err(|fault| fault.at(&self.place)),
             }

@@ -48,20 +48,31 @@ fn cancel_of_10000_schedules_on_50_workers_under_faults_and_drops_cancels_each_o
     // 20% of requests fail: 5xx, 429 with a retry delay, and connections dropped after the
     // server acted (the answer lost).
     sim.faults(json!({"error_rate": 0.08, "rate_limited_rate": 0.06, "retry_after_ms": 2, "drop_rate": 0.06}));
-    let ran = schedules(
-        &sim,
-        &state,
-        &[
-            "cancel",
-            "--workers-file",
-            &file,
-            "--yes",
-            "--rate",
-            "5000",
-            "--concurrency",
-            "16",
-        ],
-    );
+    let cancel = || {
+        schedules(
+            &sim,
+            &state,
+            &[
+                "cancel",
+                "--workers-file",
+                &file,
+                "--yes",
+                "--rate",
+                "5000",
+                "--concurrency",
+                "16",
+            ],
+        )
+    };
+    // Over 10,000 requests one may fail all its 7 attempts (about 1 run in 10): the job then
+    // stops resumably (exit 3), and the same command finishes it, as a user would run it.
+    let mut ran = cancel();
+    for _ in 0..3 {
+        if ran.code != 3 {
+            break;
+        }
+        ran = cancel();
+    }
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let summary = ran.summary();
     assert_eq!(summary["counts"]["done"], 10_000, "{summary}");

@@ -105,3 +105,21 @@ pub(super) fn told(e: &postgres::Error) -> String {
     }
     told
 }
+
+/// Whether `e` ends the connection it came on: the socket closed, or the server said it is
+/// closing it (an administrator's `pg_terminate_backend`, a shutdown, a connection error). The
+/// server's word can arrive before the client sees the socket close, so `Client::is_closed` alone
+/// misses it.
+pub(super) fn ends_the_connection(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|code| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code)
+                || code.code().starts_with("08")
+        })
+}
