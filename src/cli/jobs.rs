@@ -89,13 +89,31 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
                 format!("job {id} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {id}` continues it"),
             )
         }
-        JobsCommand::Retune { job, rate } => {
-            let job = app::retune(&settings(global)?, &job, rate)?;
+        JobsCommand::Retune {
+            job,
+            rate,
+            concurrency,
+        } => {
+            let retune = app::Retune { rate, concurrency };
+            let job = app::retune(&settings(global)?, &job, retune)?;
             let id = &job.id;
+            let mut said = json!({"job": id});
+            let mut changes = Vec::new();
+            if let Some(rate) = rate {
+                said["rate"] = json!(rate);
+                changes.push(format!("{rate} requests/s"));
+            }
+            if let Some(concurrency) = concurrency {
+                said["concurrency"] = json!(concurrency);
+                changes.push(format!("at most {concurrency} chunks in flight"));
+            }
             control_said(
                 global.output,
-                json!({"job": id, "rate": rate}),
-                format!("job {id}: {rate} requests/s from now on (a process running it applies it within a second)"),
+                said,
+                format!(
+                    "job {id}: {} from now on (a process running it applies it within a second)",
+                    changes.join(" and ")
+                ),
             )
         }
         JobsCommand::Abort { job } => {

@@ -723,25 +723,38 @@ pub(super) async fn abort(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RetuneBody {
-    rate: f64,
+    rate: Option<f64>,
+    concurrency: Option<usize>,
 }
 
-/// `POST /jobs/{id}/retune` with `{"rate": R}`: the job's rate now (the process running it
-/// reads it within a second) and on every later resume.
+/// `POST /jobs/{id}/retune` with `{"rate": R}`, `{"concurrency": N}` or both: the job's new
+/// rate and concurrency now (the process running it reads them within a second) and on every
+/// later resume, as `jobs retune` sets them.
 pub(super) async fn retune(
     State(api): State<Api>,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if value.get("concurrency").is_some() {
-        return Err(ApiError::RetuneConcurrency);
-    }
     let (body, _) = read_body::<RetuneBody>(&bytes)?;
+    if body.rate.is_none() && body.concurrency.is_none() {
+        return Err(ApiError::Body(
+            "give rate, concurrency or both, e.g. {\"rate\": 5}".into(),
+        ));
+    }
     let settings = api.0.settings.clone();
-    let rate = body.rate;
-    let job = blocking(move || app::retune(&settings, &id, rate)).await?;
-    Ok(Json(json!({"job": job.id, "rate": rate})))
+    let retune = app::Retune {
+        rate: body.rate,
+        concurrency: body.concurrency,
+    };
+    let job = blocking(move || app::retune(&settings, &id, retune)).await?;
+    let mut said = json!({"job": job.id});
+    if let Some(rate) = body.rate {
+        said["rate"] = json!(rate);
+    }
+    if let Some(concurrency) = body.concurrency {
+        said["concurrency"] = json!(concurrency);
+    }
+    Ok(Json(said))
 }
 
 #[derive(Debug, Deserialize)]

@@ -651,13 +651,27 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
         format!("error: {}", refused["error"].as_str().unwrap_or_default()),
         errors(&cli.stderr)[0]
     );
-    let (status, refused) = served.post(
+    let (status, retuned) = served.post(
         &format!("/jobs/{job}/retune"),
         json!({"rate": 5, "concurrency": 8}),
     );
     assert_eq!(
+        (status, retuned),
+        (200, json!({"job": job, "rate": 5.0, "concurrency": 8}))
+    );
+    let cli = run(sim
+        .bulkops(&state)
+        .args(["jobs", "retune", &job, "--concurrency", "65"]));
+    let (status, refused) = served.post(&format!("/jobs/{job}/retune"), json!({"concurrency": 65}));
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        format!("error: {}", refused["error"].as_str().unwrap_or_default()),
+        errors(&cli.stderr)[0]
+    );
+    let (status, refused) = served.post(&format!("/jobs/{job}/retune"), json!({}));
+    assert_eq!(
         (status, refused["cause"].as_str()),
-        (400, Some("flag_not_honoured")),
+        (400, Some("bad_body")),
         "{refused}"
     );
 
