@@ -97,19 +97,16 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             let retune = app::Retune { rate, concurrency };
             let job = app::retune(&settings(global)?, &job, retune)?;
             let id = &job.id;
-            let mut said = json!({"job": id});
-            let mut changes = Vec::new();
-            if let Some(rate) = rate {
-                said["rate"] = json!(rate);
-                changes.push(format!("{rate} requests/s"));
-            }
-            if let Some(concurrency) = concurrency {
-                said["concurrency"] = json!(concurrency);
-                changes.push(format!("at most {concurrency} chunks in flight"));
-            }
+            let changes: Vec<String> = [
+                rate.map(|rate| format!("{rate} requests/s")),
+                concurrency.map(|n| format!("at most {n} chunks in flight")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             control_said(
                 global.output,
-                said,
+                retune_json(id, &retune),
                 format!(
                     "job {id}: {} from now on (a process running it applies it within a second)",
                     changes.join(" and ")
@@ -127,6 +124,19 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             )
         }
     }
+}
+
+/// What `jobs retune` (and `POST /jobs/{id}/retune`) changed, as one JSON object: the job and
+/// what was given.
+pub(crate) fn retune_json(job: &str, retune: &app::Retune) -> serde_json::Value {
+    let mut said = json!({ "job": job });
+    if let Some(rate) = retune.rate {
+        said["rate"] = json!(rate);
+    }
+    if let Some(concurrency) = retune.concurrency {
+        said["concurrency"] = json!(concurrency);
+    }
+    said
 }
 
 /// What `jobs pause|retune|abort` did: one JSON object, or a sentence with what to do next.

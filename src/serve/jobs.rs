@@ -25,8 +25,8 @@ use super::runner::{RunOver, Started};
 use super::{Api, ApiError};
 use crate::app::{self, Error, Execution, HandingerRequest, JobCommand, JobRequest, Sight, Watch};
 use crate::cli::{
-    handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, watch_json,
-    ScheduleSelectArgs, SelectInput,
+    handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, retune_json,
+    watch_json, ScheduleSelectArgs, SelectInput,
 };
 use crate::config::{Overrides, Settings};
 use crate::job::{HandingerOperation, OperationKind};
@@ -747,14 +747,7 @@ pub(super) async fn retune(
         concurrency: body.concurrency,
     };
     let job = blocking(move || app::retune(&settings, &id, retune)).await?;
-    let mut said = json!({"job": job.id});
-    if let Some(rate) = body.rate {
-        said["rate"] = json!(rate);
-    }
-    if let Some(concurrency) = body.concurrency {
-        said["concurrency"] = json!(concurrency);
-    }
-    Ok(Json(said))
+    Ok(Json(retune_json(&job.id, &retune)))
 }
 
 #[derive(Debug, Deserialize)]
