@@ -258,6 +258,11 @@ fn show(out: Output, outcome: Outcome) -> Result<u8, Error> {
                     warning.map(str::to_string),
                 ),
                 End::Interrupted { note } => ("interrupted", None, Some(note.clone())),
+                End::Elsewhere { note, finished } => (
+                    if *finished { "finished" } else { "running" },
+                    None,
+                    Some(note.clone()),
+                ),
             };
             output::summary(
                 out,

@@ -12,7 +12,7 @@ use crate::app::{Error, Execution, JobRequest};
 use crate::config::{Overrides, Settings};
 use crate::job::{
     parse_metadata, parse_shift, parse_statuses, parse_time, OperationKind, RescheduleTarget,
-    Selector, SpecError, TimeSpec,
+    SelectorFields, SpecError, TimeSpec,
 };
 use crate::ops::Manifest;
 
@@ -95,7 +95,7 @@ pub fn job_request(
         (None, Some(ids)) => Some(Manifest::from_list(ids)?),
         (None, None) => None,
     };
-    let selector = Selector {
+    let selector = SelectorFields {
         since: time_flag("since", a.since.as_deref())?,
         until: time_flag("until", a.until.as_deref())?,
         statuses: parse_statuses(&a.statuses)?,

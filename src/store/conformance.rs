@@ -15,7 +15,7 @@ use super::{
     without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobControl, JobState,
     NewItem, NewJob, PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
-use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
 
@@ -141,9 +141,9 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
     let now = Utc::now();
     let spec = JobSpec::new(
         OperationKind::ScheduledDelete,
-        Selector {
+        SelectorFields {
             workflows: vec!["w".into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         },
         Target {
             server_url: "http://127.0.0.1:1/".into(),
@@ -820,6 +820,14 @@ fn a_stale_holder_cannot_finish_a_chunk_another_took(place: &PgPlace) {
     b.finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
         .unwrap();
     assert_eq!(a.counts(&id).unwrap().done, 2);
+    // Once B has finished it, A's late finish is as stale as while B sent it.
+    let late = a
+        .finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
+        .expect_err("B finished chunk 1");
+    assert!(
+        matches!(late, StoreError::ChunkTaken { chunk: 1, .. }),
+        "{late}"
+    );
 }
 
 fn a_held_chunk_is_left_alone_until_its_lease_passes(place: &PgPlace) {

@@ -176,6 +176,20 @@ pub struct Sharing {
     pub enumerated: bool,
 }
 
+/// What a replica that has nothing more to send learns when it asks to complete the job (see
+/// `Store::complete_job`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// Nothing was pending or sent: the caller marked the job finished, and reports it.
+    Completed,
+    /// Another replica completed the job (`finished`), or holds it and completes it: the
+    /// caller's part is done.
+    Elsewhere { by: String, finished: bool },
+    /// Items are still open and the caller judges some of them, or no other live replica
+    /// holds the job (the caller holds it now): it goes on.
+    Open,
+}
+
 pub struct NewJob {
     pub identity: String,
     pub name: Option<String>,

@@ -8,6 +8,9 @@ use crate::store::{Place, StoreError};
 #[derive(Debug)]
 pub(super) enum Fault {
     Pg(postgres::Error),
+    /// The commit of a transaction failed: if the connection was lost meanwhile, it may have
+    /// committed or not.
+    AtCommit(postgres::Error),
     /// Stored data this bulkops cannot read.
     Damaged(String),
     /// The database is no store this bulkops can use (the reason says why).
@@ -43,7 +46,7 @@ impl Fault {
                 }
             }
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
-            Fault::Pg(e) => e,
+            Fault::Pg(e) | Fault::AtCommit(e) => e,
         };
         let reason = told(&e);
         let Some(code) = e.code() else {
