@@ -1956,13 +1956,17 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__jobs__subcmd__retune)
-            opts="-o -h --rate --state --reports-dir --config --log-format --output --help"
+            opts="-o -h --rate --concurrency --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -659,6 +659,7 @@ _arguments "${_arguments_options[@]}" : \
 (retune)
 _arguments "${_arguments_options[@]}" : \
 '--rate=[New requests per second, for the whole process (0.01 to 1000000)]:R:_default' \
+'--concurrency=[New most chunks in flight (1 to 64; not for a job that sends one request at a time\: replay, Handinger reschedule)]:N:_default' \
 '--state=[Checkpoint store\: a SQLite file, or a PostgreSQL database shared by hosts (postgres\://user\:password@host\:5432/db) \[env\: BULKOPS_STATE\] \[default\: \$XDG_STATE_HOME/bulkops/state.db, else ~/.local/state/bulkops/state.db\]]:PATH|URL:_files' \
 '--reports-dir=[Where finished jobs'\'' reports are written \[env\: BULKOPS_REPORTS_DIR\] \[default\: <state stem>-reports beside a state file, ./bulkops-reports for PostgreSQL\]]:DIR:_files' \
 '--config=[Extra settings file (TOML), between the defaults and BULKOPS_* variables]:FILE:_files' \
@@ -1373,7 +1374,7 @@ _bulkops__subcmd__help__subcmd__jobs_commands() {
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
-'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'retune:Change a job'\''s requests per second or chunks in flight, in the process running it (within a second) and on every later resume' \
 'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
 'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
     )
@@ -1478,7 +1479,7 @@ _bulkops__subcmd__jobs_commands() {
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
-'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'retune:Change a job'\''s requests per second or chunks in flight, in the process running it (within a second) and on every later resume' \
 'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
 'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -1498,7 +1499,7 @@ _bulkops__subcmd__jobs__subcmd__help_commands() {
 'watch:Follow a job another process runs\: its state, counts, rate and time left' \
 'resume:Resume an unfinished job' \
 'pause:Pause a running job\: the process running it finishes its in-flight chunks and exits 3; \`jobs resume\` (or the same command) continues it' \
-'retune:Change a job'\''s requests per second, in the process running it (within a second) and on every later resume' \
+'retune:Change a job'\''s requests per second or chunks in flight, in the process running it (within a second) and on every later resume' \
 'abort:Give up on an unfinished job\: nothing more is sent for it (a process running it stops after its in-flight chunks), and the same command then starts a new job' \
 'undo:Undo a finished job\: re-create deleted scheduled runs, restore previous trigger times, or (for a cancel) write the ids it cancelled and print the matching replay' \
 'help:Print this message or the help of the given subcommand(s)' \

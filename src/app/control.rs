@@ -60,12 +60,36 @@ pub fn pause(settings: &Settings, id: &str) -> Result<JobRecord, Error> {
     Ok(job)
 }
 
-/// Sets an open job's rate, now and on every later resume.
-pub fn retune(settings: &Settings, id: &str, rate: f64) -> Result<JobRecord, Error> {
-    crate::job::check_rate(rate)?;
+/// What `jobs retune` changes: the rate, the concurrency, or both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retune {
+    pub rate: Option<f64>,
+    pub concurrency: Option<usize>,
+}
+
+/// Sets an open job's rate and concurrency, now (the process running it reads them within a
+/// second) and on every later resume. Everything is checked before anything is written.
+pub fn retune(settings: &Settings, id: &str, retune: Retune) -> Result<JobRecord, Error> {
+    if let Some(rate) = retune.rate {
+        crate::job::check_rate(rate)?;
+    }
+    if let Some(concurrency) = retune.concurrency {
+        crate::job::check_concurrency(concurrency)?;
+    }
     let mut store = settings.state.open()?;
     let job = open_job(store.as_ref(), &settings.state, id, "retuned")?;
-    store.set_job_rate(&job.id, rate)?;
+    if retune.concurrency.is_some() && crate::ops::rules::one_request_at_a_time(&job.spec) {
+        return Err(Error::ConcurrencyNotHonoured {
+            operation: job.spec.operation_name(),
+            job: job.id,
+        });
+    }
+    if let Some(rate) = retune.rate {
+        store.set_job_rate(&job.id, rate)?;
+    }
+    if let Some(concurrency) = retune.concurrency {
+        store.set_job_concurrency(&job.id, concurrency)?;
+    }
     Ok(job)
 }
 

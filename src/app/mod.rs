@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-pub use control::{abort, current_state, find, pause, retune};
+pub use control::{abort, current_state, find, pause, retune, Retune};
 pub use error::{BulkopsExitCode, Error};
 pub use handinger::{list as handinger_list, HandingerCheck, HandingerRequest};
 

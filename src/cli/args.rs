@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::ReportFormat;
 
@@ -443,15 +443,22 @@ pub enum JobsCommand {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
     },
-    /// Change a job's requests per second, in the process running it (within a second) and on
-    /// every later resume
-    #[command(after_help = "Example:\n  bulkops jobs retune 8bade4df8f5a079c-1 --rate 5")]
+    /// Change a job's requests per second or chunks in flight, in the process running it
+    /// (within a second) and on every later resume
+    #[command(
+        group(ArgGroup::new("retuned").required(true).multiple(true).args(["rate", "concurrency"])),
+        after_help = "Examples:\n  bulkops jobs retune 8bade4df8f5a079c-1 --rate 5\n  bulkops jobs retune 8bade4df8f5a079c-1 --concurrency 2"
+    )]
     Retune {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
         /// New requests per second, for the whole process (0.01 to 1000000)
         #[arg(long, value_name = "R")]
-        rate: f64,
+        rate: Option<f64>,
+        /// New most chunks in flight (1 to 64; not for a job that sends one request at a time:
+        /// replay, Handinger reschedule)
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
     },
     /// Give up on an unfinished job: nothing more is sent for it (a process running it stops
     /// after its in-flight chunks), and the same command then starts a new job

@@ -89,13 +89,28 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
                 format!("job {id} paused: a process running it stops after its in-flight chunks; `bulkops jobs resume {id}` continues it"),
             )
         }
-        JobsCommand::Retune { job, rate } => {
-            let job = app::retune(&settings(global)?, &job, rate)?;
+        JobsCommand::Retune {
+            job,
+            rate,
+            concurrency,
+        } => {
+            let retune = app::Retune { rate, concurrency };
+            let job = app::retune(&settings(global)?, &job, retune)?;
             let id = &job.id;
+            let changes: Vec<String> = [
+                rate.map(|rate| format!("{rate} requests/s")),
+                concurrency.map(|n| format!("at most {n} chunks in flight")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             control_said(
                 global.output,
-                json!({"job": id, "rate": rate}),
-                format!("job {id}: {rate} requests/s from now on (a process running it applies it within a second)"),
+                retune_json(id, &retune),
+                format!(
+                    "job {id}: {} from now on (a process running it applies it within a second)",
+                    changes.join(" and ")
+                ),
             )
         }
         JobsCommand::Abort { job } => {
@@ -109,6 +124,19 @@ pub async fn run(global: &GlobalArgs, cmd: JobsCommand) -> Result<u8, Error> {
             )
         }
     }
+}
+
+/// What `jobs retune` (and `POST /jobs/{id}/retune`) changed, as one JSON object: the job and
+/// what was given.
+pub(crate) fn retune_json(job: &str, retune: &app::Retune) -> serde_json::Value {
+    let mut said = json!({ "job": job });
+    if let Some(rate) = retune.rate {
+        said["rate"] = json!(rate);
+    }
+    if let Some(concurrency) = retune.concurrency {
+        said["concurrency"] = json!(concurrency);
+    }
+    said
 }
 
 /// What `jobs pause|retune|abort` did: one JSON object, or a sentence with what to do next.

@@ -21,7 +21,7 @@ use args::{
 pub(crate) use handinger::{
     replacement as handinger_replacement, selection as handinger_flags, ScheduleSelectArgs,
 };
-pub(crate) use jobs::watch_json;
+pub(crate) use jobs::{retune_json, watch_json};
 pub(crate) use output::{dry_run_json, job_line, nothing_matches_json};
 pub(crate) use request::{job_request, reschedule_kind, SelectInput};
 use request::{load_settings, ExecFlags};

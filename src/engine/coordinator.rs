@@ -18,8 +18,8 @@ use super::{
     TrafficCounts,
 };
 use crate::store::{
-    ChunkState, Counts, ItemOutcome, ItemState, JobRecord, JobState, PageCommit, Store, StoreError,
-    StoreThread, TakenChunk,
+    ChunkState, Counts, ItemOutcome, ItemState, JobControl, JobRecord, JobState, PageCommit, Store,
+    StoreError, StoreThread, TakenChunk,
 };
 
 #[derive(Debug, Clone)]
@@ -170,6 +170,7 @@ impl Coordinator {
             resend_rounds: job.resend_rounds,
             rate: job.rate,
             run_rate,
+            concurrency: job.concurrency,
             sharing,
         };
         Ok(Coordinator {
@@ -263,6 +264,11 @@ impl Coordinator {
                 self.limiter.set_rate(rate);
                 let operation = self.operation_name();
                 self.settings.meter.rate(&self.job.id, operation, rate);
+            }
+            Command::AddExecutors(count) => {
+                for _ in 0..count {
+                    self.add_executor();
+                }
             }
             Command::LoadInDoubt => self.store(
                 ctx,
@@ -381,7 +387,11 @@ impl Coordinator {
                         Event::Control(read.unwrap_or_else(|e| ControlRead {
                             in_place: Err(e),
                             lease_renewed: Ok(true),
-                            control: Ok((JobState::Running, None)),
+                            control: Ok(JobControl {
+                                state: JobState::Running,
+                                rate: None,
+                                concurrency: None,
+                            }),
                             sharing: Ok(None),
                         }))
                     },
@@ -587,6 +597,21 @@ impl Coordinator {
     }
 }
 
+impl Coordinator {
+    /// One more executor, numbered after the others.
+    fn add_executor(&mut self) {
+        let executor = Executor::new(
+            self.job.id.clone(),
+            self.op.clone(),
+            self.limiter.clone(),
+            self.settings.retry.clone(),
+            self.traffic.clone(),
+            self.settings.meter.clone(),
+        );
+        self.executors.push(executor.start());
+    }
+}
+
 impl Actor for Coordinator {
     type Context = Context<Self>;
 
@@ -595,15 +620,7 @@ impl Actor for Coordinator {
         let meter = &self.settings.meter;
         meter.rate(&self.job.id, operation, self.limiter.rate());
         for _ in 0..self.settings.concurrency.max(1) {
-            let executor = Executor::new(
-                self.job.id.clone(),
-                self.op.clone(),
-                self.limiter.clone(),
-                self.settings.retry.clone(),
-                self.traffic.clone(),
-                self.settings.meter.clone(),
-            );
-            self.executors.push(executor.start());
+            self.add_executor();
         }
         ctx.run_interval(CONTROL_POLL, |act, ctx| act.on(Event::ControlTick, ctx));
         // Looked at every second so that the first sign of pressure shows at once.

@@ -17,7 +17,8 @@ use actix::MailboxError;
 use super::executor::ChunkReport;
 use super::{AdaptiveWindow, EngineError, Resend, RunOutcome, Stage};
 use crate::store::{
-    Completion, Counts, ItemOutcome, ItemState, JobState, Sharing, StoreError, TakenChunk,
+    Completion, Counts, ItemOutcome, ItemState, JobControl, JobState, Sharing, StoreError,
+    TakenChunk,
 };
 
 /// The reason of an item accepted under `--no-verify`.
@@ -53,6 +54,8 @@ pub struct Resumed {
     pub rate: Option<f64>,
     /// The rate this run was started with, for the whole job.
     pub run_rate: f64,
+    /// The job's stored concurrency (as created, or set by `jobs retune`).
+    pub concurrency: Option<usize>,
     /// How the job is shared by replicas as the run starts; `None` where jobs are not shared.
     pub sharing: Option<Sharing>,
 }
@@ -75,7 +78,7 @@ pub type Round = (Counts, Vec<(i64, Option<serde_json::Value>)>);
 pub struct ControlRead {
     pub in_place: Result<(), StoreError>,
     pub lease_renewed: Result<bool, StoreError>,
-    pub control: Result<(JobState, Option<f64>), StoreError>,
+    pub control: Result<JobControl, StoreError>,
     /// How replicas share the job now (`None` where jobs are not shared).
     pub sharing: Result<Option<Sharing>, StoreError>,
 }
@@ -123,6 +126,8 @@ pub enum Command {
     /// Nothing more is sent; waits for a request slot, a retry or the pacer end.
     StopSending,
     SetRate(f64),
+    /// Start this many more executors (a `jobs retune` raised the concurrency).
+    AddExecutors(usize),
     LoadInDoubt,
     Reconcile(TakenChunk),
     /// Read the page at the cursor and commit it.
@@ -209,6 +214,11 @@ pub struct Machine {
     out: Outstanding,
     window: AdaptiveWindow,
     idle: Vec<usize>,
+    /// Executors started so far (numbered from 0).
+    executors: usize,
+    /// The job's stored concurrency as last seen: only a change of it (`jobs retune`) replaces
+    /// the concurrency this run started with, which a `--concurrency` flag may have set.
+    stored_concurrency: Option<usize>,
     last_dispatched: i64,
     /// The last take from the first chunk found none, and nothing was added since.
     drained: bool,
@@ -251,6 +261,8 @@ impl Machine {
         Machine {
             window: AdaptiveWindow::new(executors),
             idle: (0..executors).rev().collect(),
+            executors,
+            stored_concurrency: resumed.concurrency,
             rules,
             phase: Phase::Reconcile,
             stopping: false,
@@ -828,7 +840,11 @@ impl Machine {
             Err(e) if e.concerns_the_file() => return self.fail(e.into(), now),
             Err(e) => tracing::warn!("cannot renew the job's lease: {e}"),
         }
-        let (state, rate) = match read.control {
+        let JobControl {
+            state,
+            rate,
+            concurrency,
+        } = match read.control {
             Ok(control) => control,
             Err(e) if e.concerns_the_file() => return self.fail(e.into(), now),
             Err(e) => return tracing::warn!("cannot read the job's controls: {e}"),
@@ -851,6 +867,12 @@ impl Machine {
             self.paced_at = pace;
             self.emit(Command::SetRate(pace));
         }
+        if concurrency != self.stored_concurrency {
+            self.stored_concurrency = concurrency;
+            if let Some(concurrency) = concurrency {
+                self.retune_concurrency(concurrency, now);
+            }
+        }
         // Another replica saw nothing left and finished the job: this run's next round sees
         // the same and ends finished too.
         let finished_elsewhere = self.shared && state == JobState::Finished;
@@ -862,6 +884,26 @@ impl Machine {
                 state.as_str()
             );
             self.stop(now);
+        }
+    }
+
+    /// Up to `concurrency` chunks in flight from now on: executors are added for a higher one;
+    /// for a lower one, those in flight end and no more are taken until it is met.
+    fn retune_concurrency(&mut self, concurrency: usize, now: Instant) {
+        let concurrency = concurrency.max(1);
+        tracing::info!(
+            job = %self.rules.job,
+            concurrency,
+            "new concurrency from `bulkops jobs retune`"
+        );
+        if concurrency > self.executors {
+            self.emit(Command::AddExecutors(concurrency - self.executors));
+            self.idle.extend(self.executors..concurrency);
+            self.executors = concurrency;
+        }
+        self.window.set_max(concurrency);
+        if self.phase == Phase::Execute && !self.stopping {
+            self.dispatch(now);
         }
     }
 
@@ -951,6 +993,7 @@ mod tests {
             resend_rounds: 0,
             rate: None,
             run_rate: 10.0,
+            concurrency: Some(4),
             sharing: None,
         }
     }
@@ -1093,7 +1136,11 @@ mod tests {
             Event::Control(ControlRead {
                 in_place: Ok(()),
                 lease_renewed: Ok(false),
-                control: Ok((JobState::Paused, Some(5.0))),
+                control: Ok(JobControl {
+                    state: JobState::Paused,
+                    rate: Some(5.0),
+                    concurrency: None,
+                }),
                 sharing: Ok(None),
             }),
         ]
@@ -1105,6 +1152,67 @@ mod tests {
 
     fn closes(commands: &[Command]) -> bool {
         has(commands, |c| matches!(c, Command::Close))
+    }
+
+    #[test]
+    fn a_retuned_concurrency_adds_executors_and_bounds_the_chunks_in_flight() {
+        let retune = |concurrency| {
+            Event::Control(ControlRead {
+                in_place: Ok(()),
+                lease_renewed: Ok(true),
+                control: Ok(JobControl {
+                    state: JobState::Running,
+                    rate: None,
+                    concurrency: Some(concurrency),
+                }),
+                sharing: Ok(None),
+            })
+        };
+        let mut drive = Drive::new(rules(), enumerated());
+        drive.start_executing();
+        // Four executors, two chunks in flight (the window starts at half).
+        let sent = drive.on(Event::ChunksTaken(Ok(vec![chunk(1), chunk(2)])));
+        assert_eq!(
+            sent.iter()
+                .filter(|c| matches!(c, Command::Send { .. }))
+                .count(),
+            2
+        );
+        // The stored value as the run started (4) is no change.
+        drive.on(Event::ControlTick);
+        assert!(drive.on(retune(4)).is_empty());
+        drive.on(Event::ControlTick);
+        let raised = drive.on(retune(8));
+        assert!(
+            has(&raised, |c| matches!(c, Command::AddExecutors(4))),
+            "{raised:?}"
+        );
+        drive.on(Event::ControlTick);
+        let lowered = drive.on(retune(1));
+        assert!(
+            !has(&lowered, |c| matches!(
+                c,
+                Command::AddExecutors(_) | Command::TakeChunks { .. }
+            )),
+            "{lowered:?}"
+        );
+        assert_eq!(drive.machine.window().allowed(), 1);
+        // Both answered: one chunk at a time from now on.
+        drive.on(answered(0, 1, Some(outcomes(1, ItemState::Done))));
+        drive.on(Event::ChunkRecorded(Ok(outcomes(1, ItemState::Done))));
+        let next = drive.on(answered(1, 2, Some(outcomes(2, ItemState::Done))));
+        assert!(
+            !has(&next, |c| matches!(c, Command::TakeChunks { .. })),
+            "{next:?}"
+        );
+        let taking = drive.on(Event::ChunkRecorded(Ok(outcomes(2, ItemState::Done))));
+        assert!(
+            has(&taking, |c| matches!(
+                c,
+                Command::TakeChunks { limit: 1, .. }
+            )),
+            "{taking:?}"
+        );
     }
 
     #[test]
@@ -1367,7 +1475,11 @@ mod tests {
         let lost = drive.on(Event::Control(ControlRead {
             in_place: Ok(()),
             lease_renewed: Ok(false),
-            control: Ok((JobState::Running, None)),
+            control: Ok(JobControl {
+                state: JobState::Running,
+                rate: None,
+                concurrency: None,
+            }),
             sharing: Ok(None),
         }));
         assert!(has(&lost, |c| matches!(c, Command::StopSending)));
@@ -1397,7 +1509,11 @@ mod tests {
             Event::Control(ControlRead {
                 in_place: Ok(()),
                 lease_renewed: Ok(true),
-                control: Ok((state, rate)),
+                control: Ok(JobControl {
+                    state,
+                    rate,
+                    concurrency: None,
+                }),
                 sharing: Ok(None),
             })
         };
@@ -1468,7 +1584,11 @@ mod tests {
         Event::Control(ControlRead {
             in_place: Ok(()),
             lease_renewed: Ok(true),
-            control: Ok((state, rate)),
+            control: Ok(JobControl {
+                state,
+                rate,
+                concurrency: None,
+            }),
             sharing: Ok(Some(sharing)),
         })
     }

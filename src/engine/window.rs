@@ -94,6 +94,13 @@ impl AdaptiveWindow {
         }
     }
 
+    /// A new concurrency (`jobs retune`): the window keeps its place below it, and above it
+    /// drops to it; it grows to a higher one as it grows at any time.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max.max(1);
+        self.current = self.current.min(self.max as f64);
+    }
+
     pub fn allowed(&self) -> usize {
         (self.current.floor() as usize).clamp(1, self.max)
     }

@@ -36,8 +36,6 @@ pub enum ApiError {
     /// A scheduled job's file names a Handinger operation: they are submitted, not scheduled.
     #[error("a scheduled job runs a Hatchet operation (runs cancel, runs replay, scheduled delete, scheduled reschedule, crons delete); Handinger jobs are submitted with POST /jobs")]
     HandingerScheduled,
-    #[error("the rate is all that a running job can change: to use another concurrency, pause it and resume it with that concurrency")]
-    RetuneConcurrency,
     #[error("unknown report format '{0}': use csv or ndjson")]
     ReportFormat(String),
     #[error(
@@ -59,7 +57,6 @@ impl ApiError {
             ApiError::Body(_) => "bad_body",
             ApiError::Operation(_) => "unknown_operation",
             ApiError::NotOffered { .. } => "flag_not_offered",
-            ApiError::RetuneConcurrency => "flag_not_honoured",
             ApiError::TooManyIds { .. } => "too_many_ids",
             ApiError::BadScheduleId { .. } => "ids_file",
             ApiError::HandingerScheduled => "unknown_operation",
@@ -77,7 +74,6 @@ impl ApiError {
             | ApiError::Body(_)
             | ApiError::Operation(_)
             | ApiError::NotOffered { .. }
-            | ApiError::RetuneConcurrency
             | ApiError::TooManyIds { .. }
             | ApiError::BadScheduleId { .. }
             | ApiError::HandingerScheduled

@@ -25,8 +25,8 @@ use super::runner::{RunOver, Started};
 use super::{Api, ApiError};
 use crate::app::{self, Error, Execution, HandingerRequest, JobCommand, JobRequest, Sight, Watch};
 use crate::cli::{
-    handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, watch_json,
-    ScheduleSelectArgs, SelectInput,
+    handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, retune_json,
+    watch_json, ScheduleSelectArgs, SelectInput,
 };
 use crate::config::{Overrides, Settings};
 use crate::job::{HandingerOperation, OperationKind};
@@ -723,25 +723,31 @@ pub(super) async fn abort(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RetuneBody {
-    rate: f64,
+    rate: Option<f64>,
+    concurrency: Option<usize>,
 }
 
-/// `POST /jobs/{id}/retune` with `{"rate": R}`: the job's rate now (the process running it
-/// reads it within a second) and on every later resume.
+/// `POST /jobs/{id}/retune` with `{"rate": R}`, `{"concurrency": N}` or both: the job's new
+/// rate and concurrency now (the process running it reads them within a second) and on every
+/// later resume, as `jobs retune` sets them.
 pub(super) async fn retune(
     State(api): State<Api>,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if value.get("concurrency").is_some() {
-        return Err(ApiError::RetuneConcurrency);
-    }
     let (body, _) = read_body::<RetuneBody>(&bytes)?;
+    if body.rate.is_none() && body.concurrency.is_none() {
+        return Err(ApiError::Body(
+            "give rate, concurrency or both, e.g. {\"rate\": 5}".into(),
+        ));
+    }
     let settings = api.0.settings.clone();
-    let rate = body.rate;
-    let job = blocking(move || app::retune(&settings, &id, rate)).await?;
-    Ok(Json(json!({"job": job.id, "rate": rate})))
+    let retune = app::Retune {
+        rate: body.rate,
+        concurrency: body.concurrency,
+    };
+    let job = blocking(move || app::retune(&settings, &id, retune)).await?;
+    Ok(Json(retune_json(&job.id, &retune)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobState, NewItem, NewJob,
-    PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
+    without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobControl, JobState,
+    NewItem, NewJob, PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
 use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
@@ -305,10 +305,23 @@ fn job_control_reads_state_and_rate_set_by_another_process(place: &dyn Place) {
     let mut operator = place.open(B);
     let now = Utc::now();
     let id = created(a.as_mut(), new_job("identity", 10), A, now);
-    assert_eq!(a.job_control(&id).unwrap(), (JobState::Running, None));
+    let control = |state, rate, concurrency| JobControl {
+        state,
+        rate,
+        concurrency: Some(concurrency),
+    };
+    assert_eq!(
+        a.job_control(&id).unwrap(),
+        control(JobState::Running, None, 3)
+    );
     operator.set_job_rate(&id, 2.5).unwrap();
+    operator.set_job_concurrency(&id, 7).unwrap();
     operator.set_job_state(&id, JobState::Paused, now).unwrap();
-    assert_eq!(a.job_control(&id).unwrap(), (JobState::Paused, Some(2.5)));
+    assert_eq!(
+        a.job_control(&id).unwrap(),
+        control(JobState::Paused, Some(2.5), 7)
+    );
+    assert_eq!(a.job(&id).unwrap().unwrap().concurrency, Some(7));
     assert!(a.job(&id).unwrap().unwrap().finished_at.is_none());
     operator.set_job_state(&id, JobState::Aborted, now).unwrap();
     let job = a.job(&id).unwrap().unwrap();

@@ -139,6 +139,15 @@ pub struct JobRecord {
     pub concurrency: Option<usize>,
 }
 
+/// What another process may change about a running job: its state (`jobs pause|abort`), its
+/// rate and its concurrency (`jobs retune`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobControl {
+    pub state: JobState,
+    pub rate: Option<f64>,
+    pub concurrency: Option<usize>,
+}
+
 /// How `Store::begin_job` took a job: the id of the job it created or of the unfinished one it
 /// resumed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
-    Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord,
+    JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
 };
 
 /// A chunk taken for sending, with the items that still need a request.
@@ -61,8 +61,9 @@ pub trait Store: Send {
     /// The last job with this identity that ran to its end, if any.
     fn finished_job(&self, identity: &str) -> Result<Option<JobRecord>, StoreError>;
     fn jobs(&self) -> Result<Vec<JobRecord>, StoreError>;
-    /// What another process may have changed about a running job: its state and rate.
-    fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError>;
+    /// What another process may have changed about a running job: its state, rate and
+    /// concurrency.
+    fn job_control(&self, id: &str) -> Result<JobControl, StoreError>;
     fn set_job_state(
         &mut self,
         id: &str,
@@ -70,6 +71,7 @@ pub trait Store: Send {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError>;
+    fn set_job_concurrency(&mut self, id: &str, concurrency: usize) -> Result<(), StoreError>;
     /// Takes the job for `owner` unless a live holder has it (then its lease is the answer).
     fn claim_job(
         &mut self,

@@ -21,8 +21,8 @@ use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use self::fault::Fault;
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
-    Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord,
+    JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
 };
 use crate::job::{JobSpec, Window};
 
@@ -704,11 +704,19 @@ impl Store for PgStore {
         })
     }
 
-    fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
+    fn job_control(&self, id: &str) -> Result<JobControl, StoreError> {
         self.with(|client| {
-            let row = client.query_one("SELECT state, rate FROM jobs WHERE id = $1", &[&id])?;
+            let row = client.query_one(
+                "SELECT state, rate, concurrency FROM jobs WHERE id = $1",
+                &[&id],
+            )?;
             let state: String = row.try_get(0)?;
-            Ok((state.parse().map_err(Fault::Damaged)?, row.try_get(1)?))
+            let concurrency: Option<i32> = row.try_get(2)?;
+            Ok(JobControl {
+                state: state.parse().map_err(Fault::Damaged)?,
+                rate: row.try_get(1)?,
+                concurrency: concurrency.and_then(|n| usize::try_from(n).ok()),
+            })
         })
     }
 
@@ -731,6 +739,17 @@ impl Store for PgStore {
     fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
         self.with(|client| {
             client.execute("UPDATE jobs SET rate = $2 WHERE id = $1", &[&id, &rate])?;
+            Ok(())
+        })
+    }
+
+    fn set_job_concurrency(&mut self, id: &str, concurrency: usize) -> Result<(), StoreError> {
+        let concurrency = i32::try_from(concurrency).unwrap_or(i32::MAX);
+        self.with(|client| {
+            client.execute(
+                "UPDATE jobs SET concurrency = $2 WHERE id = $1",
+                &[&id, &concurrency],
+            )?;
             Ok(())
         })
     }

@@ -15,8 +15,8 @@ use rusqlite::{
 
 use super::fault::Fault;
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewItem,
-    NewJob, PageCommit, ReportRow, StoreError,
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord, JobState,
+    Lease, NewItem, NewJob, PageCommit, ReportRow, StoreError,
 };
 use crate::job::{JobSpec, Window};
 
@@ -784,14 +784,19 @@ impl Store {
     }
 
     /// What another process may have changed about a running job: its state (`jobs pause`,
-    /// `jobs abort`) and its rate (`jobs retune`).
-    pub fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
+    /// `jobs abort`), its rate and its concurrency (`jobs retune`).
+    pub fn job_control(&self, id: &str) -> Result<JobControl, StoreError> {
         self.with(|conn| {
-            let (state, rate): (String, Option<f64>) =
-                conn.query_row("SELECT state, rate FROM jobs WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            Ok((state.parse().map_err(Fault::Damaged)?, rate))
+            let (state, rate, concurrency): (String, Option<f64>, Option<i64>) = conn.query_row(
+                "SELECT state, rate, concurrency FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            Ok(JobControl {
+                state: state.parse().map_err(Fault::Damaged)?,
+                rate,
+                concurrency: concurrency.and_then(|n| usize::try_from(n).ok()),
+            })
         })
     }
 
@@ -847,6 +852,16 @@ impl Store {
     pub fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
         self.with_mut(|conn| {
             conn.execute("UPDATE jobs SET rate = ?2 WHERE id = ?1", params![id, rate])?;
+            Ok(())
+        })
+    }
+
+    pub fn set_job_concurrency(&mut self, id: &str, concurrency: usize) -> Result<(), StoreError> {
+        self.with_mut(|conn| {
+            conn.execute(
+                "UPDATE jobs SET concurrency = ?2 WHERE id = ?1",
+                params![id, concurrency as i64],
+            )?;
             Ok(())
         })
     }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::sqlite::Store as Sqlite;
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Store, StoreError,
+    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord, JobState,
+    Lease, NewJob, PageCommit, ReportRow, Store, StoreError,
 };
 
 impl Store for Sqlite {
@@ -40,7 +40,7 @@ impl Store for Sqlite {
         Sqlite::jobs(self)
     }
 
-    fn job_control(&self, id: &str) -> Result<(JobState, Option<f64>), StoreError> {
+    fn job_control(&self, id: &str) -> Result<JobControl, StoreError> {
         Sqlite::job_control(self, id)
     }
 
@@ -55,6 +55,10 @@ impl Store for Sqlite {
 
     fn set_job_rate(&mut self, id: &str, rate: f64) -> Result<(), StoreError> {
         Sqlite::set_job_rate(self, id, rate)
+    }
+
+    fn set_job_concurrency(&mut self, id: &str, concurrency: usize) -> Result<(), StoreError> {
+        Sqlite::set_job_concurrency(self, id, concurrency)
     }
 
     fn claim_job(

@@ -527,6 +527,10 @@ fn cases(dir: &Path, state: &Path, worker: &str) -> Vec<Case> {
         ),
         c("jobs retune without --rate", &["jobs", "retune", "nope"]),
         c(
+            "jobs retune with concurrency 0",
+            &["jobs", "retune", "nope", "--concurrency", "0"],
+        ),
+        c(
             "jobs list with a missing config",
             &["jobs", "list", "--config", &missing_config],
         ),

@@ -327,3 +327,97 @@ fn a_resumed_job_keeps_the_concurrency_it_was_created_with_unless_told_another()
         "and does not stay"
     );
 }
+
+#[test]
+fn retune_changes_the_concurrency_of_the_running_process_and_not_of_a_replay() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    seed_runs(&sim, 10, "FAILED", "other", 20, 1, json!({}));
+    let metrics = format!("127.0.0.1:{}", crate::metrics::free_port());
+    let window = || {
+        let scraped = reqwest::blocking::get(format!("http://{metrics}/metrics"))
+            .and_then(|r| r.text())
+            .expect("the metrics address answers");
+        crate::metrics::total(&crate::metrics::samples(&scraped), "bulkops_window", &[])
+    };
+    let mut widest = 0.0;
+    let ran = after_progress(
+        sim.bulkops(&state)
+            .args(ARGS)
+            .args(["--rate", "20", "--chunk-size", "100", "--concurrency", "1"])
+            .args(["--metrics-addr", &metrics]),
+        DEADLINE,
+        |pid| {
+            assert_eq!(window(), 1.0, "one chunk at a time as started");
+            let job = only_job(&sim, &state);
+            let retuned = run(sim.bulkops(&state).args([
+                "jobs",
+                "retune",
+                &job,
+                "--concurrency",
+                "6",
+                "-o",
+                "json",
+            ]));
+            assert_eq!(retuned.code, 0, "{}", retuned.stderr);
+            assert_eq!(retuned.summary(), json!({"job": job, "concurrency": 6}));
+            // A window grows by a chunk per window's worth of clean chunks: past 1 only if 6
+            // is its bound now.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while widest < 2.0 && std::time::Instant::now() < deadline {
+                widest = window();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            terminate(pid);
+        },
+    );
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    assert!(
+        widest >= 2.0,
+        "the window stayed at {widest}: {}",
+        ran.stderr
+    );
+    assert!(ran
+        .stderr
+        .contains("new concurrency from `bulkops jobs retune`"));
+    let job = ran.summary()["job"].as_str().unwrap().to_string();
+    assert_eq!(job_view(&sim, &state, &job)["state"], "interrupted");
+
+    // A replay sends one request at a time: refused, naming the fix.
+    let replay = after_event(
+        sim.bulkops(&state)
+            .args([
+                "runs", "replay", "--since", "1d", "-w", "other", "--yes", "-o", "json",
+            ])
+            .args(["--rate", "0.2"]),
+        |event| event.get("processed").is_some(),
+        DEADLINE,
+        |pid| {
+            let replay = run(sim.bulkops(&state).args(["jobs", "list", "-o", "json"]));
+            let job = replay
+                .json_lines()
+                .into_iter()
+                .find(|j| j["operation"] == "runs replay")
+                .expect("the replay job");
+            let refused = run(sim.bulkops(&state).args([
+                "jobs",
+                "retune",
+                job["job"].as_str().unwrap(),
+                "--concurrency",
+                "2",
+            ]));
+            assert_eq!(refused.code, 2, "{}", refused.stderr);
+            assert!(
+                refused
+                    .stderr
+                    .contains("sends one request at a time: drop --concurrency"),
+                "{}",
+                refused.stderr
+            );
+            terminate(pid);
+        },
+    );
+    assert_eq!(replay.code, 3, "{}", replay.stderr);
+}

@@ -642,22 +642,29 @@ fn a_job_is_paused_resumed_retuned_and_aborted_over_http() {
     );
     let (_, shown) = served.get_json(&format!("/jobs/{job}"));
     assert_eq!(shown["rate"], 5.0, "{shown}");
-    let cli = run(sim
-        .bulkops(&state)
-        .args(["jobs", "retune", &job, "--rate", "0"]));
-    let (status, refused) = served.post(&format!("/jobs/{job}/retune"), json!({"rate": 0}));
-    assert_eq!(status, 400, "{refused}");
-    assert_eq!(
-        format!("error: {}", refused["error"].as_str().unwrap_or_default()),
-        errors(&cli.stderr)[0]
+    let retune = format!("/jobs/{job}/retune");
+    let cli = cli_refusal(
+        sim.bulkops(&state),
+        &["jobs", "retune", &job, "--rate", "0"],
     );
-    let (status, refused) = served.post(
+    refused_as_the_cli(&served, &retune, json!({"rate": 0}), 400, &cli);
+    let (status, retuned) = served.post(
         &format!("/jobs/{job}/retune"),
         json!({"rate": 5, "concurrency": 8}),
     );
     assert_eq!(
+        (status, retuned),
+        (200, json!({"job": job, "rate": 5.0, "concurrency": 8}))
+    );
+    let cli = cli_refusal(
+        sim.bulkops(&state),
+        &["jobs", "retune", &job, "--concurrency", "65"],
+    );
+    refused_as_the_cli(&served, &retune, json!({"concurrency": 65}), 400, &cli);
+    let (status, refused) = served.post(&format!("/jobs/{job}/retune"), json!({}));
+    assert_eq!(
         (status, refused["cause"].as_str()),
-        (400, Some("flag_not_honoured")),
+        (400, Some("bad_body")),
         "{refused}"
     );
 
@@ -745,10 +752,15 @@ fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
     let url = format!("http://user:{PASSWORD}@{address}");
     let (token, mut secrets) = realistic_token(&url);
     secrets.push(API_TOKEN.to_string());
+    let handinger = HandingerSim::start();
+    let workers = handinger.seed(json!({"workers": 1, "per_worker": 3}));
+    secrets.push(handinger.api_key.clone());
     let served = Served::start(
         crate::support::bulkops_command(&state)
             .env("HATCHET_CLIENT_TOKEN", &token)
-            .env("HATCHET_CLIENT_SERVER_URL", &url),
+            .env("HATCHET_CLIENT_SERVER_URL", &url)
+            .env("HANDINGER_API_KEY", &handinger.api_key)
+            .env("HANDINGER_BASE_URL", &handinger.url),
         Some(API_TOKEN),
     );
     let mut answers = Vec::new();
@@ -772,6 +784,20 @@ fn no_secret_reaches_a_response_a_log_a_report_or_the_state() {
         answers.push(text);
     }
     assert!(answers[3].contains("HTTP 400"), "{}", answers[3]);
+    // A Handinger job, on the key of the service's environment.
+    let cancelled = served.submit(json!({
+        "operation": "handinger schedules cancel", "worker": workers, "reason": "no secret",
+    }));
+    let ended = served.until_ended(&cancelled);
+    assert_eq!(ended["counts"]["done"], 3, "{ended}");
+    for path in [
+        format!("/jobs/{cancelled}"),
+        format!("/jobs/{cancelled}/report?format=ndjson"),
+    ] {
+        let (status, text) = served.get(&path);
+        assert_eq!(status, 200, "{path}: {text}");
+        answers.push(text);
+    }
     let logs = served.stops_cleanly();
     for (i, answer) in answers.iter().enumerate() {
         assert_no_secret(&format!("answer {i}"), answer.as_bytes(), &secrets);
