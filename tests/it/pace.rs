@@ -114,3 +114,36 @@ fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_repla
     let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
     assert_eq!(stats["dropped_replays"], lost, "{sizes:?}");
 }
+
+const LIST_ROUTE: &str = "GET /api/v1/stable/tenants/{tenant}/workflow-runs";
+const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
+
+#[test]
+fn replay_reads_the_runs_once_per_request_to_see_the_last_applied_and_check_the_next() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 2, 1, json!({}));
+    // Applied at once, so the first look after each request sees it; a request's tasks beyond
+    // the first 100 would be lost (D16).
+    sim.faults(json!({"replay_batch_tasks": 100}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "3h", "--yes", "-o", "json"])
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 3_000);
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1);
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(stats["dropped_replays"], 0);
+    let replays = stats["requests"][REPLAY_ROUTE].as_u64().unwrap();
+    let lists = stats["requests"][LIST_ROUTE].as_u64().unwrap();
+    // The look that sees a request applied also reads the runs the next one takes, which go on
+    // that read: one re-read per request, besides enumeration's and verification's dozen or so
+    // lists; a re-read before each request as well would make it two per request (75 here).
+    assert!(
+        lists <= replays + 16,
+        "{lists} lists for {replays} replays: {stats}"
+    );
+}
