@@ -7,7 +7,8 @@
 #   BULKOPS_HATCHET_API_PORT=28080 BULKOPS_HATCHET_GRPC_PORT=27070 BULKOPS_HATCHET_HEALTH_PORT=28733 \
 #     bash scripts/hatchet-up.sh
 # then run this with the same BULKOPS_HATCHET_* variables (the env file is read from the run dir).
-# Arguments go to scripts/bench_real.py (--sdk adds the SDK helpers, --only cancel|replay, sizes).
+# Arguments go to scripts/bench_real.py (--sdk adds the SDK helpers, --only cancel|replay, sizes,
+# --baseline BIN another bulkops binary, e.g. a release build of main, replaying beside this one).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hatchet-instance.sh"

@@ -10,7 +10,8 @@ Replay: F FAILED standalone + D FAILED three-task DAG runs (the e2e worker fails
   replays complete), fresh runs for each contender:
   - bulkops with its defaults (closed-loop pacing), and with the old fixed pacing (chunks of 50,
     replay_interval 2 s);
-  - the SDK's bulk_replay_by_filters_with_pagination with its defaults (--sdk).
+  - the SDK's bulk_replay_by_filters_with_pagination with its defaults (--sdk);
+  - another bulkops binary with its defaults, e.g. a build of main to compare against (--baseline BIN).
   Runs/s over bulkops' wall time, and exactness on the server: runs (and DAG tasks) replayed
   exactly once, never, or more than once.
 Writes a section at the end of docs/benchmarks.md (or --out), replacing an earlier one. Not a test:
@@ -166,6 +167,8 @@ def main() -> None:
     ap.add_argument("--fixed", default="--rate 1000 --concurrency 16",
                     help="the fixed bulkops settings the defaults are compared with")
     ap.add_argument("--sdk", action="store_true", help="also the SDK helpers (minutes each)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="also replay with this bulkops binary (an earlier build, e.g. main's), side by side")
     ap.add_argument("--only", choices=["cancel", "replay"], help="one scenario")
     ap.add_argument("--idle-s", type=float, default=10.0)
     ap.add_argument("--cancel-timeout-s", type=float, default=600.0)
@@ -204,9 +207,9 @@ def main() -> None:
             cancels.append(cancel_scenario(a, "SDK bulk_cancel_by_filters_with_pagination", sdk_cancel))
         cancels.append(cancel_scenario(a, "Hatchet filter-mode cancel", filter_cancel))
 
-    def bulkops_replay(extra: list[str], env: dict[str, str] | None = None):
+    def bulkops_replay(extra: list[str], env: dict[str, str] | None = None, binary: str | None = None):
         def run(tag, since):
-            secs, code, summary = bulkops(a.bin, work, [
+            secs, code, summary = bulkops(binary or a.bin, work, [
                 "runs", "replay", "--since", hh.iso(since), "--status", "FAILED",
                 "--metadata", f"itest={tag}", "--yes", *extra], env)
             counts = summary.get("counts", {})
@@ -222,6 +225,10 @@ def main() -> None:
 
     if a.only in (None, "replay"):
         replays.append(replay_scenario(a, "bulkops (defaults: closed loop)", bulkops_replay([])))
+        if a.baseline:
+            version = subprocess.run([a.baseline, "--version"], capture_output=True, text=True).stdout.strip()
+            replays.append(replay_scenario(a, f"baseline `{Path(a.baseline).name}` ({version}, defaults)",
+                                           bulkops_replay([], binary=a.baseline)))
         replays.append(replay_scenario(a, "bulkops fixed pacing (`--chunk-size 50`, replay_interval 2 s)",
                                        bulkops_replay(["--chunk-size", "50"], {"BULKOPS_REPLAY_INTERVAL": "2s"})))
         if a.sdk:

@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -88,37 +89,56 @@ impl Operation for RunsCancel {
         };
         let mut outcomes = Vec::new();
         let mut left: Vec<&Item> = items.iter().collect();
-        let checks = [
-            (RunStatus::Cancelled, ItemState::Done, None),
+        let mut settle =
+            |left: &mut Vec<&Item>, found: &HashSet<String>, state, reason: Option<&str>| {
+                left.retain(|item| {
+                    if !found.contains(&item.id) {
+                        return true;
+                    }
+                    outcomes.push(ItemOutcome {
+                        id: item.id.clone(),
+                        state,
+                        reason: reason.map(str::to_string),
+                        http_status: None,
+                        attempts: 0,
+                    });
+                    false
+                });
+            };
+        let cancelled = self
+            .selection
+            .in_status(caller, &scope, &[RunStatus::Cancelled])
+            .await?;
+        settle(&mut left, &cancelled, ItemState::Done, None);
+        if left.is_empty() {
+            return Ok(outcomes);
+        }
+        // A server behind on its cancels leaves them QUEUED or RUNNING, round after round: one
+        // read of those leaves only the runs that finished otherwise to be looked for by status.
+        let active = self
+            .selection
+            .in_status(caller, &scope, &[RunStatus::Queued, RunStatus::Running])
+            .await?;
+        let mut finished: Vec<&Item> = left
+            .into_iter()
+            .filter(|i| !active.contains(&i.id))
+            .collect();
+        let others = [
             (
                 RunStatus::Completed,
-                ItemState::Skipped,
-                Some("already COMPLETED before the cancel took effect"),
+                "already COMPLETED before the cancel took effect",
             ),
             (
                 RunStatus::Failed,
-                ItemState::Skipped,
-                Some("already FAILED before the cancel took effect"),
+                "already FAILED before the cancel took effect",
             ),
         ];
-        for (status, state, reason) in checks {
-            if left.is_empty() {
+        for (status, reason) in others {
+            if finished.is_empty() {
                 break;
             }
             let found = self.selection.in_status(caller, &scope, &[status]).await?;
-            left.retain(|item| {
-                if !found.contains(&item.id) {
-                    return true;
-                }
-                outcomes.push(ItemOutcome {
-                    id: item.id.clone(),
-                    state,
-                    reason: reason.map(str::to_string),
-                    http_status: None,
-                    attempts: 0,
-                });
-                false
-            });
+            settle(&mut finished, &found, ItemState::Skipped, Some(reason));
         }
         Ok(outcomes)
     }

@@ -33,10 +33,14 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
     max: 100,
 };
 
-/// How soon after a request its runs are first re-read to see it applied, and the longest
-/// pause between re-reads (each doubles the last): quick when the server is, cheap when not.
-const FIRST_APPLY_POLL: Duration = Duration::from_millis(100);
-const MAX_APPLY_POLL: Duration = Duration::from_secs(1);
+/// The pause before each re-read that looks for the last request applied. Short: a re-read
+/// over runs created at one instant lists them all (up to 1,000 rows, over a second on a busy
+/// server), so the read itself sets the cadence, and the next request waits for nothing else.
+const APPLY_POLL: Duration = Duration::from_millis(100);
+/// How old the apply poll's read of the next request's runs may be for that request to go on it
+/// instead of reading them again: more than the default floor between requests, so that only a
+/// slower `--replay-interval` makes the request read afresh.
+const READ_AHEAD_MAX_AGE: Duration = Duration::from_millis(250);
 
 /// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
 /// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
@@ -104,6 +108,23 @@ struct Watch {
     last: Vec<Item>,
     sent_at: Option<tokio::time::Instant>,
     before: Vec<Item>,
+    /// The last apply poll's read of the runs the next request may take, for its check.
+    ahead: Option<ReadAhead>,
+}
+
+/// The current state of some runs, read at one moment.
+struct ReadAhead {
+    at: tokio::time::Instant,
+    asked: HashSet<String>,
+    current: HashMap<String, RunSnapshot>,
+}
+
+impl ReadAhead {
+    /// The read, if it asked for every one of `items` and is at most `max_age` old.
+    fn covering(self, items: &[Item], max_age: Duration) -> Option<HashMap<String, RunSnapshot>> {
+        let fresh = self.at.elapsed() <= max_age;
+        (fresh && items.iter().all(|i| self.asked.contains(&i.id))).then_some(self.current)
+    }
 }
 
 /// What the current state of a run says about a replay.
@@ -227,6 +248,19 @@ impl RunsReplay {
         self.selection.client().timeout() + TIMEOUT_PER_TASK * tasks as u32
     }
 
+    /// The current state of the items' runs, in one re-read; a run absent is gone.
+    async fn read_states(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
+        let keys: Vec<_> = items
+            .iter()
+            .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
+            .collect();
+        self.selection.reread(caller, &keys).await
+    }
+
     /// Re-reads the items and decides each at `moment`: an outcome for each run whose fate is
     /// now known, `None` for the undecided ones (at `BeforeSend`: the ones that may be sent).
     async fn judge_items(
@@ -235,12 +269,17 @@ impl RunsReplay {
         items: &[Item],
         moment: Moment,
     ) -> Result<Vec<(Item, Option<ItemOutcome>)>, HatchetError> {
-        let keys: Vec<_> = items
-            .iter()
-            .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
-            .collect();
-        let current = self.selection.reread(caller, &keys).await?;
-        Ok(items
+        let current = self.read_states(caller, items).await?;
+        Ok(Self::judge_read(items, &current, moment))
+    }
+
+    /// Decides each item at `moment` from a read of the runs' current state.
+    fn judge_read(
+        items: &[Item],
+        current: &HashMap<String, RunSnapshot>,
+        moment: Moment,
+    ) -> Vec<(Item, Option<ItemOutcome>)> {
+        items
             .iter()
             .map(|item| {
                 let decided = match baseline(item) {
@@ -255,7 +294,7 @@ impl RunsReplay {
                 };
                 (item.clone(), decided)
             })
-            .collect())
+            .collect()
     }
 
     /// Outcomes of an accepted replay request, from the TASK ids it returned.
@@ -297,29 +336,36 @@ impl RunsReplay {
     /// the runs' outcomes are verification's, their chunk being recorded already. Lost: none was
     /// seen within `settle`, or runs of the request before were still unchanged once the last
     /// showed applied; applied: all of the request before (if it was left open) or of the last
-    /// were seen.
-    async fn last_request_applied(&self, caller: &Caller) -> Delivery {
+    /// were seen. Each re-read also takes in `upcoming` (the runs the next request may take), and
+    /// the last one is kept for that request's check: one read per request, not two.
+    async fn last_request_applied(&self, caller: &Caller, upcoming: &[Item]) -> Delivery {
         let Watch {
             mut last,
             sent_at,
             mut before,
+            ahead: _,
         } = std::mem::take(&mut *self.watch_lock());
         let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
             return Delivery::Unknown;
         };
         let (sent, before_left) = (last.len(), !before.is_empty());
         let deadline = sent_at + self.settle;
-        let mut poll = FIRST_APPLY_POLL;
+        let mut polls = 0u32;
         loop {
+            polls += 1;
             let now = tokio::time::Instant::now();
-            tokio::time::sleep(poll.min(deadline.saturating_duration_since(now))).await;
+            tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
             let looked_at: Vec<Item> = last.iter().chain(&before).cloned().collect();
-            let Ok(judged) = self
-                .judge_items(caller, &looked_at, Moment::AfterSend)
-                .await
-            else {
+            let read: Vec<Item> = looked_at.iter().chain(upcoming).cloned().collect();
+            let Ok(current) = self.read_states(caller, &read).await else {
                 return Delivery::Unknown;
             };
+            let judged = Self::judge_read(&looked_at, &current, Moment::AfterSend);
+            self.watch_lock().ahead = Some(ReadAhead {
+                at: tokio::time::Instant::now(),
+                asked: read.into_iter().map(|i| i.id).collect(),
+                current,
+            });
             let decided: HashSet<String> = judged
                 .into_iter()
                 .filter(|(_, decided)| decided.is_some())
@@ -337,12 +383,17 @@ impl RunsReplay {
                     Delivery::Unknown
                 };
                 self.watch_lock().before = last;
+                tracing::debug!(
+                    waited_ms = sent_at.elapsed().as_millis() as u64,
+                    polls,
+                    ?delivery,
+                    "replay request seen applied"
+                );
                 return delivery;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Delivery::Lost;
             }
-            poll = (poll * 2).min(MAX_APPLY_POLL);
         }
     }
 
@@ -390,11 +441,16 @@ impl RunsReplay {
         // Runs that changed since enumeration were replayed already (by someone else, or by a
         // request of this job the server ran late) or are active now: sending them would replay
         // twice, wedge them, or be ignored.
-        let judged = match self.judge_items(caller, items, Moment::BeforeSend).await {
-            Ok(judged) => judged,
-            // Nothing was sent: a read that failed for transient reasons keeps them pending.
-            Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
+        let ahead = self.watch_lock().ahead.take();
+        let current = match ahead.and_then(|read| read.covering(items, READ_AHEAD_MAX_AGE)) {
+            Some(current) => current,
+            None => match self.read_states(caller, items).await {
+                Ok(current) => current,
+                // Nothing was sent: a read that failed for transient reasons keeps them pending.
+                Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
+            },
         };
+        let judged = Self::judge_read(items, &current, Moment::BeforeSend);
         let (decided, to_send): (Vec<_>, Vec<_>) =
             judged.into_iter().partition(|(_, o)| o.is_some());
         let mut outcomes: Vec<ItemOutcome> = decided.into_iter().filter_map(|(_, o)| o).collect();
@@ -476,9 +532,10 @@ impl Operation for RunsReplay {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rest = items;
         while !rest.is_empty() {
+            let upcoming = first_request(rest, REQUEST_TASKS.max);
             let (sent, taken) = self
                 .pacer
-                .run(self.last_request_applied(caller), |max_tasks| {
+                .run(self.last_request_applied(caller, upcoming), |max_tasks| {
                     self.send_next(caller, rest, max_tasks)
                 })
                 .await;

@@ -114,3 +114,75 @@ fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_repla
     let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
     assert_eq!(stats["dropped_replays"], lost, "{sizes:?}");
 }
+
+const LIST_ROUTE: &str = "GET /api/v1/stable/tenants/{tenant}/workflow-runs";
+const REPLAY_ROUTE: &str = "POST /api/v1/stable/tenants/{tenant}/tasks/replay";
+
+#[test]
+fn replay_reads_the_runs_once_per_request_to_see_the_last_applied_and_check_the_next() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 2, 1, json!({}));
+    // Applied at once, so the first look after each request sees it; a request's tasks beyond
+    // the first 100 would be lost (D16).
+    sim.faults(json!({"replay_batch_tasks": 100}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "3h", "--yes", "-o", "json"])
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 3_000);
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1);
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(stats["dropped_replays"], 0);
+    let replays = stats["requests"][REPLAY_ROUTE].as_u64().unwrap();
+    let lists = stats["requests"][LIST_ROUTE].as_u64().unwrap();
+    // The look that sees a request applied also reads the runs the next one takes, which go on
+    // that read: one re-read per request, besides enumeration's and verification's dozen or so
+    // lists; a re-read before each request as well would make it two per request (75 here).
+    assert!(
+        lists <= replays + 16,
+        "{lists} lists for {replays} replays: {stats}"
+    );
+}
+
+const EXTERNAL_IDS_ROUTE: &str = "GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids";
+
+#[test]
+fn verifying_cancels_a_server_applies_late_lists_a_slice_twice_a_round_not_three_times() {
+    // Cancels take effect 2.5 s after they are accepted; verification looks every 200 ms.
+    let poll = std::time::Duration::from_millis(200);
+    let sim = Sim::start_with(&["--cancel-delay-ms", "2500"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    // Created within a minute, so enumeration reads them as one slice.
+    let minutes_ago = |m: i64| (chrono::Utc::now() - chrono::Duration::minutes(m)).to_rfc3339();
+    let seeded = sim.seed(json!({
+        "runs": 2_000, "status": "QUEUED", "workflow": "wf",
+        "created_from": minutes_ago(2), "created_to": minutes_ago(1),
+    }));
+    assert_eq!(seeded["seeded"], 2_000);
+    let started = std::time::Instant::now();
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "cancel", "--since", "5m", "--yes", "-o", "json"])
+        .args(["--rate", "10000", "--chunk-size", "500"])
+        .env("BULKOPS_VERIFY_POLL", "200ms"));
+    let elapsed = started.elapsed();
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 2_000);
+    assert_eq!(sim.count("wf", "CANCELLED"), 2_000);
+    let stats = sim.stats();
+    let reads = stats["requests"][EXTERNAL_IDS_ROUTE].as_u64().unwrap();
+    // The 2,000 runs are one slice. Each round that finds runs not yet CANCELLED reads them
+    // QUEUED or RUNNING too, and never looks for COMPLETED or FAILED ones when none is left
+    // otherwise: two reads a round, of rounds a poll or more apart, plus enumeration's one.
+    // Looking for each finished status in turn made it three a round.
+    let rounds_at_most = (elapsed.as_millis() / poll.as_millis()) as u64 + 1;
+    assert!(
+        reads <= 2 * rounds_at_most + 1,
+        "{reads} external-ids reads in at most {rounds_at_most} rounds: {stats}"
+    );
+}
