@@ -8,6 +8,8 @@ set -euo pipefail
 # start after an unclean stop prints "Removed stale pid file." on stdout, which callers captured
 # as part of the URL or cluster name.
 exec 3>&1 1>&2
+# The server that pg_ctlcluster starts must not inherit fd 3: a caller's `$(postgres-up.sh
+# --print-cluster)` would wait for it to close, as long as PostgreSQL runs.
 
 log() { printf 'postgres-up: %s\n' "$*" >&2; }
 bounded() { local t=$1; shift; timeout --kill-after=10 "$t" "$@"; }
@@ -30,12 +32,12 @@ if [ -z "${ver:-}" ]; then
   status=down
 fi
 if [ "$status" != online ]; then
-  bounded 60 pg_ctlcluster "$ver" "$name" start
+  bounded 60 pg_ctlcluster "$ver" "$name" start 3>&-
 fi
 maxc=$(psql_pg -c 'SHOW max_connections')
 if [ "$maxc" -lt 300 ]; then
   psql_pg -c 'ALTER SYSTEM SET max_connections = 300'
-  bounded 60 pg_ctlcluster "$ver" "$name" restart
+  bounded 60 pg_ctlcluster "$ver" "$name" restart 3>&-
 fi
 if [ "${1:-}" = --print-cluster ]; then
   echo "$ver $name" >&3
