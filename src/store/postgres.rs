@@ -855,6 +855,23 @@ impl Store for PgStore {
         self.with(|client| read_lease(client, id, false))
     }
 
+    /// The firing's row is the claim: of two replicas firing at once, one inserts it.
+    fn claim_firing(
+        &mut self,
+        schedule: &str,
+        at: DateTime<Utc>,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        self.with(|client| {
+            let inserted = client.execute(
+                "INSERT INTO schedule_firings (schedule, fired_at, claimed_by) \
+                 VALUES ($1, $2, $3) ON CONFLICT (schedule, fired_at) DO NOTHING",
+                &[&schedule, &at, &owner],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
     /// With the job row locked, so that of two replicas finding nothing left at once one
     /// completes the job and the other learns it.
     fn complete_job(

@@ -639,3 +639,85 @@ fn a_job_survives_its_postgresql_connection_being_cut_twice() {
     let (done, most): (i64, i32) = (row.get(0), row.get(1));
     assert_eq!((done, most), (6_000, 1));
 }
+
+/// The firings `served` logged as run (`fired`), with their jobs.
+fn firings(served: &Ran) -> Vec<(String, String)> {
+    served
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "fired")
+        .map(|line| {
+            let field = |name: &str| {
+                line["fields"][name]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (field("firing"), field("job"))
+        })
+        .collect()
+}
+
+#[test]
+fn two_services_on_one_store_run_each_scheduled_firing_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    // Runs that stay selected: every firing finds them again, and is a job of its own.
+    seed_runs(&sim, 20, "COMPLETED", "sched", 20, 1, json!({}));
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(
+        jobs.join("every-2s.toml"),
+        "cron = \"*/2 * * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n\
+         workflow = [\"sched\"]\nstatus = [\"COMPLETED\"]\nrate = 50\n",
+    )
+    .unwrap();
+    let serve = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["serve", "--listen", "127.0.0.1:0", "--jobs-dir"])
+                .arg(&jobs)
+                .env("BULKOPS_VERIFY_POLL", "100ms"),
+        )
+    };
+    let services = [serve(), serve()];
+    std::thread::sleep(Duration::from_secs(9));
+    for service in &services {
+        signal(service.pid(), "-TERM");
+    }
+    let [first, second] = services.map(Replica::wait);
+    for served in [&first, &second] {
+        assert_eq!(served.code, 0, "{}", served.stderr);
+    }
+    let (mine, theirs) = (firings(&first), firings(&second));
+    let twice: Vec<&(String, String)> = mine
+        .iter()
+        .filter(|(at, _)| theirs.iter().any(|(other, _)| other == at))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "firings run by both services: {twice:?}\n{mine:?}\n{theirs:?}"
+    );
+    let fired = mine.len() + theirs.len();
+    assert!(fired >= 3, "{mine:?} {theirs:?}");
+    assert!(
+        [&first, &second]
+            .iter()
+            .any(|s| s.stderr.contains("another replica claimed this firing")),
+        "the other one left each firing to the one that claimed it"
+    );
+    // Each firing that ran is one job, and no job came otherwise.
+    let mut db = database(&state);
+    let jobs: i64 = db
+        .query_one("SELECT COUNT(*) FROM jobs", &[])
+        .expect("jobs")
+        .get(0);
+    assert_eq!(jobs as usize, fired, "{mine:?} {theirs:?}");
+    let claimed: i64 = db
+        .query_one("SELECT COUNT(DISTINCT fired_at) FROM schedule_firings", &[])
+        .expect("firings")
+        .get(0);
+    assert!(claimed as usize >= fired);
+}
