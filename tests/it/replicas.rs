@@ -721,3 +721,118 @@ fn two_services_on_one_store_run_each_scheduled_firing_once() {
         .get(0);
     assert!(claimed as usize >= fired);
 }
+
+/// A TCP relay to the test database that can be cut: its connections closed and its port shut,
+/// so that connecting again is refused, as with a database server that is down.
+struct Relay {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(target: String) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("address").port();
+        let relay = Relay {
+            port,
+            cut: Default::default(),
+            streams: Default::default(),
+        };
+        let (cut, streams) = (relay.cut.clone(), relay.streams.clone());
+        std::thread::spawn(move || {
+            while !cut.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                client.set_nonblocking(false).expect("blocking");
+                let server = std::net::TcpStream::connect(&target).expect("the database");
+                let mut kept = streams.lock().expect("streams");
+                for (from, to) in [(&client, &server), (&server, &client)] {
+                    let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                kept.extend([client, server]);
+            }
+            // The listener goes with the thread: the port refuses connections from now on.
+        });
+        relay
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.streams.lock().expect("streams").iter() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_store_gone_longer_than_the_lease_timeout_stops_the_job_resumably() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 6_000, "QUEUED", "wf", 20, 1, json!({}));
+    let direct = postgres_state(&state);
+    let url = url::Url::parse(&direct).expect("a URL");
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let relay = Relay::to(target);
+    let mut relayed = url.clone();
+    relayed.set_port(Some(relay.port)).unwrap();
+    let with_state = |state_url: &str| {
+        let mut cmd = bulkops_with_default_state();
+        cmd.arg("--state")
+            .arg(state_url)
+            .arg("--reports-dir")
+            .arg(dir.path().join("reports"))
+            .env("HATCHET_CLIENT_TOKEN", &sim.token);
+        cmd
+    };
+    let replica = Replica::start(
+        with_state(relayed.as_str())
+            .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+            .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "10"]),
+    );
+    replica.wait_for_progress();
+    let cut_at = Instant::now();
+    relay.cut();
+    let stopped = replica.wait();
+    let waited = cut_at.elapsed();
+    assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+    assert!(
+        waited >= Duration::from_secs(29),
+        "it tried to connect again for the lease timeout: {waited:?}"
+    );
+    assert!(
+        stopped.stderr.contains("could not be made again"),
+        "{}",
+        stopped.stderr
+    );
+    // Nothing lost: what was pending is pending, and a resume finishes the job.
+    let mut db = database(&state);
+    let job: String = db
+        .query_one("SELECT id FROM jobs WHERE state = 'running'", &[])
+        .expect("the job, still open")
+        .get(0);
+    let pending: i64 = db
+        .query_one("SELECT COUNT(*) FROM items WHERE state = 'pending'", &[])
+        .expect("items")
+        .get(0);
+    assert!(pending > 0, "the cut came mid-job");
+    let resumed =
+        crate::support::run(with_state(&direct).args(["jobs", "resume", &job, "-o", "json"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(
+        resumed.summary()["counts"]["done"],
+        6_000,
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
+}
