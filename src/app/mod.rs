@@ -34,7 +34,7 @@ pub use watch::{Sight, Watch, WATCH_EVERY};
 use crate::backend::hatchet::{Connection, TokenError};
 use crate::config::Settings;
 use crate::engine::{Progress, RunTotals};
-use crate::job::{JobSpec, OperationKind, Selector, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Window};
 use crate::ops::Manifest;
 use crate::store::{Counts, JobRecord};
 
@@ -43,7 +43,7 @@ use crate::store::{Counts, JobRecord};
 #[derive(Debug)]
 pub struct JobRequest {
     pub kind: OperationKind,
-    pub selector: Selector,
+    pub selector: SelectorFields,
     /// The ids of `--ids-file`, read and checked.
     pub manifest: Option<Manifest>,
 }

@@ -21,7 +21,7 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, RunTotals, Stop,
 };
-use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{HatchetJob, JobSpec, OperationKind, SelectorFields, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, Completion, JobRecord, JobState, Lease, NewJob, Store};
 
@@ -106,7 +106,7 @@ async fn build_operation(
     settings: &Settings,
     store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
-    let manifest = match &spec.selector.ids_digest {
+    let manifest = match spec.selector.ids_digest() {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
@@ -118,7 +118,7 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflows = resolve_workflows(&client, &spec.selector.workflows, settings).await?;
+    let workflows = resolve_workflows(&client, spec.selector.workflows(), settings).await?;
     let archive = match spec.operation.undoes() {
         Some(of) => archive(store, of)?,
         None => Archive::new(Vec::new()),
@@ -156,7 +156,7 @@ fn started_by() -> String {
 pub(super) fn plan(
     credentials: &Credentials,
     kind: OperationKind,
-    selector: Selector,
+    selector: SelectorFields,
     now: DateTime<Utc>,
 ) -> Result<(Connection, HatchetJob, Window), Error> {
     let conn = credentials.connection()?;
@@ -328,6 +328,7 @@ pub(super) async fn run_planned(
         window,
         cursor: op.initial_cursor(),
         chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
+        concurrency: ops::rules::concurrency(&stored, settings.concurrency),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -685,8 +686,13 @@ async fn execute(
     let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
+    // The job's own concurrency holds on resume unless --concurrency says otherwise.
+    let concurrency = exec
+        .concurrency
+        .or(job.concurrency)
+        .unwrap_or(settings.concurrency);
     let engine_settings = EngineSettings {
-        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,

@@ -332,11 +332,8 @@ impl Coordinator {
                 self.store(
                     ctx,
                     move |store, job| {
-                        let judge = Judge {
-                            owner: &owner,
-                            sent_before,
-                        };
-                        let settled = settle_sent(store, job, &judge, state, &reason)?;
+                        let settled =
+                            store.settle_sent(job, &owner, sent_before, state, &reason)?;
                         meter.items(operation, state, settled);
                         Ok(())
                     },
@@ -590,44 +587,6 @@ impl Coordinator {
     }
 }
 
-/// Who settles `sent` items, and which: see `Store::settleable_sent`.
-struct Judge<'a> {
-    owner: &'a str,
-    sent_before: chrono::DateTime<Utc>,
-}
-
-/// Gives every item still `sent` that `judge` may settle its final `state`, a batch at a
-/// time; returns how many.
-fn settle_sent(
-    store: &mut dyn Store,
-    job: &str,
-    judge: &Judge<'_>,
-    state: ItemState,
-    reason: &str,
-) -> Result<u64, StoreError> {
-    let mut settled = 0;
-    let mut after = -1;
-    loop {
-        let batch = store.settleable_sent(job, judge.owner, judge.sent_before, after, 5000)?;
-        let Some(last) = batch.last() else {
-            return Ok(settled);
-        };
-        after = last.seq;
-        settled += batch.len() as u64;
-        let outcomes: Vec<ItemOutcome> = batch
-            .into_iter()
-            .map(|item| ItemOutcome {
-                id: item.id,
-                state,
-                reason: Some(reason.to_string()),
-                http_status: None,
-                attempts: 0,
-            })
-            .collect();
-        store.record_outcomes(job, &outcomes)?;
-    }
-}
-
 impl Actor for Coordinator {
     type Context = Context<Self>;
 
@@ -679,7 +638,7 @@ mod tests {
     use super::*;
     use crate::engine::Resend;
     use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
-    use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+    use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
     use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
 
     #[derive(Debug, thiserror::Error)]
@@ -752,9 +711,9 @@ mod tests {
         let now = Utc::now();
         let spec = JobSpec::new(
             OperationKind::ScheduledDelete,
-            Selector {
+            SelectorFields {
                 workflows: vec!["w".into()],
-                ..Selector::default()
+                ..SelectorFields::default()
             },
             Target {
                 server_url: "http://127.0.0.1:1/".into(),
@@ -772,6 +731,7 @@ mod tests {
             },
             cursor: "start".into(),
             chunk_size: 10,
+            concurrency: 4,
             started_by: "test".into(),
             reason: None,
         };

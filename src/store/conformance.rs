@@ -15,7 +15,7 @@ use super::{
     without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobState, NewItem, NewJob,
     PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
-use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
 
@@ -141,9 +141,9 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
     let now = Utc::now();
     let spec = JobSpec::new(
         OperationKind::ScheduledDelete,
-        Selector {
+        SelectorFields {
             workflows: vec!["w".into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         },
         Target {
             server_url: "http://127.0.0.1:1/".into(),
@@ -161,6 +161,7 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
         },
         cursor: "start".into(),
         chunk_size,
+        concurrency: 3,
         started_by: "conformance".into(),
         reason: Some("a test".into()),
     }
@@ -223,6 +224,7 @@ fn a_job_is_created_then_resumed_and_a_finished_one_is_not(place: &dyn Place) {
         (job.identity.as_str(), job.state, job.chunk_size),
         ("identity", JobState::Running, 10)
     );
+    assert_eq!(job.concurrency, Some(3), "kept for its resumes");
     assert_eq!(job.cursor.as_deref(), Some("start"));
     assert_eq!(job.reason.as_deref(), Some("a test"));
     assert!(!job.enumerated && job.finished_at.is_none());

@@ -134,6 +134,9 @@ pub struct JobRecord {
     pub rate: Option<f64>,
     /// Rounds of items sent again after verification so far (see `Operation::resend_unconfirmed`).
     pub resend_rounds: u32,
+    /// Chunks in flight at most, as the job was created with: its resumes keep it unless told
+    /// another. `None` for a job stored before it was kept.
+    pub concurrency: Option<usize>,
 }
 
 /// How `Store::begin_job` took a job: the id of the job it created or of the unfinished one it
@@ -185,6 +188,8 @@ pub struct NewJob {
     pub window: Window,
     pub cursor: String,
     pub chunk_size: usize,
+    /// The job's concurrency (see `JobRecord::concurrency`).
+    pub concurrency: usize,
     pub started_by: String,
     pub reason: Option<String>,
 }

@@ -208,6 +208,39 @@ pub trait Store: Send {
     /// Outcomes found outside a chunk request (verification, reconciliation).
     fn record_outcomes(&mut self, job_id: &str, outcomes: &[ItemOutcome])
         -> Result<(), StoreError>;
+    /// Gives every item still `sent` that `owner` may settle (see `settleable_sent`) its final
+    /// `state` and `reason`; returns how many. By default a batch at a time through
+    /// `settleable_sent` and `record_outcomes`; a store that can do it in one statement says so.
+    fn settle_sent(
+        &mut self,
+        job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
+        state: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let mut settled = 0;
+        let mut after = -1;
+        loop {
+            let batch = self.settleable_sent(job_id, owner, sent_before, after, 5000)?;
+            let Some(last) = batch.last() else {
+                return Ok(settled);
+            };
+            after = last.seq;
+            settled += batch.len() as u64;
+            let outcomes: Vec<ItemOutcome> = batch
+                .into_iter()
+                .map(|item| ItemOutcome {
+                    id: item.id,
+                    state,
+                    reason: Some(reason.to_string()),
+                    http_status: None,
+                    attempts: 0,
+                })
+                .collect();
+            self.record_outcomes(job_id, &outcomes)?;
+        }
+    }
     /// Items in `from` back to pending in new chunks, counting the round in the job.
     fn requeue_for_resend(
         &mut self,

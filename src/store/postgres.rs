@@ -28,10 +28,11 @@ use crate::job::{JobSpec, Window};
 
 /// The schema, one migration per version, applied in order; `bulkops_schema` records the
 /// versions applied. A database of a later version is refused: this bulkops would misread it.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("postgres/migrations/0001_store.sql"),
     include_str!("postgres/migrations/0002_replicas.sql"),
     include_str!("postgres/migrations/0003_replicas_once.sql"),
+    include_str!("postgres/migrations/0004_job_concurrency.sql"),
 ];
 
 /// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
@@ -58,7 +59,7 @@ const RECONNECT_LONGEST: Duration = Duration::from_secs(2);
 const REPORT_BATCH: i32 = 1000;
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds, concurrency";
 
 const ITEM_COLUMNS: &str = "seq, id, page, payload, attempts";
 
@@ -362,6 +363,7 @@ fn job_from_row(row: &Row) -> Result<JobRecord, Fault> {
     let state: String = row.try_get(6)?;
     let chunk_size: i64 = row.try_get(9)?;
     let resend_rounds: i32 = row.try_get(15)?;
+    let concurrency: Option<i32> = row.try_get(16)?;
     Ok(JobRecord {
         id: row.try_get(0)?,
         identity: row.try_get(1)?,
@@ -381,6 +383,7 @@ fn job_from_row(row: &Row) -> Result<JobRecord, Fault> {
         reason: row.try_get(13)?,
         rate: row.try_get(14)?,
         resend_rounds: u32::try_from(resend_rounds).unwrap_or(0),
+        concurrency: concurrency.and_then(|n| usize::try_from(n).ok()),
     })
 }
 
@@ -512,8 +515,8 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $9)",
+         created_at, started_by, reason, owner, heartbeat, concurrency) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $9, $13)",
         &[
             &id,
             &new.identity,
@@ -527,6 +530,7 @@ fn insert_job(
             &new.started_by,
             &new.reason,
             &owner,
+            &i32::try_from(new.concurrency).unwrap_or(i32::MAX),
         ],
     )?;
     Ok(id)

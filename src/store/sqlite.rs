@@ -20,12 +20,7 @@ use super::{
 };
 use crate::job::{JobSpec, Window};
 
-/// The schema (version 2). Items are keyed by an integer sequence within an integer job number,
-/// their ids kept as 16-byte keys where they are UUIDs: index seeks compare integers and short
-/// blobs, not the job's and the item's text ids (the top of the profile under schema 1). The
-/// only index written in no particular order is `items_key` (ids are random); a page's items are
-/// inserted in key order so that each commit walks it once. `items_by_chunk` holds no state, so
-/// an outcome does not move it; a page is a range of sequence numbers.
+/// The jobs table, as every schema has it (columns added since: `ADDED_JOB_COLUMNS`).
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT PRIMARY KEY,
@@ -49,8 +44,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_identity ON jobs(identity, state);
 "#;
 
-/// The tables of schema 2 that hold a job's work, keyed by the job's number (`jobs.number`).
-const WORK_SCHEMA: &str = r#"
+/// The tables of schema 2 that hold a job's work, keyed by the job's number (`jobs.number`):
+/// created as schema 2 wrote them, then brought to schema 3 by `to_schema_3`.
+const WORK_SCHEMA_2: &str = r#"
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_number ON jobs(number);
 CREATE TABLE IF NOT EXISTS pages (
     job       INTEGER NOT NULL,
@@ -97,7 +93,18 @@ const APPLICATION_ID: i32 = 0x626b_6f70;
 
 /// The schema this bulkops writes (`PRAGMA user_version`). A store of a later schema is refused:
 /// this bulkops would misread it.
-const SCHEMA_VERSION: i32 = 2;
+///
+/// Schema 3: items are keyed by an integer sequence within an integer job number, their ids kept
+/// as 16-byte keys where they are UUIDs (index seeks compare integers and short blobs, not text
+/// ids: the top of the profile under schema 1). An item is written into one B-tree besides its
+/// table, `items_key`, which drops duplicates; a page's items are inserted in key order so that
+/// each commit walks that index once. A page and a chunk are each a range of sequence numbers
+/// (`chunks.first_seq`, `end_seq`), and an item gets its chunk at its insert: no index on chunk
+/// or state is written at an insert, an outcome or a settling, and what schema 2 looked up
+/// through them is a range of the table's own key (docs/benchmarks.md has the measurements).
+///
+/// Schema 4: each job's concurrency (`jobs.concurrency`), which its resumes keep.
+const SCHEMA_VERSION: i32 = 4;
 
 /// A file as the file system knows it: device and inode.
 type FileId = (u64, u64);
@@ -226,16 +233,22 @@ fn job_number(conn: &Connection, id: &str) -> Result<i64, Fault> {
     Ok(number.unwrap_or(0))
 }
 
-// Lookups name their index: with no statistics, SQLite would walk the primary key (which also
-// gives `ORDER BY seq`) through every item of the job, once per chunk or page.
-const CHUNK_ITEMS: &str = "SELECT seq, key, page, payload, attempts FROM items \
-     INDEXED BY items_by_chunk WHERE job = ?1 \
-     AND chunk = ?2 AND state = 0 ORDER BY seq";
+/// The items of a chunk: the chunk's range of the table's key, less the items of that range
+/// that belong to no chunk or another (settled at their insert, or moved by a resend round).
+const CHUNK_ITEMS: &str = "SELECT i.seq, i.key, i.page, i.payload, i.attempts FROM chunks c \
+     JOIN items i ON i.job = c.job AND i.seq >= c.first_seq AND i.seq < c.end_seq \
+     WHERE c.job = ?1 AND c.chunk = ?2 AND i.chunk = ?2 AND i.state = 0 ORDER BY i.seq";
+
+/// The sequence numbers and keys of a chunk's items, whatever their state: where a chunk's
+/// outcomes are matched to its items.
+const CHUNK_KEYS: &str = "SELECT i.seq, i.key FROM chunks c \
+     JOIN items i ON i.job = c.job AND i.seq >= c.first_seq AND i.seq < c.end_seq \
+     WHERE c.job = ?1 AND c.chunk = ?2 AND i.chunk = ?2 ORDER BY i.seq";
 
 const ITEM_COLUMNS: &str = "seq, key, page, payload, attempts";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds, concurrency";
 
 struct RawJob {
     id: String,
@@ -254,6 +267,7 @@ struct RawJob {
     reason: Option<String>,
     rate: Option<f64>,
     resend_rounds: u32,
+    concurrency: Option<i64>,
 }
 
 impl RawJob {
@@ -275,6 +289,7 @@ impl RawJob {
             reason: row.get(13)?,
             rate: row.get(14)?,
             resend_rounds: row.get(15)?,
+            concurrency: row.get(16)?,
         })
     }
 
@@ -299,6 +314,7 @@ impl RawJob {
             reason: self.reason,
             rate: self.rate,
             resend_rounds: self.resend_rounds,
+            concurrency: self.concurrency.and_then(|n| usize::try_from(n).ok()),
         })
     }
 }
@@ -468,6 +484,47 @@ fn copy_schema_1(tx: &Transaction<'_>) -> Result<(), Fault> {
     Ok(())
 }
 
+/// Schema 2 to 3: each chunk gains its range of sequence numbers; the items of the short tail
+/// that schema 2 left without a chunk (enumeration goes on) join the job's open chunk, which
+/// the next page fills; the chunk and state indexes go.
+const TO_SCHEMA_3: &str = "
+ALTER TABLE chunks ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chunks ADD COLUMN end_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE chunks SET
+  first_seq = COALESCE((SELECT MIN(seq) FROM items INDEXED BY items_by_chunk
+                         WHERE job = chunks.job AND chunk = chunks.chunk), 0),
+  end_seq = COALESCE((SELECT MAX(seq) + 1 FROM items INDEXED BY items_by_chunk
+                       WHERE job = chunks.job AND chunk = chunks.chunk), 0);
+INSERT INTO chunks (job, chunk, state, first_seq, end_seq)
+  SELECT i.job, j.chunk_count + 1, 'open', MIN(i.seq), MAX(i.seq) + 1
+    FROM items i JOIN jobs j ON j.number = i.job
+   WHERE i.chunk IS NULL AND i.state = 0 GROUP BY i.job;
+UPDATE items SET chunk = (SELECT chunk_count + 1 FROM jobs WHERE number = items.job)
+ WHERE chunk IS NULL AND state = 0;
+DROP INDEX items_by_chunk;
+DROP INDEX items_by_state;
+";
+
+fn to_schema_3(tx: &Transaction<'_>) -> Result<(), Fault> {
+    tx.execute_batch(TO_SCHEMA_3)?;
+    Ok(())
+}
+
+/// Schema 4: each job's concurrency (`jobs.concurrency`), which its resumes keep. A step of its
+/// own, after the others, and idempotent: a file of schema 3 or before gains the column, NULL for its
+/// jobs (they resume with the configured concurrency, as before).
+fn add_job_concurrency(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let present: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'concurrency'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch("ALTER TABLE jobs ADD COLUMN concurrency INTEGER")?;
+    }
+    Ok(())
+}
+
 /// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
 /// or old state file at the same instant do not race (one would add a column the other added).
 fn migrate(conn: &mut Connection) -> Result<(), Fault> {
@@ -477,14 +534,20 @@ fn migrate(conn: &mut Connection) -> Result<(), Fault> {
     tx.execute_batch(ONE_OPEN_JOB_PER_IDENTITY)?;
     // Jobs from before job numbers are numbered in the order they were inserted.
     tx.execute("UPDATE jobs SET number = rowid WHERE number IS NULL", [])?;
-    let schema_1 = has_schema_1(&tx)?;
-    if schema_1 {
-        tx.execute_batch(SCHEMA_1_ASIDE)?;
+    let version: i32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // A new file (version 0) goes through every step too: on empty tables they cost nothing.
+    if version < 3 {
+        let schema_1 = has_schema_1(&tx)?;
+        if schema_1 {
+            tx.execute_batch(SCHEMA_1_ASIDE)?;
+        }
+        tx.execute_batch(WORK_SCHEMA_2)?;
+        if schema_1 {
+            copy_schema_1(&tx)?;
+        }
+        to_schema_3(&tx)?;
     }
-    tx.execute_batch(WORK_SCHEMA)?;
-    if schema_1 {
-        copy_schema_1(&tx)?;
-    }
+    add_job_concurrency(&tx)?;
     let marked: bool = tx.query_row(
         "SELECT application_id = ?1 AND user_version = ?2 \
          FROM pragma_application_id, pragma_user_version",
@@ -821,33 +884,32 @@ impl Store {
     pub fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
         self.with_mut(|conn| {
             durable_write(conn, |tx| {
-                let (job, first_seq, page_no, chunk_size): (i64, i64, i64, i64) = tx.query_row(
-                    "SELECT number, item_count, page_count, chunk_size FROM jobs WHERE id = ?1",
-                    [job_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?;
-                let added = insert_items(tx, job, first_seq, page_no, &page.items)?;
+                let (job, first_seq, page_no) = tx
+                    .prepare_cached(
+                        "SELECT number, item_count, page_count FROM jobs WHERE id = ?1",
+                    )?
+                    .query_row([job_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                let mut chunker = Chunker::open(tx, job_id)?;
+                let added = insert_items(tx, job, first_seq, page_no, &page.items, &mut chunker)?;
                 let end_seq = first_seq + page.items.len() as i64;
                 let scope = page.page_scope.map(|s| s.to_string());
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO pages (job, page, scope, first_seq, end_seq) \
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![job, page_no, scope, first_seq, end_seq],
-                )?;
+                )?
+                .execute(params![job, page_no, scope, first_seq, end_seq])?;
                 let enumerated = page.next_cursor.is_none();
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE jobs SET item_count = ?2, page_count = page_count + 1, cursor = ?3, \
                      enumerated = ?4 WHERE id = ?1",
-                    params![job_id, end_seq, page.next_cursor, enumerated],
-                )?;
-                let unchunked_from: i64 = tx.query_row(
-                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM items INDEXED BY items_by_chunk \
-                     WHERE job = ?1 AND chunk = \
-                     (SELECT MAX(chunk) FROM chunks WHERE job = ?1)",
-                    [job],
-                    |r| r.get(0),
-                )?;
-                assign_chunks(tx, job_id, job, chunk_size, unchunked_from, enumerated)?;
+                )?
+                .execute(params![
+                    job_id,
+                    end_seq,
+                    page.next_cursor,
+                    enumerated
+                ])?;
+                chunker.close(tx, job_id, enumerated)?;
                 Ok(added)
             })
         })
@@ -963,9 +1025,8 @@ impl Store {
             let tx = write(conn)?;
             let job = job_number(&tx, job_id)?;
             let mut found = Outcomes::new(outcomes);
-            let mut chunk_items =
-                tx.prepare_cached("SELECT seq, key FROM items INDEXED BY items_by_chunk WHERE job = ?1 AND chunk = ?2")?;
-            found.find_in(&mut chunk_items, params![job, chunk])?;
+            let mut chunk_items = tx.prepare_cached(CHUNK_KEYS)?;
+            found.find_in(&mut chunk_items, Scan::Chunk(chunk), params![job, chunk])?;
             drop(chunk_items);
             found.write(&tx, job)?;
             // Items left pending (the server could not be reached) keep their chunk to be sent
@@ -997,6 +1058,34 @@ impl Store {
         })
     }
 
+    /// Gives every item still `sent` its final `state` and `reason`, in one statement; returns
+    /// how many.
+    pub fn settle_sent(
+        &mut self,
+        job_id: &str,
+        state: ItemState,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        self.with_mut(|conn| {
+            let tx = write(conn)?;
+            let job = job_number(&tx, job_id)?;
+            let settled = tx
+                .prepare_cached(
+                    "UPDATE items SET state = ?3, reason = ?4, updated_at = ?5 \
+                     WHERE job = ?1 AND state = ?2",
+                )?
+                .execute(params![
+                    job,
+                    state_code(ItemState::Sent),
+                    state_code(state),
+                    reason,
+                    ts(Utc::now())
+                ])?;
+            tx.commit()?;
+            Ok(settled as u64)
+        })
+    }
+
     /// Puts the items in `from` back to pending for another round of sending, and counts the
     /// round in the job (so that a resumed job keeps to its bound). Returns how many items moved.
     pub fn requeue_for_resend(
@@ -1011,25 +1100,35 @@ impl Store {
                 "UPDATE jobs SET resend_rounds = resend_rounds + 1 WHERE id = ?1",
                 [job_id],
             )?;
-            let (job, chunk_size): (i64, i64) = tx.query_row(
-                "SELECT number, chunk_size FROM jobs WHERE id = ?1",
-                [job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let moved = tx.execute(
-                "UPDATE items INDEXED BY items_by_state SET state = ?3, chunk = NULL, reason = ?4, \
-                 updated_at = ?5 WHERE job = ?1 AND state = ?2",
-                params![
-                    job,
-                    state_code(from),
-                    state_code(ItemState::Pending),
-                    reason,
-                    ts(Utc::now())
-                ],
-            )?;
-            assign_chunks(&tx, job_id, job, chunk_size, 0, true)?;
+            let job = job_number(&tx, job_id)?;
+            let moved: Vec<i64> = tx
+                .prepare_cached(
+                    "UPDATE items SET state = ?3, chunk = NULL, reason = ?4, updated_at = ?5 \
+                     WHERE job = ?1 AND state = ?2 RETURNING seq",
+                )?
+                .query_map(
+                    params![
+                        job,
+                        state_code(from),
+                        state_code(ItemState::Pending),
+                        reason,
+                        ts(Utc::now())
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<_, _>>()?;
+            let mut in_order = moved.clone();
+            in_order.sort_unstable();
+            let mut chunker = Chunker::open(&tx, job_id)?;
+            let mut set_chunk =
+                tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job = ?1 AND seq = ?2")?;
+            for seq in in_order {
+                set_chunk.execute(params![job, seq, chunker.assign(seq)])?;
+            }
+            drop(set_chunk);
+            chunker.close(&tx, job_id, true)?;
             tx.commit()?;
-            Ok(moved as u64)
+            Ok(moved.len() as u64)
         })
     }
 
@@ -1044,8 +1143,7 @@ impl Store {
         self.with(|conn| {
             let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_state WHERE job = ?1 \
-                 AND state = ?2 AND seq > ?3 \
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job = ?1 AND state = ?2 AND seq > ?3 \
                  ORDER BY seq LIMIT ?4"
             ))?;
             items_of(
@@ -1096,7 +1194,7 @@ impl Store {
             let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(
                 "SELECT p.page, p.scope FROM pages p WHERE p.job = ?1 AND EXISTS \
-                 (SELECT 1 FROM items i INDEXED BY items_by_state WHERE i.job = p.job AND i.state = ?2 \
+                 (SELECT 1 FROM items i WHERE i.job = p.job AND i.state = ?2 \
                   AND i.seq >= p.first_seq AND i.seq < p.end_seq) ORDER BY p.page",
             )?;
             let rows = stmt
@@ -1120,7 +1218,7 @@ impl Store {
         self.with(|conn| {
             let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items INDEXED BY items_by_state WHERE job = ?1 AND state = ?3 \
+                "SELECT {ITEM_COLUMNS} FROM items WHERE job = ?1 AND state = ?3 \
                  AND seq >= (SELECT first_seq FROM pages WHERE job = ?1 AND page = ?2) \
                  AND seq < (SELECT end_seq FROM pages WHERE job = ?1 AND page = ?2) ORDER BY seq"
             ))?;
@@ -1132,8 +1230,7 @@ impl Store {
         self.with(|conn| {
             let job = job_number(conn, job_id)?;
             let mut stmt = conn.prepare_cached(
-                "SELECT state, COUNT(*) FROM items INDEXED BY items_by_state WHERE job = ?1 \
-                 GROUP BY state",
+                "SELECT state, COUNT(*) FROM items WHERE job = ?1 GROUP BY state",
             )?;
             let mut counts = Counts::default();
             let rows = stmt.query_map([job], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
@@ -1253,9 +1350,9 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat, number) \
+         created_at, started_by, reason, owner, heartbeat, number, concurrency) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9, \
-         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs))",
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs), ?13)",
         params![
             id,
             new.identity,
@@ -1268,24 +1365,33 @@ fn insert_job(
             ts(now),
             new.started_by,
             new.reason,
-            owner
+            owner,
+            new.concurrency as i64
         ],
     )?;
     Ok(id)
 }
 
-/// Inserts a page's items from sequence number `first_seq` on, in enumeration order, and
-/// returns the states of those it added (an id the job already has is left out, its number
+/// Inserts a page's items from sequence number `first_seq` on, each pending one in its chunk,
+/// and returns the states of those it added (an id the job already has is left out, its number
 /// unused). They are written in key order: the key index is then walked once, from one end to
-/// the other, instead of seeking a random place for every item.
+/// the other, instead of seeking a random place for every item. Chunks are given as if no id
+/// were a duplicate; the rare page that held one has its later items' chunks given again.
 fn insert_items(
     tx: &Transaction<'_>,
     job: i64,
     first_seq: i64,
     page: i64,
     items: &[NewItem],
+    chunker: &mut Chunker,
 ) -> Result<Counts, Fault> {
     let now = ts(Utc::now());
+    let pending = |item: &NewItem| item.settled.is_none();
+    let before = chunker.clone();
+    let seq_of = |at: usize| first_seq + at as i64;
+    let chunks: Vec<Option<i64>> = (0..items.len())
+        .map(|at| pending(&items[at]).then(|| chunker.assign(seq_of(at))))
+        .collect();
     let mut in_key_order: Vec<(Key<'_>, usize)> = items
         .iter()
         .enumerate()
@@ -1294,10 +1400,11 @@ fn insert_items(
     // Stable: of two equal ids in one page, the first enumerated is kept.
     in_key_order.sort_by(|a, b| a.0.cmp(&b.0));
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO items (job, seq, key, page, state, reason, payload, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR IGNORE INTO items (job, seq, key, page, chunk, state, reason, payload, \
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut added = Counts::default();
+    let mut inserted = vec![false; items.len()];
     for (key, at) in in_key_order {
         let item = &items[at];
         let payload = item.payload.as_ref().map(|p| p.to_string());
@@ -1305,22 +1412,135 @@ fn insert_items(
             Some((state, reason)) => (*state, Some(reason.as_str())),
             None => (ItemState::Pending, None),
         };
-        let inserted = insert.execute(params![
+        inserted[at] = insert.execute(params![
             job,
-            first_seq + at as i64,
+            seq_of(at),
             key,
             page,
+            chunks[at],
             state_code(state),
             reason,
             payload,
             now
-        ])?;
-        if inserted > 0 {
+        ])? > 0;
+        if inserted[at] {
             added.add(state, 1);
+        }
+    }
+    let dropped_pending = (0..items.len()).any(|at| !inserted[at] && pending(&items[at]));
+    if dropped_pending {
+        *chunker = before;
+        let mut set_chunk =
+            tx.prepare_cached("UPDATE items SET chunk = ?3 WHERE job = ?1 AND seq = ?2")?;
+        for at in (0..items.len()).filter(|&at| inserted[at] && pending(&items[at])) {
+            let chunk = chunker.assign(seq_of(at));
+            if chunks[at] != Some(chunk) {
+                set_chunk.execute(params![job, seq_of(at), chunk])?;
+            }
         }
     }
     Ok(added)
 }
+
+/// Gives pending items their chunks, in enumeration order: `chunk_size` items a chunk, each
+/// chunk the range of sequence numbers from its first item to its last. The last chunk, while
+/// short, stays `open` (no one takes it) for the next page to fill, until enumeration ends.
+#[derive(Clone)]
+struct Chunker {
+    chunk_size: i64,
+    /// The chunk being filled, its range so far and how many items it has.
+    open: i64,
+    range: Option<(i64, i64)>,
+    fill: i64,
+    /// Chunks filled since `open` (number, range).
+    full: Vec<(i64, (i64, i64))>,
+}
+
+impl Chunker {
+    /// Takes up where the job's last chunk left off: its open chunk, if it has one.
+    fn open(tx: &Transaction<'_>, job_id: &str) -> Result<Self, Fault> {
+        let (job, chunk_size, chunk_count): (i64, i64, i64) = tx
+            .prepare_cached("SELECT number, chunk_size, chunk_count FROM jobs WHERE id = ?1")?
+            .query_row([job_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let open = chunk_count + 1;
+        let range: Option<(i64, i64)> = tx
+            .prepare_cached(
+                "SELECT first_seq, end_seq FROM chunks WHERE job = ?1 AND chunk = ?2 \
+                 AND state = 'open'",
+            )?
+            .query_row(params![job, open], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let fill = match range {
+            Some((first, end)) => tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM items WHERE job = ?1 AND seq >= ?2 AND seq < ?3 \
+                     AND chunk = ?4",
+                )?
+                .query_row(params![job, first, end, open], |r| r.get(0))?,
+            None => 0,
+        };
+        Ok(Chunker {
+            chunk_size: chunk_size.max(1),
+            open,
+            range,
+            fill,
+            full: Vec::new(),
+        })
+    }
+
+    /// The chunk of the pending item `seq`.
+    fn assign(&mut self, seq: i64) -> i64 {
+        let chunk = self.open;
+        let (first, end) = self.range.unwrap_or((seq, seq + 1));
+        let range = (first.min(seq), end.max(seq + 1));
+        self.fill += 1;
+        if self.fill >= self.chunk_size {
+            self.full.push((chunk, range));
+            self.open += 1;
+            self.range = None;
+            self.fill = 0;
+        } else {
+            self.range = Some(range);
+        }
+        chunk
+    }
+
+    /// Writes the chunks: the full ones pending, the open one pending too when enumeration is
+    /// over (`last`), else still open; and the job's count of chunks that can be taken.
+    fn close(self, tx: &Transaction<'_>, job_id: &str, last: bool) -> Result<(), Fault> {
+        let job = job_number(tx, job_id)?;
+        let mut put = tx.prepare_cached(
+            "INSERT INTO chunks (job, chunk, state, first_seq, end_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job, chunk) DO UPDATE SET \
+             state = excluded.state, first_seq = excluded.first_seq, end_seq = excluded.end_seq",
+        )?;
+        for (chunk, (first, end)) in &self.full {
+            put.execute(params![
+                job,
+                chunk,
+                ChunkState::Pending.as_str(),
+                first,
+                end
+            ])?;
+        }
+        let mut taken = self.open - 1;
+        if let Some((first, end)) = self.range {
+            let state = if last {
+                taken = self.open;
+                ChunkState::Pending.as_str()
+            } else {
+                OPEN_CHUNK
+            };
+            put.execute(params![job, self.open, state, first, end])?;
+        }
+        tx.prepare_cached("UPDATE jobs SET chunk_count = ?2 WHERE id = ?1")?
+            .execute(params![job_id, taken])?;
+        Ok(())
+    }
+}
+
+/// The state of a chunk still being filled: not a `ChunkState`, since no one takes it.
+const OPEN_CHUNK: &str = "open";
 
 /// A page read to match outcomes pays for itself when at least one row in this many is one of
 /// them: reading a row in order costs a fraction of seeking one id in the key index.
@@ -1329,7 +1549,7 @@ const PAGE_READ_WORTH: usize = 8;
 /// Outcomes to write, each matched to its item's sequence number (by the item's id).
 struct Outcomes<'a> {
     outcomes: &'a [ItemOutcome],
-    seqs: Vec<Option<i64>>,
+    found: Vec<Option<Found>>,
     /// The outcomes not yet matched, by id.
     unmatched: HashMap<&'a str, Vec<usize>>,
 }
@@ -1342,7 +1562,7 @@ impl<'a> Outcomes<'a> {
         }
         Outcomes {
             outcomes,
-            seqs: vec![None; outcomes.len()],
+            found: vec![None; outcomes.len()],
             unmatched,
         }
     }
@@ -1353,6 +1573,7 @@ impl<'a> Outcomes<'a> {
     fn find_in(
         &mut self,
         stmt: &mut Statement<'_>,
+        scan: Scan,
         params: impl Params,
     ) -> Result<(usize, usize), Fault> {
         let (mut read, mut matched) = (0, 0);
@@ -1361,19 +1582,20 @@ impl<'a> Outcomes<'a> {
             if self.unmatched.is_empty() {
                 break;
             }
-            read += 1;
             let id = id_of(row.get_ref(1)?)?;
             if let Some(ats) = self.unmatched.remove(id.as_str()) {
                 matched += 1;
-                self.matched(&ats, row.get(0)?);
+                let seq = row.get(0)?;
+                self.matched(&ats, seq, Some((scan, read)));
             }
+            read += 1;
         }
         Ok((read, matched))
     }
 
-    fn matched(&mut self, ats: &[usize], seq: i64) {
+    fn matched(&mut self, ats: &[usize], seq: i64, row: Option<(Scan, usize)>) {
         for &at in ats {
-            self.seqs[at] = Some(seq);
+            self.found[at] = Some(Found { seq, row });
         }
     }
 
@@ -1386,7 +1608,8 @@ impl<'a> Outcomes<'a> {
         )?;
         let mut page_items = tx.prepare_cached(
             "SELECT i.seq, i.key FROM pages p JOIN items i ON i.job = p.job \
-             AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2",
+             AND i.seq >= p.first_seq AND i.seq < p.end_seq WHERE p.job = ?1 AND p.page = ?2 \
+             ORDER BY i.seq",
         )?;
         let mut read_pages = true;
         while let Some(&id) = self.unmatched.keys().next() {
@@ -1398,44 +1621,101 @@ impl<'a> Outcomes<'a> {
             let Some((seq, page)) = found else {
                 continue;
             };
-            self.matched(&ats, seq);
+            self.matched(&ats, seq, None);
             if read_pages && !self.unmatched.is_empty() {
-                let (read, matched) = self.find_in(&mut page_items, params![job, page])?;
+                let (read, matched) =
+                    self.find_in(&mut page_items, Scan::Page(page), params![job, page])?;
                 read_pages = matched * PAGE_READ_WORTH >= read;
             }
         }
         Ok(())
     }
 
-    /// Writes every outcome into its item, in enumeration order (neighbours share pages).
+    /// Writes every outcome into its item, in enumeration order (neighbours share pages). A
+    /// run of items that were neighbours in one scan and get the same outcome (a chunk's items
+    /// all sent, say) is written by one statement over their range.
     fn write(mut self, tx: &Transaction<'_>, job: i64) -> Result<(), Fault> {
         self.find_by_key(tx, job)?;
         let now = ts(Utc::now());
-        let mut update = tx.prepare_cached(
-            "UPDATE items SET state = ?3, reason = ?4, http_status = COALESCE(?5, http_status), \
-             attempts = attempts + ?6, updated_at = ?7 WHERE job = ?1 AND seq = ?2",
-        )?;
-        let mut matched: Vec<(i64, &ItemOutcome)> = self
-            .seqs
+        const SET: &str = "UPDATE items SET state = ?4, reason = ?5, \
+             http_status = COALESCE(?6, http_status), attempts = attempts + ?7, updated_at = ?8 \
+             WHERE job = ?1 AND seq >= ?2 AND seq <= ?3";
+        let mut one = tx.prepare_cached(SET)?;
+        let mut in_chunk = tx.prepare_cached(&format!("{SET} AND chunk = ?9"))?;
+        let mut in_page = tx.prepare_cached(&format!("{SET} AND page = ?9"))?;
+        let mut matched: Vec<(Found, &ItemOutcome)> = self
+            .found
             .iter()
             .zip(self.outcomes)
-            .filter_map(|(seq, outcome)| seq.map(|seq| (seq, outcome)))
+            .filter_map(|(found, outcome)| found.map(|found| (found, outcome)))
             .collect();
         // Stable: outcomes for one item are written in the order given.
-        matched.sort_by_key(|(seq, _)| *seq);
-        for (seq, o) in matched {
-            update.execute(params![
-                job,
-                seq,
+        matched.sort_by_key(|(found, _)| found.seq);
+        let mut at = 0;
+        while at < matched.len() {
+            let (first, o) = matched[at];
+            let mut end = at + 1;
+            while end < matched.len()
+                && first.neighbours(&matched[end - 1].0, &matched[end].0)
+                && same_outcome(o, matched[end].1)
+            {
+                end += 1;
+            }
+            let last = matched[end - 1].0.seq;
+            let (state, status, attempts) = (
                 state_code(o.state),
-                o.reason,
                 o.http_status.map(i64::from),
                 i64::from(o.attempts),
-                now
-            ])?;
+            );
+            let set: [&dyn ToSql; 8] = [
+                &job, &first.seq, &last, &state, &o.reason, &status, &attempts, &now,
+            ];
+            let scan = first.row.map(|(scan, _)| scan).filter(|_| end > at + 1);
+            match scan {
+                Some(Scan::Chunk(chunk)) => {
+                    in_chunk.execute(&[&set[..], &[&chunk]].concat()[..])?
+                }
+                Some(Scan::Page(page)) => in_page.execute(&[&set[..], &[&page]].concat()[..])?,
+                None => one.execute(&set[..])?,
+            };
+            at = end;
         }
         Ok(())
     }
+}
+
+/// Where an outcome's item was found: in a scan of a chunk's or a page's items, at a row of it,
+/// or (`row` empty) by its key alone.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    seq: i64,
+    row: Option<(Scan, usize)>,
+}
+
+impl Found {
+    /// Whether `next` came right after `previous` in the scan that found `self`: then the range
+    /// from one to the other, within that scan's chunk or page, holds no other item.
+    fn neighbours(&self, previous: &Found, next: &Found) -> bool {
+        match (self.row, previous.row, next.row) {
+            (Some((scan, _)), Some((scan_p, at_p)), Some((scan_n, at_n))) => {
+                scan == scan_p && scan == scan_n && at_n == at_p + 1
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A scan that matched outcomes to items: the chunk's items (the chunk column tells them from
+/// others in its range), or the page's (all the items in its range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    Chunk(i64),
+    Page(i64),
+}
+
+fn same_outcome(a: &ItemOutcome, b: &ItemOutcome) -> bool {
+    (a.state, &a.reason, a.http_status, a.attempts)
+        == (b.state, &b.reason, b.http_status, b.attempts)
 }
 
 fn mark_chunk(
@@ -1450,87 +1730,32 @@ fn mark_chunk(
     Ok(())
 }
 
-/// Groups the pending items from `from_seq` on that have no chunk yet into chunks of
-/// `chunk_size`, in enumeration order. A short tail is chunked only once enumeration is
-/// complete.
-fn assign_chunks(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    job: i64,
-    chunk_size: i64,
-    from_seq: i64,
-    final_page: bool,
-) -> Result<(), Fault> {
-    let mut next_chunk: i64 = tx.query_row(
-        "SELECT chunk_count FROM jobs WHERE id = ?1",
-        [job_id],
-        |r| r.get(0),
-    )?;
-    let unassigned: Vec<i64> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq FROM items INDEXED BY items_by_state WHERE job = ?1 AND state = ?2 \
-             AND seq >= ?3 \
-             AND chunk IS NULL ORDER BY seq",
-        )?;
-        let rows = stmt.query_map(
-            params![job, state_code(ItemState::Pending), from_seq],
-            |r| r.get(0),
-        )?;
-        rows.collect::<Result<_, _>>()?
-    };
-    // A group is the pending, unchunked items of a range of sequence numbers: one update each.
-    let mut set_chunk = tx.prepare_cached(
-        "UPDATE items NOT INDEXED SET chunk = ?4 WHERE job = ?1 AND seq >= ?2 AND seq <= ?3 \
-         AND chunk IS NULL AND state = ?5",
-    )?;
-    let mut add_chunk =
-        tx.prepare_cached("INSERT INTO chunks (job, chunk, state) VALUES (?1, ?2, 'pending')")?;
-    for group in unassigned.chunks(chunk_size.max(1) as usize) {
-        if group.len() < chunk_size as usize && !final_page {
-            break;
-        }
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            continue;
-        };
-        next_chunk += 1;
-        add_chunk.execute(params![job, next_chunk])?;
-        set_chunk.execute(params![
-            job,
-            first,
-            last,
-            next_chunk,
-            state_code(ItemState::Pending)
-        ])?;
-    }
-    tx.execute(
-        "UPDATE jobs SET chunk_count = ?2 WHERE id = ?1",
-        params![job_id, next_chunk],
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Dispatching a chunk must look its items up by chunk: through the state index it would scan
-    /// every pending item of the job, once per chunk (quadratic in the job's size).
+    /// Dispatching a chunk must read only its range of items: a scan of the job's items, once
+    /// per chunk, is quadratic in the job's size. So must matching a chunk's outcomes.
     #[test]
-    fn chunk_lookup_uses_the_chunk_index() {
+    fn chunk_lookups_read_the_chunks_range_of_items() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {CHUNK_ITEMS}"))
-            .unwrap()
-            .query_map(params!["job", 1], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert!(
-            plan.iter().any(|step| step.contains("items_by_chunk")),
-            "{plan:?}"
-        );
+        for query in [CHUNK_ITEMS, CHUNK_KEYS] {
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+                .unwrap()
+                .query_map(params![1, 1], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|step| step
+                        .contains("SEARCH i USING PRIMARY KEY (job=? AND seq>? AND seq<?)")),
+                "{plan:?}"
+            );
+        }
     }
 
     /// A running job as `begin_job` writes it, with a spec no one reads: enough for the work.
@@ -1642,6 +1867,73 @@ mod tests {
         );
         let left = ids(&store.chunk_items(job, 1).unwrap()).len();
         assert_eq!(left, 37, "the chunk keeps only the items with no outcome");
+    }
+
+    /// A schema-2 store mid-enumeration has a short tail of items with no chunk: migrated, the
+    /// tail is the open chunk that the next page fills, and the chunks taken before keep theirs.
+    #[test]
+    fn a_schema_2_store_mid_enumeration_keeps_its_chunks_and_fills_its_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let job = bare_job(&store, 2);
+        store
+            .commit_page(job, page(&["a", "b", "c"], false))
+            .unwrap();
+        store
+            .finish_chunk(job, 1, &[outcome("a", ItemState::Sent)])
+            .unwrap();
+        drop(store);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "UPDATE items SET chunk = NULL WHERE chunk = 2;
+                 DELETE FROM chunks WHERE state = 'open';
+                 ALTER TABLE chunks DROP COLUMN first_seq;
+                 ALTER TABLE chunks DROP COLUMN end_seq;
+                 CREATE INDEX items_by_chunk ON items(job, chunk, seq);
+                 CREATE INDEX items_by_state ON items(job, state, seq);
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        let mut store = Store::open(&path).unwrap();
+        let version: i32 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.pending_chunks(job, 0, 10).unwrap(), Vec::<i64>::new());
+        store.commit_page(job, page(&["d", "e"], true)).unwrap();
+        assert_eq!(store.pending_chunks(job, 0, 10).unwrap(), [2, 3]);
+        assert_eq!(ids(&store.chunk_items(job, 1).unwrap()), ["b"]);
+        assert_eq!(ids(&store.chunk_items(job, 2).unwrap()), ["c", "d"]);
+        assert_eq!(ids(&store.chunk_items(job, 3).unwrap()), ["e"]);
+    }
+
+    /// A chunk's outcomes are written over its range in one statement when they are the same:
+    /// an item in that range that is not the chunk's (settled at its insert) keeps its own.
+    #[test]
+    fn a_chunks_outcomes_written_over_its_range_leave_other_items_in_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let job = bare_job(&store, 3);
+        let mut items = page(&["a", "b", "c"], true);
+        items.items.insert(
+            1,
+            NewItem {
+                id: "settled".into(),
+                payload: None,
+                settled: Some((ItemState::Skipped, "defined in code".into())),
+            },
+        );
+        store.commit_page(job, items).unwrap();
+        assert_eq!(ids(&store.chunk_items(job, 1).unwrap()), ["a", "b", "c"]);
+        let sent = ["c", "a", "b"].map(|id| outcome(id, ItemState::Sent));
+        store.finish_chunk(job, 1, &sent).unwrap();
+        let counts = store.counts(job).unwrap();
+        assert_eq!((counts.sent, counts.skipped), (3, 1), "{counts:?}");
+        let skipped = store.page_items(job, 0, ItemState::Skipped).unwrap();
+        assert_eq!((ids(&skipped), skipped[0].attempts), (vec!["settled"], 0));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! State files of schema 1 (work tables keyed by the job's text id, ids and states as text)
-//! resume under the current schema.
+//! State files of schema 1 (work tables keyed by the job's text id, ids and states as text) and
+//! of schema 2 (chunks and states indexed per item) resume under the current schema.
 
 use std::path::Path;
 
 use serde_json::json;
 
-use crate::support::{interrupt_after_progress, run, seed_runs, Sim, FAST_REPLAYS};
+use crate::support::{after_progress, interrupt_after_progress, run, seed_runs, Sim, FAST_REPLAYS};
+
+/// The schema this bulkops writes.
+const CURRENT_SCHEMA: i64 = 4;
 
 /// Schema 1's work tables and indexes, as bulkops wrote them before schema 2.
 const SCHEMA_1_WORK: &str = "
@@ -42,9 +45,31 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_state ON chunks(job_id, state, chunk);
 ";
 
+/// Rewrites a state file of this bulkops as schema 2 wrote it, keeping every job, page, chunk
+/// and item: chunks without their ranges, the items of the open chunk without a chunk, and
+/// the chunk and state indexes.
+fn downgrade_to_schema_2(state: &Path) {
+    let db = rusqlite::Connection::open(state).unwrap();
+    db.execute_batch(
+        "BEGIN;
+         UPDATE items SET chunk = NULL
+          WHERE (job, chunk) IN (SELECT job, chunk FROM chunks WHERE state = 'open');
+         DELETE FROM chunks WHERE state = 'open';
+         ALTER TABLE chunks DROP COLUMN first_seq;
+         ALTER TABLE chunks DROP COLUMN end_seq;
+         CREATE INDEX items_by_chunk ON items(job, chunk, seq);
+         CREATE INDEX items_by_state ON items(job, state, seq);
+         ALTER TABLE jobs DROP COLUMN concurrency;
+         PRAGMA user_version = 2;
+         COMMIT;",
+    )
+    .expect("the state file is rewritten as schema 2");
+}
+
 /// Rewrites a state file of this bulkops as schema 1 wrote it, keeping every job, page, chunk
 /// and item: a UUID key back to its text, a state code back to its name.
 fn downgrade_to_schema_1(state: &Path) {
+    downgrade_to_schema_2(state);
     let db = rusqlite::Connection::open(state).unwrap();
     db.execute_batch(&format!(
         "BEGIN;
@@ -126,5 +151,96 @@ fn a_replay_interrupted_under_schema_1_resumes_to_completion_replaying_each_run_
     let stats = sim.stats();
     assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
     assert_eq!(stats["replayed_runs"], 3_000);
-    assert_eq!(schema_version(&state), 2, "the file was migrated");
+    assert_eq!(
+        schema_version(&state),
+        CURRENT_SCHEMA,
+        "the file was migrated"
+    );
+}
+
+/// A replay killed with SIGKILL midway (a chunk may be left `sending`, in doubt), its state file
+/// rewritten as schema 2: the resumed job migrates it, reconciles, and replays every run once.
+#[test]
+fn a_replay_killed_under_schema_2_resumes_to_completion_replaying_each_run_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 3_000, "FAILED", "wf", 20, 1, json!({}));
+    let replay = |rate: &str| {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+            .args(["--chunk-size", "50", "--rate", rate])
+            .env("BULKOPS_VERIFY_POLL", "200ms")
+            .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS);
+        cmd
+    };
+    let kill = |pid: u32| {
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        assert!(killed.expect("kill runs").success());
+    };
+    let first = after_progress(&mut replay("20"), std::time::Duration::from_secs(120), kill);
+    assert_ne!(first.code, 0, "{}", first.stderr);
+    let replayed_before = sim.stats()["replayed_runs"].as_u64().unwrap();
+    assert!(
+        replayed_before > 0 && replayed_before < 3_000,
+        "killed halfway: {replayed_before}"
+    );
+
+    downgrade_to_schema_2(&state);
+    assert_eq!(schema_version(&state), 2);
+    let resumed = run(&mut replay("1000"));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    let summary = resumed.summary();
+    assert_eq!(summary["state"], "finished", "{summary}");
+    assert_eq!(summary["counts"]["total"], 3_000, "{summary}");
+    assert_eq!(summary["counts"]["done"], 3_000, "{summary}");
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 3_000);
+    assert_eq!(
+        schema_version(&state),
+        CURRENT_SCHEMA,
+        "the file was migrated"
+    );
+}
+
+#[test]
+fn a_job_interrupted_under_schema_2_resumes_with_the_configured_concurrency() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    let first = interrupt_after_progress(sim.bulkops(&state).args([
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--rate",
+        "4",
+        "--chunk-size",
+        "100",
+        "--concurrency",
+        "1",
+    ]));
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let job = first.summary()["job"].as_str().unwrap().to_string();
+    downgrade_to_schema_2(&state);
+    assert_eq!(schema_version(&state), 2);
+    let window = crate::control::window_of_resume(&sim, &state, &job, &[]);
+    assert_eq!(
+        window, 2.0,
+        "the default concurrency of 4: its own was not kept"
+    );
+    assert_eq!(
+        schema_version(&state),
+        CURRENT_SCHEMA,
+        "the file was migrated"
+    );
+    let again = crate::control::window_of_resume(&sim, &state, &job, &["--concurrency", "2"]);
+    assert_eq!(again, 1.0);
 }
