@@ -94,6 +94,19 @@ impl Fault {
     }
 }
 
+/// Whether `e` says the connection is gone (closed, reset, or ended by the server: an
+/// administrator's `pg_terminate_backend`, a shutdown or restart), even before the client
+/// marks itself closed.
+pub(super) fn lost_connection(e: &postgres::Error) -> bool {
+    let ended = e.code().is_some_and(|code| {
+        *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || code.code().starts_with("08")
+    });
+    e.is_closed() || ended
+}
+
 /// The error with its causes: the client library's own text ("db error", "error connecting to
 /// server") names no cause.
 pub(super) fn told(e: &postgres::Error) -> String {
