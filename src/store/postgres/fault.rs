@@ -46,6 +46,16 @@ impl Fault {
                 }
             }
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
+            Fault::AtCommit(e) if lost_connection(&e) => {
+                return StoreError::Failed {
+                    place: path,
+                    reason: format!(
+                        "the connection was lost while committing, which may have gone through \
+                         and so is not repeated ({})",
+                        told(&e)
+                    ),
+                }
+            }
             Fault::Pg(e) | Fault::AtCommit(e) => e,
         };
         let reason = told(&e);
