@@ -8,8 +8,9 @@
 //! window is resolved at the firing, it is in the store and in `GET /jobs` like any job. A
 //! firing while the file's previous run is still going in this process is skipped and logged,
 //! so runs never overlap; one that finds the previous run unfinished but stopped (a restart)
-//! resumes it, as a cron job re-run with `--job` does; and on a shared store, a replica whose
-//! firing finds another replica holding the job is refused by the lease and logs it.
+//! resumes it, as a cron job re-run with `--job` does; and on a shared store each firing is
+//! claimed in the store before it runs (`Store::claim_firing`), so that of several service
+//! replicas one runs it and the others log that they left it.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -106,6 +107,22 @@ impl Schedule {
     }
 }
 
+/// Claims the firing at `at` in the store, so that of several replicas of the service on one
+/// shared store only one runs it: on its own each would run the job again once the other's
+/// run finished, or join it.
+async fn claim(
+    api: &Api,
+    name: &str,
+    at: chrono::DateTime<Utc>,
+) -> Result<bool, super::error::ApiError> {
+    let (state, name) = (api.0.settings.state.clone(), name.to_string());
+    super::jobs::blocking(move || {
+        let owner = crate::store::this_process();
+        Ok(state.open()?.claim_firing(&name, at, &owner)?)
+    })
+    .await
+}
+
 /// A parser's message over several lines (TOML shows the line at fault), on one.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -145,6 +162,17 @@ async fn fire(api: Api, schedule: Schedule) {
         if previous.as_mut().is_some_and(|run| !run.is_over()) {
             tracing::info!(schedule = %name, firing = %next, "skipped: the previous run is still going");
             continue;
+        }
+        match claim(&api, name, next).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(schedule = %name, firing = %next, "skipped: another replica claimed this firing and runs it");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(schedule = %name, firing = %next, "not fired: {e}");
+                continue;
+            }
         }
         // Read again at each firing: the settings as they are now.
         let submitted = match NewJob::read(&api, schedule.job.clone()) {

@@ -17,7 +17,8 @@ use super::{
 };
 use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
+pub(super) const DEFAULT_POSTGRES_URL: &str =
+    "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
 
 /// Owners on other hosts: their leases are judged by heartbeat alone.
 const A: &str = "a.example:1";

@@ -145,6 +145,19 @@ pub trait Store: Send {
         self.items_in_state(job_id, ItemState::Sent, after_seq, limit)
     }
 
+    /// Claims the firing of scheduled job `schedule` at `at` for `owner`, once among every
+    /// process on the store: `false` when another one claimed it first and runs it. Where jobs
+    /// are not shared, one process runs the schedules: always `true`.
+    fn claim_firing(
+        &mut self,
+        schedule: &str,
+        at: DateTime<Utc>,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let _ = (schedule, at, owner);
+        Ok(true)
+    }
+
     // --- pages and manifests -----------------------------------------------------------
 
     /// One enumerated page, its cursor advance and the chunks it completes, atomically.

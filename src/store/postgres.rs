@@ -51,6 +51,9 @@ const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
 /// How long opening waits for the server before giving up, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often one call is run again on a new connection before the store gives up.
+const RERUNS_AFTER_A_LOSS: usize = 5;
+
 /// The first and the longest pause between attempts to connect again.
 const RECONNECT_FIRST: Duration = Duration::from_millis(100);
 const RECONNECT_LONGEST: Duration = Duration::from_secs(2);
@@ -193,23 +196,30 @@ impl PgStore {
         mut op: impl FnMut(&mut Client) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         let mut connection = self.client.borrow_mut();
-        loop {
-            if connection.client().is_closed() {
+        let mut lost = false;
+        for _ in 0..RERUNS_AFTER_A_LOSS {
+            if lost || connection.client().is_closed() {
                 self.reconnect(&mut connection)?;
             }
             let client = connection.client();
             match off_the_runtime(|| op(&mut *client)) {
                 // A commit whose answer was lost may have committed: never run again.
-                Err(Fault::Pg(e)) if client.is_closed() || fault::ends_the_connection(&e) => {
+                Err(Fault::Pg(e)) if fault::lost_connection(&e) || client.is_closed() => {
                     tracing::warn!(
                         "the connection to the PostgreSQL state was lost ({}): connecting again",
                         fault::told(&e)
                     );
-                    self.reconnect(&mut connection)?;
+                    lost = true;
                 }
                 done => return done.map_err(|fault| fault.at(&self.place)),
             }
         }
+        Err(StoreError::Failed {
+            place: self.place.clone(),
+            reason: format!(
+                "the connection was lost {RERUNS_AFTER_A_LOSS} times in a row during one call"
+            ),
+        })
     }
 
     /// `with`, in one transaction committed when `op` succeeds.
@@ -879,6 +889,23 @@ impl Store for PgStore {
         self.with(|client| read_lease(client, id, false))
     }
 
+    /// The firing's row is the claim: of two replicas firing at once, one inserts it.
+    fn claim_firing(
+        &mut self,
+        schedule: &str,
+        at: DateTime<Utc>,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        self.with(|client| {
+            let inserted = client.execute(
+                "INSERT INTO schedule_firings (schedule, fired_at, claimed_by) \
+                 VALUES ($1, $2, $3) ON CONFLICT (schedule, fired_at) DO NOTHING",
+                &[&schedule, &at, &owner],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
     /// With the job row locked, so that of two replicas finding nothing left at once one
     /// completes the job and the other learns it.
     fn complete_job(
@@ -1426,4 +1453,41 @@ fn report_row(row: &Row, operation: &str) -> Result<ReportRow, Fault> {
         time: time.map(ts),
         payload: payload.as_deref().map(parse_json).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in a schema of its own of the database the store conformance tests use.
+    fn store() -> PgStore {
+        let base = std::env::var("BULKOPS_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| crate::store::conformance::DEFAULT_POSTGRES_URL.to_string());
+        let schema = format!("reconnect_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = Client::connect(&base, NoTls).expect("the test database");
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .expect("a schema");
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{joiner}options=-c%20search_path%3D{schema}");
+        PgStore::open(&url, "host:1").expect("the store")
+    }
+
+    #[test]
+    fn a_call_whose_connection_the_server_ends_midway_runs_again_on_a_new_one() {
+        let store = store();
+        let mut runs = 0;
+        let answered = store.with(|client| {
+            runs += 1;
+            if runs == 1 {
+                // The server ends the connection while the call is on it: the error comes
+                // before the client has marked itself closed.
+                client.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")?;
+            }
+            let one: i32 = client.query_one("SELECT 1", &[])?.try_get(0)?;
+            Ok(one)
+        });
+        assert_eq!(answered.expect("run again on a new connection"), 1);
+        assert_eq!(runs, 2);
+    }
 }

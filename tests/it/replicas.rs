@@ -599,7 +599,7 @@ fn terminate_backends(db: &mut postgres::Client, application: &str) -> i64 {
 }
 
 #[test]
-fn a_job_survives_its_postgresql_connection_being_cut_twice() {
+fn a_job_survives_its_postgresql_connection_being_cut_five_times() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -615,20 +615,49 @@ fn a_job_survives_its_postgresql_connection_being_cut_twice() {
         .env("HATCHET_CLIENT_TOKEN", &sim.token)
         .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
         .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "10"]);
-    let replica = Replica::start(&mut cmd);
+    let mut replica = Replica::start(&mut cmd);
     replica.wait_for_progress();
     let mut db = database(&state);
     assert_eq!(terminate_backends(&mut db, &application), 1);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        terminate_backends(&mut db, &application),
-        1,
-        "connected again"
-    );
-    let ran = replica.wait();
+    // Cut again each time it has connected again, mid-call or between calls, as it happens,
+    // while it runs (a cut on a commit stops it: below).
+    'cuts: for cut in 1..5 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while terminate_backends(&mut db, &application) == 0 {
+            if replica.child.try_wait().expect("the replica").is_some() {
+                break 'cuts;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never connected again after cut {cut}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut ran = replica.wait();
+    assert!(ran.stderr.contains("connecting again"), "{}", ran.stderr);
+    if ran.code == 3 {
+        // A cut that lands on a commit cannot be told from one after it: that call is not
+        // repeated and the job stops resumably, nothing lost.
+        assert!(
+            ran.stderr.contains("lost while committing"),
+            "{}",
+            ran.stderr
+        );
+        let job = ran.summary()["job"].as_str().unwrap().to_string();
+        ran = crate::support::run(
+            bulkops_with_default_state()
+                .arg("--state")
+                .arg(&url)
+                .arg("--reports-dir")
+                .arg(dir.path().join("reports"))
+                .env("HATCHET_CLIENT_TOKEN", &sim.token)
+                .args(["jobs", "resume", &job, "-o", "json"]),
+        );
+    }
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
-    assert!(ran.stderr.contains("connecting again"), "{}", ran.stderr);
     assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
     let row = db
         .query_one(
@@ -638,4 +667,201 @@ fn a_job_survives_its_postgresql_connection_being_cut_twice() {
         .expect("items");
     let (done, most): (i64, i32) = (row.get(0), row.get(1));
     assert_eq!((done, most), (6_000, 1));
+}
+
+/// The firings `served` logged as run (`fired`), with their jobs.
+fn firings(served: &Ran) -> Vec<(String, String)> {
+    served
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "fired")
+        .map(|line| {
+            let field = |name: &str| {
+                line["fields"][name]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (field("firing"), field("job"))
+        })
+        .collect()
+}
+
+#[test]
+fn two_services_on_one_store_run_each_scheduled_firing_once() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    // Runs that stay selected: every firing finds them again, and is a job of its own.
+    seed_runs(&sim, 20, "COMPLETED", "sched", 20, 1, json!({}));
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(
+        jobs.join("every-2s.toml"),
+        "cron = \"*/2 * * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n\
+         workflow = [\"sched\"]\nstatus = [\"COMPLETED\"]\nrate = 50\n",
+    )
+    .unwrap();
+    let serve = || {
+        Replica::start(
+            on_postgres(&sim, &state)
+                .args(["serve", "--listen", "127.0.0.1:0", "--jobs-dir"])
+                .arg(&jobs)
+                .env("BULKOPS_VERIFY_POLL", "100ms"),
+        )
+    };
+    let services = [serve(), serve()];
+    std::thread::sleep(Duration::from_secs(9));
+    for service in &services {
+        signal(service.pid(), "-TERM");
+    }
+    let [first, second] = services.map(Replica::wait);
+    for served in [&first, &second] {
+        assert_eq!(served.code, 0, "{}", served.stderr);
+    }
+    let (mine, theirs) = (firings(&first), firings(&second));
+    let twice: Vec<&(String, String)> = mine
+        .iter()
+        .filter(|(at, _)| theirs.iter().any(|(other, _)| other == at))
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "firings run by both services: {twice:?}\n{mine:?}\n{theirs:?}"
+    );
+    let fired = mine.len() + theirs.len();
+    assert!(fired >= 3, "{mine:?} {theirs:?}");
+    assert!(
+        [&first, &second]
+            .iter()
+            .any(|s| s.stderr.contains("another replica claimed this firing")),
+        "the other one left each firing to the one that claimed it"
+    );
+    // Each firing that ran is one job, and no job came otherwise.
+    let mut db = database(&state);
+    let jobs: i64 = db
+        .query_one("SELECT COUNT(*) FROM jobs", &[])
+        .expect("jobs")
+        .get(0);
+    assert_eq!(jobs as usize, fired, "{mine:?} {theirs:?}");
+    let claimed: i64 = db
+        .query_one("SELECT COUNT(DISTINCT fired_at) FROM schedule_firings", &[])
+        .expect("firings")
+        .get(0);
+    assert!(claimed as usize >= fired);
+}
+
+/// A TCP relay to the test database that can be cut: its connections closed and its port shut,
+/// so that connecting again is refused, as with a database server that is down.
+struct Relay {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(target: String) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("address").port();
+        let relay = Relay {
+            port,
+            cut: Default::default(),
+            streams: Default::default(),
+        };
+        let (cut, streams) = (relay.cut.clone(), relay.streams.clone());
+        std::thread::spawn(move || {
+            while !cut.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                client.set_nonblocking(false).expect("blocking");
+                let server = std::net::TcpStream::connect(&target).expect("the database");
+                let mut kept = streams.lock().expect("streams");
+                for (from, to) in [(&client, &server), (&server, &client)] {
+                    let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                kept.extend([client, server]);
+            }
+            // The listener goes with the thread: the port refuses connections from now on.
+        });
+        relay
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.streams.lock().expect("streams").iter() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_store_gone_longer_than_the_lease_timeout_stops_the_job_resumably() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 6_000, "QUEUED", "wf", 20, 1, json!({}));
+    let direct = postgres_state(&state);
+    let url = url::Url::parse(&direct).expect("a URL");
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let relay = Relay::to(target);
+    let mut relayed = url.clone();
+    relayed.set_port(Some(relay.port)).unwrap();
+    let with_state = |state_url: &str| {
+        let mut cmd = bulkops_with_default_state();
+        cmd.arg("--state")
+            .arg(state_url)
+            .arg("--reports-dir")
+            .arg(dir.path().join("reports"))
+            .env("HATCHET_CLIENT_TOKEN", &sim.token);
+        cmd
+    };
+    let replica = Replica::start(
+        with_state(relayed.as_str())
+            .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+            .args(["--yes", "-o", "json", "--chunk-size", "100", "--rate", "10"]),
+    );
+    replica.wait_for_progress();
+    let cut_at = Instant::now();
+    relay.cut();
+    let stopped = replica.wait();
+    let waited = cut_at.elapsed();
+    assert_eq!(stopped.code, 3, "{}", stopped.stderr);
+    assert!(
+        waited >= Duration::from_secs(29),
+        "it tried to connect again for the lease timeout: {waited:?}"
+    );
+    assert!(
+        stopped.stderr.contains("could not be made again"),
+        "{}",
+        stopped.stderr
+    );
+    // Nothing lost: what was pending is pending, and a resume finishes the job.
+    let mut db = database(&state);
+    let job: String = db
+        .query_one("SELECT id FROM jobs WHERE state = 'running'", &[])
+        .expect("the job, still open")
+        .get(0);
+    let pending: i64 = db
+        .query_one("SELECT COUNT(*) FROM items WHERE state = 'pending'", &[])
+        .expect("items")
+        .get(0);
+    assert!(pending > 0, "the cut came mid-job");
+    let resumed =
+        crate::support::run(with_state(&direct).args(["jobs", "resume", &job, "-o", "json"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(
+        resumed.summary()["counts"]["done"],
+        6_000,
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
 }

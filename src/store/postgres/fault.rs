@@ -46,6 +46,16 @@ impl Fault {
                 }
             }
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
+            Fault::AtCommit(e) if lost_connection(&e) => {
+                return StoreError::Failed {
+                    place: path,
+                    reason: format!(
+                        "the connection was lost while committing, which may have gone through \
+                         and so is not repeated ({})",
+                        told(&e)
+                    ),
+                }
+            }
             Fault::Pg(e) | Fault::AtCommit(e) => e,
         };
         let reason = told(&e);
@@ -94,6 +104,19 @@ impl Fault {
     }
 }
 
+/// Whether `e` says the connection is gone (closed, reset, or ended by the server: an
+/// administrator's `pg_terminate_backend`, a shutdown or restart), even before the client
+/// marks itself closed.
+pub(super) fn lost_connection(e: &postgres::Error) -> bool {
+    let ended = e.code().is_some_and(|code| {
+        *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || code.code().starts_with("08")
+    });
+    e.is_closed() || ended
+}
+
 /// The error with its causes: the client library's own text ("db error", "error connecting to
 /// server") names no cause.
 pub(super) fn told(e: &postgres::Error) -> String {
@@ -104,22 +127,4 @@ pub(super) fn told(e: &postgres::Error) -> String {
         cause = c.source();
     }
     told
-}
-
-/// Whether `e` ends the connection it came on: the socket closed, or the server said it is
-/// closing it (an administrator's `pg_terminate_backend`, a shutdown, a connection error). The
-/// server's word can arrive before the client sees the socket close, so `Client::is_closed` alone
-/// misses it.
-pub(super) fn ends_the_connection(e: &postgres::Error) -> bool {
-    use postgres::error::SqlState;
-    e.is_closed()
-        || e.code().is_some_and(|code| {
-            [
-                SqlState::ADMIN_SHUTDOWN,
-                SqlState::CRASH_SHUTDOWN,
-                SqlState::CANNOT_CONNECT_NOW,
-            ]
-            .contains(code)
-                || code.code().starts_with("08")
-        })
 }
