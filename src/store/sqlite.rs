@@ -124,10 +124,11 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 /// `kill -9` loses nothing committed: a killed process leaves its writes in the OS's cache. Only
 /// a power loss or kernel crash can lose the commits since the last fsync, so the commits that a
 /// request sent afterwards relies on are fsynced (`synchronous=FULL`, see `durable_write`): an
-/// enumerated page (its items, their archived definitions and the cursor) and the `sending` mark
-/// of a non-idempotent chunk. Everything else (outcomes, chunk completions, heartbeats,
-/// control) may be lost to a power loss without harm: resume sends an idempotent chunk again,
-/// finds a non-idempotent one still `sending` and reconciles it, and verifies again.
+/// enumerated page (its items with their chunks, the chunks it fills, their archived
+/// definitions and the cursor) and the `sending` mark of a non-idempotent chunk. Everything else
+/// (outcomes, chunk completions, settling, heartbeats, control) may be lost to a power loss
+/// without harm: resume sends an idempotent chunk again, finds a non-idempotent one still
+/// `sending` and reconciles it, verifies again, and settles again what is still `sent`.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
