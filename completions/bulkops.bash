@@ -2824,7 +2824,7 @@ _bulkops() {
             return 0
             ;;
         bulkops__subcmd__serve)
-            opts="-o -h --listen --jobs-dir --metrics-addr --state --reports-dir --config --log-format --output --help"
+            opts="-o -h --listen --jobs-dir --check-config --metrics-addr --state --reports-dir --config --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

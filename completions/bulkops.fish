@@ -265,7 +265,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_su
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from watch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) [env: BULKOPS_CONCURRENCY] [default: 4]' -r
+complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l concurrency -d 'Most chunks in flight at once, for this run (1 to 64; not for a replay, which sends one request at a time) [default: the job\'s own, as it was created]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l rate -d 'Requests per second, for the whole process (0.01 to 1000000) [env: BULKOPS_RATE] [default: 50]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l verify-timeout -d 'How long to wait for the server to confirm outcomes [env: BULKOPS_VERIFY_TIMEOUT] [default: 120s]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand jobs; and __fish_seen_subcommand_from resume" -l request-timeout -d 'Per-request timeout [env: BULKOPS_REQUEST_TIMEOUT] [default: 30s]' -r
@@ -376,6 +376,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l config -d 'Ext
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
+complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l check-config -d 'Check the flags, the configuration and every scheduled job as serve does before it listens, then exit (0, or 2 naming the fix) without listening or running anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "runs" -d 'Workflow runs'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "scheduled" -d 'Scheduled runs'

@@ -626,7 +626,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (resume)
 _arguments "${_arguments_options[@]}" : \
-'--concurrency=[Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a time) \[env\: BULKOPS_CONCURRENCY\] \[default\: 4\]]:N:_default' \
+'--concurrency=[Most chunks in flight at once, for this run (1 to 64; not for a replay, which sends one request at a time) \[default\: the job'\''s own, as it was created\]]:N:_default' \
 '--rate=[Requests per second, for the whole process (0.01 to 1000000) \[env\: BULKOPS_RATE\] \[default\: 50\]]:R:_default' \
 '--verify-timeout=[How long to wait for the server to confirm outcomes \[env\: BULKOPS_VERIFY_TIMEOUT\] \[default\: 120s\]]:DURATION:_default' \
 '--request-timeout=[Per-request timeout \[env\: BULKOPS_REQUEST_TIMEOUT\] \[default\: 30s\]]:DURATION:_default' \
@@ -873,6 +873,7 @@ _arguments "${_arguments_options[@]}" : \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
+'--check-config[Check the flags, the configuration and every scheduled job as serve does before it listens, then exit (0, or 2 naming the fix) without listening or running anything]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Kubernetes manifests in deploy/ offline (scripts/k8s_check.py says what): the
 # schemas of the pinned kubernetes-validate package, what the schemas cannot say, and the
-# CronJob's command line run as a dry run against the simulator.
+# CronJob's command line run as a dry run against the simulator, and the Deployment's serve
+# arguments checked by `serve --check-config`.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$BULKOPS_ROOT"

@@ -9,7 +9,9 @@
    the pods run as the Dockerfile's USER and mount its VOLUME; the Deployment's probes, scrape
    annotations and Service point at ports the container declares.
 3. The CronJob's command line is accepted by this bulkops: it runs, with `--dry-run`, against the
-   simulator on 127.0.0.1.
+   simulator on 127.0.0.1. The Deployment's `serve` arguments are accepted too: with
+   `--check-config`, serve checks them (and the environment the manifest gives it) as it does
+   before it listens, and exits without listening; without its API token, the same is refused.
 
 usage: k8s_check.py DEPLOY_DIR DOCKERFILE BULKOPS_BINARY HATCHET_SIM_BINARY
 """
@@ -149,6 +151,29 @@ def check_command_line(container, bulkops, sim_binary):
     require(summary.get("matching") == 25, f"CronJob: the dry run of its args matched {summary}, not the 25 seeded runs")
 
 
+def check_serve_command_line(deployment, bulkops):
+    """The Deployment's args, as they are, with --check-config: exit 0 with its Secret's
+    variables set, and exit 2 without the API token that its non-loopback address needs."""
+    container = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "bulkops")
+    args = container["args"]
+    literal = {v["name"]: v["value"] for v in container.get("env", []) if "value" in v}
+    with tempfile.TemporaryDirectory(prefix="bulkops-k8s-serve-") as work:
+        env = {"PATH": os.environ["PATH"], **literal, "BULKOPS_STATE": f"{work}/state.db",
+               "BULKOPS_API_TOKEN": "k8s-check-api-token"}
+        checked = subprocess.run([bulkops, *args, "--check-config", "-o", "json"], env=env,
+                                 capture_output=True, text=True, timeout=60)
+        require(checked.returncode == 0,
+                f"Deployment: bulkops serve refuses its args (exit {checked.returncode}): {checked.stderr.strip()}")
+        said = json.loads(checked.stdout.strip().splitlines()[-1])
+        require(said.get("valid") is True, f"Deployment: serve --check-config said {said}")
+        del env["BULKOPS_API_TOKEN"]
+        unprotected = subprocess.run([bulkops, *args, "--check-config"], env=env,
+                                     capture_output=True, text=True, timeout=60)
+        require(unprotected.returncode == 2 and "BULKOPS_API_TOKEN" in unprotected.stderr,
+                f"Deployment: without BULKOPS_API_TOKEN, serve --check-config should refuse its address "
+                f"(exit {unprotected.returncode}): {unprotected.stderr.strip()}")
+
+
 def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__.strip().splitlines()[-1])
@@ -159,10 +184,12 @@ def main():
         container = check_cronjob(objects["CronJob"], image)
         check_serve(objects["Deployment"], objects["Service"], image)
         check_command_line(container, bulkops, sim_binary)
+        check_serve_command_line(objects["Deployment"], bulkops)
     except CheckFailed as error:
         sys.exit(f"k8s-check: {error}")
     print(f"k8s-check: deploy/ valid against Kubernetes {OLDEST} and {NEWEST}; exit codes, secrets, "
-          "user, volume, probes and ports as required; the CronJob's args run as a dry run")
+          "user, volume, probes and ports as required; the CronJob's args run as a dry run; "
+          "serve's args pass --check-config")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ pub use watch::{Sight, Watch, WATCH_EVERY};
 use crate::backend::hatchet::{Connection, TokenError};
 use crate::config::Settings;
 use crate::engine::{Progress, RunTotals};
-use crate::job::{JobSpec, OperationKind, Selector, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Window};
 use crate::ops::Manifest;
 use crate::store::{Counts, JobRecord};
 
@@ -43,7 +43,7 @@ use crate::store::{Counts, JobRecord};
 #[derive(Debug)]
 pub struct JobRequest {
     pub kind: OperationKind,
-    pub selector: Selector,
+    pub selector: SelectorFields,
     /// The ids of `--ids-file`, read and checked.
     pub manifest: Option<Manifest>,
 }
@@ -227,6 +227,9 @@ pub enum End {
     },
     /// Stopped before the end; the note says why and how to go on.
     Interrupted { note: String },
+    /// This replica's part of a shared job is done; another replica completes the job and
+    /// writes its report, or did (`finished`). The note names it.
+    Elsewhere { note: String, finished: bool },
 }
 
 impl Outcome {
@@ -245,6 +248,8 @@ impl RunEnd {
         match self.end {
             End::Interrupted { .. } => BulkopsExitCode::INTERRUPTED,
             End::Finished { .. } => finished_code(&self.counts),
+            // The verdict on the items is the completing replica's to give.
+            End::Elsewhere { .. } => BulkopsExitCode::OK,
         }
     }
 }

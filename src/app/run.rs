@@ -21,9 +21,9 @@ use crate::engine::{
     self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, RunTotals, Stop,
 };
-use crate::job::{HatchetJob, JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{HatchetJob, JobSpec, OperationKind, SelectorFields, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
-use crate::store::{Begun, JobRecord, JobState, Lease, NewJob, Store};
+use crate::store::{Begun, Completion, JobRecord, JobState, Lease, NewJob, Store};
 
 /// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
 /// from a busy server is not bad input) but with short delays, so that an unreachable server is
@@ -106,7 +106,7 @@ async fn build_operation(
     settings: &Settings,
     store: &dyn Store,
 ) -> Result<Arc<dyn Operation>, Error> {
-    let manifest = match &spec.selector.ids_digest {
+    let manifest = match spec.selector.ids_digest() {
         Some(digest) => {
             let ids = store.manifest(digest)?;
             if ids.is_empty() {
@@ -118,7 +118,7 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflows = resolve_workflows(&client, &spec.selector.workflows, settings).await?;
+    let workflows = resolve_workflows(&client, spec.selector.workflows(), settings).await?;
     let archive = match spec.operation.undoes() {
         Some(of) => archive(store, of)?,
         None => Archive::new(Vec::new()),
@@ -156,7 +156,7 @@ fn started_by() -> String {
 pub(super) fn plan(
     credentials: &Credentials,
     kind: OperationKind,
-    selector: Selector,
+    selector: SelectorFields,
     now: DateTime<Utc>,
 ) -> Result<(Connection, HatchetJob, Window), Error> {
     let conn = credentials.connection()?;
@@ -328,6 +328,7 @@ pub(super) async fn run_planned(
         window,
         cursor: op.initial_cursor(),
         chunk_size: ops::rules::chunk_size(&stored, settings.chunk_size),
+        concurrency: ops::rules::concurrency(&stored, settings.concurrency),
         started_by: started_by(),
         reason: exec.reason.clone(),
     };
@@ -563,20 +564,25 @@ async fn join(
     }
 }
 
-/// The end of a job this process did not run: finished (its report written from the store),
-/// paused or aborted by another process, or `stopped` while standing by.
+/// The end of a job this process did not run: finished (by the replica that completed it and
+/// wrote its report), paused or aborted by another process, or `stopped` while standing by.
 fn ended_elsewhere(
-    store: &dyn Store,
+    store: &mut dyn Store,
     job: JobRecord,
     settings: &Settings,
     stopped: Option<String>,
 ) -> Result<Outcome, Error> {
     let counts = store.counts(&job.id)?;
+    let owner = crate::store::this_process();
     let end = match (stopped, job.state) {
         (Some(note), _) => End::Interrupted { note },
-        (None, JobState::Finished) => End::Finished {
-            report: crate::report::save_report(store, &job, &settings.reports_dir)?,
-            warning: ops::rules::warning(&job.spec, &counts),
+        (None, JobState::Finished) => match store.complete_job(&job.id, &owner, Utc::now())? {
+            Completion::Elsewhere { by, finished } => elsewhere(&job.id, &by, finished),
+            // Only where jobs are not shared, which nobody stands by for.
+            Completion::Completed | Completion::Open => End::Finished {
+                report: crate::report::save_report(store, &job, &settings.reports_dir)?,
+                warning: ops::rules::warning(&job.spec, &counts),
+            },
         },
         (None, state) => End::Interrupted {
             note: ended_note(None, state, &job.id),
@@ -588,6 +594,16 @@ fn ended_elsewhere(
         totals: RunTotals::default(),
         end,
     })))
+}
+
+/// How a replica's run of a shared job ends when the replica `by` completes the job, or did.
+fn elsewhere(job: &str, by: &str, finished: bool) -> End {
+    let note = if finished {
+        format!("finished by the replica {by}, which wrote its report (`bulkops report {job}` prints it from the store)")
+    } else {
+        format!("this replica's part is done: the replica {by} finishes the job and writes its report (`bulkops jobs watch {job}` follows it)")
+    };
+    End::Elsewhere { note, finished }
 }
 
 /// Why a run ended without finishing the job, and what continues it.
@@ -670,8 +686,13 @@ async fn execute(
     let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
+    // The job's own concurrency holds on resume unless --concurrency says otherwise.
+    let concurrency = exec
+        .concurrency
+        .or(job.concurrency)
+        .unwrap_or(settings.concurrency);
     let engine_settings = EngineSettings {
-        concurrency: ops::rules::concurrency(&job.spec, settings.concurrency),
+        concurrency: ops::rules::concurrency(&job.spec, concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
         verify_timeout: settings.verify_timeout,
@@ -736,6 +757,11 @@ async fn execute(
             let warning = ops::rules::warning(&job.spec, &counts);
             (counts, End::Finished { report, warning })
         }
+        RunOutcome::Elsewhere {
+            counts,
+            by,
+            finished,
+        } => (counts, elsewhere(&job.id, &by, finished)),
         RunOutcome::Interrupted { counts, error } => {
             let note = ended_note(error, job.state, &job.id);
             (counts, End::Interrupted { note })

@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::run::{check_tenant, hatchet_of, run_spec, Planned};
 use super::{control, Credentials, Error, Execution, Frontend, Outcome};
 use crate::config::Settings;
-use crate::job::{JobSpec, Selector};
+use crate::job::{JobSpec, SelectorFields};
 use crate::ops::{self, Archive, Undo};
 use crate::store::{Item, JobRecord, Store};
 
@@ -61,7 +61,7 @@ pub(super) async fn undo(
     };
     let conn = credentials.connection()?;
     check_tenant(&job, &conn)?;
-    let spec = ops::job_spec(kind, Selector::default(), spec.target.clone())?;
+    let spec = ops::job_spec(kind, SelectorFields::default(), spec.target.clone())?;
     let now = Utc::now();
     let window = spec.resolve_window(now)?;
     let planned = Planned { spec, window, now };

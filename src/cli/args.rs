@@ -121,6 +121,10 @@ pub struct ServeArgs {
     /// firing while the previous run still goes is skipped
     #[arg(long, value_name = "DIR")]
     pub jobs_dir: Option<PathBuf>,
+    /// Check the flags, the configuration and every scheduled job as serve does before it
+    /// listens, then exit (0, or 2 naming the fix) without listening or running anything
+    #[arg(long)]
+    pub check_config: bool,
     #[command(flatten)]
     pub metrics: MetricsArgs,
 }
@@ -423,8 +427,8 @@ pub enum JobsCommand {
     Resume {
         /// Job id, as `bulkops jobs list` shows it
         job: String,
-        /// Most chunks in flight at once (1 to 64; not for a replay, which sends one request at a
-        /// time) [env: BULKOPS_CONCURRENCY] [default: 4]
+        /// Most chunks in flight at once, for this run (1 to 64; not for a replay, which sends one
+        /// request at a time) [default: the job's own, as it was created]
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
         #[command(flatten)]

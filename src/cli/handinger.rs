@@ -206,7 +206,7 @@ async fn new_job(
 }
 
 /// What replaces each schedule, checked before anything is sent (clap requires exactly one).
-fn replacement(
+pub(crate) fn replacement(
     to: Option<&str>,
     shift: Option<&str>,
     cron: Option<&str>,
@@ -232,7 +232,7 @@ fn replacement(
 }
 
 /// The selection as typed, its files read and every value checked (nothing is sent on junk).
-fn selection(a: ScheduleSelectArgs) -> Result<HandingerSelection, Error> {
+pub(crate) fn selection(a: ScheduleSelectArgs) -> Result<HandingerSelection, Error> {
     let mut workers = a.workers;
     if let Some(path) = &a.workers_file {
         let text = read_input(path).map_err(|e| HandingerCheck::WorkersFile {

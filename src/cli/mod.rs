@@ -18,6 +18,9 @@ pub use args::Cli;
 use args::{
     Command, ConfigCommand, CronsCommand, GlobalArgs, Output, RunsCommand, ScheduledCommand,
 };
+pub(crate) use handinger::{
+    replacement as handinger_replacement, selection as handinger_flags, ScheduleSelectArgs,
+};
 pub(crate) use jobs::watch_json;
 pub(crate) use output::{dry_run_json, job_line, nothing_matches_json};
 pub(crate) use request::{job_request, reschedule_kind, SelectInput};
@@ -255,6 +258,11 @@ fn show(out: Output, outcome: Outcome) -> Result<u8, Error> {
                     warning.map(str::to_string),
                 ),
                 End::Interrupted { note } => ("interrupted", None, Some(note.clone())),
+                End::Elsewhere { note, finished } => (
+                    if *finished { "finished" } else { "running" },
+                    None,
+                    Some(note.clone()),
+                ),
             };
             output::summary(
                 out,

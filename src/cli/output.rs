@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use unicode_width::UnicodeWidthStr;
 
 use super::args::Output;
 use crate::app::{BulkopsExitCode, Error, ReplayOffer, Survey};
 use crate::backend::hatchet::without_credentials;
 use crate::engine::{format_count, format_duration, format_rate, rounded_rate, RunTotals};
-use crate::job::{HatchetJob, JobSpec, Selector, Window};
+use crate::job::{HatchetJob, JobSpec, SelectorFields, Window};
 use crate::ops::{self, rfc3339};
 use crate::store::{Counts, JobRecord};
 
@@ -303,7 +304,8 @@ fn hatchet_selection_in_words(
     now: DateTime<Utc>,
     matching: u64,
 ) -> String {
-    let Selector {
+    // Words for every filter a selection can hold; those its resource lacks are empty.
+    let SelectorFields {
         statuses,
         workflows,
         metadata,
@@ -313,7 +315,7 @@ fn hatchet_selection_in_words(
         cron_names,
         include_code_defined,
         ..
-    } = &spec.selector;
+    } = &SelectorFields::from(spec.selector.clone());
     let either = |items: &[String]| items.join(" or ");
     let mut parts = Vec::new();
     if ids_digest.is_some() {
@@ -403,26 +405,31 @@ pub struct Column {
     pub right: bool,
 }
 
-/// A text table, heading first, each column as wide as its widest value; the last column is
-/// not padded, so that a line carries no trailing spaces.
+/// A text table, heading first, each column as wide as its widest value in terminal cells (a
+/// wide character takes two); the last column is not padded, so that a line carries no
+/// trailing spaces.
 pub fn table(columns: &[Column], rows: &[Vec<String>]) -> Vec<String> {
+    let cells = |text: &str| UnicodeWidthStr::width(text);
     let width = |i: usize| {
         rows.iter()
-            .map(|row| row[i].chars().count())
-            .chain([columns[i].heading.chars().count()])
+            .map(|row| cells(&row[i]))
+            .chain([cells(columns[i].heading)])
             .max()
             .unwrap_or(0)
     };
     let widths: Vec<usize> = (0..columns.len()).map(width).collect();
-    let line = |cells: Vec<&str>| {
-        let last = cells.len() - 1;
-        let padded: Vec<String> = cells
+    let line = |values: Vec<&str>| {
+        let last = values.len() - 1;
+        let padded: Vec<String> = values
             .iter()
             .enumerate()
-            .map(|(i, cell)| match (columns[i].right, i == last) {
-                (true, _) => format!("{cell:>w$}", w = widths[i]),
-                (false, true) => cell.to_string(),
-                (false, false) => format!("{cell:<w$}", w = widths[i]),
+            .map(|(i, value)| {
+                let pad = " ".repeat(widths[i].saturating_sub(cells(value)));
+                match (columns[i].right, i == last) {
+                    (true, _) => format!("{pad}{value}"),
+                    (false, true) => value.to_string(),
+                    (false, false) => format!("{value}{pad}"),
+                }
             })
             .collect();
         padded.join("  ")
@@ -557,7 +564,7 @@ mod tests {
     }
 
     /// Fixed times, ids and addresses: the snapshots hold nothing that changes between runs.
-    fn spec(operation: OperationKind, selector: Selector) -> JobSpec {
+    fn spec(operation: OperationKind, selector: SelectorFields) -> JobSpec {
         let target = Target {
             server_url: "https://hatchet.example.com/".into(),
             tenant: "707d0855-80ab-4e1f-a156-f1c4546cbf52".into(),
@@ -586,11 +593,11 @@ mod tests {
 
     #[test]
     fn a_cancel_prompt_counts_and_names_the_default_statuses() {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
             workflows: vec!["cc".into()],
             metadata: parse_metadata(&["customer=acme".into()]).unwrap(),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let spec = spec(OperationKind::RunsCancel, selector);
         insta::assert_snapshot!(confirmation(&spec, &window(), now(), &found(20_412, &[])));
@@ -598,10 +605,10 @@ mod tests {
 
     #[test]
     fn a_replay_prompt_says_what_is_skipped_and_why() {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
             statuses: vec![RunStatus::Failed, RunStatus::Queued],
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let spec = spec(OperationKind::RunsReplay, selector);
         let found = found(
@@ -613,11 +620,11 @@ mod tests {
 
     #[test]
     fn a_reschedule_prompt_resolves_trigger_times() {
-        let selector = Selector {
+        let selector = SelectorFields {
             workflows: vec!["nightly".into(), "weekly".into()],
             trigger_after: Some(TimeSpec::Ahead("2h".into())),
             trigger_before: Some(TimeSpec::At(at("2026-12-01T00:00:00Z"))),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         let operation = OperationKind::ScheduledReschedule {
             target: RescheduleTarget::Shift("1h".into()),
@@ -647,7 +654,7 @@ mod tests {
         let operation = OperationKind::ScheduledRecreate {
             of: "4dedb306b023c9fe-1".into(),
         };
-        let spec = spec(operation, Selector::default());
+        let spec = spec(operation, SelectorFields::default());
         let unbounded = Window {
             since: DateTime::UNIX_EPOCH,
             ..window()
@@ -656,9 +663,9 @@ mod tests {
     }
 
     fn job() -> JobRecord {
-        let selector = Selector {
+        let selector = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         JobRecord {
             id: "4dedb306b023c9fe-1".into(),
@@ -676,6 +683,7 @@ mod tests {
             reason: None,
             rate: None,
             resend_rounds: 0,
+            concurrency: Some(4),
         }
     }
 
@@ -760,5 +768,31 @@ mod tests {
         let text = summary_text(Output::Json, &job(), &ending(&counts, &totals));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         insta::assert_snapshot!(serde_json::to_string_pretty(&value).unwrap());
+    }
+
+    /// Wide characters (CJK, emoji) take two terminal cells: columns are measured in cells,
+    /// so the columns after one still line up.
+    #[test]
+    fn a_table_measures_wide_characters_in_terminal_cells() {
+        let columns = [
+            Column {
+                heading: "NAME",
+                right: false,
+            },
+            Column {
+                heading: "N",
+                right: true,
+            },
+        ];
+        let rows = vec![
+            vec!["夜間の掃除".to_string(), "1".to_string()],
+            vec!["nightly".to_string(), "22".to_string()],
+        ];
+        let lines = table(&columns, &rows);
+        let ends: Vec<usize> = lines
+            .iter()
+            .map(|l| UnicodeWidthStr::width(l.as_str()))
+            .collect();
+        assert_eq!(ends, vec![14, 14, 14], "{lines:#?}");
     }
 }

@@ -12,7 +12,7 @@ use crate::app::{Error, Execution, JobRequest};
 use crate::config::{Overrides, Settings};
 use crate::job::{
     parse_metadata, parse_shift, parse_statuses, parse_time, OperationKind, RescheduleTarget,
-    Selector, SpecError, TimeSpec,
+    SelectorFields, SpecError, TimeSpec,
 };
 use crate::ops::Manifest;
 
@@ -29,6 +29,8 @@ pub struct SelectInput {
     pub(crate) cron_names: Vec<String>,
     pub(crate) include_code_defined: bool,
     pub(crate) ids_file: Option<String>,
+    /// The ids themselves, as a request gives them instead of a file.
+    pub(crate) ids: Option<Vec<String>>,
 }
 
 impl From<CommonSelectArgs> for SelectInput {
@@ -88,8 +90,12 @@ pub fn job_request(
     select: impl Into<SelectInput>,
 ) -> Result<JobRequest, Error> {
     let a = select.into();
-    let manifest = a.ids_file.as_deref().map(Manifest::read).transpose()?;
-    let selector = Selector {
+    let manifest = match (&a.ids_file, &a.ids) {
+        (Some(path), _) => Some(Manifest::read(path)?),
+        (None, Some(ids)) => Some(Manifest::from_list(ids)?),
+        (None, None) => None,
+    };
+    let selector = SelectorFields {
         since: time_flag("since", a.since.as_deref())?,
         until: time_flag("until", a.until.as_deref())?,
         statuses: parse_statuses(&a.statuses)?,

@@ -1,5 +1,6 @@
 //! `bulkops serve`: this process's settings and connection, handed to the service, and the
-//! address it listens on printed on stdout (a free port when `--listen` asked for port 0).
+//! address it listens on printed on stdout (a free port when `--listen` asked for port 0);
+//! with `--check-config`, what it would listen on once everything checked.
 
 use super::args::{GlobalArgs, Output, ServeArgs};
 use super::output::outln;
@@ -15,11 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
         ..ExecFlags::default()
     };
     let settings = load_settings(global, &exec)?;
-    // Listening before the API does: an address in use is bad input, as for a job command.
-    let _metrics = match settings.metrics_addr {
-        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
-        None => None,
-    };
+    let metrics_addr = settings.metrics_addr;
     let service = Service {
         listen: args.listen,
         config: global.config.clone(),
@@ -36,6 +33,28 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
         jobs_dir: args.jobs_dir.clone(),
     };
     let output = global.output;
+    if args.check_config {
+        let scheduled = crate::serve::check(service)?;
+        let metrics = metrics_addr.map(|addr| addr.to_string());
+        match output {
+            Output::Json => outln!(
+                "{}",
+                serde_json::json!({"valid": true, "listen": args.listen.to_string(), "metrics_addr": metrics, "scheduled_jobs": scheduled})
+            )?,
+            Output::Text => outln!(
+                "configuration valid: serve would listen on {}{}, with {scheduled} scheduled job{}",
+                args.listen,
+                metrics.map_or(String::new(), |m| format!(" (metrics on {m})")),
+                if scheduled == 1 { "" } else { "s" }
+            )?,
+        }
+        return Ok(crate::app::BulkopsExitCode::OK);
+    }
+    // Listening before the API does: an address in use is bad input, as for a job command.
+    let _metrics = match metrics_addr {
+        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
+        None => None,
+    };
     crate::serve::run(service, move |bound| match output {
         Output::Json => outln!(
             "{}",

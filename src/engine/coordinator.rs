@@ -39,8 +39,15 @@ pub struct EngineSettings {
 /// How a run of the engine ended.
 #[derive(Debug)]
 pub enum RunOutcome {
-    /// Every item reached a final state; the job is finished.
+    /// Every item reached a final state; this run finished the job.
     Finished(Counts),
+    /// This replica's part of a shared job is done: the replica `by` completes the job and
+    /// reports it, or did (`finished`).
+    Elsewhere {
+        counts: Counts,
+        by: String,
+        finished: bool,
+    },
     /// Stopped by a signal or an error before the end; the job can be resumed.
     Interrupted {
         counts: Counts,
@@ -296,7 +303,12 @@ impl Coordinator {
                 self.store(
                     ctx,
                     move |store, job| {
-                        store.finish_chunk(job, chunk, &outcomes)?;
+                        if let Err(e) = store.finish_chunk(job, chunk, &outcomes) {
+                            if matches!(e, StoreError::ChunkTaken { .. }) {
+                                meter.chunk_taken_over(operation);
+                            }
+                            return Err(e);
+                        }
                         tally(meter.as_ref(), operation, &outcomes);
                         Ok(outcomes)
                     },
@@ -308,12 +320,20 @@ impl Coordinator {
                 move |store, job| store.set_chunk_state(job, chunk, ChunkState::Pending),
                 Event::ChunkReset,
             ),
-            Command::SettleSent { state, reason } => {
+            Command::SettleSent {
+                state,
+                reason,
+                older_than,
+            } => {
                 let (meter, operation) = (self.settings.meter.clone(), self.operation_name());
+                let owner = self.settings.owner.clone();
+                let sent_before = Utc::now()
+                    - chrono::TimeDelta::from_std(older_than).unwrap_or(chrono::TimeDelta::MAX);
                 self.store(
                     ctx,
                     move |store, job| {
-                        let settled = store.settle_sent(job, state, &reason)?;
+                        let settled =
+                            store.settle_sent(job, &owner, sent_before, state, &reason)?;
                         meter.items(operation, state, settled);
                         Ok(())
                     },
@@ -325,6 +345,14 @@ impl Coordinator {
                 |store, job| Ok((store.counts(job)?, store.pages_with(job, ItemState::Sent)?)),
                 Event::VerifyRound,
             ),
+            Command::Complete => {
+                let owner = self.settings.owner.clone();
+                self.store(
+                    ctx,
+                    move |store, job| store.complete_job(job, &owner, Utc::now()),
+                    Event::Completed,
+                );
+            }
             Command::Wait(pause) => {
                 ctx.run_later(pause, |act, ctx| act.on(Event::PollDue, ctx));
             }
@@ -359,27 +387,15 @@ impl Coordinator {
                     },
                 );
             }
-            Command::Close { finished } => {
+            Command::Close => {
                 let owner = self.settings.owner.clone();
                 self.store(
                     ctx,
-                    move |store, job| {
-                        let released = store.release_job(job, &owner);
-                        let finished = if finished {
-                            store.set_job_state(job, JobState::Finished, Utc::now())
-                        } else {
-                            Ok(())
-                        };
-                        Ok((released, finished, store.counts(job)))
-                    },
+                    move |store, job| Ok((store.release_job(job, &owner), store.counts(job))),
                     |closed: Result<_, StoreError>| {
-                        let (released, finished, counts) =
-                            closed.unwrap_or_else(|e| (Err(e.clone()), Err(e.clone()), Err(e)));
-                        Event::Closed {
-                            released,
-                            finished,
-                            counts,
-                        }
+                        let (released, counts) =
+                            closed.unwrap_or_else(|e| (Err(e.clone()), Err(e)));
+                        Event::Closed { released, counts }
                     },
                 );
             }
@@ -387,7 +403,7 @@ impl Coordinator {
                 self.progress.finish();
                 if let Some(done) = self.done.take() {
                     let totals = self.totals();
-                    let finished = matches!(outcome, RunOutcome::Finished(_));
+                    let finished = !matches!(outcome, RunOutcome::Interrupted { .. });
                     let operation = self.operation_name();
                     let meter = &self.settings.meter;
                     meter.run_ended(&self.job.id, operation, totals.elapsed, finished);
@@ -622,7 +638,7 @@ mod tests {
     use super::*;
     use crate::engine::Resend;
     use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
-    use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+    use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
     use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
 
     #[derive(Debug, thiserror::Error)]
@@ -695,9 +711,9 @@ mod tests {
         let now = Utc::now();
         let spec = JobSpec::new(
             OperationKind::ScheduledDelete,
-            Selector {
+            SelectorFields {
                 workflows: vec!["w".into()],
-                ..Selector::default()
+                ..SelectorFields::default()
             },
             Target {
                 server_url: "http://127.0.0.1:1/".into(),
@@ -715,6 +731,7 @@ mod tests {
             },
             cursor: "start".into(),
             chunk_size: 10,
+            concurrency: 4,
             started_by: "test".into(),
             reason: None,
         };
@@ -949,6 +966,9 @@ mod tests {
         }
         fn lease_takeover(&self, operation: &'static str) {
             self.hear(format!("takeover {operation}"));
+        }
+        fn chunk_taken_over(&self, operation: &'static str) {
+            self.hear(format!("chunk taken over {operation}"));
         }
         fn run_ended(&self, job: &str, _: &'static str, _: Duration, finished: bool) {
             self.hear(format!("ended {job} finished={finished}"));

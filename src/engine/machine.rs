@@ -16,7 +16,9 @@ use actix::MailboxError;
 
 use super::executor::ChunkReport;
 use super::{AdaptiveWindow, EngineError, Resend, RunOutcome, Stage};
-use crate::store::{Counts, ItemOutcome, ItemState, JobState, Sharing, StoreError, TakenChunk};
+use crate::store::{
+    Completion, Counts, ItemOutcome, ItemState, JobState, Sharing, StoreError, TakenChunk,
+};
 
 /// The reason of an item accepted under `--no-verify`.
 const NOT_VERIFIED: &str = "accepted by the server; not verified (--no-verify)";
@@ -97,6 +99,8 @@ pub enum Event {
     ChunkReset(Result<(), StoreError>),
     Settled(Result<(), StoreError>),
     VerifyRound(Result<Round, StoreError>),
+    /// What asking the store to complete the job found.
+    Completed(Result<Completion, StoreError>),
     PollDue,
     PageVerified(Reply<Vec<ItemOutcome>>),
     /// Items put back for another round of sending: how many, and the job's counts after.
@@ -105,7 +109,6 @@ pub enum Event {
     Control(ControlRead),
     Closed {
         released: Result<(), StoreError>,
-        finished: Result<(), StoreError>,
         counts: Result<Counts, StoreError>,
     },
 }
@@ -139,12 +142,16 @@ pub enum Command {
     },
     /// A chunk taken but never sent is pending again.
     ResetChunk(i64),
-    /// Every item still `sent` gets this final state.
+    /// Every item still `sent` that this run may judge gets this final state: on a shared
+    /// store those it sent, and those of a gone replica sent more than `older_than` ago.
     SettleSent {
         state: ItemState,
         reason: String,
+        older_than: Duration,
     },
     ReadVerifyRound,
+    /// Ask the store to complete the job (see `Store::complete_job`).
+    Complete,
     Wait(Duration),
     /// Verify the page's `sent` items on the server and record what it shows.
     VerifyPage {
@@ -155,10 +162,8 @@ pub enum Command {
         reason: String,
     },
     CheckControl,
-    /// Release the lease, mark the job finished when `finished`, and read the final counts.
-    Close {
-        finished: bool,
-    },
+    /// Release the lease and read the final counts.
+    Close,
     End(RunOutcome),
 }
 
@@ -220,8 +225,12 @@ pub struct Machine {
     /// The job's stored rate as last seen: only a change of it (`jobs retune`) replaces the
     /// rate this run started with, which a `--rate` flag may have set.
     stored_rate: Option<f64>,
-    /// `Close` was asked to mark the job finished.
+    /// `Close` was asked after the job was completed.
     finishing: bool,
+    /// Another replica completes the job, or did (`true`): this run's part is done.
+    elsewhere: Option<(String, bool)>,
+    /// The pages of the last verification round, while the store is asked to complete the job.
+    round_pages: Vec<(i64, Option<serde_json::Value>)>,
     /// Other replicas may run the job too (a shared store): chunks in flight elsewhere keep
     /// items pending, and the job may be finished by another replica.
     shared: bool,
@@ -259,6 +268,8 @@ impl Machine {
             resent: 0,
             stored_rate: resumed.rate,
             finishing: false,
+            elsewhere: None,
+            round_pages: Vec::new(),
             shared: resumed.sharing.is_some(),
             enumerator: resumed.sharing.as_ref().is_none_or(|s| s.enumerator),
             replicas: resumed.sharing.as_ref().map_or(1, |s| s.live.max(1)),
@@ -290,13 +301,8 @@ impl Machine {
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Command> {
         match self.phase {
             Phase::Closing => {
-                if let Event::Closed {
-                    released,
-                    finished,
-                    counts,
-                } = event
-                {
-                    self.closed(released, finished, counts);
+                if let Event::Closed { released, counts } = event {
+                    self.closed(released, counts);
                 }
             }
             Phase::Done => {}
@@ -367,6 +373,16 @@ impl Machine {
                 self.out.chunks -= 1;
                 match recorded {
                     Ok(outcomes) => self.chunk_recorded(&outcomes, now),
+                    // This replica stalled past its lease on the chunk and another took it:
+                    // that one sends and records it, and this one goes on with others.
+                    Err(StoreError::ChunkTaken { chunk, .. }) => {
+                        tracing::warn!(
+                            job = %self.rules.job,
+                            chunk,
+                            "another replica took this chunk after this one's lease on it ran out (a stall): its outcomes are that replica's to record; going on with other chunks"
+                        );
+                        self.dispatch(now);
+                    }
                     Err(e) => self.fail(e.into(), now),
                 }
             }
@@ -380,12 +396,10 @@ impl Machine {
             Event::Settled(settled) => {
                 self.out.checking = false;
                 match settled {
-                    // Other replicas may still have items out: the counts decide.
-                    Ok(()) if self.shared => {
-                        self.out.checking = true;
-                        self.emit(Command::ReadVerifyRound);
-                    }
-                    Ok(()) => self.close(true),
+                    // Other replicas may still have items out, which they judge themselves:
+                    // the counts decide, after a moment.
+                    Ok(()) if self.shared => self.emit(Command::Wait(self.rules.verify_poll)),
+                    Ok(()) => self.complete(),
                     Err(e) => self.fail(e.into(), now),
                 }
             }
@@ -393,6 +407,13 @@ impl Machine {
                 self.out.checking = false;
                 match round {
                     Ok(round) => self.verify_round(round, now),
+                    Err(e) => self.fail(e.into(), now),
+                }
+            }
+            Event::Completed(completion) => {
+                self.out.checking = false;
+                match completion {
+                    Ok(completion) => self.completed(completion, now),
                     Err(e) => self.fail(e.into(), now),
                 }
             }
@@ -641,16 +662,20 @@ impl Machine {
     fn start_verify(&mut self, now: Instant) {
         self.phase = Phase::Verify;
         if !self.rules.verify {
-            return self.settle(ItemState::Done, NOT_VERIFIED.into());
+            return self.settle(ItemState::Done, NOT_VERIFIED.into(), Duration::ZERO);
         }
         self.emit(Command::Stage(Stage::Verifying));
         self.verify_started = Some(now);
         self.verify_next(now);
     }
 
-    fn settle(&mut self, state: ItemState, reason: String) {
+    fn settle(&mut self, state: ItemState, reason: String, older_than: Duration) {
         self.out.checking = true;
-        self.emit(Command::SettleSent { state, reason });
+        self.emit(Command::SettleSent {
+            state,
+            reason,
+            older_than,
+        });
     }
 
     fn verify_next(&mut self, now: Instant) {
@@ -670,19 +695,53 @@ impl Machine {
         if self.stopping {
             return self.maybe_finish(now);
         }
+        if self.shared {
+            // Whether this replica goes on, ends here or completes the job is the store's to
+            // say, in one transaction: of several replicas only one completes it.
+            self.round_pages = pages;
+            return self.complete();
+        }
         if self.counts.sent == 0 {
-            if self.shared && self.counts.pending > 0 {
+            return self.complete();
+        }
+        self.go_on_verifying(pages, now);
+    }
+
+    fn complete(&mut self) {
+        self.out.checking = true;
+        self.emit(Command::Complete);
+    }
+
+    fn completed(&mut self, completion: Completion, now: Instant) {
+        if self.stopping {
+            return self.maybe_finish(now);
+        }
+        match completion {
+            Completion::Completed => self.close(true),
+            Completion::Elsewhere { by, finished } => {
+                self.elsewhere = Some((by, finished));
+                self.close(true);
+            }
+            Completion::Open if self.counts.sent == 0 => {
                 // Chunks in flight at other replicas, or freed from a gone one: take again
                 // after a moment.
                 self.phase = Phase::Execute;
                 self.drained = false;
-                return self.emit(Command::Wait(self.rules.verify_poll));
+                self.emit(Command::Wait(self.rules.verify_poll));
             }
-            return self.close(true);
+            Completion::Open => {
+                let pages = std::mem::take(&mut self.round_pages);
+                self.go_on_verifying(pages, now);
+            }
         }
+    }
+
+    /// Another round on the items still `sent`, once the server's lists had a moment, unless
+    /// the timeout ran out.
+    fn go_on_verifying(&mut self, pages: Vec<(i64, Option<serde_json::Value>)>, now: Instant) {
         if !self.rules.verify {
             // Sent by another replica since this one settled its own.
-            return self.settle(ItemState::Done, NOT_VERIFIED.into());
+            return self.settle(ItemState::Done, NOT_VERIFIED.into(), Duration::ZERO);
         }
         let waited = self
             .verify_started
@@ -728,10 +787,12 @@ impl Machine {
             Some(resend) => self.settle(
                 ItemState::Failed,
                 format!("{} (sent {} times)", resend.reason, self.resends + 1),
+                self.rules.verify_timeout,
             ),
             None => self.settle(
                 ItemState::Unconfirmed,
                 format!("not confirmed by the server within {timeout}s (--verify-timeout)"),
+                self.rules.verify_timeout,
             ),
         }
     }
@@ -831,15 +892,10 @@ impl Machine {
     fn close(&mut self, finished: bool) {
         self.phase = Phase::Closing;
         self.finishing = finished;
-        self.emit(Command::Close { finished });
+        self.emit(Command::Close);
     }
 
-    fn closed(
-        &mut self,
-        released: Result<(), StoreError>,
-        finished: Result<(), StoreError>,
-        counts: Result<Counts, StoreError>,
-    ) {
+    fn closed(&mut self, released: Result<(), StoreError>, counts: Result<Counts, StoreError>) {
         self.phase = Phase::Done;
         if let Err(e) = released {
             tracing::warn!("cannot release the job's lease: {e}");
@@ -849,13 +905,15 @@ impl Machine {
             Err(e) => tracing::warn!("cannot read counts: {e}"),
         }
         self.progress();
-        if let Err(e) = finished {
-            self.error.get_or_insert(e.into());
-        }
         let counts = self.counts.clone();
-        let outcome = match (self.finishing, self.error.take()) {
-            (true, None) => RunOutcome::Finished(counts),
-            (_, error) => RunOutcome::Interrupted { counts, error },
+        let outcome = match (self.finishing, self.error.take(), self.elsewhere.take()) {
+            (true, None, None) => RunOutcome::Finished(counts),
+            (true, None, Some((by, finished))) => RunOutcome::Elsewhere {
+                counts,
+                by,
+                finished,
+            },
+            (_, error, _) => RunOutcome::Interrupted { counts, error },
         };
         self.emit(Command::End(outcome));
     }
@@ -955,7 +1013,6 @@ mod tests {
     fn closed() -> Event {
         Event::Closed {
             released: Ok(()),
-            finished: Ok(()),
             counts: Ok(Counts::default()),
         }
     }
@@ -1047,7 +1104,7 @@ mod tests {
     }
 
     fn closes(commands: &[Command]) -> bool {
-        has(commands, |c| matches!(c, Command::Close { .. }))
+        has(commands, |c| matches!(c, Command::Close))
     }
 
     #[test]
@@ -1061,10 +1118,7 @@ mod tests {
         assert!(!closes(&stopping), "closed with a check on the wire");
         // Its answer came in before the stop reached it: recorded, and nothing more is looked at.
         let after = drive.on(Event::Reconciled(Reply::Answered(())));
-        assert!(
-            matches!(after[..], [Command::Close { finished: false }]),
-            "{after:?}"
-        );
+        assert!(matches!(after[..], [Command::Close]), "{after:?}");
         let outcome = drive.ends_once(late_events);
         assert!(matches!(
             outcome,
@@ -1079,7 +1133,7 @@ mod tests {
         assert!(!closes(&drive.on(Event::Stop)));
         let after = drive.on(Event::InDoubt(Ok(None)));
         assert!(
-            matches!(after[..], [Command::Close { finished: false }]),
+            matches!(after[..], [Command::Close]),
             "execution began after a stop: {after:?}"
         );
         drive.ends_once(late_events);
@@ -1193,11 +1247,14 @@ mod tests {
     fn a_finished_job_changes_nothing_after_its_end() {
         let mut drive = Drive::new(rules(), enumerated());
         drive.start_verifying();
-        let closing = drive.on(Event::VerifyRound(Ok((counts(0, 0), vec![]))));
+        let completing = drive.on(Event::VerifyRound(Ok((counts(0, 0), vec![]))));
         assert!(
-            has(&closing, |c| matches!(c, Command::Close { finished: true })),
-            "{closing:?}"
+            has(&completing, |c| matches!(c, Command::Complete)),
+            "{completing:?}"
         );
+        assert!(closes(
+            &drive.on(Event::Completed(Ok(Completion::Completed)))
+        ));
         let RunOutcome::Finished(_) = drive.ends_once(late_events) else {
             panic!("nothing was left to confirm: the job is finished")
         };
@@ -1255,12 +1312,17 @@ mod tests {
         let Some(Command::SettleSent {
             state: ItemState::Failed,
             reason,
+            ..
         }) = settle.last()
         else {
             panic!("the rounds are spent: {settle:?}")
         };
         assert_eq!(reason, "accepted but never applied (sent 2 times)");
-        assert!(closes(&drive.on(Event::Settled(Ok(())))));
+        let completing = drive.on(Event::Settled(Ok(())));
+        assert!(has(&completing, |c| matches!(c, Command::Complete)));
+        assert!(closes(
+            &drive.on(Event::Completed(Ok(Completion::Completed)))
+        ));
 
         // Rounds spent by an earlier run count: no round left.
         let mut resumed = Drive::new(
@@ -1497,7 +1559,9 @@ mod tests {
             },
         );
         drive.start_verifying();
-        let waiting = drive.on(Event::VerifyRound(Ok((counts(2, 0), vec![]))));
+        let asking = drive.on(Event::VerifyRound(Ok((counts(2, 0), vec![]))));
+        assert!(has(&asking, |c| matches!(c, Command::Complete)));
+        let waiting = drive.on(Event::Completed(Ok(Completion::Open)));
         assert!(!closes(&waiting), "another replica's chunk is in flight");
         assert!(has(&waiting, |c| matches!(c, Command::Wait(_))));
         let again = drive.on(Event::PollDue);
@@ -1520,10 +1584,90 @@ mod tests {
         );
         let verifying = drive.on(Event::ChunksTaken(Ok(vec![])));
         assert!(has(&verifying, |c| matches!(c, Command::ReadVerifyRound)));
-        assert!(closes(
-            &drive.on(Event::VerifyRound(Ok((counts(0, 0), vec![]))))
-        ));
+        drive.on(Event::VerifyRound(Ok((counts(0, 0), vec![]))));
+        let elsewhere = Completion::Elsewhere {
+            by: "host:2".into(),
+            finished: true,
+        };
+        assert!(closes(&drive.on(Event::Completed(Ok(elsewhere)))));
         let outcome = drive.ends_once(Vec::new);
-        assert!(matches!(outcome, RunOutcome::Finished(_)), "{outcome:?}");
+        assert!(
+            matches!(&outcome, RunOutcome::Elsewhere { by, finished: true, .. } if by == "host:2"),
+            "finished by the other replica, which reports it: {outcome:?}"
+        );
+    }
+
+    #[test]
+    fn a_chunk_another_replica_took_is_dropped_and_the_run_goes_on_with_others() {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, true, true)),
+                ..enumerated()
+            },
+        );
+        drive.start_executing();
+        let sent = drive.on(Event::ChunksTaken(Ok(vec![chunk(1)])));
+        let Some(Command::Send { executor, .. }) = sent.first() else {
+            panic!("{sent:?}")
+        };
+        let executor = *executor;
+        drive.on(Event::ChunksTaken(Ok(vec![])));
+        drive.on(answered(executor, 1, Some(outcomes(1, ItemState::Sent))));
+        // This replica stalled past its lease on chunk 1, and another one took it.
+        let taken = StoreError::ChunkTaken {
+            job: "job".into(),
+            chunk: 1,
+        };
+        let next = drive.on(Event::ChunkRecorded(Err(taken)));
+        assert!(
+            !has(&next, |c| matches!(
+                c,
+                Command::StopSending | Command::Close
+            )),
+            "a chunk another replica sends is no reason to stop: {next:?}"
+        );
+        assert!(
+            has(&next, |c| matches!(c, Command::TakeChunks { after: 0, .. })),
+            "takes other chunks: {next:?}"
+        );
+        assert_eq!(
+            drive.machine.counts().sent,
+            0,
+            "its outcomes are the other's"
+        );
+    }
+
+    #[test]
+    fn a_replica_with_nothing_of_its_own_left_leaves_the_job_to_its_holder() {
+        let mut drive = Drive::new(
+            rules(),
+            Resumed {
+                sharing: Some(shared(2, false, true)),
+                ..enumerated()
+            },
+        );
+        drive.start_verifying();
+        // The holder's items are still sent: this replica asks, and is told who completes it.
+        let asking = drive.on(Event::VerifyRound(Ok((counts(0, 5), vec![(0, None)]))));
+        assert!(
+            has(&asking, |c| matches!(c, Command::Complete)),
+            "{asking:?}"
+        );
+        let holder = Completion::Elsewhere {
+            by: "host:1".into(),
+            finished: false,
+        };
+        let leaving = drive.on(Event::Completed(Ok(holder)));
+        assert!(
+            !has(&leaving, |c| matches!(c, Command::VerifyPage { .. })),
+            "the holder verifies them: {leaving:?}"
+        );
+        assert!(closes(&leaving));
+        let outcome = drive.ends_once(Vec::new);
+        assert!(
+            matches!(&outcome, RunOutcome::Elsewhere { by, finished: false, .. } if by == "host:1"),
+            "{outcome:?}"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub trait Meter: Send + Sync + Debug {
     fn window(&self, job: &str, operation: &'static str, chunks: usize);
     /// This process took `job` over from a holder that was gone.
     fn lease_takeover(&self, operation: &'static str);
+    /// Another process took a chunk this one was sending, once this one's lease on it ran
+    /// out (a stall): its outcomes were not recorded here.
+    fn chunk_taken_over(&self, operation: &'static str);
     /// A run of `job` ended after `took`, finished or not; its rate and window no longer count.
     fn run_ended(&self, job: &str, operation: &'static str, took: Duration, finished: bool);
 }
@@ -37,6 +40,7 @@ impl Meter for Unmetered {
     fn rate(&self, _: &str, _: &'static str, _: f64) {}
     fn window(&self, _: &str, _: &'static str, _: usize) {}
     fn lease_takeover(&self, _: &'static str) {}
+    fn chunk_taken_over(&self, _: &'static str) {}
     fn run_ended(&self, _: &str, _: &'static str, _: Duration, _: bool) {}
 }
 

@@ -52,6 +52,11 @@ pub enum SpecError {
     Concurrency(usize),
     #[error("both IDs and a filter given: pass either --ids-file or filters, not both")]
     IdsAndFilter,
+    #[error("--{flag} does not select {resource}: leave it out")]
+    FilterNotOffered {
+        flag: &'static str,
+        resource: &'static str,
+    },
     #[error("{0}")]
     Manifest(String),
     #[error("--shift '{0}' is not a duration: use e.g. 1h, -30m or 2d")]

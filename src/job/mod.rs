@@ -12,8 +12,9 @@ pub use limits::{
     MIN_RATE,
 };
 pub use spec::{
-    parse_metadata, parse_statuses, HandingerJob, HandingerOperation, HandingerTarget, HatchetJob,
-    JobSpec, MetadataPair, OperationKind, RescheduleTarget, RunStatus, Selector, Target,
+    parse_metadata, parse_statuses, CreatedFilter, CronsFilter, HandingerJob, HandingerOperation,
+    HandingerTarget, HatchetJob, Items, JobSpec, MetadataPair, OperationKind, RescheduleTarget,
+    Resource, RunStatus, RunsFilter, ScheduledRunsFilter, Selector, SelectorFields, Target,
 };
 pub use time::{
     parse_duration, parse_shift, parse_time, DurationError, TimeSpec, Window, MAX_DURATION_DAYS,

@@ -196,11 +196,26 @@ impl OperationKind {
             _ => None,
         }
     }
+
+    pub fn resource(&self) -> Resource {
+        match self {
+            OperationKind::RunsCancel | OperationKind::RunsReplay => Resource::Runs,
+            OperationKind::ScheduledDelete | OperationKind::ScheduledReschedule { .. } => {
+                Resource::Scheduled
+            }
+            OperationKind::CronsDelete => Resource::Crons,
+            OperationKind::ScheduledRecreate { .. } | OperationKind::ScheduledRestore { .. } => {
+                Resource::UndoneJob
+            }
+        }
+    }
 }
 
-/// Which items a job acts on.
+/// The selection flags of a Hatchet job as given, before they are typed by the resource its
+/// operation acts on. This is also the form the selection is stored in (the job's identity is
+/// its hash), so the fields and their order are those of every earlier version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Selector {
+pub struct SelectorFields {
     pub since: Option<TimeSpec>,
     pub until: Option<TimeSpec>,
     pub statuses: Vec<RunStatus>,
@@ -214,7 +229,277 @@ pub struct Selector {
     pub include_code_defined: bool,
 }
 
+impl SelectorFields {
+    /// The fields typed for `resource`: a filter the resource does not have, or a filter beside
+    /// an ids file, is refused, so that no job selects other items than its flags say.
+    fn typed(self, resource: Resource) -> Result<Selector, SpecError> {
+        let SelectorFields {
+            since,
+            until,
+            statuses,
+            workflows,
+            metadata,
+            ids_digest,
+            trigger_after,
+            trigger_before,
+            cron_names,
+            include_code_defined,
+        } = self;
+        let foreign = |offered: &[&'static str]| {
+            let given = [
+                ("status", !statuses.is_empty()),
+                ("trigger-after", trigger_after.is_some()),
+                ("trigger-before", trigger_before.is_some()),
+                ("cron-name", !cron_names.is_empty()),
+                ("include-code-defined", include_code_defined),
+            ];
+            given
+                .into_iter()
+                .find(|(flag, set)| *set && !offered.contains(flag))
+                .map_or(Ok(()), |(flag, _)| {
+                    Err(SpecError::FilterNotOffered {
+                        flag,
+                        resource: resource.name(),
+                    })
+                })
+        };
+        let created = CreatedFilter {
+            since,
+            until,
+            workflows,
+            metadata,
+        };
+        let has_created = created.has_filter();
+        match resource {
+            Resource::Runs => {
+                foreign(&["status"])?;
+                let has_filter = has_created || !statuses.is_empty();
+                let filter = RunsFilter { created, statuses };
+                Ok(Selector::Runs(Items::new(ids_digest, filter, has_filter)?))
+            }
+            Resource::Scheduled => {
+                foreign(&["trigger-after", "trigger-before"])?;
+                let has_filter = has_created || trigger_after.is_some() || trigger_before.is_some();
+                let filter = ScheduledRunsFilter {
+                    created,
+                    trigger_after,
+                    trigger_before,
+                };
+                Ok(Selector::Scheduled(Items::new(
+                    ids_digest, filter, has_filter,
+                )?))
+            }
+            Resource::Crons => {
+                foreign(&["cron-name", "include-code-defined"])?;
+                let has_filter = has_created || !cron_names.is_empty();
+                let filter = CronsFilter {
+                    created,
+                    cron_names,
+                };
+                Ok(Selector::Crons {
+                    items: Items::new(ids_digest, filter, has_filter)?,
+                    include_code_defined,
+                })
+            }
+            Resource::UndoneJob => {
+                foreign(&[])?;
+                if has_created || ids_digest.is_some() {
+                    return Err(SpecError::FilterNotOffered {
+                        flag: "since, --until, --workflow, --metadata or --ids-file",
+                        resource: resource.name(),
+                    });
+                }
+                Ok(Selector::UndoneJob)
+            }
+        }
+    }
+}
+
+/// What an operation acts on; the selection flags it takes follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Runs,
+    Scheduled,
+    Crons,
+    /// An undo acts on what the job it undoes did.
+    UndoneJob,
+}
+
+impl Resource {
+    fn name(self) -> &'static str {
+        match self {
+            Resource::Runs => "runs",
+            Resource::Scheduled => "scheduled runs",
+            Resource::Crons => "crons",
+            Resource::UndoneJob => "an undo",
+        }
+    }
+}
+
+/// Which items a Hatchet job acts on, one variant per resource: a filter a resource does not
+/// have (a status on scheduled runs, a cron name on runs, a filter beside an ids file) cannot
+/// be written. Stored and hashed as `SelectorFields`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "SelectorFields")]
+pub enum Selector {
+    Runs(Items<RunsFilter>),
+    Scheduled(Items<ScheduledRunsFilter>),
+    Crons {
+        items: Items<CronsFilter>,
+        /// Code-defined crons are spared unless this is set, by filter and by ids alike.
+        include_code_defined: bool,
+    },
+    UndoneJob,
+}
+
+/// The items of a resource a job selects: those matching a filter, or those an ids file lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Items<F> {
+    Matching(F),
+    /// SHA-256 of the normalised ID manifest; the ids are in the store.
+    Listed {
+        ids_digest: String,
+    },
+}
+
+impl<F> Items<F> {
+    /// By ids or by filter, never both, and never by nothing.
+    fn new(ids_digest: Option<String>, filter: F, has_filter: bool) -> Result<Self, SpecError> {
+        match ids_digest {
+            Some(_) if has_filter => Err(SpecError::IdsAndFilter),
+            Some(ids_digest) => Ok(Items::Listed { ids_digest }),
+            None if has_filter => Ok(Items::Matching(filter)),
+            None => Err(SpecError::EmptySelector),
+        }
+    }
+
+    pub fn filter(&self) -> Option<&F> {
+        match self {
+            Items::Matching(filter) => Some(filter),
+            Items::Listed { .. } => None,
+        }
+    }
+
+    fn ids_digest(&self) -> Option<&str> {
+        match self {
+            Items::Matching(_) => None,
+            Items::Listed { ids_digest } => Some(ids_digest),
+        }
+    }
+}
+
+/// The filters every resource has: when it was created, its workflow, its metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreatedFilter {
+    pub since: Option<TimeSpec>,
+    pub until: Option<TimeSpec>,
+    pub workflows: Vec<String>,
+    pub metadata: Vec<MetadataPair>,
+}
+
+impl CreatedFilter {
+    fn has_filter(&self) -> bool {
+        self.since.is_some()
+            || self.until.is_some()
+            || !self.workflows.is_empty()
+            || !self.metadata.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunsFilter {
+    pub created: CreatedFilter,
+    /// Empty: the operation's default statuses.
+    pub statuses: Vec<RunStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduledRunsFilter {
+    pub created: CreatedFilter,
+    pub trigger_after: Option<TimeSpec>,
+    pub trigger_before: Option<TimeSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CronsFilter {
+    pub created: CreatedFilter,
+    pub cron_names: Vec<String>,
+}
+
 impl Selector {
+    /// The common filters, when the job selects by filter.
+    pub fn created(&self) -> Option<&CreatedFilter> {
+        match self {
+            Selector::Runs(items) => items.filter().map(|f| &f.created),
+            Selector::Scheduled(items) => items.filter().map(|f| &f.created),
+            Selector::Crons { items, .. } => items.filter().map(|f| &f.created),
+            Selector::UndoneJob => None,
+        }
+    }
+
+    pub fn ids_digest(&self) -> Option<&str> {
+        match self {
+            Selector::Runs(items) => items.ids_digest(),
+            Selector::Scheduled(items) => items.ids_digest(),
+            Selector::Crons { items, .. } => items.ids_digest(),
+            Selector::UndoneJob => None,
+        }
+    }
+
+    /// The workflows named (`--workflow`), looked up on the server before the job runs.
+    pub fn workflows(&self) -> &[String] {
+        self.created().map_or(&[], |f| &f.workflows)
+    }
+
+    pub fn metadata(&self) -> &[MetadataPair] {
+        self.created().map_or(&[], |f| &f.metadata)
+    }
+}
+
+impl From<Selector> for SelectorFields {
+    fn from(selector: Selector) -> Self {
+        let created = |c: CreatedFilter| SelectorFields {
+            since: c.since,
+            until: c.until,
+            workflows: c.workflows,
+            metadata: c.metadata,
+            ..SelectorFields::default()
+        };
+        let listed = |ids_digest| SelectorFields {
+            ids_digest: Some(ids_digest),
+            ..SelectorFields::default()
+        };
+        match selector {
+            Selector::Runs(Items::Matching(f)) => SelectorFields {
+                statuses: f.statuses,
+                ..created(f.created)
+            },
+            Selector::Scheduled(Items::Matching(f)) => SelectorFields {
+                trigger_after: f.trigger_after,
+                trigger_before: f.trigger_before,
+                ..created(f.created)
+            },
+            Selector::Crons {
+                items,
+                include_code_defined,
+            } => SelectorFields {
+                include_code_defined,
+                ..match items {
+                    Items::Matching(f) => SelectorFields {
+                        cron_names: f.cron_names,
+                        ..created(f.created)
+                    },
+                    Items::Listed { ids_digest } => listed(ids_digest),
+                }
+            },
+            Selector::Runs(Items::Listed { ids_digest })
+            | Selector::Scheduled(Items::Listed { ids_digest }) => listed(ids_digest),
+            Selector::UndoneJob => SelectorFields::default(),
+        }
+    }
+}
+
+impl SelectorFields {
     fn normalize(&mut self) {
         self.statuses.sort();
         self.statuses.dedup();
@@ -224,17 +509,6 @@ impl Selector {
         self.metadata.dedup();
         self.cron_names.sort();
         self.cron_names.dedup();
-    }
-
-    fn has_filter(&self) -> bool {
-        self.since.is_some()
-            || self.until.is_some()
-            || !self.statuses.is_empty()
-            || !self.workflows.is_empty()
-            || !self.metadata.is_empty()
-            || self.trigger_after.is_some()
-            || self.trigger_before.is_some()
-            || !self.cron_names.is_empty()
     }
 }
 
@@ -256,12 +530,38 @@ pub enum JobSpec {
     Handinger(HandingerJob),
 }
 
-/// A Hatchet job: a run, scheduled-run or cron operation on a tenant.
+/// A Hatchet job: a run, scheduled-run or cron operation on a tenant. Stored as
+/// `StoredHatchetJob`, whose selection is typed again by its operation when read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredHatchetJob", try_from = "StoredHatchetJob")]
 pub struct HatchetJob {
     pub operation: OperationKind,
     pub selector: Selector,
     pub target: Target,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredHatchetJob {
+    operation: OperationKind,
+    selector: SelectorFields,
+    target: Target,
+}
+
+impl From<HatchetJob> for StoredHatchetJob {
+    fn from(job: HatchetJob) -> Self {
+        StoredHatchetJob {
+            operation: job.operation,
+            selector: job.selector.into(),
+            target: job.target,
+        }
+    }
+}
+
+impl TryFrom<StoredHatchetJob> for HatchetJob {
+    type Error = SpecError;
+    fn try_from(stored: StoredHatchetJob) -> Result<Self, SpecError> {
+        HatchetJob::new(stored.operation, stored.selector, stored.target)
+    }
 }
 
 /// A Handinger job: an operation on worker schedules at one API origin.
@@ -326,7 +626,7 @@ impl JobSpec {
     /// A Hatchet job, normalised and checked for what holds for every Hatchet operation.
     pub fn new(
         operation: OperationKind,
-        selector: Selector,
+        selector: SelectorFields,
         target: Target,
     ) -> Result<Self, SpecError> {
         HatchetJob::new(operation, selector, target).map(JobSpec::Hatchet)
@@ -388,23 +688,16 @@ impl JobSpec {
 }
 
 impl HatchetJob {
-    /// Normalises a spec and checks what holds for every operation; nothing has been sent when
-    /// this fails.
+    /// Normalises the selection flags (order and repeats do not change the identity) and types
+    /// them by the operation's resource; nothing has been sent when this fails. What else an
+    /// operation requires is its descriptor's, see `ops::job_spec`.
     pub fn new(
         operation: OperationKind,
-        mut selector: Selector,
+        mut selector: SelectorFields,
         target: Target,
     ) -> Result<Self, SpecError> {
         selector.normalize();
-        let by_ids = selector.ids_digest.is_some();
-        if by_ids && selector.has_filter() {
-            return Err(SpecError::IdsAndFilter);
-        }
-        // An undo selects by the job it undoes; every other job needs a filter at least (what
-        // else an operation requires is its descriptor's, see `ops::job_spec`).
-        if !by_ids && operation.undoes().is_none() && !selector.has_filter() {
-            return Err(SpecError::EmptySelector);
-        }
+        let selector = selector.typed(operation.resource())?;
         Ok(HatchetJob {
             operation,
             selector,
@@ -415,9 +708,11 @@ impl HatchetJob {
     /// Resolves the creation-time window once; it is stored with the job and never recomputed.
     /// The trigger window is checked here too, resolved against the same `now`.
     pub fn resolve_window(&self, now: DateTime<Utc>) -> Result<Window, SpecError> {
-        let resolve = |time: &Option<TimeSpec>| time.as_ref().map(|t| t.resolve(now)).transpose();
-        let since = resolve(&self.selector.since)?.unwrap_or(DateTime::UNIX_EPOCH);
-        let until = resolve(&self.selector.until)?.unwrap_or(now);
+        let resolve = |time: Option<&TimeSpec>| time.map(|t| t.resolve(now)).transpose();
+        let created = self.selector.created();
+        let since =
+            resolve(created.and_then(|c| c.since.as_ref()))?.unwrap_or(DateTime::UNIX_EPOCH);
+        let until = resolve(created.and_then(|c| c.until.as_ref()))?.unwrap_or(now);
         if since > now {
             return Err(SpecError::TimeInFuture { flag: "since" });
         }
@@ -427,11 +722,13 @@ impl HatchetJob {
         if since >= until {
             return Err(SpecError::EmptyWindow);
         }
-        let trigger_after = resolve(&self.selector.trigger_after)?;
-        let trigger_before = resolve(&self.selector.trigger_before)?;
-        if let (Some(after), Some(before)) = (trigger_after, trigger_before) {
-            if after >= before {
-                return Err(SpecError::EmptyTriggerWindow);
+        if let Selector::Scheduled(Items::Matching(filter)) = &self.selector {
+            let after = resolve(filter.trigger_after.as_ref())?;
+            let before = resolve(filter.trigger_before.as_ref())?;
+            if let (Some(after), Some(before)) = (after, before) {
+                if after >= before {
+                    return Err(SpecError::EmptyTriggerWindow);
+                }
             }
         }
         Ok(Window { since, until })
@@ -515,20 +812,20 @@ mod tests {
 
     #[test]
     fn identity_ignores_filter_order_but_not_content() {
-        let a = Selector {
+        let a = SelectorFields {
             since: Some(TimeSpec::Ago("24h".into())),
             statuses: vec![RunStatus::Running, RunStatus::Queued],
-            ..Selector::default()
+            ..SelectorFields::default()
         };
-        let b = Selector {
+        let b = SelectorFields {
             statuses: vec![RunStatus::Queued, RunStatus::Running],
             ..a.clone()
         };
-        let c = Selector {
+        let c = SelectorFields {
             statuses: vec![RunStatus::Queued],
             ..a.clone()
         };
-        let id = |s: Selector| {
+        let id = |s: SelectorFields| {
             JobSpec::new(OperationKind::RunsCancel, s, target())
                 .unwrap()
                 .identity()
@@ -540,13 +837,17 @@ mod tests {
     #[test]
     fn refuses_empty_and_mixed_selections() {
         assert_eq!(
-            JobSpec::new(OperationKind::RunsCancel, Selector::default(), target()),
+            JobSpec::new(
+                OperationKind::RunsCancel,
+                SelectorFields::default(),
+                target()
+            ),
             Err(SpecError::EmptySelector)
         );
-        let mixed = Selector {
+        let mixed = SelectorFields {
             ids_digest: Some("x".into()),
             statuses: vec![RunStatus::Queued],
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         assert_eq!(
             JobSpec::new(OperationKind::RunsCancel, mixed, target()),
@@ -560,16 +861,124 @@ mod tests {
         assert_eq!("queued".parse::<RunStatus>(), Ok(RunStatus::Queued));
     }
 
+    /// The typed selection: a filter its resource lacks cannot be written, whichever way it comes
+    /// (flags, a request, a stored spec), and what is stored reads back as the same job.
+    #[test]
+    fn a_filter_the_resource_lacks_is_refused_and_each_resource_keeps_its_own() {
+        let since = || Some(TimeSpec::parse("since", "1d").unwrap());
+        let trigger = || Some(TimeSpec::parse_trigger("trigger-before", "+1h").unwrap());
+        let refused = [
+            (
+                OperationKind::ScheduledDelete,
+                SelectorFields {
+                    statuses: vec![RunStatus::Queued],
+                    ..SelectorFields::default()
+                },
+                "status",
+            ),
+            (
+                OperationKind::RunsCancel,
+                SelectorFields {
+                    since: since(),
+                    cron_names: vec!["nightly".into()],
+                    ..SelectorFields::default()
+                },
+                "cron-name",
+            ),
+            (
+                OperationKind::CronsDelete,
+                SelectorFields {
+                    workflows: vec!["w".into()],
+                    trigger_before: trigger(),
+                    ..SelectorFields::default()
+                },
+                "trigger-before",
+            ),
+            (
+                OperationKind::RunsReplay,
+                SelectorFields {
+                    since: since(),
+                    include_code_defined: true,
+                    ..SelectorFields::default()
+                },
+                "include-code-defined",
+            ),
+        ];
+        for (operation, fields, flag) in refused {
+            let err = JobSpec::new(operation.clone(), fields, target()).unwrap_err();
+            assert!(
+                matches!(err, SpecError::FilterNotOffered { flag: f, .. } if f == flag),
+                "{operation:?}: {err}"
+            );
+            assert!(err.to_string().contains("leave it out"), "{err}");
+        }
+        let undo = SelectorFields {
+            workflows: vec!["w".into()],
+            ..SelectorFields::default()
+        };
+        assert!(matches!(
+            JobSpec::new(
+                OperationKind::ScheduledRestore { of: "j".into() },
+                undo,
+                target()
+            ),
+            Err(SpecError::FilterNotOffered { .. })
+        ));
+
+        // Crons by ids keep --include-code-defined; scheduled runs keep their trigger window.
+        let crons = JobSpec::new(
+            OperationKind::CronsDelete,
+            SelectorFields {
+                ids_digest: Some("d".into()),
+                include_code_defined: true,
+                ..SelectorFields::default()
+            },
+            target(),
+        )
+        .unwrap();
+        let JobSpec::Hatchet(job) = &crons else {
+            panic!("a Hatchet job")
+        };
+        assert_eq!(
+            job.selector,
+            Selector::Crons {
+                items: Items::Listed {
+                    ids_digest: "d".into()
+                },
+                include_code_defined: true
+            }
+        );
+        let scheduled = JobSpec::new(
+            OperationKind::ScheduledDelete,
+            SelectorFields {
+                trigger_before: trigger(),
+                ..SelectorFields::default()
+            },
+            target(),
+        )
+        .unwrap();
+        for spec in [crons, scheduled] {
+            let json = serde_json::to_string(&spec).unwrap();
+            let back: JobSpec = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, spec);
+            assert_eq!(back.identity(), spec.identity());
+        }
+
+        // A stored spec whose selection its operation cannot take does not read as that job.
+        let foreign = r#"{"operation":{"kind":"scheduled_delete"},"selector":{"since":null,"until":null,"statuses":["QUEUED"],"workflows":["w"],"metadata":[],"ids_digest":null,"trigger_after":null,"trigger_before":null,"cron_names":[],"include_code_defined":false},"target":{"server_url":"http://127.0.0.1:8080","tenant":"t"}}"#;
+        assert!(serde_json::from_str::<JobSpec>(foreign).is_err());
+    }
+
     #[test]
     fn window_is_checked() {
         let now = crate::job::parse_time("2026-01-10T00:00:00Z").unwrap();
         let spec = |since: &str, until: Option<&str>| {
             JobSpec::new(
                 OperationKind::RunsCancel,
-                Selector {
+                SelectorFields {
                     since: Some(TimeSpec::parse("since", since).unwrap()),
                     until: until.map(|u| TimeSpec::parse("until", u).unwrap()),
-                    ..Selector::default()
+                    ..SelectorFields::default()
                 },
                 target(),
             )
@@ -641,12 +1050,12 @@ mod tests {
         let spec = |after: &str, before: &str| {
             JobSpec::new(
                 OperationKind::ScheduledDelete,
-                Selector {
+                SelectorFields {
                     trigger_after: Some(TimeSpec::parse_trigger("trigger-after", after).unwrap()),
                     trigger_before: Some(
                         TimeSpec::parse_trigger("trigger-before", before).unwrap(),
                     ),
-                    ..Selector::default()
+                    ..SelectorFields::default()
                 },
                 target(),
             )

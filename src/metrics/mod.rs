@@ -34,6 +34,7 @@ const WINDOW: &str = "bulkops_window";
 const REQUEST_DURATION: &str = "bulkops_request_duration_seconds";
 const JOB_DURATION: &str = "bulkops_job_duration_seconds";
 const LEASE_TAKEOVERS: &str = "bulkops_lease_takeovers_total";
+const CHUNKS_TAKEN_OVER: &str = "bulkops_chunks_taken_over_total";
 
 /// From a loopback answer to a request that waited out a slow server.
 const REQUEST_BUCKETS: [f64; 12] = [
@@ -95,7 +96,7 @@ impl Registry {
             });
         // Only an empty bucket list is refused, and these are constants.
         let recorder = builder.unwrap_or_default().build_recorder();
-        let described: [(&'static str, Option<Unit>, &'static str); 9] = [
+        let described: [(&'static str, Option<Unit>, &'static str); 10] = [
             (ITEMS, None, "Items that got an outcome, by operation and outcome (sent: accepted, counted again once confirmed)"),
             (REQUESTS, None, "Requests answered or not, by endpoint and HTTP status (ok, a code, unanswered, unreadable)"),
             (RETRIES, None, "Requests made again after a transient failure, by endpoint"),
@@ -105,6 +106,7 @@ impl Registry {
             (REQUEST_DURATION, Some(Unit::Seconds), "Time from sending a request to its answer, by endpoint"),
             (JOB_DURATION, Some(Unit::Seconds), "Time a run of a job took, by operation and end (finished, interrupted)"),
             (LEASE_TAKEOVERS, None, "Jobs this process took over from a holder that was gone, by operation"),
+            (CHUNKS_TAKEN_OVER, None, "Chunks another process took from this one after its lease on them ran out (a stall), by operation: their outcomes are that process's to record"),
         ];
         for (name, unit, help) in described {
             match name {
@@ -219,6 +221,12 @@ impl Meter for Registry {
 
     fn lease_takeover(&self, operation: &'static str) {
         self.record(|| ::metrics::counter!(LEASE_TAKEOVERS, "operation" => operation).increment(1));
+    }
+
+    fn chunk_taken_over(&self, operation: &'static str) {
+        self.record(|| {
+            ::metrics::counter!(CHUNKS_TAKEN_OVER, "operation" => operation).increment(1)
+        });
     }
 
     fn run_ended(&self, job: &str, operation: &'static str, took: Duration, finished: bool) {

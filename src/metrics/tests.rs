@@ -203,6 +203,15 @@ fn lease_takeovers_are_counted_by_operation() {
     assert_eq!(value(&text, LEASE_TAKEOVERS, &replay), Some(2.0));
 }
 
+#[test]
+fn chunks_taken_over_are_counted_by_operation() {
+    let registry = Registry::new();
+    registry.chunk_taken_over("runs cancel");
+    let text = registry.render();
+    let cancel = [("operation", "runs cancel")];
+    assert_eq!(value(&text, CHUNKS_TAKEN_OVER, &cancel), Some(1.0));
+}
+
 #[tokio::test]
 async fn get_metrics_answers_the_text_format_with_its_content_type() {
     let registry = Arc::new(Registry::new());

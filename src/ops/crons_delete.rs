@@ -10,7 +10,7 @@ use super::{item_outcome, request_failed, OpError, Operation, Page, Sending};
 use crate::backend::hatchet::models::Cron;
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::Caller;
-use crate::job::{MetadataPair, Window};
+use crate::job::{MetadataPair, Selector, Window};
 use crate::store::{Item, ItemOutcome, ItemState, NewItem};
 
 const LIST_PAGE: usize = 500;
@@ -31,20 +31,36 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
     repeat_is_safe: always_safe,
     required: &[],
     warning: |spec, counts| {
-        (spec.selector.include_code_defined && counts.done > 0).then_some(
+        let include_code_defined = matches!(
+            spec.selector,
+            Selector::Crons {
+                include_code_defined: true,
+                ..
+            }
+        );
+        (include_code_defined && counts.done > 0).then_some(
             "warning: code-defined crons deleted with --include-code-defined come back when their workflow is next deployed with a changed definition",
         )
     },
     action: |_, n| format!("delete {}", counted(n, "cron", "crons")),
     // Crons are listed by workflow name, not id.
     build: |parts: Parts| {
-        let selector = &parts.spec.selector;
+        let (cron_names, include_code_defined) = match &parts.spec.selector {
+            Selector::Crons {
+                items,
+                include_code_defined,
+            } => (
+                items.filter().map(|f| f.cron_names.clone()),
+                *include_code_defined,
+            ),
+            _ => (None, false),
+        };
         let selection = CronSelection {
             workflows: parts.workflows.iter().map(|w| w.name.clone()).collect(),
-            cron_names: selector.cron_names.clone(),
-            metadata: selector.metadata.clone(),
+            cron_names: cron_names.unwrap_or_default(),
+            metadata: parts.spec.selector.metadata().to_vec(),
             created: parts.window,
-            include_code_defined: selector.include_code_defined,
+            include_code_defined,
         };
         Ok(Arc::new(CronsDelete::new(
             parts.client,

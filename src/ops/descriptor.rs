@@ -13,7 +13,10 @@ use super::{
 };
 use crate::backend::hatchet::HatchetClient;
 use crate::engine::format_count;
-use crate::job::{HatchetJob, OperationKind, RunStatus, Selector, SpecError, TimeSpec, Window};
+use crate::job::{
+    HatchetJob, Items, OperationKind, RunStatus, Selector, SelectorFields, SpecError, TimeSpec,
+    Window,
+};
 use crate::store::Counts;
 
 /// What every operation states about its chunks and its undo, whatever its backend (a Handinger
@@ -89,7 +92,7 @@ pub enum Required {
 impl Required {
     fn is_met(self, selector: &Selector) -> bool {
         match self {
-            Required::Since => selector.since.is_some(),
+            Required::Since => selector.created().is_none_or(|c| c.since.is_some()),
         }
     }
 }
@@ -110,13 +113,12 @@ pub fn descriptor(kind: &OperationKind) -> &'static Descriptor {
 /// Validates a spec as its operation requires; nothing has been sent when this fails.
 pub fn job_spec(
     operation: OperationKind,
-    selector: Selector,
+    selector: SelectorFields,
     target: crate::job::Target,
 ) -> Result<HatchetJob, SpecError> {
     let spec = HatchetJob::new(operation, selector, target)?;
-    let by_ids = spec.selector.ids_digest.is_some();
     let required = descriptor(&spec.operation).required;
-    if !by_ids && !required.iter().all(|r| r.is_met(&spec.selector)) {
+    if !required.iter().all(|r| r.is_met(&spec.selector)) {
         return Err(SpecError::EmptySelector);
     }
     Ok(spec)
@@ -173,19 +175,20 @@ pub struct Parts {
 impl Parts {
     /// The runs a job selects, with `defaults` when no `--status` is given.
     pub fn runs(&self, defaults: &[RunStatus], need_run_details: bool) -> RunSelection {
-        let selector = &self.spec.selector;
+        let statuses = match &self.spec.selector {
+            Selector::Runs(Items::Matching(filter)) if !filter.statuses.is_empty() => {
+                filter.statuses.clone()
+            }
+            _ => defaults.to_vec(),
+        };
         match self.manifest.clone() {
             Some(ids) => RunSelection::from_manifest(self.client.clone(), self.window, ids),
             None => RunSelection::new(
                 self.client.clone(),
                 self.window,
-                if selector.statuses.is_empty() {
-                    defaults.to_vec()
-                } else {
-                    selector.statuses.clone()
-                },
+                statuses,
                 self.workflow_ids(),
-                selector.metadata.clone(),
+                self.spec.selector.metadata().to_vec(),
                 need_run_details,
                 self.tuning.slice_target,
             ),
@@ -194,14 +197,17 @@ impl Parts {
 
     /// The scheduled runs a job selects; relative trigger times resolve against its creation.
     pub fn scheduled(&self) -> Result<ScheduledSelection, SpecError> {
-        let selector = &self.spec.selector;
+        let (after, before) = match &self.spec.selector {
+            Selector::Scheduled(Items::Matching(f)) => (&f.trigger_after, &f.trigger_before),
+            _ => (&None, &None),
+        };
         let trigger =
             |time: &Option<TimeSpec>| time.as_ref().map(|t| t.resolve(self.created)).transpose();
         let filter = ScheduledFilter {
             workflow_ids: self.workflow_ids(),
-            metadata: selector.metadata.clone(),
-            trigger_after: trigger(&selector.trigger_after)?,
-            trigger_before: trigger(&selector.trigger_before)?,
+            metadata: self.spec.selector.metadata().to_vec(),
+            trigger_after: trigger(after)?,
+            trigger_before: trigger(before)?,
             created: self.window,
         };
         Ok(match self.manifest.clone() {
@@ -267,9 +273,9 @@ mod tests {
 
     #[test]
     fn runs_need_since_unless_they_come_from_an_ids_file() {
-        let workflow_only = Selector {
+        let workflow_only = SelectorFields {
             workflows: vec!["w".into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         };
         for kind in [OperationKind::RunsCancel, OperationKind::RunsReplay] {
             assert_eq!(
@@ -277,21 +283,21 @@ mod tests {
                 Err(SpecError::EmptySelector),
                 "{kind:?}"
             );
-            let since = Selector {
+            let since = SelectorFields {
                 since: Some(TimeSpec::parse("since", "1h").unwrap()),
                 ..workflow_only.clone()
             };
             assert!(job_spec(kind.clone(), since, target()).is_ok());
-            let by_ids = Selector {
+            let by_ids = SelectorFields {
                 ids_digest: Some("d".into()),
-                ..Selector::default()
+                ..SelectorFields::default()
             };
             assert!(job_spec(kind, by_ids, target()).is_ok());
         }
         assert!(job_spec(OperationKind::ScheduledDelete, workflow_only, target()).is_ok());
         assert!(job_spec(
             OperationKind::ScheduledRecreate { of: "j".into() },
-            Selector::default(),
+            SelectorFields::default(),
             target()
         )
         .is_ok());
@@ -366,10 +372,10 @@ mod tests {
         let spec = |include_code_defined| {
             HatchetJob::new(
                 OperationKind::CronsDelete,
-                Selector {
+                SelectorFields {
                     workflows: vec!["w".into()],
                     include_code_defined,
-                    ..Selector::default()
+                    ..SelectorFields::default()
                 },
                 target(),
             )

@@ -25,6 +25,10 @@ pub enum ManifestError {
     Json(String),
     #[error("the ids file lists no ids: give at least one id")]
     Empty,
+    #[error("ids item {index}: {text:?} is not a UUID: fix or remove that item")]
+    BadId { index: usize, text: String },
+    #[error("ids lists no id: give at least one")]
+    NoIds,
 }
 
 /// A validated, normalised list of ids and its digest.
@@ -87,6 +91,24 @@ impl Manifest {
         };
         if ids.is_empty() {
             return Err(ManifestError::Empty);
+        }
+        Ok(Manifest::from_normalized(ids))
+    }
+
+    /// A manifest from ids given as a list (a request's `ids`), each checked as a file's line.
+    pub fn from_list(ids: &[String]) -> Result<Self, ManifestError> {
+        let ids = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                normalize(id).ok_or_else(|| ManifestError::BadId {
+                    index: i + 1,
+                    text: id.chars().take(80).collect(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            return Err(ManifestError::NoIds);
         }
         Ok(Manifest::from_normalized(ids))
     }

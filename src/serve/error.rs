@@ -21,7 +21,7 @@ pub enum ApiError {
     /// A body (or query) that is not what the route takes (the parser's words, on one line).
     #[error("the request: {0}")]
     Body(String),
-    #[error("unknown operation '{0}': use runs cancel, runs replay, scheduled delete, scheduled reschedule or crons delete")]
+    #[error("unknown operation '{0}': use runs cancel, runs replay, scheduled delete, scheduled reschedule, crons delete, handinger schedules cancel or handinger schedules reschedule")]
     Operation(String),
     /// A field that the operation's command does not offer (or that a request cannot give).
     #[error("{operation} takes no field '{field}': its fields are in GET /openapi.yaml")]
@@ -29,6 +29,13 @@ pub enum ApiError {
         operation: &'static str,
         field: String,
     },
+    #[error("ids lists {given} ids, more than a request takes ({max}): split them over several jobs, or give them to the command line's --ids-file", max = super::jobs::MAX_IDS)]
+    TooManyIds { given: usize },
+    #[error("ids item {item}: {value:?} is not a schedule id (no spaces, quotes or control characters): fix or remove that item")]
+    BadScheduleId { item: usize, value: String },
+    /// A scheduled job's file names a Handinger operation: they are submitted, not scheduled.
+    #[error("a scheduled job runs a Hatchet operation (runs cancel, runs replay, scheduled delete, scheduled reschedule, crons delete); Handinger jobs are submitted with POST /jobs")]
+    HandingerScheduled,
     #[error("the rate is all that a running job can change: to use another concurrency, pause it and resume it with that concurrency")]
     RetuneConcurrency,
     #[error("unknown report format '{0}': use csv or ndjson")]
@@ -53,6 +60,9 @@ impl ApiError {
             ApiError::Operation(_) => "unknown_operation",
             ApiError::NotOffered { .. } => "flag_not_offered",
             ApiError::RetuneConcurrency => "flag_not_honoured",
+            ApiError::TooManyIds { .. } => "too_many_ids",
+            ApiError::BadScheduleId { .. } => "ids_file",
+            ApiError::HandingerScheduled => "unknown_operation",
             ApiError::ReportFormat(_) => "unknown_report_format",
             ApiError::ShuttingDown => "shutting_down",
             ApiError::Lost(_) => "lost",
@@ -68,6 +78,9 @@ impl ApiError {
             | ApiError::Operation(_)
             | ApiError::NotOffered { .. }
             | ApiError::RetuneConcurrency
+            | ApiError::TooManyIds { .. }
+            | ApiError::BadScheduleId { .. }
+            | ApiError::HandingerScheduled
             | ApiError::ReportFormat(_) => StatusCode::BAD_REQUEST,
             ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Lost(_) => StatusCode::INTERNAL_SERVER_ERROR,

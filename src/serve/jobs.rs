@@ -1,8 +1,9 @@
 //! The job routes. A submission's fields are the command line's flags, named as the flags
 //! are (`since`, `status`, `workflow`, `chunk-size`, ...), and become the same `JobRequest`
 //! through the same functions, so a bad one is refused with the very message the command line
-//! prints. A submission is its own confirmation (as `--yes`); `ids-file` is not offered (a
-//! request names no file of the server's).
+//! prints. A submission is its own confirmation (as `--yes`); a request names no file of the
+//! server's, so `ids-file` and `workers-file` are not offered: `ids` and `worker` list them
+//! inline.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,10 +23,14 @@ use tokio::sync::mpsc;
 
 use super::runner::{RunOver, Started};
 use super::{Api, ApiError};
-use crate::app::{self, Error, Execution, JobCommand, JobRequest, Sight, Watch};
-use crate::cli::{job_line, job_request, reschedule_kind, watch_json, SelectInput};
+use crate::app::{self, Error, Execution, HandingerRequest, JobCommand, JobRequest, Sight, Watch};
+use crate::cli::{
+    handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, watch_json,
+    ScheduleSelectArgs, SelectInput,
+};
 use crate::config::{Overrides, Settings};
-use crate::job::OperationKind;
+use crate::job::{HandingerOperation, OperationKind};
+use crate::ops::HandingerSelection;
 use crate::report::ReportFormat;
 
 /// Runs store calls off the thread that drives the engines and the connections.
@@ -112,12 +117,16 @@ struct JobBody {
     cron_name: Vec<String>,
     #[serde(default)]
     include_code_defined: bool,
+    /// The ids of `--ids-file`, inline: a request names no file of the server's.
+    ids: Option<Vec<String>>,
     to: Option<String>,
     shift: Option<String>,
     #[serde(default)]
     allow_past: bool,
     #[serde(default)]
     again: bool,
+    #[serde(flatten)]
+    handinger: HandingerBody,
     #[serde(flatten)]
     pace: PaceBody,
     concurrency: Option<usize>,
@@ -126,6 +135,24 @@ struct JobBody {
     dry_run: bool,
     reason: Option<String>,
     job: Option<String>,
+}
+
+/// The flags only `handinger schedules cancel|reschedule` offer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct HandingerBody {
+    #[serde(default)]
+    worker: Vec<String>,
+    #[serde(default, rename = "type")]
+    types: Vec<String>,
+    #[serde(default)]
+    budget: Vec<String>,
+    next_run_after: Option<String>,
+    next_run_before: Option<String>,
+    input_contains: Option<String>,
+    cron: Option<String>,
+    /// Seconds, as a number or as the flag's text.
+    interval: Option<Value>,
 }
 
 /// The pace flags: every command that sends.
@@ -142,72 +169,146 @@ struct PaceBody {
 /// The fields of `PaceBody`.
 const PACE: [&str; 4] = ["rate", "no-verify", "verify-timeout", "request-timeout"];
 
-/// The fields every operation offers besides `PACE`, as its command offers the flags.
-const EVERY_OPERATION: [&str; 7] = [
-    "operation",
-    "since",
-    "until",
-    "workflow",
-    "metadata",
-    "dry-run",
-    "reason",
+/// The pace fields of a command with nothing to verify (`handinger schedules cancel`).
+const REQUEST_PACE: [&str; 2] = ["rate", "request-timeout"];
+
+/// The fields every operation offers, as its command offers the flags.
+const EVERY_OPERATION: [&str; 4] = ["operation", "dry-run", "reason", "job"];
+
+/// The selection fields of every Hatchet operation (`ids` is `--ids-file`'s ids).
+const HATCHET_SELECTION: [&str; 5] = ["since", "until", "workflow", "metadata", "ids"];
+
+/// The selection fields of the Handinger operations (`worker` as `--worker`; the files of
+/// `--workers-file` and `--ids-file` are given inline as `worker` and `ids`).
+const HANDINGER_SELECTION: [&str; 7] = [
+    "worker",
+    "type",
+    "budget",
+    "next-run-after",
+    "next-run-before",
+    "input-contains",
+    "ids",
 ];
 
-/// Each operation's command and the fields it offers besides `EVERY_OPERATION`.
-const OPERATIONS: [(&str, &[&str]); 5] = [
+/// Each operation's command and the fields it offers, group by group.
+const OPERATIONS: [(&str, &[&[&str]]); 7] = [
     (
         "runs cancel",
-        &["status", "concurrency", "chunk-size", "job"],
+        &[
+            &HATCHET_SELECTION,
+            &PACE,
+            &["status", "concurrency", "chunk-size"],
+        ],
     ),
-    ("runs replay", &["status", "chunk-size", "job"]),
+    (
+        "runs replay",
+        &[&HATCHET_SELECTION, &PACE, &["status", "chunk-size"]],
+    ),
     (
         "scheduled delete",
         &[
-            "trigger-after",
-            "trigger-before",
-            "concurrency",
-            "chunk-size",
-            "job",
+            &HATCHET_SELECTION,
+            &PACE,
+            &[
+                "trigger-after",
+                "trigger-before",
+                "concurrency",
+                "chunk-size",
+            ],
         ],
     ),
     (
         "scheduled reschedule",
         &[
-            "trigger-after",
-            "trigger-before",
-            "concurrency",
-            "chunk-size",
-            "job",
-            "to",
-            "shift",
-            "allow-past",
-            "again",
+            &HATCHET_SELECTION,
+            &PACE,
+            &[
+                "trigger-after",
+                "trigger-before",
+                "concurrency",
+                "chunk-size",
+                "to",
+                "shift",
+                "allow-past",
+                "again",
+            ],
         ],
     ),
     (
         "crons delete",
-        &["cron-name", "include-code-defined", "concurrency", "job"],
+        &[
+            &HATCHET_SELECTION,
+            &PACE,
+            &["cron-name", "include-code-defined", "concurrency"],
+        ],
+    ),
+    (
+        "handinger schedules cancel",
+        &[
+            &HANDINGER_SELECTION,
+            &REQUEST_PACE,
+            &["concurrency", "chunk-size"],
+        ],
+    ),
+    (
+        "handinger schedules reschedule",
+        &[
+            &HANDINGER_SELECTION,
+            &PACE,
+            &["to", "shift", "cron", "interval", "chunk-size"],
+        ],
     ),
 ];
+
+/// What a submission asks for, once every field given is one its command offers.
+enum Asked {
+    Hatchet(OperationKind),
+    Handinger(HandingerOperation),
+}
 
 /// The operation named, once every field given is one its command offers.
 fn operation(
     body: &JobBody,
     given: &Map<String, Value>,
-) -> Result<(&'static str, OperationKind), ApiError> {
+) -> Result<(&'static str, Asked), ApiError> {
     let Some(&(name, offered)) = OPERATIONS.iter().find(|(name, _)| *name == body.operation) else {
         return Err(ApiError::Operation(body.operation.clone()));
     };
-    only(name, given, &[&EVERY_OPERATION, &PACE, offered])?;
-    let kind = match name {
-        "runs cancel" => OperationKind::RunsCancel,
-        "runs replay" => OperationKind::RunsReplay,
-        "scheduled delete" => OperationKind::ScheduledDelete,
-        "crons delete" => OperationKind::CronsDelete,
-        _ => reschedule_kind(body.to.as_deref(), body.shift.as_deref(), body.allow_past)
-            .map_err(Error::from)?,
+    let mut groups = vec![&EVERY_OPERATION[..]];
+    groups.extend_from_slice(offered);
+    only(name, given, &groups)?;
+    let asked = match name {
+        "runs cancel" => Asked::Hatchet(OperationKind::RunsCancel),
+        "runs replay" => Asked::Hatchet(OperationKind::RunsReplay),
+        "scheduled delete" => Asked::Hatchet(OperationKind::ScheduledDelete),
+        "crons delete" => Asked::Hatchet(OperationKind::CronsDelete),
+        "scheduled reschedule" => Asked::Hatchet(
+            reschedule_kind(body.to.as_deref(), body.shift.as_deref(), body.allow_past)
+                .map_err(Error::from)?,
+        ),
+        "handinger schedules cancel" => Asked::Handinger(HandingerOperation::HandingerCancel),
+        _ => {
+            let h = &body.handinger;
+            let interval = match &h.interval {
+                None => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(other) => {
+                    return Err(ApiError::Body(format!(
+                        "interval: {other} is not a number of seconds"
+                    )))
+                }
+            };
+            let replacement = handinger_replacement(
+                body.to.as_deref(),
+                body.shift.as_deref(),
+                h.cron.as_deref(),
+                interval.as_deref(),
+            )?;
+            Asked::Handinger(HandingerOperation::HandingerReschedule { replacement })
+        }
     };
-    Ok((name, kind))
+    Ok((name, asked))
 }
 
 /// Refuses the first field given that none of `offered` names.
@@ -226,8 +327,18 @@ fn only(
     }
 }
 
-fn selection(body: &JobBody) -> SelectInput {
-    SelectInput {
+/// Most ids a request lists; a longer list is a file for the command line's `--ids-file`.
+pub(super) const MAX_IDS: usize = 10_000;
+
+fn checked_ids(ids: &Option<Vec<String>>) -> Result<Option<Vec<String>>, ApiError> {
+    match ids {
+        Some(ids) if ids.len() > MAX_IDS => Err(ApiError::TooManyIds { given: ids.len() }),
+        ids => Ok(ids.clone()),
+    }
+}
+
+fn selection(body: &JobBody) -> Result<SelectInput, ApiError> {
+    Ok(SelectInput {
         since: body.since.clone(),
         until: body.until.clone(),
         // As `--status A,B`: a value may list several.
@@ -244,7 +355,52 @@ fn selection(body: &JobBody) -> SelectInput {
         cron_names: body.cron_name.clone(),
         include_code_defined: body.include_code_defined,
         ids_file: None,
+        ids: checked_ids(&body.ids)?,
+    })
+}
+
+/// Schedule ids given inline, each checked as a line of `--ids-file` is.
+fn handinger_ids(ids: &[String]) -> Result<Vec<String>, ApiError> {
+    ids.iter()
+        .enumerate()
+        .map(|(at, id)| {
+            let bad = || ApiError::BadScheduleId {
+                item: at + 1,
+                value: id.chars().take(60).collect(),
+            };
+            // One id an item: a line break would make two lines of one.
+            if id.contains(['\n', '\r']) {
+                return Err(bad());
+            }
+            match HandingerSelection::parse_ids(id)
+                .map_err(|_| bad())?
+                .as_slice()
+            {
+                [one] => Ok(one.clone()),
+                _ => Err(bad()),
+            }
+        })
+        .collect()
+}
+
+/// A Handinger selection as `handinger schedules` reads its flags; the ids, each checked as
+/// a line of `--ids-file` is.
+fn handinger_selection(body: &JobBody) -> Result<HandingerSelection, ApiError> {
+    let h = &body.handinger;
+    let flags = ScheduleSelectArgs {
+        workers: h.worker.clone(),
+        types: h.types.clone(),
+        budgets: h.budget.clone(),
+        next_run_after: h.next_run_after.clone(),
+        next_run_before: h.next_run_before.clone(),
+        input_contains: h.input_contains.clone(),
+        ..ScheduleSelectArgs::default()
+    };
+    let mut selection = handinger_flags(flags)?;
+    if let Some(ids) = checked_ids(&body.ids)? {
+        selection.ids = Some(handinger_ids(&ids)?);
     }
+    Ok(selection)
 }
 
 fn pace_overrides(
@@ -270,17 +426,27 @@ pub(super) struct NewJob {
     exec: Execution,
 }
 
-impl NewJob {
-    pub(super) fn read(api: &Api, job: Value) -> Result<NewJob, ApiError> {
+/// A submission read: a Hatchet job (which a scheduled job's file may also be) or a Handinger
+/// one.
+enum Submitted {
+    Hatchet(NewJob),
+    Handinger {
+        settings: Settings,
+        request: HandingerRequest,
+        exec: Execution,
+    },
+}
+
+impl Submitted {
+    fn read(api: &Api, job: Value) -> Result<Submitted, ApiError> {
         let (body, given) = read_value::<JobBody>(job)?;
-        let (_, kind) = operation(&body, &given)?;
+        let (_, asked) = operation(&body, &given)?;
         // The command line's order: the settings, then the selection.
         let settings = api.settings_with(pace_overrides(
             &body.pace,
             body.concurrency,
             body.chunk_size,
         ))?;
-        let request = job_request(kind, selection(&body))?;
         let exec = Execution {
             rate: body.pace.rate,
             concurrency: body.concurrency,
@@ -291,11 +457,45 @@ impl NewJob {
             job_name: body.job.clone(),
             again: body.again,
         };
-        Ok(NewJob {
-            settings,
-            request,
-            exec,
+        Ok(match asked {
+            Asked::Hatchet(kind) => Submitted::Hatchet(NewJob {
+                settings,
+                request: job_request(kind, selection(&body)?)?,
+                exec,
+            }),
+            Asked::Handinger(operation) => Submitted::Handinger {
+                settings,
+                request: HandingerRequest {
+                    operation,
+                    selection: handinger_selection(&body)?,
+                },
+                exec,
+            },
         })
+    }
+
+    async fn submit(self, api: &Api) -> Result<(Started, RunOver), ApiError> {
+        match self {
+            Submitted::Hatchet(job) => job.submit(api).await,
+            Submitted::Handinger {
+                settings,
+                request,
+                exec,
+            } => {
+                let command = JobCommand::Handinger(Box::new(request));
+                api.0.runner.submit(settings, command, exec).await
+            }
+        }
+    }
+}
+
+impl NewJob {
+    /// A Hatchet job (the operations a scheduled job's file may name).
+    pub(super) fn read(api: &Api, job: Value) -> Result<NewJob, ApiError> {
+        match Submitted::read(api, job)? {
+            Submitted::Hatchet(job) => Ok(job),
+            Submitted::Handinger { .. } => Err(ApiError::HandingerScheduled),
+        }
     }
 
     /// Runs it in this process: how it started, and what tells when its run is over.
@@ -312,7 +512,7 @@ pub(super) async fn submit(State(api): State<Api>, bytes: Bytes) -> Result<Respo
         return Err(ApiError::ShuttingDown);
     }
     let (job, _) = read_body::<Value>(&bytes)?;
-    let (started, _) = NewJob::read(&api, job)?.submit(&api).await?;
+    let (started, _) = Submitted::read(&api, job)?.submit(&api).await?;
     Ok(answer(started))
 }
 
@@ -357,6 +557,49 @@ pub(super) async fn resume(
         ..Execution::default()
     };
     let command = JobCommand::Resume { job: id };
+    let (started, _) = api.0.runner.submit(settings, command, exec).await?;
+    Ok(answer(started))
+}
+
+/// What `jobs undo` offers (a request is its own confirmation, as `--yes`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct UndoBody {
+    #[serde(flatten)]
+    pace: PaceBody,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    dry_run: bool,
+    reason: Option<String>,
+}
+
+/// `POST /jobs/{id}/undo`: the job that undoes finished job `id` runs in this process (202
+/// with its id), or, for a cancel, the ids it cancelled are written and their replay named.
+pub(super) async fn undo(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    if api.closing() {
+        return Err(ApiError::ShuttingDown);
+    }
+    let (body, given) = read_body::<UndoBody>(&bytes)?;
+    only(
+        "jobs undo",
+        &given,
+        &[&PACE, &["concurrency", "dry-run", "reason"]],
+    )?;
+    let settings = api.settings_with(pace_overrides(&body.pace, body.concurrency, None))?;
+    let exec = Execution {
+        rate: body.pace.rate,
+        concurrency: body.concurrency,
+        no_verify: body.pace.no_verify,
+        dry_run: body.dry_run,
+        yes: true,
+        reason: body.reason,
+        ..Execution::default()
+    };
+    let command = JobCommand::Undo { job: id };
     let (started, _) = api.0.runner.submit(settings, command, exec).await?;
     Ok(answer(started))
 }

@@ -6,7 +6,7 @@
 //! /openapi.yaml) against it.
 //!
 //! - `auth`: the bearer token, compared in constant time;
-//! - `jobs`: submit, list, show, pause/resume/abort/retune, report;
+//! - `jobs`: submit, list, show, pause/resume/abort/retune, undo, report;
 //! - `events`: a job's progress as server-sent events;
 //! - `runner`: the jobs' runs on the process's actix System, and their answer to a submission;
 //! - `schedule`: scheduled jobs from `--jobs-dir`, each firing an ordinary job;
@@ -161,6 +161,7 @@ fn routes() -> Vec<Route> {
         route(Post, "/jobs/{id}/resume", false, jobs::resume),
         route(Post, "/jobs/{id}/abort", false, jobs::abort),
         route(Post, "/jobs/{id}/retune", false, jobs::retune),
+        route(Post, "/jobs/{id}/undo", false, jobs::undo),
         route(Get, "/jobs/{id}/report", false, jobs::report),
         route(Get, "/jobs/{id}/events", false, events::stream),
     ]
@@ -207,13 +208,18 @@ async fn no_route() -> Response {
         .into_response()
 }
 
-/// Serves until SIGTERM or SIGINT, then stops the running jobs and exits: 0 once they all
-/// stopped, 3 when some were still stopping at `STOP_DEADLINE`. `announce` is told the address
-/// bound before the first request is taken.
-pub async fn run(
-    service: Service,
-    announce: impl FnOnce(SocketAddr) -> Result<(), Error>,
-) -> Result<u8, Error> {
+/// A service ready to listen: everything it checks before it binds was checked.
+struct Prepared {
+    listen: SocketAddr,
+    api: Api,
+    close: watch::Sender<bool>,
+    jobs: runner::Jobs,
+    schedules: Vec<schedule::Schedule>,
+}
+
+/// Checks what `serve` checks before it listens (a token for an address other hosts reach,
+/// every scheduled job's file) and sets up its jobs' runner.
+fn prepare(service: Service) -> Result<Prepared, Error> {
     let listen = service.listen;
     let token = service.settings.api_token.clone();
     if token.is_none() && !listen.ip().is_loopback() {
@@ -234,6 +240,35 @@ pub async fn run(
         Some(dir) => schedule::load(&api, &service.credentials, dir)?,
         None => Vec::new(),
     };
+    Ok(Prepared {
+        listen,
+        api,
+        close,
+        jobs,
+        schedules,
+    })
+}
+
+/// `serve --check-config`: everything `run` checks before it listens, without listening or
+/// running anything. The number of scheduled jobs checked.
+pub fn check(service: Service) -> Result<usize, Error> {
+    Ok(prepare(service)?.schedules.len())
+}
+
+/// Serves until SIGTERM or SIGINT, then stops the running jobs and exits: 0 once they all
+/// stopped, 3 when some were still stopping at `STOP_DEADLINE`. `announce` is told the address
+/// bound before the first request is taken.
+pub async fn run(
+    service: Service,
+    announce: impl FnOnce(SocketAddr) -> Result<(), Error>,
+) -> Result<u8, Error> {
+    let Prepared {
+        listen,
+        api,
+        close,
+        jobs,
+        schedules,
+    } = prepare(service)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| Error::Listen { listen, source })?;

@@ -161,6 +161,10 @@ fn ended_json(run: &app::RunEnd) -> Value {
     let state = match run.end {
         End::Finished { .. } => "finished",
         End::Interrupted { .. } => "interrupted",
+        End::Elsewhere { finished: true, .. } => "finished",
+        End::Elsewhere {
+            finished: false, ..
+        } => "running",
     };
     json!({
         "job": run.job.id,

@@ -15,7 +15,7 @@ use super::{
     without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobState, NewItem, NewJob,
     PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
-use crate::job::{JobSpec, OperationKind, Selector, Target, Window};
+use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://bulkops:bulkops@127.0.0.1:5432/bulkops_store_test";
 
@@ -141,9 +141,9 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
     let now = Utc::now();
     let spec = JobSpec::new(
         OperationKind::ScheduledDelete,
-        Selector {
+        SelectorFields {
             workflows: vec!["w".into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         },
         Target {
             server_url: "http://127.0.0.1:1/".into(),
@@ -161,6 +161,7 @@ fn new_job(identity: &str, chunk_size: usize) -> NewJob {
         },
         cursor: "start".into(),
         chunk_size,
+        concurrency: 3,
         started_by: "conformance".into(),
         reason: Some("a test".into()),
     }
@@ -223,6 +224,7 @@ fn a_job_is_created_then_resumed_and_a_finished_one_is_not(place: &dyn Place) {
         (job.identity.as_str(), job.state, job.chunk_size),
         ("identity", JobState::Running, 10)
     );
+    assert_eq!(job.concurrency, Some(3), "kept for its resumes");
     assert_eq!(job.cursor.as_deref(), Some("start"));
     assert_eq!(job.reason.as_deref(), Some("a test"));
     assert!(!job.enumerated && job.finished_at.is_none());
@@ -805,6 +807,14 @@ fn a_stale_holder_cannot_finish_a_chunk_another_took(place: &PgPlace) {
     b.finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
         .unwrap();
     assert_eq!(a.counts(&id).unwrap().done, 2);
+    // Once B has finished it, A's late finish is as stale as while B sent it.
+    let late = a
+        .finish_chunk(&id, 1, &[outcome("run00000", ItemState::Done)])
+        .expect_err("B finished chunk 1");
+    assert!(
+        matches!(late, StoreError::ChunkTaken { chunk: 1, .. }),
+        "{late}"
+    );
 }
 
 fn a_held_chunk_is_left_alone_until_its_lease_passes(place: &PgPlace) {

@@ -134,6 +134,9 @@ pub struct JobRecord {
     pub rate: Option<f64>,
     /// Rounds of items sent again after verification so far (see `Operation::resend_unconfirmed`).
     pub resend_rounds: u32,
+    /// Chunks in flight at most, as the job was created with: its resumes keep it unless told
+    /// another. `None` for a job stored before it was kept.
+    pub concurrency: Option<usize>,
 }
 
 /// How `Store::begin_job` took a job: the id of the job it created or of the unfinished one it
@@ -164,6 +167,20 @@ pub struct Sharing {
     pub enumerated: bool,
 }
 
+/// What a replica that has nothing more to send learns when it asks to complete the job (see
+/// `Store::complete_job`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// Nothing was pending or sent: the caller marked the job finished, and reports it.
+    Completed,
+    /// Another replica completed the job (`finished`), or holds it and completes it: the
+    /// caller's part is done.
+    Elsewhere { by: String, finished: bool },
+    /// Items are still open and the caller judges some of them, or no other live replica
+    /// holds the job (the caller holds it now): it goes on.
+    Open,
+}
+
 pub struct NewJob {
     pub identity: String,
     pub name: Option<String>,
@@ -171,6 +188,8 @@ pub struct NewJob {
     pub window: Window,
     pub cursor: String,
     pub chunk_size: usize,
+    /// The job's concurrency (see `JobRecord::concurrency`).
+    pub concurrency: usize,
     pub started_by: String,
     pub reason: Option<String>,
 }

@@ -26,8 +26,8 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Sharing, StoreError,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
+    Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
 };
 
 /// A chunk taken for sending, with the items that still need a request.
@@ -110,6 +110,39 @@ pub trait Store: Send {
         Ok(None)
     }
 
+    /// Completes the job once, for the one replica that finds nothing left, in one transaction:
+    /// finished (and `Completed`) when no item is pending or sent; `Elsewhere` when another
+    /// replica finished it, or holds it while `owner` has nothing of its own left to judge;
+    /// else `Open`. Where jobs are not shared, the caller is the only process: the job is
+    /// finished.
+    fn complete_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Completion, StoreError> {
+        let _ = owner;
+        self.set_job_state(id, JobState::Finished, now)?;
+        Ok(Completion::Completed)
+    }
+
+    /// Up to `limit` items still `sent` after `after_seq`, in order, that `owner` may settle
+    /// now that its confirmation window ran out: where jobs are shared, those it sent itself,
+    /// and those of a sender that is gone once sent before `sent_before` (a live replica
+    /// judges its own by its own `--verify-timeout`); elsewhere every one, since this process
+    /// sent them all.
+    fn settleable_sent(
+        &self,
+        job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let _ = (owner, sent_before);
+        self.items_in_state(job_id, ItemState::Sent, after_seq, limit)
+    }
+
     // --- pages and manifests -----------------------------------------------------------
 
     /// One enumerated page, its cursor advance and the chunks it completes, atomically.
@@ -162,21 +195,25 @@ pub trait Store: Send {
     /// Outcomes found outside a chunk request (verification, reconciliation).
     fn record_outcomes(&mut self, job_id: &str, outcomes: &[ItemOutcome])
         -> Result<(), StoreError>;
-    /// Gives every item still `sent` its final `state` and `reason`; returns how many. By
-    /// default a batch at a time through `items_in_state` and `record_outcomes`; a store that
-    /// can do it in one statement says so.
+    /// Gives every item still `sent` that `owner` may settle (see `settleable_sent`) its final
+    /// `state` and `reason`; returns how many. By default a batch at a time through
+    /// `settleable_sent` and `record_outcomes`; a store that can do it in one statement says so.
     fn settle_sent(
         &mut self,
         job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
         state: ItemState,
         reason: &str,
     ) -> Result<u64, StoreError> {
         let mut settled = 0;
+        let mut after = -1;
         loop {
-            let batch = self.items_in_state(job_id, ItemState::Sent, -1, 5000)?;
-            if batch.is_empty() {
+            let batch = self.settleable_sent(job_id, owner, sent_before, after, 5000)?;
+            let Some(last) = batch.last() else {
                 return Ok(settled);
-            }
+            };
+            after = last.seq;
             settled += batch.len() as u64;
             let outcomes: Vec<ItemOutcome> = batch
                 .into_iter()

@@ -21,16 +21,18 @@ use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use self::fault::Fault;
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    Begun, ChunkState, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState, Lease, NewJob,
-    PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
+    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobRecord, JobState,
+    Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
 };
 use crate::job::{JobSpec, Window};
 
 /// The schema, one migration per version, applied in order; `bulkops_schema` records the
 /// versions applied. A database of a later version is refused: this bulkops would misread it.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("postgres/migrations/0001_store.sql"),
     include_str!("postgres/migrations/0002_replicas.sql"),
+    include_str!("postgres/migrations/0003_replicas_once.sql"),
+    include_str!("postgres/migrations/0004_job_concurrency.sql"),
 ];
 
 /// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
@@ -49,11 +51,15 @@ const LOCK_TIMEOUT: &str = "SET lock_timeout = '30s'";
 /// How long opening waits for the server before giving up, when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The first and the longest pause between attempts to connect again.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_LONGEST: Duration = Duration::from_secs(2);
+
 /// Report rows read per query: a report streams without loading the whole job.
 const REPORT_BATCH: i32 = 1000;
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds, concurrency";
 
 const ITEM_COLUMNS: &str = "seq, id, page, payload, attempts";
 
@@ -62,6 +68,12 @@ const FREE_FOR_ME: &str = "(owner IS NULL OR owner = $2 OR lease_until < now())"
 
 pub struct PgStore {
     client: RefCell<Connection>,
+    /// How to connect again when the connection is lost (a server restart, a terminated
+    /// backend).
+    config: postgres::Config,
+    /// Since when the connection is lost and not made again: reconnecting is given up after
+    /// `LEASE_TIMEOUT`, when other replicas count this one as gone.
+    lost_since: std::cell::Cell<Option<std::time::Instant>>,
     /// The URL without its password: what errors name.
     place: Place,
     /// Who this store takes chunks as: the process, as a job's lease names it.
@@ -156,40 +168,105 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("bulkops");
         }
-        let mut client =
-            off_the_runtime(|| config.connect(NoTls)).map_err(|e| StoreError::Inaccessible {
+        let client = connect(&config).map_err(|e| match e {
+            Fault::Pg(e) => StoreError::Inaccessible {
                 place: place.clone(),
                 reason: fault::told(&e),
-            })?;
-        off_the_runtime(|| ready(&mut client)).map_err(|fault| fault.at(&place))?;
+            },
+            fault => fault.at(&place),
+        })?;
         Ok(PgStore {
             client: RefCell::new(Connection(Some(client))),
+            config,
+            lost_since: std::cell::Cell::new(None),
             place,
             holder: holder.to_string(),
         })
     }
 
-    /// Runs `op` on the connection and puts its failure in terms of the store.
+    /// Runs `op` on the connection and puts its failure in terms of the store. A connection
+    /// found lost is made again (`reconnect`) and `op` run again: every `op` given here is one
+    /// statement that sets what it sets (run twice, it leaves the same), or a transaction that
+    /// did not reach its commit, which the server rolled back with the connection.
     fn with<T: Send>(
         &self,
-        op: impl FnOnce(&mut Client) -> Result<T, Fault> + Send,
+        mut op: impl FnMut(&mut Client) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         let mut connection = self.client.borrow_mut();
-        let client = connection.client();
-        off_the_runtime(|| op(client)).map_err(|fault| fault.at(&self.place))
+        loop {
+            if connection.client().is_closed() {
+                self.reconnect(&mut connection)?;
+            }
+            let client = connection.client();
+            match off_the_runtime(|| op(&mut *client)) {
+                // A commit whose answer was lost may have committed: never run again.
+                Err(Fault::Pg(e)) if client.is_closed() || fault::ends_the_connection(&e) => {
+                    tracing::warn!(
+                        "the connection to the PostgreSQL state was lost ({}): connecting again",
+                        fault::told(&e)
+                    );
+                    self.reconnect(&mut connection)?;
+                }
+                done => return done.map_err(|fault| fault.at(&self.place)),
+            }
+        }
     }
 
     /// `with`, in one transaction committed when `op` succeeds.
     fn in_transaction<T: Send>(
         &self,
-        op: impl FnOnce(&mut Transaction<'_>) -> Result<T, Fault> + Send,
+        mut op: impl FnMut(&mut Transaction<'_>) -> Result<T, Fault> + Send,
     ) -> Result<T, StoreError> {
         self.with(|client| {
             let mut tx = client.transaction()?;
             let value = op(&mut tx)?;
-            tx.commit()?;
+            tx.commit().map_err(Fault::AtCommit)?;
             Ok(value)
         })
+    }
+
+    /// Connects again with growing pauses, for as long as other replicas would still count
+    /// this one as live (`LEASE_TIMEOUT` since the loss); then the store has failed, and what
+    /// was committed stands (the job resumes from it).
+    fn reconnect(&self, connection: &mut Connection) -> Result<(), StoreError> {
+        let since = self
+            .lost_since
+            .get()
+            .unwrap_or_else(std::time::Instant::now);
+        self.lost_since.set(Some(since));
+        let bound = LEASE_TIMEOUT.to_std().unwrap_or(Duration::from_secs(30));
+        let mut pause = RECONNECT_FIRST;
+        loop {
+            match connect(&self.config) {
+                Ok(client) => {
+                    let old = connection.0.replace(client);
+                    off_the_runtime(move || drop(old));
+                    self.lost_since.set(None);
+                    tracing::info!(
+                        "connected to the PostgreSQL state again after {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    );
+                    return Ok(());
+                }
+                Err(fault) if since.elapsed() + pause >= bound => {
+                    let reason = match fault {
+                        Fault::Pg(e) => fault::told(&e),
+                        other => return Err(other.at(&self.place)),
+                    };
+                    return Err(StoreError::Failed {
+                        place: self.place.clone(),
+                        reason: format!(
+                            "the connection was lost {}s ago and could not be made again: {reason}",
+                            since.elapsed().as_secs()
+                        ),
+                    });
+                }
+                Err(_) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(RECONNECT_LONGEST);
+                }
+            }
+        }
     }
 
     fn fault(&self, e: postgres::Error) -> StoreError {
@@ -203,6 +280,13 @@ impl PgStore {
     ) -> Result<Vec<i64>, StoreError> {
         self.with(|client| column(client.query(sql, params)?))
     }
+}
+
+/// A new connection, readied.
+fn connect(config: &postgres::Config) -> Result<Client, Fault> {
+    let mut client = off_the_runtime(|| config.connect(NoTls))?;
+    off_the_runtime(|| ready(&mut client))?;
+    Ok(client)
 }
 
 /// Readies a new connection: its lock timeout, and the schema brought up to date.
@@ -280,6 +364,7 @@ fn job_from_row(row: &Row) -> Result<JobRecord, Fault> {
     let state: String = row.try_get(6)?;
     let chunk_size: i64 = row.try_get(9)?;
     let resend_rounds: i32 = row.try_get(15)?;
+    let concurrency: Option<i32> = row.try_get(16)?;
     Ok(JobRecord {
         id: row.try_get(0)?,
         identity: row.try_get(1)?,
@@ -299,6 +384,7 @@ fn job_from_row(row: &Row) -> Result<JobRecord, Fault> {
         reason: row.try_get(13)?,
         rate: row.try_get(14)?,
         resend_rounds: u32::try_from(resend_rounds).unwrap_or(0),
+        concurrency: concurrency.and_then(|n| usize::try_from(n).ok()),
     })
 }
 
@@ -430,8 +516,8 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $9)",
+         created_at, started_by, reason, owner, heartbeat, concurrency) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $9, $13)",
         &[
             &id,
             &new.identity,
@@ -445,6 +531,7 @@ fn insert_job(
             &new.started_by,
             &new.reason,
             &owner,
+            &i32::try_from(new.concurrency).unwrap_or(i32::MAX),
         ],
     )?;
     Ok(id)
@@ -553,13 +640,12 @@ fn assign_chunks(
 }
 
 impl Store for PgStore {
-    /// The server connection is what this store has open: it must still be there.
+    /// The server connection is what this store has open: it must still be there, or be made
+    /// again.
     fn check_in_place(&self) -> Result<(), StoreError> {
-        if self.client.borrow_mut().client().is_closed() {
-            return Err(StoreError::Failed {
-                place: self.place.clone(),
-                reason: "the connection to the server was closed".into(),
-            });
+        let mut connection = self.client.borrow_mut();
+        if connection.client().is_closed() {
+            self.reconnect(&mut connection)?;
         }
         Ok(())
     }
@@ -774,6 +860,96 @@ impl Store for PgStore {
         self.with(|client| read_lease(client, id, false))
     }
 
+    /// With the job row locked, so that of two replicas finding nothing left at once one
+    /// completes the job and the other learns it.
+    fn complete_job(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Completion, StoreError> {
+        self.in_transaction(|tx| {
+            let row = tx.query_one(
+                "SELECT state, COALESCE(finished_by, '') FROM jobs WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?;
+            let (state, finished_by): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            match state.parse::<JobState>().map_err(Fault::Damaged)? {
+                JobState::Finished => {
+                    let by = if finished_by.is_empty() {
+                        "another process".to_string()
+                    } else {
+                        finished_by
+                    };
+                    return Ok(Completion::Elsewhere { by, finished: true });
+                }
+                // Paused or aborted from outside: the control poll stops the run.
+                JobState::Running => {}
+                _ => return Ok(Completion::Open),
+            }
+            let row = tx.query_one(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE job_id = $1 \
+                    AND state IN ('pending', 'sent')), \
+                 EXISTS (SELECT 1 FROM items i JOIN chunks c \
+                    ON c.job_id = i.job_id AND c.chunk = i.chunk \
+                    WHERE i.job_id = $1 AND i.state = 'sent' AND c.sent_by = $2)",
+                &[&id, &owner],
+            )?;
+            let (open, own_sent): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+            if !open {
+                tx.execute(
+                    "UPDATE jobs SET state = 'finished', finished_at = $2, finished_by = $3 \
+                     WHERE id = $1",
+                    &[&id, &now, &owner],
+                )?;
+                return Ok(Completion::Completed);
+            }
+            if own_sent {
+                return Ok(Completion::Open);
+            }
+            match read_lease(tx, id, false)? {
+                Some(lease) if lease.owner != owner && lease.is_held(now) => {
+                    Ok(Completion::Elsewhere {
+                        by: lease.owner,
+                        finished: false,
+                    })
+                }
+                // The holder is gone: this replica holds the job from now on, and sees it out.
+                _ => {
+                    let _ = take_lease(tx, id, owner, now)?;
+                    Ok(Completion::Open)
+                }
+            }
+        })
+    }
+
+    /// A chunk's items are its sender's (`chunks.sent_by`) to judge while that replica is live;
+    /// those of one that is gone (or of nobody: found by reconciliation) are anyone's once their
+    /// window ran out.
+    fn settleable_sent(
+        &self,
+        job_id: &str,
+        owner: &str,
+        sent_before: DateTime<Utc>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.with(|client| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM items i \
+                 LEFT JOIN chunks c ON c.job_id = i.job_id AND c.chunk = i.chunk \
+                 WHERE i.job_id = $1 AND i.state = 'sent' AND i.seq > $4 \
+                 AND (c.sent_by = $2 OR (i.updated_at < $3 AND NOT EXISTS \
+                      (SELECT 1 FROM replicas r WHERE r.job_id = i.job_id \
+                       AND r.owner = c.sent_by))) \
+                 ORDER BY i.seq LIMIT $5"
+            );
+            let params: [&(dyn postgres::types::ToSql + Sync); 5] =
+                [&job_id, &owner, &sent_before, &after_seq, &(limit as i64)];
+            items_from_rows(client.query(&sql, &params)?)
+        })
+    }
+
     /// One page in one transaction, the job row locked so that pages of one job are numbered
     /// one after the other. An id already enumerated (in this page or before) is passed over.
     fn commit_page(&mut self, job_id: &str, page: PageCommit) -> Result<Counts, StoreError> {
@@ -825,7 +1001,7 @@ impl Store for PgStore {
                     &payloads,
                 ],
             )?;
-            let scope = page.page_scope.map(|s| s.to_string());
+            let scope = page.page_scope.as_ref().map(|s| s.to_string());
             tx.execute(
                 "INSERT INTO pages (job_id, page, scope) VALUES ($1, $2, $3)",
                 &[&job_id, &page_no, &scope],
@@ -969,7 +1145,8 @@ impl Store for PgStore {
     }
 
     /// Refused with `StoreError::ChunkTaken`, writing nothing, when another holder took the
-    /// chunk after this store's lease on it ran out: that holder sends it and records it.
+    /// chunk after this store's lease on it ran out: that holder sends it and records it (or
+    /// already did: a chunk done is nobody's, and its outcomes are written once).
     fn finish_chunk(
         &mut self,
         job_id: &str,
@@ -979,7 +1156,8 @@ impl Store for PgStore {
         let holder = self.holder.clone();
         self.in_transaction(|tx| {
             let sql = format!(
-                "SELECT {FREE_FOR_ME} FROM chunks WHERE job_id = $1 AND chunk = $3 FOR UPDATE"
+                "SELECT state <> 'done' AND {FREE_FOR_ME} FROM chunks \
+                 WHERE job_id = $1 AND chunk = $3 FOR UPDATE"
             );
             let free: Option<bool> = match tx.query_opt(&sql, &[&job_id, &holder, &chunk])? {
                 Some(row) => row.try_get(0)?,
@@ -1001,9 +1179,9 @@ impl Store for PgStore {
                 ChunkState::Done
             };
             tx.execute(
-                "UPDATE chunks SET state = $3, owner = NULL, lease_until = NULL \
+                "UPDATE chunks SET state = $3, owner = NULL, lease_until = NULL, sent_by = $4 \
                  WHERE job_id = $1 AND chunk = $2",
-                &[&job_id, &chunk, &state.as_str()],
+                &[&job_id, &chunk, &state.as_str(), &holder],
             )?;
             Ok(())
         })
@@ -1187,6 +1365,9 @@ impl Store for PgStore {
         );
         let operation = job.spec.operation_name().to_string();
         let mut connection = self.client.borrow_mut();
+        if connection.client().is_closed() {
+            self.reconnect(&mut connection)?;
+        }
         let client = connection.client();
         // One query, read through a portal batch by batch: one plan and one walk of the index
         // for the whole job, and never the whole job in memory.

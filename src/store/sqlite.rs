@@ -102,7 +102,9 @@ const APPLICATION_ID: i32 = 0x626b_6f70;
 /// (`chunks.first_seq`, `end_seq`), and an item gets its chunk at its insert: no index on chunk
 /// or state is written at an insert, an outcome or a settling, and what schema 2 looked up
 /// through them is a range of the table's own key (docs/benchmarks.md has the measurements).
-const SCHEMA_VERSION: i32 = 3;
+///
+/// Schema 4: each job's concurrency (`jobs.concurrency`), which its resumes keep.
+const SCHEMA_VERSION: i32 = 4;
 
 /// A file as the file system knows it: device and inode.
 type FileId = (u64, u64);
@@ -247,7 +249,7 @@ const CHUNK_KEYS: &str = "SELECT i.seq, i.key FROM chunks c \
 const ITEM_COLUMNS: &str = "seq, key, page, payload, attempts";
 
 const JOB_COLUMNS: &str = "id, identity, name, spec, since, until, state, cursor, enumerated, \
-     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds";
+     chunk_size, created_at, finished_at, started_by, reason, rate, resend_rounds, concurrency";
 
 struct RawJob {
     id: String,
@@ -266,6 +268,7 @@ struct RawJob {
     reason: Option<String>,
     rate: Option<f64>,
     resend_rounds: u32,
+    concurrency: Option<i64>,
 }
 
 impl RawJob {
@@ -287,6 +290,7 @@ impl RawJob {
             reason: row.get(13)?,
             rate: row.get(14)?,
             resend_rounds: row.get(15)?,
+            concurrency: row.get(16)?,
         })
     }
 
@@ -311,6 +315,7 @@ impl RawJob {
             reason: self.reason,
             rate: self.rate,
             resend_rounds: self.resend_rounds,
+            concurrency: self.concurrency.and_then(|n| usize::try_from(n).ok()),
         })
     }
 }
@@ -510,6 +515,21 @@ fn to_schema_3(tx: &Transaction<'_>) -> Result<(), Fault> {
     Ok(())
 }
 
+/// Schema 4: each job's concurrency (`jobs.concurrency`), which its resumes keep. A step of its
+/// own, after the others, and idempotent: a file of schema 3 or before gains the column, NULL for its
+/// jobs (they resume with the configured concurrency, as before).
+fn add_job_concurrency(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let present: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'concurrency'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        tx.execute_batch("ALTER TABLE jobs ADD COLUMN concurrency INTEGER")?;
+    }
+    Ok(())
+}
+
 /// Creates or upgrades the schema in one immediate transaction, so that processes opening a new
 /// or old state file at the same instant do not race (one would add a column the other added).
 fn migrate(conn: &mut Connection) -> Result<(), Fault> {
@@ -532,6 +552,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Fault> {
         }
         to_schema_3(&tx)?;
     }
+    add_job_concurrency(&tx)?;
     let marked: bool = tx.query_row(
         "SELECT application_id = ?1 AND user_version = ?2 \
          FROM pragma_application_id, pragma_user_version",
@@ -1344,9 +1365,9 @@ fn insert_job(
     let spec = serde_json::to_string(&new.spec).map_err(|e| Fault::Damaged(e.to_string()))?;
     tx.execute(
         "INSERT INTO jobs (id, identity, name, spec, since, until, state, cursor, chunk_size, \
-         created_at, started_by, reason, owner, heartbeat, number) \
+         created_at, started_by, reason, owner, heartbeat, number, concurrency) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10, ?11, ?12, ?9, \
-         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs))",
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM jobs), ?13)",
         params![
             id,
             new.identity,
@@ -1359,7 +1380,8 @@ fn insert_job(
             ts(now),
             new.started_by,
             new.reason,
-            owner
+            owner,
+            new.concurrency as i64
         ],
     )?;
     Ok(id)

@@ -150,9 +150,13 @@ impl Store for Sqlite {
         Sqlite::record_outcomes(self, job_id, outcomes)
     }
 
+    /// One statement over every `sent` item: a SQLite job is run by one process at a time, so
+    /// every one is this process's or a gone one's (what `settleable_sent` gives here too).
     fn settle_sent(
         &mut self,
         job_id: &str,
+        _owner: &str,
+        _sent_before: DateTime<Utc>,
         state: ItemState,
         reason: &str,
     ) -> Result<u64, StoreError> {

@@ -10,7 +10,7 @@ use bulkops::app::{
 };
 use bulkops::config::{Overrides, Settings};
 use bulkops::engine::{NoProgress, Progress};
-use bulkops::job::{OperationKind, RunStatus, Selector, TimeSpec};
+use bulkops::job::{OperationKind, RunStatus, SelectorFields, TimeSpec};
 use serde_json::json;
 
 use crate::support::{seed_runs, Sim};
@@ -78,11 +78,11 @@ fn credentials(sim: &Sim) -> Credentials {
 fn cancel_queued(workflow: &str) -> JobRequest {
     JobRequest {
         kind: OperationKind::RunsCancel,
-        selector: Selector {
+        selector: SelectorFields {
             since: Some(TimeSpec::parse("since", "24h").expect("since")),
             statuses: vec![RunStatus::Queued],
             workflows: vec![workflow.into()],
-            ..Selector::default()
+            ..SelectorFields::default()
         },
         manifest: None,
     }

@@ -254,3 +254,76 @@ fn a_signal_interrupts_a_replay_waiting_for_its_pacer_and_nothing_is_replayed_tw
     assert_eq!(stats["max_replays_per_run"], 1, "{stats}");
     assert_eq!(stats["replayed_runs"], 200, "{stats}");
 }
+
+/// The adaptive window a run starts with, read from the metrics of `jobs resume JOB` (`extra`
+/// its flags) once its first chunks are done; then the run is stopped (exit 3).
+pub(crate) fn window_of_resume(
+    sim: &Sim,
+    state: &std::path::Path,
+    job: &str,
+    extra: &[&str],
+) -> f64 {
+    let metrics = format!("127.0.0.1:{}", crate::metrics::free_port());
+    let mut window = None;
+    let mut resume = sim.bulkops(state);
+    resume
+        .args([
+            "jobs",
+            "resume",
+            job,
+            "-o",
+            "json",
+            "--metrics-addr",
+            &metrics,
+        ])
+        .args(extra);
+    let ran = after_progress(&mut resume, DEADLINE, |pid| {
+        let scraped = reqwest::blocking::get(format!("http://{metrics}/metrics"))
+            .and_then(|r| r.text())
+            .expect("the metrics address answers");
+        let samples = crate::metrics::samples(&scraped);
+        window = Some(crate::metrics::total(&samples, "bulkops_window", &[]));
+        terminate(pid);
+    });
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    window.expect("a scrape")
+}
+
+#[test]
+fn a_resumed_job_keeps_the_concurrency_it_was_created_with_unless_told_another() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    // Created with one chunk in flight at most, stopped after its first chunks.
+    let created = after_progress(
+        sim.bulkops(&state).args(ARGS).args([
+            "--rate",
+            "4",
+            "--chunk-size",
+            "100",
+            "--concurrency",
+            "1",
+        ]),
+        DEADLINE,
+        terminate,
+    );
+    assert_eq!(created.code, 3, "{}", created.stderr);
+    let job = only_job(&sim, &state);
+    // A window starts at half the concurrency, at least 1: the default 4 would start at 2.
+    assert_eq!(
+        window_of_resume(&sim, &state, &job, &[]),
+        1.0,
+        "the job's own concurrency"
+    );
+    assert_eq!(
+        window_of_resume(&sim, &state, &job, &["--concurrency", "6"]),
+        3.0,
+        "--concurrency given wins"
+    );
+    assert_eq!(
+        window_of_resume(&sim, &state, &job, &[]),
+        1.0,
+        "and does not stay"
+    );
+}

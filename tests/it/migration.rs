@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::support::{after_progress, interrupt_after_progress, run, seed_runs, Sim, FAST_REPLAYS};
 
 /// The schema this bulkops writes.
-const CURRENT_SCHEMA: i64 = 3;
+const CURRENT_SCHEMA: i64 = 4;
 
 /// Schema 1's work tables and indexes, as bulkops wrote them before schema 2.
 const SCHEMA_1_WORK: &str = "
@@ -59,6 +59,7 @@ fn downgrade_to_schema_2(state: &Path) {
          ALTER TABLE chunks DROP COLUMN end_seq;
          CREATE INDEX items_by_chunk ON items(job, chunk, seq);
          CREATE INDEX items_by_state ON items(job, state, seq);
+         ALTER TABLE jobs DROP COLUMN concurrency;
          PRAGMA user_version = 2;
          COMMIT;",
     )
@@ -203,4 +204,43 @@ fn a_replay_killed_under_schema_2_resumes_to_completion_replaying_each_run_once(
         CURRENT_SCHEMA,
         "the file was migrated"
     );
+}
+
+#[test]
+fn a_job_interrupted_under_schema_2_resumes_with_the_configured_concurrency() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 10_000, "QUEUED", "wf", 20, 1, json!({}));
+    let first = interrupt_after_progress(sim.bulkops(&state).args([
+        "runs",
+        "cancel",
+        "--since",
+        "1d",
+        "--yes",
+        "-o",
+        "json",
+        "--rate",
+        "4",
+        "--chunk-size",
+        "100",
+        "--concurrency",
+        "1",
+    ]));
+    assert_eq!(first.code, 3, "{}", first.stderr);
+    let job = first.summary()["job"].as_str().unwrap().to_string();
+    downgrade_to_schema_2(&state);
+    assert_eq!(schema_version(&state), 2);
+    let window = crate::control::window_of_resume(&sim, &state, &job, &[]);
+    assert_eq!(
+        window, 2.0,
+        "the default concurrency of 4: its own was not kept"
+    );
+    assert_eq!(
+        schema_version(&state),
+        CURRENT_SCHEMA,
+        "the file was migrated"
+    );
+    let again = crate::control::window_of_resume(&sim, &state, &job, &["--concurrency", "2"]);
+    assert_eq!(again, 1.0);
 }

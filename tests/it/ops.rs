@@ -24,7 +24,7 @@ fn finish(sim: &Sim, state: &Path, args: &[&str]) -> Ran {
 }
 
 /// Scheduled rows of the simulator by id.
-fn scheduled(sim: &Sim) -> BTreeMap<String, Value> {
+pub(crate) fn scheduled(sim: &Sim) -> BTreeMap<String, Value> {
     sim.dump()["scheduled"]
         .as_array()
         .unwrap()

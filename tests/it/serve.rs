@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::metrics::{free_port, samples, total};
-use crate::support::{errors, run, seed_runs, terminate, Sim};
+use crate::support::{errors, run, seed_runs, terminate, HandingerSim, Sim, Simulated};
 use crate::truth::{assert_no_secret, echoing_hatchet, realistic_token, PASSWORD};
 
 const API_TOKEN: &str = "test-api-token-0123456789abcdef";
@@ -932,4 +932,377 @@ fn the_example_scheduled_jobs_are_valid() {
             "{name}: {logs}"
         );
     }
+}
+
+/// The message of `args` run by the command line, which must refuse it with exit 2.
+fn cli_refusal(mut cmd: Command, args: &[&str]) -> String {
+    let cli = run(cmd.args(args));
+    assert_eq!(cli.code, 2, "{args:?}: {}", cli.stderr);
+    let said = errors(&cli.stderr);
+    assert_eq!(said.len(), 1, "{args:?}: {}", cli.stderr);
+    said[0].clone()
+}
+
+/// `POST path` is refused with `status` and the command line's very message.
+fn refused_as_the_cli(served: &Served, path: &str, body: Value, status: u16, cli: &str) {
+    let (got, answer) = served.post(path, body.clone());
+    assert_eq!(got, status, "{body}: {answer}");
+    assert_eq!(
+        format!("error: {}", answer["error"].as_str().unwrap_or_default()),
+        cli,
+        "{body}"
+    );
+}
+
+#[test]
+fn a_scheduled_reschedule_over_http_is_undone_over_http_and_the_rows_are_back() {
+    let (sim, _dir, state) = sim_and_state();
+    sim.seed(json!({"scheduled": 300, "workflow": "wf"}));
+    sim.seed(json!({"scheduled": 40, "workflow": "other"}));
+    let before = crate::ops::scheduled(&sim);
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let job = served.submit(json!({
+        "operation": "scheduled reschedule", "shift": "1h", "workflow": ["wf"], "chunk-size": 50,
+    }));
+    let moved = served.until_ended(&job);
+    assert_eq!(moved["counts"]["done"], 300, "{moved}");
+    let at =
+        |r: &Value| chrono::DateTime::parse_from_rfc3339(r["triggerAt"].as_str().unwrap()).unwrap();
+    let shifted = crate::ops::scheduled(&sim);
+    for (id, row) in &before {
+        let hours = if row["workflowName"] == "wf" { 1 } else { 0 };
+        assert_eq!((at(&shifted[id]) - at(row)).num_hours(), hours, "row {id}");
+    }
+
+    let (status, begun) = served.post(&format!("/jobs/{job}/undo"), json!({"rate": 100}));
+    assert_eq!(status, 202, "{begun}\n{}", served.logs());
+    let undo = begun["job"]
+        .as_str()
+        .expect("the undo job's id")
+        .to_string();
+    assert_ne!(undo, job);
+    let undone = served.until_ended(&undo);
+    assert_eq!(undone["counts"]["done"], 300, "{undone}");
+    assert_eq!(undone["operation"], "scheduled restore (undo)", "{undone}");
+    let restored = crate::ops::scheduled(&sim);
+    for (id, row) in &before {
+        assert_eq!(restored[id]["triggerAt"], row["triggerAt"], "row {id}");
+    }
+
+    // Undone twice: refused as the command line refuses it, nothing sent.
+    let sent = sim.mutating_requests();
+    let cli = cli_refusal(sim.bulkops(&state), &["jobs", "undo", &job, "--yes"]);
+    refused_as_the_cli(&served, &format!("/jobs/{job}/undo"), json!({}), 409, &cli);
+    let cli = cli_refusal(
+        sim.bulkops(&state),
+        &["jobs", "undo", "no-such-job", "--yes"],
+    );
+    refused_as_the_cli(&served, "/jobs/no-such-job/undo", json!({}), 404, &cli);
+    let (status, answer) = served.post(&format!("/jobs/{job}/undo"), json!({"status": ["X"]}));
+    assert_eq!(
+        (status, answer["cause"].as_str()),
+        (400, Some("flag_not_offered")),
+        "{answer}"
+    );
+    assert_eq!(sim.mutating_requests(), sent);
+    served.stops_cleanly();
+}
+
+#[test]
+fn ids_given_inline_act_on_exactly_those_runs_and_are_checked_as_a_files_lines() {
+    let (sim, _dir, state) = sim_and_state();
+    seed_runs(&sim, 60, "QUEUED", "wf", 20, 1, json!({}));
+    let runs = sim.dump()["runs"].as_array().unwrap().clone();
+    let ids: Vec<String> = runs
+        .iter()
+        .step_by(6)
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 10);
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+
+    let bad = [
+        (
+            json!({"operation": "runs cancel", "ids": [ids[0], "not-a-uuid"]}),
+            "ids_file",
+        ),
+        (json!({"operation": "runs cancel", "ids": []}), "ids_file"),
+        (
+            json!({"operation": "runs cancel", "ids": vec![ids[0].clone(); 10_001]}),
+            "too_many_ids",
+        ),
+        (
+            json!({"operation": "runs cancel", "ids": "one"}),
+            "bad_body",
+        ),
+    ];
+    for (body, cause) in bad {
+        let (status, answer) = served.post("/jobs", body.clone());
+        assert_eq!(
+            (status, answer["cause"].as_str()),
+            (400, Some(cause)),
+            "{answer}"
+        );
+    }
+    let (_, answer) = served.post(
+        "/jobs",
+        json!({"operation": "runs cancel", "ids": [ids[0], "not-a-uuid"]}),
+    );
+    assert_eq!(
+        answer["error"],
+        "ids item 2: \"not-a-uuid\" is not a UUID: fix or remove that item"
+    );
+    // With filters, refused as the command line refuses an ids file with them.
+    let file = _dir.path().join("ids.txt");
+    std::fs::write(&file, ids.join("\n")).unwrap();
+    let cli = cli_refusal(
+        sim.bulkops(&state),
+        &[
+            "runs",
+            "cancel",
+            "--ids-file",
+            file.to_str().unwrap(),
+            "--since",
+            "1d",
+            "--yes",
+        ],
+    );
+    let both = json!({"operation": "runs cancel", "ids": ids, "since": "1d"});
+    refused_as_the_cli(&served, "/jobs", both, 400, &cli);
+    assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+
+    let job = served.submit(json!({"operation": "runs cancel", "ids": ids}));
+    let ended = served.until_ended(&job);
+    assert_eq!(ended["counts"]["done"], 10, "{ended}");
+    let cancelled: Vec<String> = sim.dump()["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "CANCELLED")
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let (mut cancelled, mut asked) = (cancelled, ids.clone());
+    cancelled.sort();
+    asked.sort();
+    assert_eq!(cancelled, asked, "exactly those runs");
+    assert_eq!(sim.count("wf", "QUEUED"), 50);
+    served.stops_cleanly();
+}
+
+/// The live schedules of `worker`, by id, with their next run.
+fn next_runs(sim: &HandingerSim, worker: &str) -> std::collections::BTreeMap<String, Value> {
+    crate::handinger::live(sim)
+        .into_iter()
+        .filter(|(w, _)| w == worker)
+        .map(|(_, s)| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["nextRunAt"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn handinger_jobs_run_over_http_validated_as_the_cli_validates_them_and_undo_puts_them_back() {
+    let sim = HandingerSim::start();
+    let workers = sim.seed(json!({"workers": 2, "per_worker": 6, "types": ["scheduled"]}));
+    let (w0, w1) = (workers[0].as_str(), workers[1].as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let served = Served::start(&mut sim.bulkops(&state), Some(API_TOKEN));
+    let cancel = "handinger schedules cancel";
+    let reschedule = "handinger schedules reschedule";
+    let same_as_cli: [(&[&str], Value); 6] = [
+        (&["cancel"], json!({"operation": cancel})),
+        (
+            &["cancel", "--worker", w0, "--type", "weekly"],
+            json!({"operation": cancel, "worker": [w0], "type": ["weekly"]}),
+        ),
+        (
+            &["cancel", "--worker", "no-such-worker"],
+            json!({"operation": cancel, "worker": ["no-such-worker"]}),
+        ),
+        (
+            &["cancel", "--worker", w0, "--concurrency", "65"],
+            json!({"operation": cancel, "worker": [w0], "concurrency": 65}),
+        ),
+        (
+            &["reschedule", "--worker", w0, "--cron", "* * *"],
+            json!({"operation": reschedule, "worker": [w0], "cron": "* * *"}),
+        ),
+        (
+            &["reschedule", "--worker", w0, "--interval", "0"],
+            json!({"operation": reschedule, "worker": [w0], "interval": 0}),
+        ),
+    ];
+    for (args, body) in same_as_cli {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args(["handinger", "schedules"]);
+        let cli = cli_refusal(cmd, &[args, &["--yes"]].concat());
+        refused_as_the_cli(&served, "/jobs", body, 400, &cli);
+    }
+    let api_only = [
+        (
+            json!({"operation": reschedule, "worker": [w0], "shift": "1h", "concurrency": 2}),
+            "flag_not_offered",
+        ),
+        (
+            json!({"operation": cancel, "worker": [w0], "no-verify": true}),
+            "flag_not_offered",
+        ),
+        (
+            json!({"operation": cancel, "worker": [w0], "since": "1d"}),
+            "flag_not_offered",
+        ),
+        (
+            json!({"operation": cancel, "workers-file": "/etc/hosts"}),
+            "flag_not_offered",
+        ),
+        (
+            json!({"operation": cancel, "worker": [w0], "HANDINGER_API_KEY": "k"}),
+            "credentials_in_request",
+        ),
+        (
+            json!({"operation": cancel, "worker": [w0], "ids": ["a b"]}),
+            "ids_file",
+        ),
+        (
+            json!({"operation": reschedule, "worker": [w0], "interval": [1]}),
+            "bad_body",
+        ),
+    ];
+    for (body, cause) in api_only {
+        let (status, answer) = served.post("/jobs", body.clone());
+        assert_eq!(
+            (status, answer["cause"].as_str()),
+            (400, Some(cause)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+
+    // A cancel of two schedules by id, one as a report writes it.
+    let first = next_runs(&sim, w0);
+    let named: Vec<&String> = first.keys().step_by(3).collect();
+    assert_eq!(named.len(), 2);
+    let ids = json!([named[0], format!("{w0}/{}", named[1])]);
+    let job = served.submit(json!({"operation": cancel, "worker": [w0], "ids": ids}));
+    let ended = served.until_ended(&job);
+    assert_eq!(ended["counts"]["done"], 2, "{ended}");
+    let left = next_runs(&sim, w0);
+    assert_eq!(left.len(), 4);
+    assert!(named.iter().all(|id| !left.contains_key(*id)));
+    // A cancel cannot be undone: as the command line says.
+    let cli = cli_refusal(sim.bulkops(&state), &["jobs", "undo", &job, "--yes"]);
+    refused_as_the_cli(&served, &format!("/jobs/{job}/undo"), json!({}), 400, &cli);
+
+    // A reschedule of the other worker, undone over HTTP: every next run is back.
+    let before: Vec<Value> = next_runs(&sim, w1).into_values().collect();
+    let job = served.submit(json!({"operation": reschedule, "worker": [w1], "shift": "2h"}));
+    let moved = served.until_ended(&job);
+    assert_eq!(moved["counts"]["done"], 6, "{moved}");
+    let shifted: Vec<Value> = next_runs(&sim, w1).into_values().collect();
+    assert_eq!(shifted.len(), 6);
+    assert!(shifted.iter().all(|at| !before.contains(at)), "{shifted:?}");
+    let (status, begun) = served.post(&format!("/jobs/{job}/undo"), json!({}));
+    assert_eq!(status, 202, "{begun}");
+    let undo = begun["job"].as_str().unwrap().to_string();
+    let undone = served.until_ended(&undo);
+    assert_eq!(undone["counts"]["done"], 6, "{undone}");
+    let mut after: Vec<Value> = next_runs(&sim, w1).into_values().collect();
+    let mut before = before;
+    let key = |v: &Value| v.to_string();
+    after.sort_by_key(key);
+    before.sort_by_key(key);
+    assert_eq!(after, before, "every original next run is back");
+    assert_eq!(sim.stats()["duplicate_creates"], 0);
+    let cli = cli_refusal(sim.bulkops(&state), &["jobs", "undo", &job, "--yes"]);
+    refused_as_the_cli(&served, &format!("/jobs/{job}/undo"), json!({}), 409, &cli);
+    served.stops_cleanly();
+}
+
+#[test]
+fn check_config_checks_what_serve_checks_before_it_listens_and_never_listens() {
+    let (sim, dir, state) = sim_and_state();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
+    let examples = examples.to_str().expect("a path");
+    // The port is held here: serve binding it would fail; a check never binds.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = held.local_addr().unwrap().to_string();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = metrics.local_addr().unwrap().to_string();
+    let check = |args: &[&str]| {
+        run(sim
+            .bulkops(&state)
+            .args(["serve", "--check-config"])
+            .args(args))
+    };
+    let valid = check(&[
+        "--listen",
+        &listen,
+        "--metrics-addr",
+        &metrics_addr,
+        "--jobs-dir",
+        examples,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(valid.code, 0, "{}", valid.stderr);
+    assert_eq!(
+        valid.summary(),
+        json!({"valid": true, "listen": listen, "metrics_addr": metrics_addr, "scheduled_jobs": 2})
+    );
+    let text = check(&["--listen", &listen]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout.trim(),
+        format!("configuration valid: serve would listen on {listen}, with 0 scheduled jobs")
+    );
+
+    // Each refused with exit 2 and one line, as serve itself refuses it.
+    let bad_job = jobs_dir(
+        dir.path(),
+        &[(
+            "bad.toml",
+            "cron = \"61 * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n",
+        )],
+    );
+    let bad_job = bad_job.to_str().expect("a path");
+    // Each: serve's arguments, its environment, what the one line says.
+    type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refusals: [Refusal; 4] = [
+        (&["--listen", "0.0.0.0:0"], &[], "without an API token"),
+        (
+            &["--jobs-dir", bad_job],
+            &[],
+            "bad.toml: cron \"61 * * * *\"",
+        ),
+        (&[], &[("BULKOPS_RATE", "0")], "rate"),
+        (&["--metrics-addr", "nowhere"], &[], "nowhere"),
+    ];
+    for (args, env, says) in refusals {
+        let mut cmd = sim.bulkops(&state);
+        cmd.args(["serve"]).args(args);
+        cmd.envs(env.iter().copied());
+        let served = run(&mut cmd);
+        let checked = run(sim
+            .bulkops(&state)
+            .args(["serve", "--check-config"])
+            .args(args)
+            .envs(env.iter().copied()));
+        assert_eq!(
+            (checked.code, served.code),
+            (2, 2),
+            "{args:?}: {}",
+            checked.stderr
+        );
+        let said = errors(&checked.stderr);
+        assert_eq!(said, errors(&served.stderr), "{args:?}");
+        assert_eq!(said.len(), 1, "{args:?}: {}", checked.stderr);
+        assert!(said[0].contains(says), "{args:?}: {}", said[0]);
+        assert!(checked.stdout.is_empty(), "{}", checked.stdout);
+    }
+    assert_eq!(sim.mutating_requests(), 0);
+    drop((held, metrics));
 }

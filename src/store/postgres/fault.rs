@@ -8,6 +8,9 @@ use crate::store::{Place, StoreError};
 #[derive(Debug)]
 pub(super) enum Fault {
     Pg(postgres::Error),
+    /// The commit of a transaction failed: if the connection was lost meanwhile, it may have
+    /// committed or not.
+    AtCommit(postgres::Error),
     /// Stored data this bulkops cannot read.
     Damaged(String),
     /// The database is no store this bulkops can use (the reason says why).
@@ -43,7 +46,7 @@ impl Fault {
                 }
             }
             Fault::ChunkTaken { job, chunk } => return StoreError::ChunkTaken { job, chunk },
-            Fault::Pg(e) => e,
+            Fault::Pg(e) | Fault::AtCommit(e) => e,
         };
         let reason = told(&e);
         let Some(code) = e.code() else {
@@ -101,4 +104,22 @@ pub(super) fn told(e: &postgres::Error) -> String {
         cause = c.source();
     }
     told
+}
+
+/// Whether `e` ends the connection it came on: the socket closed, or the server said it is
+/// closing it (an administrator's `pg_terminate_backend`, a shutdown, a connection error). The
+/// server's word can arrive before the client sees the socket close, so `Client::is_closed` alone
+/// misses it.
+pub(super) fn ends_the_connection(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|code| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code)
+                || code.code().starts_with("08")
+        })
 }
