@@ -160,6 +160,7 @@ def main():
     load_before = os.getloadavg()
     rows = []  # (tool, runs matching, runs cancelled, seconds, runs/s, cpu s, rss MiB, exit)
     results = {}
+    cpus = {}  # the same keys as results: user + system CPU seconds
 
     def cancel_cmd(sim, state, verify, since="4d"):
         cmd = [bulkops, "--state", state, "--log-format", "json", "runs", "cancel", "--since", since,
@@ -183,6 +184,7 @@ def main():
             done = sim.cancelled("bench")
             rows.append((label, n, done, secs, done / secs if secs else 0, cpu, rss, code))
             results[(label, n)] = (secs, done, rss, code)
+            cpus[(label, n)] = cpu
         finally:
             sim.stop()
 
@@ -202,6 +204,7 @@ def main():
         done = sim.cancelled("bench")
         rows.append((sdk_label, sdk_size, done, secs, done / secs if secs else 0, cpu, rss, code))
         results[("sdk", sdk_size)] = (secs, done, rss, code)
+        cpus[("sdk", sdk_size)] = cpu
     finally:
         sim.stop()
 
@@ -252,15 +255,22 @@ def main():
     rss_small = max(results[("bulkops --no-verify", min(sizes))][2], results[("bulkops", min(sizes))][2])
     rss_large = max(results[("bulkops --no-verify", largest)][2], results[("bulkops", largest)][2])
     first_request = results["resume"][0]
+    # On a machine shared with other work, wall time measures the load as much as the tool:
+    # the same ratios by CPU time (user + system, the SDK's scaled to the largest size).
+    sdk_cpu = cpus[("sdk", sdk_size)] * largest / sdk_size
+    nv_cpu = cpus[("bulkops --no-verify", largest)]
+    v_cpu = cpus[("bulkops", largest)]
+    by_cpu = lambda ours: f"; by CPU time {ours:.1f} s vs {sdk_cpu:.1f} s ({sdk_cpu / ours if ours else 0:.2f}× its speed)"
     tight = "bulkops --no-verify, window from the first run"
     tight_small, tight_large = results[(tight, min(sizes))][2], results[(tight, largest)][2]
     yes = lambda ok: "met" if ok else "**not met**"
     targets = [
         (f"{largest:,} runs with `--no-verify`: at least the SDK helper's throughput",
-         f"{nv_rate:,.0f} vs {sdk_rate:,.0f} runs/s ({nv_rate / sdk_rate if sdk_rate else 0:.2f}×)",
+         f"{nv_rate:,.0f} vs {sdk_rate:,.0f} runs/s ({nv_rate / sdk_rate if sdk_rate else 0:.2f}×)" + by_cpu(nv_cpu),
          yes(sdk_rate and nv_rate >= sdk_rate)),
         (f"{largest:,} runs verified: within 1.5× of the SDK helper's time",
-         f"{v_secs:.1f} s vs {sdk_secs:.1f} s ({v_secs / sdk_secs if sdk_secs else 0:.2f}×)",
+         f"{v_secs:.1f} s vs {sdk_secs:.1f} s ({v_secs / sdk_secs if sdk_secs else 0:.2f}×)"
+         f"; by CPU time {v_cpu:.1f} s vs {sdk_cpu:.1f} s ({v_cpu / sdk_cpu if sdk_cpu else 0:.2f}×)",
          yes(sdk_secs and v_secs <= 1.5 * sdk_secs)),
         ("peak RSS ≤ 32 MiB", f"{rss_large:.1f} MiB at {largest:,}", yes(rss_large <= 32)),
         (f"flat: {min(sizes):,} vs {largest:,} within 10%",

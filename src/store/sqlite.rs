@@ -126,10 +126,11 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 /// `kill -9` loses nothing committed: a killed process leaves its writes in the OS's cache. Only
 /// a power loss or kernel crash can lose the commits since the last fsync, so the commits that a
 /// request sent afterwards relies on are fsynced (`synchronous=FULL`, see `durable_write`): an
-/// enumerated page (its items, their archived definitions and the cursor) and the `sending` mark
-/// of a non-idempotent chunk. Everything else (outcomes, chunk completions, heartbeats,
-/// control) may be lost to a power loss without harm: resume sends an idempotent chunk again,
-/// finds a non-idempotent one still `sending` and reconciles it, and verifies again.
+/// enumerated page (its items with their chunks, the chunks it fills, their archived
+/// definitions and the cursor) and the `sending` mark of a non-idempotent chunk. Everything else
+/// (outcomes, chunk completions, settling, heartbeats, control) may be lost to a power loss
+/// without harm: resume sends an idempotent chunk again, finds a non-idempotent one still
+/// `sending` and reconciles it, verifies again, and settles again what is still `sent`.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -382,6 +383,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_open_per_identity ON jobs(identity)
 /// The page size of a new state file, in bytes.
 const PAGE_SIZE: i64 = 16_384;
 
+/// How many prepared statements a connection keeps: more than the store has, so that none is
+/// prepared again (rusqlite keeps 16).
+const STATEMENT_CACHE: usize = 64;
+
 /// How long a process waits for another's write transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -627,6 +632,7 @@ fn connect(path: &Path) -> Result<Connection, Fault> {
     }
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     check_ours(&conn)?;
     // For a new file only (an existing one keeps its page size): a 16 KiB page holds four times
     // the items of the default 4 KiB, so a job makes a quarter of the page reads and writes;
@@ -1073,8 +1079,9 @@ impl Store {
         })
     }
 
-    /// Gives every item still `sent` its final `state` and `reason`, in one statement; returns
-    /// how many.
+    /// Gives every item still `sent` its final `state` and `reason`, in one transaction, a range
+    /// of `SETTLE_RANGE` sequence numbers a statement (one statement over the whole job would
+    /// first collect every key it rewrites); returns how many.
     pub fn settle_sent(
         &mut self,
         job_id: &str,
@@ -1083,19 +1090,27 @@ impl Store {
     ) -> Result<u64, StoreError> {
         self.with_mut(|conn| {
             let tx = write(conn)?;
-            let job = job_number(&tx, job_id)?;
-            let settled = tx
-                .prepare_cached(
-                    "UPDATE items SET state = ?3, reason = ?4, updated_at = ?5 \
-                     WHERE job = ?1 AND state = ?2",
-                )?
-                .execute(params![
+            let (job, item_count): (i64, i64) = tx
+                .prepare_cached("SELECT number, item_count FROM jobs WHERE id = ?1")?
+                .query_row([job_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut settle = tx.prepare_cached(
+                "UPDATE items SET state = ?5, reason = ?6, updated_at = ?7 \
+                 WHERE job = ?1 AND seq >= ?2 AND seq < ?3 AND state = ?4",
+            )?;
+            let now = ts(Utc::now());
+            let mut settled = 0;
+            for from in (0..item_count.max(0)).step_by(SETTLE_RANGE) {
+                settled += settle.execute(params![
                     job,
+                    from,
+                    from + SETTLE_RANGE as i64,
                     state_code(ItemState::Sent),
                     state_code(state),
                     reason,
-                    ts(Utc::now())
+                    now
                 ])?;
+            }
+            drop(settle);
             tx.commit()?;
             Ok(settled as u64)
         })
@@ -1556,6 +1571,9 @@ impl Chunker {
 
 /// The state of a chunk still being filled: not a `ChunkState`, since no one takes it.
 const OPEN_CHUNK: &str = "open";
+
+/// How many sequence numbers one settling statement covers.
+const SETTLE_RANGE: usize = 16_384;
 
 /// A page read to match outcomes pays for itself when at least one row in this many is one of
 /// them: reading a row in order costs a fraction of seeking one id in the key index.
