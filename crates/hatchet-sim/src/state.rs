@@ -129,6 +129,9 @@ pub struct RequestCounters {
     /// `/api` requests by the Unix second they arrived in: the rate the server saw, whoever
     /// sent them (several bulkops replicas share one job's rate).
     pub per_second: BTreeMap<u64, u64>,
+    /// When each `/api` request arrived, in milliseconds since the Unix epoch, in order: the
+    /// rate over any window, not only calendar seconds (`GET /_sim/arrivals`).
+    pub arrivals_ms: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -700,12 +703,17 @@ impl OrderedIds {
 
 impl sim_kit::CountsRoutes for AppState {
     fn count_route(&self, route: String, mutating: bool) {
-        let second = std::time::SystemTime::now()
+        let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
+            .unwrap_or_default();
+        let millis = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
         let mut counters = self.requests();
         *counters.by_route.entry(route).or_default() += 1;
-        *counters.per_second.entry(second).or_default() += 1;
+        *counters
+            .per_second
+            .entry(since_epoch.as_secs())
+            .or_default() += 1;
+        counters.arrivals_ms.push(millis);
         if mutating {
             counters.mutating += 1;
         }

@@ -156,6 +156,12 @@ pub async fn requests(State(state): State<Shared>) -> Json<Value> {
     Json(json!({ "mutating_requests": state.requests().mutating }))
 }
 
+/// `GET /_sim/arrivals`: when each `/api` request arrived (ms since the Unix epoch), in order.
+/// A route of its own, since the list grows with every request.
+pub async fn arrivals(State(state): State<Shared>) -> Json<Value> {
+    Json(json!({ "arrivals_ms": state.requests().arrivals_ms }))
+}
+
 /// `GET /_sim/dump`: every run (compact), scheduled run and cron (full API rows).
 pub async fn dump(State(state): State<Shared>) -> Json<Value> {
     let store = state.store();

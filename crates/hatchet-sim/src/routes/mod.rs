@@ -96,6 +96,7 @@ pub fn router(state: Shared) -> Router {
         .route("/_sim/seed", post(control::seed))
         .route("/_sim/stats", get(control::stats))
         .route("/_sim/requests", get(control::requests))
+        .route("/_sim/arrivals", get(control::arrivals))
         .route("/_sim/dump", get(control::dump))
         .route(
             "/_sim/faults",
