@@ -377,7 +377,7 @@ complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l config -d 'Ext
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l log-format -d 'Log format: text, json or auto (text on a terminal) [env: BULKOPS_LOG_FORMAT] [default: auto]' -r
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s o -l output -d 'What stdout carries: text, or json (JSON objects; listings as JSON lines)' -r -f -a "text\t''
 json\t''"
-complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l check-config -d 'Check the flags, the configuration and every scheduled job as serve does before it listens, then exit (0, or 2 naming the fix) without listening or running anything'
+complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -l check-config -d 'Check the flags, the configuration, every scheduled job and the addresses (bound and let go) as serve does before it serves, then exit (0, or 2 naming the fix) without serving or running anything'
 complete -c bulkops -n "__fish_bulkops_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "runs" -d 'Workflow runs'
 complete -c bulkops -n "__fish_bulkops_using_subcommand help; and not __fish_seen_subcommand_from runs scheduled crons handinger jobs report completions manpage config serve help" -f -a "scheduled" -d 'Scheduled runs'

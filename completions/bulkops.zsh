@@ -874,7 +874,7 @@ _arguments "${_arguments_options[@]}" : \
 '--log-format=[Log format\: text, json or auto (text on a terminal) \[env\: BULKOPS_LOG_FORMAT\] \[default\: auto\]]:FORMAT:_default' \
 '-o+[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
 '--output=[What stdout carries\: text, or json (JSON objects; listings as JSON lines)]:OUTPUT:(text json)' \
-'--check-config[Check the flags, the configuration and every scheduled job as serve does before it listens, then exit (0, or 2 naming the fix) without listening or running anything]' \
+'--check-config[Check the flags, the configuration, every scheduled job and the addresses (bound and let go) as serve does before it serves, then exit (0, or 2 naming the fix) without serving or running anything]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::run::{named_identity, preflight_caller, run_planned, Build, Planned};
+use super::pace::{preflight_policy, Pace};
+use super::run::{arrive, named_identity, run_planned, Arrival, Build, Planned};
 use super::undo::accepted_payloads;
 use super::{Credentials, Error, Execution, Frontend, Outcome};
 use crate::backend::handinger::models::WorkerSchedule;
@@ -14,7 +15,7 @@ use crate::backend::handinger::{
     ConnectionError, HandingerClient, HandingerConnection, HandingerError,
 };
 use crate::config::Settings;
-use crate::engine::Failure;
+use crate::engine::{self, Caller, Failure};
 use crate::job::{HandingerJob, HandingerOperation, HandingerTarget, JobSpec, Window};
 use crate::ops::{
     HandingerCancel, HandingerReschedule, HandingerSelection, Operation, RescheduleError,
@@ -23,7 +24,7 @@ use crate::ops::{
 use crate::store::Store;
 
 /// A new Handinger job as asked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HandingerRequest {
     pub operation: HandingerOperation,
     pub selection: HandingerSelection,
@@ -150,6 +151,7 @@ pub(super) async fn checked(
     credentials: &Credentials,
     spec: &HandingerJob,
     job: Option<&str>,
+    pace: &Pace,
 ) -> Result<HandingerBuild, Error> {
     let conn = credentials.handinger()?;
     let server = conn.base_url.to_string();
@@ -163,7 +165,8 @@ pub(super) async fn checked(
             .into());
         }
     }
-    let client = connect_checked(settings, conn, &spec.selector.workers)
+    let caller = pace.preflight_caller(settings);
+    let client = connect_checked(settings, conn, &spec.selector.workers, &caller)
         .await?
         .0;
     Ok(HandingerBuild {
@@ -178,6 +181,7 @@ async fn connect_checked(
     settings: &Settings,
     conn: HandingerConnection,
     workers: &[String],
+    caller: &Caller,
 ) -> Result<(HandingerClient, Vec<(String, Vec<WorkerSchedule>)>), Error> {
     let server = conn.base_url.to_string();
     let client = HandingerClient::new(conn, settings.request_timeout).map_err(|source| {
@@ -186,7 +190,6 @@ async fn connect_checked(
             source,
         }
     })?;
-    let caller = preflight_caller(settings);
     let mut lists = Vec::with_capacity(workers.len());
     for worker in workers {
         let (listed, _) = caller
@@ -235,7 +238,10 @@ pub async fn list(
     let filter = selection
         .resolve(Utc::now())
         .map_err(HandingerCheck::from)?;
-    let (_, lists) = connect_checked(settings, conn, &selection.workers).await?;
+    // No job, so no job rate: the setting's.
+    let caller = Caller::new(engine::limiter(settings.rate), preflight_policy(settings))
+        .reporting_to(crate::metrics::process());
+    let (_, lists) = connect_checked(settings, conn, &selection.workers, &caller).await?;
     Ok(lists
         .into_iter()
         .flat_map(|(worker, schedules)| {
@@ -255,13 +261,8 @@ pub(super) async fn run_new(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let conn = credentials.handinger()?;
-    let target = HandingerTarget {
-        base_url: conn.base_url.to_string(),
-    };
     let now = Utc::now();
-    let spec = HandingerJob::new(request.operation, request.selection, target, now)
-        .map_err(HandingerCheck::from)?;
+    let spec = new_spec(credentials, request, now)?;
     run_checked(
         settings,
         credentials,
@@ -274,20 +275,44 @@ pub(super) async fn run_new(
     .await
 }
 
+/// A new Handinger job's spec as far as it is checked before anything is sent: the key and
+/// base URL of the environment, the selection and the replacement at `now`.
+fn new_spec(
+    credentials: &Credentials,
+    request: HandingerRequest,
+    now: DateTime<Utc>,
+) -> Result<HandingerJob, Error> {
+    let conn = credentials.handinger()?;
+    let target = HandingerTarget {
+        base_url: conn.base_url.to_string(),
+    };
+    let spec = HandingerJob::new(request.operation, request.selection, target, now)
+        .map_err(HandingerCheck::from)?;
+    Ok(spec)
+}
+
+/// Checks a new Handinger job's request as far as it can be before anything is sent, as
+/// running it would first (the workers are looked up when it runs): for a job that is to run
+/// later, refused as early as it would be then.
+pub fn check_request(credentials: &Credentials, request: &HandingerRequest) -> Result<(), Error> {
+    new_spec(credentials, request.clone(), Utc::now()).map(|_| ())
+}
+
 async fn run_checked(
     settings: &Settings,
     credentials: &Credentials,
-    store: Box<dyn Store>,
+    mut store: Box<dyn Store>,
     spec: HandingerJob,
     now: DateTime<Utc>,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let build = checked(settings, credentials, &spec, None).await?;
     let identity = match &exec.job_name {
         Some(name) => named_identity(name, &spec.target.base_url, ""),
         None => JobSpec::Handinger(spec.clone()).identity(),
     };
+    let pace = arrive(store.as_mut(), &identity, exec, settings).await?;
+    let build = checked(settings, credentials, &spec, None, &pace).await?;
     let stored = JobSpec::Handinger(spec);
     let window = stored.resolve_window(now)?;
     let planned = Planned {
@@ -295,7 +320,8 @@ async fn run_checked(
         window,
         now,
     };
-    run_planned(settings, store, planned, identity, &build, exec, frontend).await
+    let arrival = Arrival { identity, pace };
+    run_planned(settings, store, planned, arrival, &build, exec, frontend).await
 }
 
 /// The undo of finished reschedule `of`: a job that replaces its replacements by the originals.

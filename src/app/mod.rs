@@ -10,6 +10,7 @@
 mod control;
 mod error;
 mod handinger;
+mod pace;
 mod run;
 mod survey;
 mod undo;
@@ -25,7 +26,10 @@ use chrono::{DateTime, Utc};
 
 pub use control::{abort, current_state, find, pause, retune, Retune};
 pub use error::{BulkopsExitCode, Error};
-pub use handinger::{list as handinger_list, HandingerCheck, HandingerRequest};
+pub use handinger::{
+    check_request as check_handinger_request, list as handinger_list, HandingerCheck,
+    HandingerRequest,
+};
 
 pub use survey::Survey;
 pub use undo::ReplayOffer;

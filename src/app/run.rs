@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
+use super::pace::{job_rate, Pace};
 use super::survey::{survey, Depth};
 use super::undo::archive;
 use super::{
@@ -18,25 +19,12 @@ use super::{
 use crate::backend::hatchet::{without_credentials, Connection, HatchetClient, HatchetError};
 use crate::config::Settings;
 use crate::engine::{
-    self, Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
+    Caller, Coordinator, Ended, EngineError, EngineSettings, Failure, Meter, RetryPolicy,
     RunOutcome, RunTotals, Stop,
 };
 use crate::job::{HatchetJob, JobSpec, OperationKind, SelectorFields, Target, Window};
 use crate::ops::{self, Archive, Operation, Parts, Tuning, Workflow};
 use crate::store::{Begun, Completion, JobRecord, JobState, Lease, NewJob, Store};
-
-/// Read-only calls made before a job starts retry as often as the job's own calls (a 429 or 5xx
-/// from a busy server is not bad input) but with short delays, so that an unreachable server is
-/// reported within seconds.
-pub(super) fn preflight_caller(settings: &Settings) -> Caller {
-    let policy = RetryPolicy {
-        max_retries: settings.max_retries,
-        min_delay: std::time::Duration::from_millis(200),
-        max_delay: std::time::Duration::from_secs(2),
-        max_retry_after: std::time::Duration::from_secs(5),
-    };
-    Caller::new(engine::limiter(50.0), policy).reporting_to(crate::metrics::process())
-}
 
 pub(super) fn retry_policy(settings: &Settings) -> RetryPolicy {
     RetryPolicy {
@@ -48,10 +36,10 @@ pub(super) fn retry_policy(settings: &Settings) -> RetryPolicy {
 }
 
 /// Checks the server answers and takes the token. Read-only.
-async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) -> Result<(), Error> {
+async fn preflight(client: &HatchetClient, server: &str, caller: &Caller) -> Result<(), Error> {
     // A job stored before targets lost their credentials may still carry them.
     let server = without_credentials(server);
-    let (result, _) = preflight_caller(settings)
+    let (result, _) = caller
         .call("hatchet.workflows.list", true, || client.check_access())
         .await;
     match result {
@@ -71,9 +59,8 @@ async fn preflight(client: &HatchetClient, server: &str, settings: &Settings) ->
 async fn resolve_workflows(
     client: &HatchetClient,
     keys: &[String],
-    settings: &Settings,
+    caller: &Caller,
 ) -> Result<Vec<Workflow>, Error> {
-    let caller = preflight_caller(settings);
     let mut found = Vec::new();
     for key in keys {
         let (workflow, _) = caller
@@ -105,6 +92,7 @@ async fn build_operation(
     client: HatchetClient,
     settings: &Settings,
     store: &dyn Store,
+    caller: &Caller,
 ) -> Result<Arc<dyn Operation>, Error> {
     let manifest = match spec.selector.ids_digest() {
         Some(digest) => {
@@ -118,7 +106,7 @@ async fn build_operation(
         }
         None => None,
     };
-    let workflows = resolve_workflows(&client, spec.selector.workflows(), settings).await?;
+    let workflows = resolve_workflows(&client, spec.selector.workflows(), caller).await?;
     let archive = match spec.operation.undoes() {
         Some(of) => archive(store, of)?,
         None => Archive::new(Vec::new()),
@@ -212,6 +200,7 @@ struct HatchetBuild<'a> {
     spec: HatchetJob,
     client: HatchetClient,
     settings: &'a Settings,
+    caller: Caller,
 }
 
 #[async_trait::async_trait(?Send)]
@@ -223,7 +212,8 @@ impl Build for HatchetBuild<'_> {
         store: &dyn Store,
     ) -> Result<Arc<dyn Operation>, Error> {
         let client = self.client.clone();
-        build_operation(&self.spec, window, created, client, self.settings, store).await
+        let (settings, caller) = (self.settings, &self.caller);
+        build_operation(&self.spec, window, created, client, settings, store, caller).await
     }
 }
 
@@ -231,7 +221,7 @@ impl Build for HatchetBuild<'_> {
 pub(super) async fn run_spec(
     settings: &Settings,
     conn: Connection,
-    store: Box<dyn Store>,
+    mut store: Box<dyn Store>,
     planned: Planned,
     exec: &Execution,
     frontend: &mut dyn Frontend,
@@ -245,18 +235,40 @@ pub(super) async fn run_spec(
         ),
         None => JobSpec::Hatchet(planned.spec.clone()).identity(),
     };
-    preflight(&client, &planned.spec.target.server_url, settings).await?;
+    let pace = arrive(store.as_mut(), &identity, exec, settings).await?;
+    let caller = pace.preflight_caller(settings);
+    preflight(&client, &planned.spec.target.server_url, &caller).await?;
+    pace.renew(store.as_mut()).await?;
     let build = HatchetBuild {
         spec: planned.spec.clone(),
         client,
         settings,
+        caller,
     };
     let planned = Planned {
         spec: JobSpec::Hatchet(planned.spec),
         window: planned.window,
         now: planned.now,
     };
-    run_planned(settings, store, planned, identity, &build, exec, frontend).await
+    let pace = Arrival { identity, pace };
+    run_planned(settings, store, planned, pace, &build, exec, frontend).await
+}
+
+/// A process registered at job `identity` before its first request (see `pace`).
+pub(super) struct Arrival {
+    pub identity: String,
+    pub pace: Pace,
+}
+
+/// Registers this process at job `identity` (at the rate its open job was retuned to, if any).
+pub(super) async fn arrive(
+    store: &mut dyn Store,
+    identity: &str,
+    exec: &Execution,
+    settings: &Settings,
+) -> Result<Pace, Error> {
+    let open = store.open_job(identity)?;
+    Pace::arrive(store, identity, job_rate(exec, settings, open.as_ref())).await
 }
 
 /// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
@@ -264,11 +276,12 @@ pub(super) async fn run_planned(
     settings: &Settings,
     mut store: Box<dyn Store>,
     planned: Planned<JobSpec>,
-    identity: String,
+    arrival: Arrival,
     build: &dyn Build,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
+    let Arrival { identity, pace } = arrival;
     let Planned {
         spec: stored,
         window,
@@ -285,7 +298,14 @@ pub(super) async fn run_planned(
         .map_or((window, now), |job| (job.window, job.created_at));
     let mut op = build.operation(window, created, store.as_ref()).await?;
     if exec.dry_run {
-        let found = survey(op.as_ref(), settings, Depth::Everything).await?;
+        let found = survey(
+            op.as_ref(),
+            &pace,
+            store.as_mut(),
+            settings,
+            Depth::Everything,
+        )
+        .await?;
         return Ok(Outcome::DryRun(found));
     }
     // An unfinished job was confirmed when it was created: it resumes without asking.
@@ -304,7 +324,7 @@ pub(super) async fn run_planned(
         } else {
             Depth::FirstMatch
         };
-        let found = survey(op.as_ref(), settings, depth).await?;
+        let found = survey(op.as_ref(), &pace, store.as_mut(), settings, depth).await?;
         if found.matching == 0 {
             return Ok(Outcome::NothingMatches(Box::new(stored)));
         }
@@ -336,12 +356,14 @@ pub(super) async fn run_planned(
         Some(job) => previous_holder(store.as_ref(), &job.id, &owner)?,
         None => None,
     };
+    pace.renew(store.as_mut()).await?;
     let (begun, holder) = match store.begin_job(new, &owner, now)? {
         Ok(begun) => (begun, holder),
         Err(held) => {
             let id = held.job.clone();
             let idempotent = op.sending().idempotent;
-            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+            let joined = join(store.as_mut(), idempotent, held, &pace, settings, frontend).await?;
+            if let Some(ended) = joined {
                 return Ok(ended);
             }
             // Joined, or taken over after standing by (counted there).
@@ -369,7 +391,7 @@ pub(super) async fn run_planned(
         job: job.id.clone(),
         resumed,
     });
-    execute(job, store, op, owner, settings, exec, frontend).await
+    execute(job, store, op, pace, settings, exec, frontend).await
 }
 
 /// A job named with `--job` is resumed by name: run again with another selection or operation,
@@ -434,7 +456,7 @@ pub(super) async fn resume(
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let store = settings.state.open()?;
+    let mut store = settings.state.open()?;
     let job = control::find(store.as_ref(), &settings.state, job_id)?;
     if !job.state.is_open() {
         return Err(Error::NothingToResume {
@@ -453,26 +475,45 @@ pub(super) async fn resume(
             let conn = credentials.connection()?;
             check_tenant(&job, &conn)?;
             let client = HatchetClient::new(conn, settings.request_timeout)?;
-            preflight(&client, &spec.target.server_url, settings).await?;
-            build_operation(
+            let pace = Pace::arrive(
+                store.as_mut(),
+                &job.identity,
+                job_rate(exec, settings, Some(&job)),
+            )
+            .await?;
+            let caller = pace.preflight_caller(settings);
+            preflight(&client, &spec.target.server_url, &caller).await?;
+            pace.renew(store.as_mut()).await?;
+            let op = build_operation(
                 spec,
                 job.window,
                 job.created_at,
                 client,
                 settings,
                 store.as_ref(),
+                &caller,
             )
-            .await?
+            .await?;
+            (op, pace)
         }
         JobSpec::Handinger(spec) => {
+            let pace = Pace::arrive(
+                store.as_mut(),
+                &job.identity,
+                job_rate(exec, settings, Some(&job)),
+            )
+            .await?;
             let build =
-                super::handinger::checked(settings, credentials, spec, Some(&job.id)).await?;
-            build
+                super::handinger::checked(settings, credentials, spec, Some(&job.id), &pace)
+                    .await?;
+            let op = build
                 .operation(job.window, job.created_at, store.as_ref())
-                .await?
+                .await?;
+            (op, pace)
         }
     };
-    take_and_execute(job, store, op, settings, exec, frontend).await
+    let (op, pace) = op;
+    take_and_execute(job, store, op, pace, settings, exec, frontend).await
 }
 
 /// Takes an unfinished job for this process and runs it.
@@ -480,6 +521,7 @@ async fn take_and_execute(
     job: JobRecord,
     mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
+    pace: Pace,
     settings: &Settings,
     exec: &Execution,
     frontend: &mut dyn Frontend,
@@ -487,6 +529,7 @@ async fn take_and_execute(
     let owner = crate::store::this_process();
     let holder = previous_holder(store.as_ref(), &job.id, &owner)?;
     let mut job = job;
+    pace.renew(store.as_mut()).await?;
     match store.claim_job(&job.id, &owner, Utc::now())? {
         Ok(()) => {
             if let Some(holder) = holder {
@@ -495,13 +538,14 @@ async fn take_and_execute(
         }
         Err(held) => {
             let idempotent = op.sending().idempotent;
-            if let Some(ended) = join(store.as_mut(), idempotent, held, settings, frontend).await? {
+            let joined = join(store.as_mut(), idempotent, held, &pace, settings, frontend).await?;
+            if let Some(ended) = joined {
                 return Ok(ended);
             }
             job = store.job(&job.id)?.unwrap_or(job);
         }
     }
-    execute(job, store, op, owner, settings, exec, frontend).await
+    execute(job, store, op, pace, settings, exec, frontend).await
 }
 
 /// How often a process standing by for a job looks whether its holder is gone.
@@ -518,6 +562,7 @@ async fn join(
     store: &mut dyn Store,
     idempotent: bool,
     held: Lease,
+    pace: &Pace,
     settings: &Settings,
     frontend: &mut dyn Frontend,
 ) -> Result<Option<Outcome>, Error> {
@@ -528,6 +573,8 @@ async fn join(
     if idempotent && store.join_job(&held.job, owner, Utc::now())? {
         return Ok(None);
     }
+    // Standing by, it sends nothing: the holder keeps the whole rate.
+    pace.stand_by(store)?;
     tracing::warn!(
         job = %held.job,
         holder = %held.owner,
@@ -678,11 +725,12 @@ async fn execute(
     job: JobRecord,
     mut store: Box<dyn Store>,
     op: Arc<dyn Operation>,
-    owner: String,
+    pace: Pace,
     settings: &Settings,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
+    let owner = crate::store::this_process();
     let _running = RunningHere::enter(&job.id)?;
     let verify_timeout = (!exec.no_verify).then_some(settings.verify_timeout);
     let progress = frontend.progress(&job.id, verify_timeout);
@@ -692,6 +740,8 @@ async fn execute(
         .or(job.concurrency)
         .unwrap_or(settings.concurrency);
     let engine_settings = EngineSettings {
+        // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
+        rate: job_rate(exec, settings, Some(&job)),
         concurrency: ops::rules::concurrency(&job.spec, concurrency),
         retry: retry_policy(settings),
         verify: !exec.no_verify,
@@ -703,18 +753,14 @@ async fn execute(
     if job.state == JobState::Paused {
         store.set_job_state(&job.id, JobState::Running, Utc::now())?;
     }
-    // A rate set by `jobs retune` holds on resume unless --rate says otherwise.
-    let rate = match (exec.rate, job.rate) {
-        (None, Some(retuned)) => retuned,
-        _ => settings.rate,
-    };
+    let limiter = pace.into_limiter();
     let (done_tx, done_rx) = oneshot::channel();
     let coordinator = Coordinator::new(
         job.clone(),
         store,
         op,
         engine_settings,
-        engine::limiter(rate),
+        limiter,
         progress,
         done_tx,
     )?

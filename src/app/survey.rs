@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::run::retry_policy;
+use super::pace::Pace;
 use super::Error;
 use crate::config::Settings;
-use crate::engine::{self, Caller};
 use crate::ops::Operation;
-use crate::store::ItemState;
+use crate::store::{ItemState, Store};
 
 /// What a dry run shows, what a confirmation counts, and whether there is anything to do.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,18 +37,21 @@ pub(super) enum Depth {
     FirstMatch,
 }
 
-/// Enumerates the selection as the job would (read-only), counting and sampling.
+/// Enumerates the selection as the job would (read-only), counting and sampling, at this
+/// process's share of the job's rate (followed between pages).
 pub(super) async fn survey(
     op: &dyn Operation,
+    pace: &Pace,
+    store: &mut dyn Store,
     settings: &Settings,
     depth: Depth,
 ) -> Result<Survey, Error> {
-    let caller = Caller::new(engine::limiter(settings.rate), retry_policy(settings))
-        .reporting_to(crate::metrics::process());
+    let caller = pace.survey_caller(settings);
     let mut cursor = Some(op.initial_cursor());
     let mut found = Survey::default();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     while let Some(at) = cursor {
+        pace.renew(store).await?;
         let page = op.enumerate(&caller, &at).await?;
         for item in page.items {
             found.matching += 1;

@@ -121,8 +121,9 @@ pub struct ServeArgs {
     /// firing while the previous run still goes is skipped
     #[arg(long, value_name = "DIR")]
     pub jobs_dir: Option<PathBuf>,
-    /// Check the flags, the configuration and every scheduled job as serve does before it
-    /// listens, then exit (0, or 2 naming the fix) without listening or running anything
+    /// Check the flags, the configuration, every scheduled job and the addresses (bound and
+    /// let go) as serve does before it serves, then exit (0, or 2 naming the fix) without
+    /// serving or running anything
     #[arg(long)]
     pub check_config: bool,
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! `bulkops serve`: this process's settings and connection, handed to the service, and the
 //! address it listens on printed on stdout (a free port when `--listen` asked for port 0);
-//! with `--check-config`, what it would listen on once everything checked.
+//! with `--check-config`, what it would listen on once everything checked (its addresses bound
+//! and let go again).
 
 use super::args::{GlobalArgs, Output, ServeArgs};
 use super::output::outln;
@@ -33,8 +34,15 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
         jobs_dir: args.jobs_dir.clone(),
     };
     let output = global.output;
+    // Listening before the API does: an address in use is bad input, as for a job command.
+    let metrics = match metrics_addr {
+        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
+        None => None,
+    };
     if args.check_config {
-        let scheduled = crate::serve::check(service)?;
+        let scheduled = crate::serve::check(service).await?;
+        // Bound as serve binds it, and let go.
+        drop(metrics);
         let metrics = metrics_addr.map(|addr| addr.to_string());
         match output {
             Output::Json => outln!(
@@ -50,11 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
         }
         return Ok(crate::app::BulkopsExitCode::OK);
     }
-    // Listening before the API does: an address in use is bad input, as for a job command.
-    let _metrics = match metrics_addr {
-        Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
-        None => None,
-    };
+    let _metrics = metrics;
     crate::serve::run(service, move |bound| match output {
         Output::Json => outln!(
             "{}",

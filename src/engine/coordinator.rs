@@ -24,6 +24,9 @@ use crate::store::{
 
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
+    /// The job's rate for this run, every replica together; the limiter given paces this
+    /// run's share of it.
+    pub rate: f64,
     pub concurrency: usize,
     pub retry: RetryPolicy,
     /// Confirm outcomes on the server after execution (for operations that can).
@@ -89,11 +92,6 @@ pub struct Ended {
 /// for replicas joining or leaving.
 const CONTROL_POLL: Duration = Duration::from_secs(1);
 
-/// How long a replica joining a shared job waits before its first request: a control poll and
-/// some, so that the others have slowed down to their new share of the rate before it adds its
-/// own.
-const JOIN_SETTLE: Duration = Duration::from_millis(1500);
-
 /// Server pressure is logged at most this often, with what happened since the line before.
 const PRESSURE_LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -126,8 +124,6 @@ pub struct Coordinator {
     processed_at_start: u64,
     progress: Box<dyn Progress>,
     done: Option<oneshot::Sender<Ended>>,
-    /// Other replicas ran the job as this one started: it waits `JOIN_SETTLE` first.
-    joining: bool,
 }
 
 impl Coordinator {
@@ -144,10 +140,14 @@ impl Coordinator {
         let mut store = store;
         let counts = store.counts(&job.id)?;
         let sharing = store.share(&job.id, &settings.owner, Utc::now())?;
-        let run_rate = limiter.rate();
-        let joining = sharing.as_ref().is_some_and(|s| s.live > 1);
-        if let Some(sharing) = &sharing {
-            limiter.set_rate(run_rate / sharing.live.max(1) as f64);
+        let run_rate = settings.rate;
+        let share = sharing
+            .as_ref()
+            .map_or(run_rate, |sharing| run_rate / sharing.live.max(1) as f64);
+        // A limiter whose rate is set anew grants its next slot at once: the one given keeps
+        // the spacing after the requests made before the run when its share holds.
+        if share != limiter.rate() {
+            limiter.set_rate(share);
         }
         let store = StoreThread::spawn(store)?;
         let sending = op.sending();
@@ -188,7 +188,6 @@ impl Coordinator {
             processed_at_start,
             progress,
             done: Some(done),
-            joining,
         })
     }
 
@@ -625,12 +624,9 @@ impl Actor for Coordinator {
         ctx.run_interval(CONTROL_POLL, |act, ctx| act.on(Event::ControlTick, ctx));
         // Looked at every second so that the first sign of pressure shows at once.
         ctx.run_interval(Duration::from_secs(1), |act, _| act.log_pressure());
-        if self.joining {
-            tracing::info!(job = %self.job.id, "joining the replicas running this job");
-            ctx.run_later(JOIN_SETTLE, |act, ctx| act.on(Event::Started, ctx));
-        } else {
-            self.on(Event::Started, ctx);
-        }
+        // A replica joining others waited for them to slow down before its first request,
+        // preflight included (the app's `pace`): it starts at once.
+        self.on(Event::Started, ctx);
     }
 }
 
@@ -709,6 +705,7 @@ mod tests {
 
     fn settings() -> EngineSettings {
         EngineSettings {
+            rate: 1000.0,
             concurrency: 2,
             retry: RetryPolicy {
                 max_retries: 0,

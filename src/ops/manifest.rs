@@ -25,7 +25,8 @@ pub enum ManifestError {
     Json(String),
     #[error("the ids file lists no ids: give at least one id")]
     Empty,
-    #[error("ids item {index}: {text:?} is not a UUID: fix or remove that item")]
+    /// `index` counts from 0, as the request's JSON array does (`ids[1]` is its second item).
+    #[error("ids[{index}]: {text:?} is not a UUID: fix or remove that item")]
     BadId { index: usize, text: String },
     #[error("ids lists no id: give at least one")]
     NoIds,
@@ -102,7 +103,7 @@ impl Manifest {
             .enumerate()
             .map(|(i, id)| {
                 normalize(id).ok_or_else(|| ManifestError::BadId {
-                    index: i + 1,
+                    index: i,
                     text: id.chars().take(80).collect(),
                 })
             })

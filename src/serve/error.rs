@@ -31,11 +31,9 @@ pub enum ApiError {
     },
     #[error("ids lists {given} ids, more than a request takes ({max}): split them over several jobs, or give them to the command line's --ids-file", max = super::jobs::MAX_IDS)]
     TooManyIds { given: usize },
-    #[error("ids item {item}: {value:?} is not a schedule id (no spaces, quotes or control characters): fix or remove that item")]
+    /// `item` counts from 0, as the request's JSON array does (`ids[1]` is its second item).
+    #[error("ids[{item}]: {value:?} is not a schedule id (no spaces, quotes or control characters): fix or remove that item")]
     BadScheduleId { item: usize, value: String },
-    /// A scheduled job's file names a Handinger operation: they are submitted, not scheduled.
-    #[error("a scheduled job runs a Hatchet operation (runs cancel, runs replay, scheduled delete, scheduled reschedule, crons delete); Handinger jobs are submitted with POST /jobs")]
-    HandingerScheduled,
     #[error("unknown report format '{0}': use csv or ndjson")]
     ReportFormat(String),
     #[error(
@@ -59,7 +57,6 @@ impl ApiError {
             ApiError::NotOffered { .. } => "flag_not_offered",
             ApiError::TooManyIds { .. } => "too_many_ids",
             ApiError::BadScheduleId { .. } => "ids_file",
-            ApiError::HandingerScheduled => "unknown_operation",
             ApiError::ReportFormat(_) => "unknown_report_format",
             ApiError::ShuttingDown => "shutting_down",
             ApiError::Lost(_) => "lost",
@@ -76,7 +73,6 @@ impl ApiError {
             | ApiError::NotOffered { .. }
             | ApiError::TooManyIds { .. }
             | ApiError::BadScheduleId { .. }
-            | ApiError::HandingerScheduled
             | ApiError::ReportFormat(_) => StatusCode::BAD_REQUEST,
             ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Lost(_) => StatusCode::INTERNAL_SERVER_ERROR,

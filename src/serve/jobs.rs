@@ -23,7 +23,9 @@ use tokio::sync::mpsc;
 
 use super::runner::{RunOver, Started};
 use super::{Api, ApiError};
-use crate::app::{self, Error, Execution, HandingerRequest, JobCommand, JobRequest, Sight, Watch};
+use crate::app::{
+    self, Credentials, Error, Execution, HandingerRequest, JobCommand, JobRequest, Sight, Watch,
+};
 use crate::cli::{
     handinger_flags, handinger_replacement, job_line, job_request, reschedule_kind, retune_json,
     watch_json, ScheduleSelectArgs, SelectInput,
@@ -365,7 +367,7 @@ fn handinger_ids(ids: &[String]) -> Result<Vec<String>, ApiError> {
         .enumerate()
         .map(|(at, id)| {
             let bad = || ApiError::BadScheduleId {
-                item: at + 1,
+                item: at,
                 value: id.chars().take(60).collect(),
             };
             // One id an item: a line break would make two lines of one.
@@ -418,17 +420,16 @@ fn pace_overrides(
     }
 }
 
-/// A new job as a submission (or a scheduled job's file) gives it, read and checked as the
-/// command line reads and checks its flags (the app checks the rest as it runs it).
+/// A new Hatchet job as a submission gives it, read and checked as the command line reads and
+/// checks its flags (the app checks the rest as it runs it).
 pub(super) struct NewJob {
     settings: Settings,
-    pub(super) request: JobRequest,
+    request: JobRequest,
     exec: Execution,
 }
 
-/// A submission read: a Hatchet job (which a scheduled job's file may also be) or a Handinger
-/// one.
-enum Submitted {
+/// A submission (or a scheduled job's file) read: a Hatchet job or a Handinger one.
+pub(super) enum Submitted {
     Hatchet(NewJob),
     Handinger {
         settings: Settings,
@@ -438,7 +439,7 @@ enum Submitted {
 }
 
 impl Submitted {
-    fn read(api: &Api, job: Value) -> Result<Submitted, ApiError> {
+    pub(super) fn read(api: &Api, job: Value) -> Result<Submitted, ApiError> {
         let (body, given) = read_value::<JobBody>(job)?;
         let (_, asked) = operation(&body, &given)?;
         // The command line's order: the settings, then the selection.
@@ -474,34 +475,33 @@ impl Submitted {
         })
     }
 
-    async fn submit(self, api: &Api) -> Result<(Started, RunOver), ApiError> {
+    /// What the app checks of it before anything is sent, as running it would check it first
+    /// (the credentials of the service's environment, the operation's requirements, the window
+    /// now).
+    pub(super) fn check(&self, credentials: &Credentials) -> Result<(), app::Error> {
         match self {
-            Submitted::Hatchet(job) => job.submit(api).await,
-            Submitted::Handinger {
-                settings,
-                request,
-                exec,
-            } => {
-                let command = JobCommand::Handinger(Box::new(request));
-                api.0.runner.submit(settings, command, exec).await
+            Submitted::Hatchet(job) => app::check_request(credentials, &job.request),
+            Submitted::Handinger { request, .. } => {
+                app::check_handinger_request(credentials, request)
             }
-        }
-    }
-}
-
-impl NewJob {
-    /// A Hatchet job (the operations a scheduled job's file may name).
-    pub(super) fn read(api: &Api, job: Value) -> Result<NewJob, ApiError> {
-        match Submitted::read(api, job)? {
-            Submitted::Hatchet(job) => Ok(job),
-            Submitted::Handinger { .. } => Err(ApiError::HandingerScheduled),
         }
     }
 
     /// Runs it in this process: how it started, and what tells when its run is over.
     pub(super) async fn submit(self, api: &Api) -> Result<(Started, RunOver), ApiError> {
-        let command = JobCommand::New(Box::new(self.request));
-        api.0.runner.submit(self.settings, command, self.exec).await
+        let (settings, command, exec) = match self {
+            Submitted::Hatchet(job) => (
+                job.settings,
+                JobCommand::New(Box::new(job.request)),
+                job.exec,
+            ),
+            Submitted::Handinger {
+                settings,
+                request,
+                exec,
+            } => (settings, JobCommand::Handinger(Box::new(request)), exec),
+        };
+        api.0.runner.submit(settings, command, exec).await
     }
 }
 

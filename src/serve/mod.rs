@@ -249,10 +249,24 @@ fn prepare(service: Service) -> Result<Prepared, Error> {
     })
 }
 
-/// `serve --check-config`: everything `run` checks before it listens, without listening or
-/// running anything. The number of scheduled jobs checked.
-pub fn check(service: Service) -> Result<usize, Error> {
-    Ok(prepare(service)?.schedules.len())
+/// `serve --check-config`: everything `run` checks before it takes requests, the address to
+/// listen on bound and let go again (a port in use is refused as `run` refuses it), without
+/// serving or running anything. The number of scheduled jobs checked.
+pub async fn check(service: Service) -> Result<usize, Error> {
+    let prepared = prepare(service)?;
+    drop(bind(prepared.listen).await?);
+    Ok(prepared.schedules.len())
+}
+
+/// The listener of `listen`, and the address it got (`--listen …:0` takes a free port).
+async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| Error::Listen { listen, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Error::Listen { listen, source })?;
+    Ok((listener, bound))
 }
 
 /// Serves until SIGTERM or SIGINT, then stops the running jobs and exits: 0 once they all
@@ -269,12 +283,7 @@ pub async fn run(
         jobs,
         schedules,
     } = prepare(service)?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| Error::Listen { listen, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| Error::Listen { listen, source })?;
+    let (listener, bound) = bind(listen).await?;
     // Installed before anything is announced: a signal that came sooner would end the process
     // by its default action.
     let stop = crate::cli::stop_on_signal();

@@ -1,6 +1,7 @@
 //! Scheduled jobs (`serve --jobs-dir DIR`): every `*.toml` file in the directory is a cron
 //! expression (`cron`: five fields, or six with seconds first; UTC) and a job as `POST /jobs`
-//! takes it (`operation` and its command's flags by name). Every file is read and checked at
+//! takes it (`operation` and its command's flags by name: a Hatchet operation, or `handinger
+//! schedules cancel|reschedule` on the service's own `HANDINGER_API_KEY`). Every file is read and checked at
 //! startup as a submission is checked when it runs, so a bad one stops `serve` before it
 //! listens (exit 2, naming the file).
 //!
@@ -19,10 +20,10 @@ use chrono::Utc;
 use croner::Cron;
 use serde_json::Value;
 
-use super::jobs::NewJob;
+use super::jobs::Submitted;
 use super::runner::{RunOver, Started};
 use super::Api;
-use crate::app::{self, Credentials, Error};
+use crate::app::{Credentials, Error};
 
 /// One scheduled job, as its file says it.
 pub(super) struct Schedule {
@@ -96,8 +97,8 @@ impl Schedule {
                 .or_insert_with(|| Value::String(name.clone()));
         }
         // Checked now as a submission is when it runs: its fields, then the app's checks.
-        let checked = NewJob::read(api, job.clone()).map_err(|e| problem(file, e))?;
-        app::check_request(credentials, &checked.request).map_err(|e| problem(file, e))?;
+        let checked = Submitted::read(api, job.clone()).map_err(|e| problem(file, e))?;
+        checked.check(credentials).map_err(|e| problem(file, e))?;
         Ok(Schedule {
             file: file.to_path_buf(),
             name,
@@ -175,7 +176,7 @@ async fn fire(api: Api, schedule: Schedule) {
             }
         }
         // Read again at each firing: the settings as they are now.
-        let submitted = match NewJob::read(&api, schedule.job.clone()) {
+        let submitted = match Submitted::read(&api, schedule.job.clone()) {
             Ok(job) => job.submit(&api).await,
             Err(e) => Err(e),
         };

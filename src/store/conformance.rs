@@ -740,6 +740,7 @@ conformance! {
         a_stale_holder_cannot_finish_a_chunk_another_took,
         a_held_chunk_is_left_alone_until_its_lease_passes,
         replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks,
+        processes_arriving_at_a_job_count_in_its_share_until_they_join_stand_by_or_fall_silent,
 }
 
 // --- chunks shared by several processes (PostgreSQL) ---------------------------------------
@@ -934,6 +935,52 @@ fn replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks(p
         },
         "C left: B takes the lease"
     );
+}
+
+fn processes_arriving_at_a_job_count_in_its_share_until_they_join_stand_by_or_fall_silent(
+    place: &PgPlace,
+) {
+    const C: &str = "c.example:3";
+    let (mut a, mut b, mut c) = (place.pg(A), place.pg(B), place.pg(C));
+    let t0 = Utc::now();
+    let arrived = |store: &mut PgStore, owner, now| store.arrive("i", owner, now).unwrap();
+    let first = arrived(&mut a, A, t0);
+    assert_eq!(
+        (first.others, first.counted),
+        (0, false),
+        "the first finds nobody"
+    );
+    assert_eq!(
+        arrived(&mut b, B, t0).others,
+        1,
+        "the second finds the first"
+    );
+    let renewed = arrived(&mut a, A, t0);
+    assert_eq!((renewed.others, renewed.counted), (1, true));
+
+    // A begins the job: B, still on its way, has a share of it.
+    let id = created(&mut a, new_job("i", 2), A, t0);
+    let live =
+        |store: &mut PgStore, owner, now| store.share(&id, owner, now).unwrap().unwrap().live;
+    assert_eq!(live(&mut a, A, t0), 2);
+    assert_eq!(arrived(&mut c, C, t0).others, 2, "a replica and an arrival");
+    assert_eq!(live(&mut a, A, t0), 3);
+    c.depart("i", C).unwrap();
+    assert_eq!(live(&mut a, A, t0), 2, "one standing by has no share");
+    assert!(b.join_job(&id, B, t0).unwrap());
+    assert_eq!(
+        live(&mut a, A, t0),
+        2,
+        "a replica that arrived is counted once"
+    );
+
+    // An arrival silent past the lease timeout is swept out; back, it was not counted.
+    arrived(&mut c, C, t0);
+    let t1 = after_the_lease(t0);
+    assert!(a.heartbeat(&id, A, t1).unwrap() && b.heartbeat(&id, B, t1).unwrap());
+    assert_eq!(live(&mut a, A, t1), 2, "C is gone");
+    let back = arrived(&mut c, C, t1);
+    assert_eq!((back.others, back.counted), (2, false));
 }
 
 #[test]

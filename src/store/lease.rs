@@ -44,6 +44,15 @@ impl Lease {
             _ => now - self.heartbeat < LEASE_TIMEOUT,
         }
     }
+
+    /// Whether a process that registered as arriving at a job (`Store::arrive`, with the job's
+    /// identity as `job`) may still be on its way: its process runs as `is_held` says, and it
+    /// arrived or renewed its arrival within `LEASE_TIMEOUT`, also on this host, since a service
+    /// process lives on after a start that ended before its job (a refusal, nothing matching)
+    /// and must not hold the others to a smaller share for ever.
+    pub fn is_arriving(&self, now: DateTime<Utc>) -> bool {
+        self.is_held(now) && now - self.heartbeat < LEASE_TIMEOUT
+    }
 }
 
 fn can_see_processes() -> bool {

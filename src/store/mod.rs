@@ -19,8 +19,8 @@ mod worker;
 pub use lease::{this_process, Lease};
 pub use location::Location;
 pub use model::{
-    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord,
-    JobState, NewItem, NewJob, PageCommit, ReportRow, Sharing,
+    Arrived, Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl,
+    JobRecord, JobState, NewItem, NewJob, PageCommit, ReportRow, Sharing,
 };
 pub use port::{Store, TakenChunk};
 pub use postgres::{without_password, PgStore};

@@ -176,6 +176,24 @@ pub struct Sharing {
     pub enumerated: bool,
 }
 
+/// What a process learns as it arrives at a job on a shared store (see `Store::arrive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrived {
+    /// Other live processes on the job: its replicas, and others arriving.
+    pub others: usize,
+    /// The caller was counted already, by a registration still live: the others have slowed
+    /// down for it since then.
+    pub counted: bool,
+}
+
+impl Arrived {
+    /// Where jobs are not shared: nobody else can be on the job.
+    pub const ALONE: Arrived = Arrived {
+        others: 0,
+        counted: true,
+    };
+}
+
 /// What a replica that has nothing more to send learns when it asks to complete the job (see
 /// `Store::complete_job`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord,
-    JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
+    Arrived, Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl,
+    JobRecord, JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, StoreError,
 };
 
 /// A chunk taken for sending, with the items that still need a request.
@@ -97,6 +97,27 @@ pub trait Store: Send {
     fn join_job(&mut self, id: &str, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let _ = (id, owner, now);
         Ok(false)
+    }
+
+    /// Registers `owner` as arriving at the job `identity` names, before its first request,
+    /// so that the replicas running it count `owner` in their share of the rate from then on
+    /// (`share`); a second call renews the registration. Says how many other live processes
+    /// are on it and whether `owner` was counted already. Where jobs are not shared nobody
+    /// else can be: `Arrived::ALONE`.
+    fn arrive(
+        &mut self,
+        identity: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arrived, StoreError> {
+        let _ = (identity, owner, now);
+        Ok(Arrived::ALONE)
+    }
+
+    /// `owner` no longer arrives at `identity`: it stands by and sends nothing.
+    fn depart(&mut self, identity: &str, owner: &str) -> Result<(), StoreError> {
+        let _ = (identity, owner);
+        Ok(())
     }
 
     /// Sweeps out the job's replicas that are gone (their chunks are free at once), takes the

@@ -9,7 +9,7 @@ mod fault;
 
 use super::Place;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -21,25 +21,28 @@ use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use self::fault::Fault;
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl, JobRecord,
-    JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError, TakenChunk,
+    Arrived, Begun, ChunkState, Completion, Counts, Item, ItemOutcome, ItemState, JobControl,
+    JobRecord, JobState, Lease, NewJob, PageCommit, ReportRow, Sharing, Store, StoreError,
+    TakenChunk,
 };
 use crate::job::{JobSpec, Window};
 
 /// The schema, one migration per version, applied in order; `bulkops_schema` records the
 /// versions applied. A database of a later version is refused: this bulkops would misread it.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("postgres/migrations/0001_store.sql"),
     include_str!("postgres/migrations/0002_replicas.sql"),
     include_str!("postgres/migrations/0003_replicas_once.sql"),
     include_str!("postgres/migrations/0004_job_concurrency.sql"),
+    include_str!("postgres/migrations/0005_arrivals.sql"),
 ];
 
 /// Classes of the advisory locks that serialise what a unique index cannot: migrating, creating
-/// a job (its id counts the identity's jobs), keeping a manifest once.
+/// a job (its id counts the identity's jobs), keeping a manifest once, counting arrivals.
 const MIGRATION_LOCK: i32 = 0x626b_0001;
 const JOB_CREATION_LOCK: i32 = 0x626b_0002;
 const MANIFEST_LOCK: i32 = 0x626b_0003;
+const ARRIVAL_LOCK: i32 = 0x626b_0004;
 
 /// How long a chunk stays with its holder without a heartbeat: as long as a job's lease.
 const CHUNK_LEASE_SECONDS: f64 = LEASE_TIMEOUT.num_seconds() as f64;
@@ -491,7 +494,42 @@ fn register_replica(
          ON CONFLICT (job_id, owner) DO UPDATE SET heartbeat = EXCLUDED.heartbeat",
         &[&id, &owner, &now],
     )?;
+    // Counted as a replica from now on, and no longer once it leaves the job.
+    tx.execute(
+        "DELETE FROM arrivals WHERE owner = $2 \
+         AND identity = (SELECT identity FROM jobs WHERE id = $1)",
+        &[&id, &owner],
+    )?;
     Ok(())
+}
+
+/// The owners of the live arrivals at `identity`; those that are gone are swept out.
+fn live_arrivals(
+    tx: &mut Transaction<'_>,
+    identity: &str,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<String>, Fault> {
+    let rows = tx.query(
+        "SELECT owner, heartbeat FROM arrivals WHERE identity = $1",
+        &[&identity],
+    )?;
+    let mut live = BTreeSet::new();
+    for row in &rows {
+        let arrival = Lease {
+            job: identity.to_string(),
+            owner: row.try_get(0)?,
+            heartbeat: row.try_get(1)?,
+        };
+        if arrival.is_arriving(now) {
+            live.insert(arrival.owner);
+        } else {
+            tx.execute(
+                "DELETE FROM arrivals WHERE identity = $1 AND owner = $2",
+                &[&identity, &arrival.owner],
+            )?;
+        }
+    }
+    Ok(live)
 }
 
 /// `owner` no longer runs job `id`: its row goes, and its chunks are free (one it marked
@@ -832,6 +870,55 @@ impl Store for PgStore {
         })
     }
 
+    /// Under a lock of its own, so that of processes arriving at one instant each counts those
+    /// before it: exactly one finds nobody else.
+    fn arrive(
+        &mut self,
+        identity: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arrived, StoreError> {
+        self.in_transaction(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&ARRIVAL_LOCK])?;
+            let mut present = live_arrivals(tx, identity, now)?;
+            let counted = present.remove(owner);
+            let rows = tx.query(
+                "SELECT r.owner, r.heartbeat FROM replicas r JOIN jobs j ON j.id = r.job_id \
+                 WHERE j.identity = $1 AND j.state IN ('running', 'paused') AND r.owner <> $2",
+                &[&identity, &owner],
+            )?;
+            for row in &rows {
+                let replica = Lease {
+                    job: identity.to_string(),
+                    owner: row.try_get(0)?,
+                    heartbeat: row.try_get(1)?,
+                };
+                if replica.is_held(now) {
+                    present.insert(replica.owner);
+                }
+            }
+            tx.execute(
+                "INSERT INTO arrivals (identity, owner, heartbeat) VALUES ($1, $2, $3) \
+                 ON CONFLICT (identity, owner) DO UPDATE SET heartbeat = EXCLUDED.heartbeat",
+                &[&identity, &owner, &now],
+            )?;
+            Ok(Arrived {
+                others: present.len(),
+                counted,
+            })
+        })
+    }
+
+    fn depart(&mut self, identity: &str, owner: &str) -> Result<(), StoreError> {
+        self.with(|client| {
+            client.execute(
+                "DELETE FROM arrivals WHERE identity = $1 AND owner = $2",
+                &[&identity, &owner],
+            )?;
+            Ok(())
+        })
+    }
+
     /// In one transaction with the job row locked, so that two replicas sweeping at once agree
     /// on who is gone and on who takes the lease.
     fn share(
@@ -869,15 +956,20 @@ impl Store for PgStore {
                 let _ = take_lease(tx, id, owner, now)?;
             }
             let row = tx.query_one(
-                "SELECT j.owner = $2, j.cursor, j.enumerated, \
-                 (SELECT COUNT(*) FROM replicas r WHERE r.job_id = j.id) \
+                "SELECT j.owner = $2, j.cursor, j.enumerated, j.identity \
                  FROM jobs j WHERE j.id = $1",
                 &[&id, &owner],
             )?;
             let enumerator: Option<bool> = row.try_get(0)?;
-            let live: i64 = row.try_get(3)?;
+            let identity: String = row.try_get(3)?;
+            // Processes on their way to the job count too: they send their first requests
+            // within its rate.
+            let mut live = live_arrivals(tx, &identity, now)?;
+            let replicas: Vec<String> =
+                column(tx.query("SELECT owner FROM replicas WHERE job_id = $1", &[&id])?)?;
+            live.extend(replicas);
             Ok(Some(Sharing {
-                live: usize::try_from(live).unwrap_or(1).max(1),
+                live: live.len().max(1),
                 enumerator: enumerator.unwrap_or(false),
                 cursor: row.try_get(1)?,
                 enumerated: row.try_get(2)?,

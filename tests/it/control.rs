@@ -188,10 +188,12 @@ fn a_signal_interrupts_a_job_waiting_for_its_rate_limit() {
     let state = dir.path().join("state.db");
     seed_runs(&sim, 2_000, "QUEUED", "wf", 20, 1, json!({}));
 
-    // At 0.05 requests/s every request after the first waits 20 s. The first progress line
-    // follows the first answer, so the process is by then waiting (and handling signals).
+    // At 0.1 requests/s every request after the first waits 10 s, the start-up's included
+    // (the token check, then the first look at the selection): the job's first request goes
+    // some 20 s in, and its answer's progress line finds the process waiting 10 s for the next
+    // slot (and handling signals), longer than PROMPTLY.
     let listed = |event: &Value| event["event"] == "progress";
-    let slow = ["--rate", "0.05", "--chunk-size", "100"];
+    let slow = ["--rate", "0.1", "--chunk-size", "100"];
     let ran = after_event(
         sim.bulkops(&state).args(ARGS).args(slow),
         listed,

@@ -275,6 +275,151 @@ fn three_replicas_share_a_cancel_and_a_killed_one_is_taken_over() {
     assert!(two_seconds as f64 <= 2.0 * RATE * 1.1);
 }
 
+/// The most requests the simulator saw in any window of `window_ms` (sliding, to the
+/// millisecond), from `/_sim/arrivals`.
+fn busiest_window(arrivals: &Value, window_ms: u64) -> usize {
+    let at: Vec<u64> = arrivals["arrivals_ms"]
+        .as_array()
+        .expect("arrival times")
+        .iter()
+        .map(|t| t.as_u64().expect("milliseconds"))
+        .collect();
+    let mut most = 0;
+    let mut first = 0;
+    for (last, &t) in at.iter().enumerate() {
+        while t - at[first] >= window_ms {
+            first += 1;
+        }
+        most = most.max(last + 1 - first);
+    }
+    most
+}
+
+#[test]
+fn replicas_started_together_keep_to_the_jobs_rate_from_their_first_request() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 300, "QUEUED", "wf", 20, 1, json!({}));
+    const REPLICAS: usize = 3;
+    const JOB_RATE: u64 = 5;
+    let replicas: Vec<Replica> = (0..REPLICAS)
+        .map(|_| {
+            Replica::start(
+                on_postgres(&sim, &state)
+                    .args(["runs", "cancel", "--since", "1d", "--workflow", "wf"])
+                    .args(["--yes", "-o", "json", "--chunk-size", "25"])
+                    .args(["--rate", &JOB_RATE.to_string()])
+                    .env("BULKOPS_VERIFY_POLL", "100ms"),
+            )
+        })
+        .collect();
+    for ran in replicas.into_iter().map(Replica::wait) {
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+        let requests = ran.summary()["run"]["requests"].as_u64();
+        assert!(requests > Some(0), "each replica took part: {}", ran.stdout);
+    }
+    assert_eq!(sim.count("wf", "CANCELLED"), 300);
+    // Every request counts, the token check, the workflow lookups and the first look at the
+    // selection included. Each replica's limiter holds one slot of credit (its first request,
+    // or the first after its share changed, may go at once), so in a window of W seconds the
+    // replicas together may send at most W × the job's rate + one request each; on main the
+    // three sent their start-up requests at 50/s each, outside the job's rate.
+    let arrivals = sim.arrivals();
+    for seconds in [1, 2, 4] {
+        let busiest = busiest_window(&arrivals, seconds * 1000);
+        let bound = (seconds * JOB_RATE) as usize + REPLICAS;
+        eprintln!("busiest {seconds} s: {busiest} requests (at most {bound})");
+        assert!(
+            busiest <= bound,
+            "{busiest} requests in {seconds} s at a job rate of {JOB_RATE}/s over {REPLICAS} \
+             replicas (at most {bound}): {arrivals}"
+        );
+    }
+}
+
+#[test]
+fn a_service_replica_stopped_by_sigterm_leaves_its_chunks_to_the_replica_sharing_its_job() {
+    let sim = Sim::start();
+    sim.faults(json!({"latency_ms": 30}));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 6_000, "QUEUED", "wf", 20, 1, json!({}));
+    // A CLI replica runs job `shared`; a service fires the same job from its file every second
+    // and so joins it.
+    let cli = Replica::start(
+        on_postgres(&sim, &state)
+            .args([
+                "runs",
+                "cancel",
+                "--since",
+                "1d",
+                "--workflow",
+                "wf",
+                "--job",
+                "shared",
+            ])
+            .args(["--yes", "-o", "json", "--chunk-size", "50", "--rate", "10"])
+            .env("BULKOPS_VERIFY_POLL", "100ms"),
+    );
+    cli.wait_for_progress();
+    let jobs = dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(
+        jobs.join("shared.toml"),
+        "cron = \"* * * * * *\"\noperation = \"runs cancel\"\nsince = \"1d\"\n\
+         workflow = [\"wf\"]\nchunk-size = 50\nrate = 10\n",
+    )
+    .unwrap();
+    let service = Replica::start(
+        on_postgres(&sim, &state)
+            .args(["serve", "--listen", "127.0.0.1:0", "--jobs-dir"])
+            .arg(&jobs),
+    );
+    let served_by = lease_owner(service.pid());
+    let mut db = database(&state);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while chunks_held(&mut db, &served_by) == 0 {
+        assert!(Instant::now() < deadline, "the service never took a chunk");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(service.pid(), "-TERM");
+    let served = service.wait();
+    assert_eq!(served.code, 0, "{}", served.stderr);
+    assert!(
+        served
+            .stderr
+            .contains("every job this process ran was stopped and released"),
+        "{}",
+        served.stderr
+    );
+    // Released as it stopped: nothing of the job is still its.
+    let row = db
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM chunks WHERE owner = $1), \
+             (SELECT COUNT(*) FROM replicas WHERE owner = $1), \
+             (SELECT state FROM jobs)",
+            &[&served_by],
+        )
+        .expect("the job");
+    let (held, replica, job_state): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((held, replica, job_state.as_str()), (0, 0, "running"));
+
+    // The CLI replica finishes the job, every run cancelled and each item recorded once.
+    let ran = cli.wait();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
+    assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
+    let row = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts) FROM items",
+            &[],
+        )
+        .expect("items");
+    let (done, most): (i64, i32) = (row.get(0), row.get(1));
+    assert_eq!((done, most), (6_000, 1));
+}
+
 /// Who holds the job's lease now (`host:pid`), if anyone.
 fn lease_holder(db: &mut postgres::Client) -> Option<String> {
     db.query_opt("SELECT owner FROM jobs WHERE owner IS NOT NULL", &[])

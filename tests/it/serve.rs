@@ -938,6 +938,111 @@ fn a_bad_scheduled_job_stops_serve_before_it_listens_naming_its_file() {
 }
 
 #[test]
+fn scheduled_handinger_jobs_fire_on_the_services_key_and_are_checked_as_the_command_line_checks_them(
+) {
+    let sim = HandingerSim::start();
+    let workers = sim.seed(json!({"workers": 2, "per_worker": 4, "types": ["delayed"]}));
+    let (w0, w1) = (workers[0].as_str(), workers[1].as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let every_2s = "cron = \"*/2 * * * * *\"\noperation = \"handinger schedules cancel\"\n";
+
+    // Checked at startup as the command line checks the same flags, and on the key of the
+    // service's own environment.
+    let weekly = cli_refusal(
+        sim.bulkops(&state),
+        &[
+            "handinger",
+            "schedules",
+            "cancel",
+            "--worker",
+            w0,
+            "--type",
+            "weekly",
+            "--yes",
+        ],
+    );
+    let no_key = {
+        let mut cmd = sim.bulkops(&state);
+        cmd.env_remove("HANDINGER_API_KEY");
+        cli_refusal(
+            cmd,
+            &["handinger", "schedules", "cancel", "--worker", w0, "--yes"],
+        )
+    };
+    let bad_type = format!("{every_2s}worker = [\"{w0}\"]\ntype = [\"weekly\"]\n");
+    let good = format!("{every_2s}worker = [\"{w0}\"]\ntype = [\"delayed\"]\nrate = 50\n");
+    for (i, (text, without_key, says)) in [(&bad_type, false, &weekly), (&good, true, &no_key)]
+        .into_iter()
+        .enumerate()
+    {
+        let jobs = jobs_dir(&dir.path().join(i.to_string()), &[("h.toml", text)]);
+        let mut cmd = sim.bulkops(&state);
+        if without_key {
+            cmd.env_remove("HANDINGER_API_KEY");
+        }
+        let refused = run(cmd
+            .args(["serve", "--listen", "127.0.0.1:0", "--jobs-dir"])
+            .arg(&jobs));
+        assert_eq!(refused.code, 2, "{text}: {}", refused.stderr);
+        let said = errors(&refused.stderr);
+        let says = says.trim_start_matches("error: ");
+        let file = jobs.join("h.toml");
+        assert_eq!(
+            said,
+            [format!("error: {}: {says}", file.display())],
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused.stdout.is_empty(),
+            "it never listened: {}",
+            refused.stdout
+        );
+    }
+    assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
+
+    // A good one fires as an ordinary job, named after its file: w0's schedules are cancelled,
+    // w1's are left.
+    let jobs = jobs_dir(&dir.path().join("good"), &[("cancel-delayed.toml", &good)]);
+    let served = Served::start_with(
+        &mut sim.bulkops(&state),
+        Some(API_TOKEN),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--jobs-dir",
+            jobs.to_str().expect("a path"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let (_, listed) = served.get_json("/jobs");
+        let finished = listed["jobs"].as_array().and_then(|jobs| {
+            jobs.iter()
+                .find(|job| job["state"] == "finished" && job["counts"]["done"] == 4)
+                .cloned()
+        });
+        if let Some(job) = finished {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "{listed}\n{}", served.logs());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        job["job"].as_str().unwrap().starts_with("cancel-delayed-"),
+        "{job}"
+    );
+    assert_eq!(job["operation"], "handinger schedules cancel", "{job}");
+    assert!(
+        next_runs(&sim, w0).is_empty(),
+        "every one of w0's is cancelled"
+    );
+    assert_eq!(next_runs(&sim, w1).len(), 4, "w1's are left");
+    served.stops_cleanly();
+}
+
+#[test]
 fn the_example_scheduled_jobs_are_valid() {
     let (sim, _dir, state) = sim_and_state();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
@@ -1074,9 +1179,10 @@ fn ids_given_inline_act_on_exactly_those_runs_and_are_checked_as_a_files_lines()
         "/jobs",
         json!({"operation": "runs cancel", "ids": [ids[0], "not-a-uuid"]}),
     );
+    // The item is named as the request names it: a JSON pointer into the body's array.
     assert_eq!(
         answer["error"],
-        "ids item 2: \"not-a-uuid\" is not a UUID: fix or remove that item"
+        "ids[1]: \"not-a-uuid\" is not a UUID: fix or remove that item"
     );
     // With filters, refused as the command line refuses an ids file with them.
     let file = _dir.path().join("ids.txt");
@@ -1206,6 +1312,14 @@ fn handinger_jobs_run_over_http_validated_as_the_cli_validates_them_and_undo_put
             "{body}: {answer}"
         );
     }
+    let (_, answer) = served.post(
+        "/jobs",
+        json!({"operation": cancel, "worker": [w0], "ids": ["ok", "a b"]}),
+    );
+    assert_eq!(
+        answer["error"],
+        "ids[1]: \"a b\" is not a schedule id (no spaces, quotes or control characters): fix or remove that item"
+    );
     assert_eq!(sim.mutating_requests(), 0, "nothing was sent");
 
     // A cancel of two schedules by id, one as a report writes it.
@@ -1249,15 +1363,17 @@ fn handinger_jobs_run_over_http_validated_as_the_cli_validates_them_and_undo_put
 }
 
 #[test]
-fn check_config_checks_what_serve_checks_before_it_listens_and_never_listens() {
+fn check_config_checks_what_serve_checks_before_it_serves_and_binds_its_addresses_only_to_let_them_go(
+) {
     let (sim, dir, state) = sim_and_state();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jobs");
     let examples = examples.to_str().expect("a path");
-    // The port is held here: serve binding it would fail; a check never binds.
-    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let listen = held.local_addr().unwrap().to_string();
-    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let metrics_addr = metrics.local_addr().unwrap().to_string();
+    // Free ports: the check binds them and lets them go again.
+    let free_port = || {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let (listen, metrics_addr) = (free_port(), free_port());
     let check = |args: &[&str]| {
         run(sim
             .bulkops(&state)
@@ -1285,6 +1401,9 @@ fn check_config_checks_what_serve_checks_before_it_listens_and_never_listens() {
         text.stdout.trim(),
         format!("configuration valid: serve would listen on {listen}, with 0 scheduled jobs")
     );
+    for let_go in [&listen, &metrics_addr] {
+        std::net::TcpListener::bind(let_go).expect("the check let the address go");
+    }
 
     // Each refused with exit 2 and one line, as serve itself refuses it.
     let bad_job = jobs_dir(
@@ -1297,7 +1416,15 @@ fn check_config_checks_what_serve_checks_before_it_listens_and_never_listens() {
     let bad_job = bad_job.to_str().expect("a path");
     // Each: serve's arguments, its environment, what the one line says.
     type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let refusals: [Refusal; 4] = [
+    // Ports held here, as another process would hold them.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_listen = held.local_addr().unwrap().to_string();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_metrics = metrics.local_addr().unwrap().to_string();
+    let listen_taken = format!("cannot listen on {held_listen}");
+    let refusals: [Refusal; 6] = [
+        (&["--listen", &held_listen], &[], &listen_taken),
+        (&["--metrics-addr", &held_metrics], &[], &held_metrics),
         (&["--listen", "0.0.0.0:0"], &[], "without an API token"),
         (
             &["--jobs-dir", bad_job],

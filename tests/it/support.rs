@@ -145,6 +145,11 @@ impl Sim {
         self.process.get("/_sim/dump")
     }
 
+    /// When each `/api` request arrived (`arrivals_ms`, ms since the Unix epoch, in order).
+    pub fn arrivals(&self) -> Value {
+        self.process.get("/_sim/arrivals")
+    }
+
     /// Runs of `workflow` in `status`, per the simulator.
     pub fn count(&self, workflow: &str, status: &str) -> u64 {
         self.stats()["runs_by_workflow"][workflow][status]
