@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::pace::{preflight_policy, Pace};
-use super::run::{arrive, named_identity, run_planned, Arrival, Build, Planned};
+use super::run::{arrive, named_identity, run_planned, Build, Planned};
 use super::undo::accepted_payloads;
 use super::{Credentials, Error, Execution, Frontend, Outcome};
 use crate::backend::handinger::models::WorkerSchedule;
@@ -320,8 +320,7 @@ async fn run_checked(
         window,
         now,
     };
-    let arrival = Arrival { identity, pace };
-    run_planned(settings, store, planned, arrival, &build, exec, frontend).await
+    run_planned(settings, store, planned, pace, &build, exec, frontend).await
 }
 
 /// The undo of finished reschedule `of`: a job that replaces its replacements by the originals.

@@ -49,13 +49,21 @@ pub(super) struct Pace {
     rate: f64,
     /// This process's share of the job's rate: every request of the run goes through it.
     limiter: Arc<Limiter>,
+    /// The open job with the identity as this process arrived: the one it joins.
+    found: Option<JobRecord>,
 }
 
 impl Pace {
-    /// Registers this process at the job `identity` names, and, when others are on it
-    /// already, waits until they have slowed down; its share is `rate` over the processes on
-    /// the job once it has waited (others arriving at the same instant are known by then).
-    pub async fn arrive(store: &mut dyn Store, identity: &str, rate: f64) -> Result<Pace, Error> {
+    /// Registers this process at the job `identity` names (`found` open then, if any), and,
+    /// when others are on it already, waits until they have slowed down; its share is `rate`
+    /// over the processes on the job once it has waited (others arriving at the same instant
+    /// are known by then).
+    pub async fn arrive(
+        store: &mut dyn Store,
+        identity: &str,
+        rate: f64,
+        found: Option<JobRecord>,
+    ) -> Result<Pace, Error> {
         let owner = crate::store::this_process();
         let mut arrived = store.arrive(identity, &owner, Utc::now())?;
         if arrived.others > 0 {
@@ -67,6 +75,7 @@ impl Pace {
             owner,
             rate,
             limiter: engine::limiter(share(rate, arrived.others)),
+            found,
         })
     }
 
@@ -84,6 +93,16 @@ impl Pace {
             settle(&self.identity, arrived.others).await;
         }
         Ok(())
+    }
+
+    /// The identity of the job this process arrived at.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The open job with that identity as this process arrived, if any.
+    pub fn found(&self) -> Option<&JobRecord> {
+        self.found.as_ref()
     }
 
     /// Leaves the job to the process running it: this one stands by and sends nothing.

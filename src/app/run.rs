@@ -250,14 +250,7 @@ pub(super) async fn run_spec(
         window: planned.window,
         now: planned.now,
     };
-    let pace = Arrival { identity, pace };
     run_planned(settings, store, planned, pace, &build, exec, frontend).await
-}
-
-/// A process registered at job `identity` before its first request (see `pace`).
-pub(super) struct Arrival {
-    pub identity: String,
-    pub pace: Pace,
 }
 
 /// Registers this process at job `identity` (at the rate its open job was retuned to, if any).
@@ -268,7 +261,8 @@ pub(super) async fn arrive(
     settings: &Settings,
 ) -> Result<Pace, Error> {
     let open = store.open_job(identity)?;
-    Pace::arrive(store, identity, job_rate(exec, settings, open.as_ref())).await
+    let rate = job_rate(exec, settings, open.as_ref());
+    Pace::arrive(store, identity, rate, open).await
 }
 
 /// Runs a checked spec of any backend as job `identity`: new, or the unfinished one resumed.
@@ -276,12 +270,12 @@ pub(super) async fn run_planned(
     settings: &Settings,
     mut store: Box<dyn Store>,
     planned: Planned<JobSpec>,
-    arrival: Arrival,
+    pace: Pace,
     build: &dyn Build,
     exec: &Execution,
     frontend: &mut dyn Frontend,
 ) -> Result<Outcome, Error> {
-    let Arrival { identity, pace } = arrival;
+    let identity = pace.identity().to_string();
     let Planned {
         spec: stored,
         window,
@@ -289,7 +283,20 @@ pub(super) async fn run_planned(
     } = planned;
     // A first look, for the window to build the operation with and for what to ask; the job
     // itself is created or resumed, and taken, in one transaction below.
-    let existing = store.open_job(&identity)?;
+    let existing = match pace.found() {
+        // The job this process found open as it arrived is the one it joins: one that ended
+        // while this process waited for the others to slow down ends this run too, as it
+        // would have once joined, rather than starting another (a dry run looks afresh).
+        Some(found) => {
+            let job = store.job(&found.id)?.unwrap_or_else(|| found.clone());
+            refuse_another_selection(&job, &stored)?;
+            if !job.state.is_open() && !exec.dry_run {
+                return ended_elsewhere(store.as_mut(), job, settings, None);
+            }
+            Some(job).filter(|job| job.state.is_open())
+        }
+        None => store.open_job(&identity)?,
+    };
     if let Some(job) = &existing {
         refuse_another_selection(job, &stored)?;
     }
@@ -475,12 +482,7 @@ pub(super) async fn resume(
             let conn = credentials.connection()?;
             check_tenant(&job, &conn)?;
             let client = HatchetClient::new(conn, settings.request_timeout)?;
-            let pace = Pace::arrive(
-                store.as_mut(),
-                &job.identity,
-                job_rate(exec, settings, Some(&job)),
-            )
-            .await?;
+            let pace = arrive(store.as_mut(), &job.identity, exec, settings).await?;
             let caller = pace.preflight_caller(settings);
             preflight(&client, &spec.target.server_url, &caller).await?;
             pace.renew(store.as_mut()).await?;
@@ -497,12 +499,7 @@ pub(super) async fn resume(
             (op, pace)
         }
         JobSpec::Handinger(spec) => {
-            let pace = Pace::arrive(
-                store.as_mut(),
-                &job.identity,
-                job_rate(exec, settings, Some(&job)),
-            )
-            .await?;
+            let pace = arrive(store.as_mut(), &job.identity, exec, settings).await?;
             let build =
                 super::handinger::checked(settings, credentials, spec, Some(&job.id), &pace)
                     .await?;
