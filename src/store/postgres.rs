@@ -503,6 +503,20 @@ fn register_replica(
     Ok(())
 }
 
+/// Rows of `owner, heartbeat` as the leases of processes on `job` (a job's id, or an identity
+/// for arrivals).
+fn leases_of(rows: &[Row], job: &str) -> Result<Vec<Lease>, Fault> {
+    rows.iter()
+        .map(|row| {
+            Ok(Lease {
+                job: job.to_string(),
+                owner: row.try_get(0)?,
+                heartbeat: row.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
 /// The owners of the live arrivals at `identity`; those that are gone are swept out.
 fn live_arrivals(
     tx: &mut Transaction<'_>,
@@ -514,12 +528,7 @@ fn live_arrivals(
         &[&identity],
     )?;
     let mut live = BTreeSet::new();
-    for row in &rows {
-        let arrival = Lease {
-            job: identity.to_string(),
-            owner: row.try_get(0)?,
-            heartbeat: row.try_get(1)?,
-        };
+    for arrival in leases_of(&rows, identity)? {
         if arrival.is_arriving(now) {
             live.insert(arrival.owner);
         } else {
@@ -887,12 +896,7 @@ impl Store for PgStore {
                  WHERE j.identity = $1 AND j.state IN ('running', 'paused') AND r.owner <> $2",
                 &[&identity, &owner],
             )?;
-            for row in &rows {
-                let replica = Lease {
-                    job: identity.to_string(),
-                    owner: row.try_get(0)?,
-                    heartbeat: row.try_get(1)?,
-                };
+            for replica in leases_of(&rows, identity)? {
                 if replica.is_held(now) {
                     present.insert(replica.owner);
                 }
@@ -933,12 +937,7 @@ impl Store for PgStore {
                 "SELECT owner, heartbeat FROM replicas WHERE job_id = $1 AND owner <> $2",
                 &[&id, &owner],
             )?;
-            for row in &rows {
-                let other = Lease {
-                    job: id.to_string(),
-                    owner: row.try_get(0)?,
-                    heartbeat: row.try_get(1)?,
-                };
+            for other in leases_of(&rows, id)? {
                 if !other.is_held(now) {
                     forget_replica(tx, id, &other.owner)?;
                 }

@@ -410,6 +410,11 @@ fn a_service_replica_stopped_by_sigterm_leaves_its_chunks_to_the_replica_sharing
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
     assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
+    assert_every_item_done_once(&mut db, 6_000);
+}
+
+/// Every one of the job's `n` items is done, each recorded once.
+fn assert_every_item_done_once(db: &mut postgres::Client, n: i64) {
     let row = db
         .query_one(
             "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts) FROM items",
@@ -417,7 +422,7 @@ fn a_service_replica_stopped_by_sigterm_leaves_its_chunks_to_the_replica_sharing
         )
         .expect("items");
     let (done, most): (i64, i32) = (row.get(0), row.get(1));
-    assert_eq!((done, most), (6_000, 1));
+    assert_eq!((done, most), (n, 1));
 }
 
 /// Who holds the job's lease now (`host:pid`), if anyone.
@@ -804,14 +809,7 @@ fn a_job_survives_its_postgresql_connection_being_cut_five_times() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(ran.summary()["state"], "finished", "{}", ran.stdout);
     assert_eq!(sim.count("wf", "CANCELLED"), 6_000);
-    let row = db
-        .query_one(
-            "SELECT COUNT(*) FILTER (WHERE state = 'done'), MAX(attempts) FROM items",
-            &[],
-        )
-        .expect("items");
-    let (done, most): (i64, i32) = (row.get(0), row.get(1));
-    assert_eq!((done, most), (6_000, 1));
+    assert_every_item_done_once(&mut db, 6_000);
 }
 
 /// The firings `served` logged as run (`fired`), with their jobs.
