@@ -8,9 +8,8 @@ use serde_json::json;
 use super::args::{GlobalArgs, JobsCommand, Output, ReportArgs};
 use super::output::outln;
 use super::request::{load_settings, ExecFlags};
-use super::terminal::Terminal;
 use super::{output, run_job};
-use crate::app::{self, BulkopsExitCode, Error, Frontend, JobCommand, Sight, Watch, WATCH_EVERY};
+use crate::app::{self, BulkopsExitCode, Error, JobCommand, Sight, Watch, WATCH_EVERY};
 use crate::config::Settings;
 use crate::engine::{format_count, format_duration, format_rate};
 use crate::report::ReportFormat;
@@ -166,10 +165,7 @@ pub fn report(global: &GlobalArgs, args: &ReportArgs) -> Result<u8, Error> {
 async fn watch(global: &GlobalArgs, id: &str) -> Result<u8, Error> {
     let settings = settings(global)?;
     let mut watch = Watch::open(&settings, id)?;
-    let mut stop = Terminal {
-        log_format: settings.log_format,
-    }
-    .stop_signal();
+    let mut stop = super::stop_on_signal();
     let in_place = global.output == Output::Text && std::io::stdout().is_terminal();
     let mut ticks = tokio::time::interval(WATCH_EVERY);
     let mut last_shown = None;

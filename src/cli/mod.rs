@@ -222,9 +222,7 @@ async fn run_job(
         Some(addr) => Some(Exporter::start(addr, crate::metrics::router()).await?),
         None => None,
     };
-    let mut terminal = Terminal {
-        log_format: settings.log_format,
-    };
+    let mut terminal = Terminal::new(settings.log_format);
     let credentials = Credentials::from_env();
     let outcome = app::run_job(
         &settings,

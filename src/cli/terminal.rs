@@ -4,13 +4,28 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
+use futures::future::{FutureExt, Shared};
+
 use super::output;
 use crate::app::{Confirmation, Event, Frontend, StopSignal};
 use crate::config::LogFormat;
 use crate::engine::{LineProgress, Lines, Progress, TtyProgress};
 
 pub struct Terminal {
-    pub log_format: LogFormat,
+    log_format: LogFormat,
+    /// SIGINT or SIGTERM, listened for from the terminal's creation: a signal during the
+    /// start-up (whose requests wait for slots of the job's rate) is kept for the engine, which
+    /// stops at once, rather than ending the process by the signal's default action.
+    stop: Shared<StopSignal>,
+}
+
+impl Terminal {
+    pub fn new(log_format: LogFormat) -> Self {
+        Self {
+            log_format,
+            stop: stop_on_signal().shared(),
+        }
+    }
 }
 
 impl Frontend for Terminal {
@@ -57,7 +72,7 @@ impl Frontend for Terminal {
     }
 
     fn stop_signal(&mut self) -> StopSignal {
-        stop_on_signal()
+        Box::pin(self.stop.clone())
     }
 }
 

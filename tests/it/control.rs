@@ -1,11 +1,13 @@
 //! `jobs pause`, `jobs retune` and `jobs abort` from another process, while a job runs.
 
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::support::{
-    after_event, after_progress, only_job, run, seed_runs, terminate, Sim, FAST_REPLAYS,
+    after_event, after_progress, only_job, run, seed_runs, terminate, wait_or_kill, Sim,
+    FAST_REPLAYS,
 };
 
 /// A cancel of 10,000 runs in chunks of 100 at 0.5 requests/s: over 200 s unless something
@@ -213,6 +215,51 @@ fn a_signal_interrupts_a_job_waiting_for_its_rate_limit() {
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert_eq!(resumed.summary()["counts"]["done"], 2_000);
     assert_eq!(sim.count("wf", "CANCELLED"), 2_000);
+}
+
+#[test]
+fn a_signal_during_the_start_up_stops_the_job_with_exit_3_and_nothing_changed() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 2_000, "QUEUED", "wf", 20, 1, json!({}));
+
+    // The start-up's requests (the token check, the first look at the selection) take their
+    // slots of the job's rate: at 0.2 requests/s each after the first waits 5 s, so a signal
+    // once the first has arrived meets the process before its job has begun.
+    let slow = ["--rate", "0.2", "--chunk-size", "100"];
+    let child = sim
+        .bulkops(&state)
+        .args(ARGS)
+        .args(slow)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bulkops starts");
+    let arrived = || sim.arrivals()["arrivals_ms"].as_array().map_or(0, Vec::len);
+    let waiting_since = Instant::now();
+    while arrived() == 0 {
+        assert!(
+            waiting_since.elapsed() < DEADLINE,
+            "no request arrived within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    terminate(child.id());
+    let ended = wait_or_kill(child, DEADLINE);
+    assert_eq!(
+        ended.code, 3,
+        "a signal during the start-up must stop the job as any stop does\n{}",
+        ended.stderr
+    );
+    assert_eq!(
+        sim.mutating_requests(),
+        0,
+        "nothing may be sent after a stop"
+    );
+    let resumed = run(sim.bulkops(&state).args(ARGS).args(["--rate", "1000"]));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(resumed.summary()["counts"]["done"], 2_000);
 }
 
 #[test]

@@ -449,8 +449,40 @@ pub fn after_line(
     started_rx
         .recv_timeout(Duration::from_secs(60))
         .expect("bulkops printed the awaited line");
+    act(child.id());
+    let (out, overdue) = exit_within(child, deadline);
+    let stderr = drained.join().unwrap_or_default();
+    assert!(
+        !overdue,
+        "bulkops was still running {deadline:?} later:\n{stderr}"
+    );
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    }
+}
+
+/// Waits for `child` to exit: one still running `deadline` later is killed, and the test fails.
+pub fn wait_or_kill(child: Child, deadline: Duration) -> Ran {
+    let (out, overdue) = exit_within(child, deadline);
+    let ran = Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !overdue,
+        "bulkops was still running {deadline:?} later:\n{}",
+        ran.stderr
+    );
+    ran
+}
+
+/// `child`'s output once it exits, and whether it had to be killed for running past
+/// `deadline`.
+fn exit_within(child: Child, deadline: Duration) -> (Output, bool) {
     let pid = child.id();
-    act(pid);
     let (exited_tx, exited_rx) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         let overdue = exited_rx.recv_timeout(deadline).is_err();
@@ -463,17 +495,7 @@ pub fn after_line(
     });
     let out = child.wait_with_output().expect("bulkops exits");
     let _ = exited_tx.send(());
-    let overdue = watchdog.join().unwrap_or(true);
-    let stderr = drained.join().unwrap_or_default();
-    assert!(
-        !overdue,
-        "bulkops was still running {deadline:?} later:\n{stderr}"
-    );
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    }
+    (out, watchdog.join().unwrap_or(true))
 }
 
 /// The id of the only job in the state file.
