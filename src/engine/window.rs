@@ -69,12 +69,13 @@ impl Baseline {
 }
 
 /// What the server's apply lag says of the window. The lag's baseline is the least seen, as
-/// latency's is. Lag well above it and not falling (no shorter than the last one seen applied)
-/// means the server is behind and its backlog does not drain: the window shrinks, by more the
-/// further above the lag is, and not again for samples of requests sent before that (they were
-/// sent under the larger window: the lag tells of the load a round trip as long as itself
-/// late). Lag above it but falling (the backlog drains) holds the window; near it, the window
-/// may grow again, one chunk per sample.
+/// latency's is. Lag well above it means the server is behind; then its trend says how far:
+/// two samples of requests sent under the same window, the later one's lag longer by `g`
+/// seconds per second between them, mean the backlog grows: the window sent `1 + g` times what
+/// the server applies, and shrinks by that (within bounds); a lag that stays high shrinks it a
+/// little, so the backlog drains; a falling one holds it. Samples of requests sent before a
+/// shrink tell nothing of the smaller window (the lag answers a round trip as long as itself
+/// late). Lag near the baseline lets the window grow again, one chunk per sample.
 #[derive(Debug, Clone)]
 struct LagState {
     baseline: Baseline,
@@ -95,11 +96,31 @@ const LAG_BASELINE_PERIOD: usize = 30;
 const LAG_TOLERANCE: f64 = 2.0;
 /// A probe knows a lag to within half of itself: below this much extra, no backlog is told.
 const LAG_SLACK: Duration = Duration::from_millis(500);
-/// What a lag just above the threshold leaves of the window, and what one far above leaves.
+/// What a lag that rises leaves of the window: the share of the backlog's growth the server
+/// keeps up with, between these two.
 const LAG_BACKOFF: f64 = 0.75;
 const LAG_BACKOFF_MOST: f64 = 0.5;
+/// What a lag that stays high leaves of it, so that the backlog drains.
+const LAG_DRAIN: f64 = 0.9;
 
 impl LagState {
+    /// How fast the lag grows, in seconds per second of sending, from the last sample applied
+    /// since the window last shrank to `sample`, sent since then too: 0 or more when it does
+    /// not fall. `None` when that is not known: no such samples, a falling lag, or one still
+    /// awaited that is no longer yet than the last applied.
+    fn trend(&self, sample: &ApplyLag) -> Option<f64> {
+        if self.shrank_at.is_some_and(|at| sample.accepted < at) {
+            return None;
+        }
+        let previous = self.last_applied?;
+        let apart = sample.accepted.checked_duration_since(previous.accepted)?;
+        let longer = sample.lag.checked_sub(previous.lag)?;
+        if !sample.applied && longer.is_zero() {
+            return None;
+        }
+        Some(longer.as_secs_f64() / apart.as_secs_f64().max(f64::EPSILON))
+    }
+
     fn new() -> Self {
         LagState {
             baseline: Baseline::new(LAG_BASELINE_PERIOD),
@@ -205,38 +226,39 @@ impl AdaptiveWindow {
             .baseline
             .best()
             .map(|best| best.mul_f64(LAG_TOLERANCE) + LAG_SLACK)
-            .filter(|&threshold| sample.lag > threshold);
-        let previous = lag.last_applied.map(|s| s.lag);
-        let falling = if sample.applied {
-            previous.is_some_and(|p| sample.lag < p)
-        } else {
-            // Awaited: longer than the last one applied is rising; shorter says nothing yet.
-            previous.is_some_and(|p| sample.lag <= p)
-        };
-        let sent_since_shrinking = lag.shrank_at.is_none_or(|at| sample.accepted >= at);
+            .is_some_and(|threshold| sample.lag > threshold);
+        let trend = lag.trend(sample);
         if sample.applied {
             lag.baseline.add(sample.lag);
             lag.last_applied = Some(*sample);
         }
-        match behind {
-            Some(threshold) if !falling && sent_since_shrinking => {
-                let factor = (threshold.as_secs_f64() / sample.lag.as_secs_f64())
-                    .clamp(LAG_BACKOFF_MOST, LAG_BACKOFF);
-                self.current = (self.current * factor).max(1.0);
-                lag.shrank_at = Some(sample.seen());
-                lag.ceiling = Some(self.current);
-            }
-            Some(_) => {
-                lag.ceiling = Some(lag.ceiling.map_or(self.current, |c| c.min(self.current)))
-            }
-            None if sample.applied => {
+        if !behind {
+            if sample.applied {
                 if let Some(ceiling) = lag.ceiling {
                     let raised = ceiling + 1.0;
                     lag.ceiling = (raised < self.max as f64).then_some(raised);
                 }
             }
-            None => {}
+            return;
         }
+        let factor = match trend {
+            // The backlog grows (1 + growth) times as fast as the server applies it: the
+            // window sends that many times too much.
+            Some(growth) if growth > 0.0 => {
+                (1.0 / (1.0 + growth)).clamp(LAG_BACKOFF_MOST, LAG_BACKOFF)
+            }
+            // Flat and high: the backlog does not drain.
+            Some(_) => LAG_DRAIN,
+            // Falling, or not known yet.
+            None => 1.0,
+        };
+        if factor < 1.0 {
+            self.current = (self.current * factor).max(1.0);
+            lag.shrank_at = Some(sample.seen());
+            // Only samples of requests sent since tell how the smaller window does.
+            lag.last_applied = None;
+        }
+        lag.ceiling = Some(lag.ceiling.map_or(self.current, |c| c.min(self.current)));
     }
 
     fn queued(&self, latency: Duration) -> bool {
