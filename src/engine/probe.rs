@@ -62,8 +62,8 @@ struct Probed {
 /// The least time between the starts of two probes: without lag a probe costs one look, so
 /// this bounds what probing costs (a request a second).
 const PROBE_EVERY: Duration = Duration::from_secs(1);
-/// Probes awaited at once, at most.
-const PROBES: usize = 4;
+/// Probes awaited at once, at most: a probe a second tells of a server 16 s behind.
+const PROBES: usize = 16;
 /// The first look, this long after the request was accepted.
 const FIRST_LOOK: Duration = Duration::from_millis(100);
 /// Looks are spaced by this share of the age so far (and at least `FIRST_LOOK`): a lag is known
@@ -289,10 +289,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn probes_that_never_show_applied_are_given_up_after_a_minute() {
         let (samples, _) = send_chunks(Duration::from_secs(3600), Duration::from_secs(150)).await;
-        let given_up = samples.iter().filter(|s| s.lag >= PROBE_FOR).count();
-        // Four at 0 to 3 s, given up at 60 to 63 s (or a look later), four more then.
-        assert_eq!(given_up, 2 * PROBES, "{samples:?}");
         assert!(samples.iter().all(|s| !s.applied));
+        // Each probe gives up once, at its first look past the minute.
+        let mut given_up: Vec<Instant> = samples
+            .iter()
+            .filter(|s| s.lag >= PROBE_FOR)
+            .map(|s| s.accepted)
+            .collect();
+        let latest = PROBE_FOR.mul_f64(1.0 + LOOK_SPACING) + FIRST_LOOK;
+        assert!(samples.iter().all(|s| s.lag <= latest));
+        let probes = given_up.len();
+        given_up.sort();
+        given_up.dedup();
+        assert_eq!(given_up.len(), probes, "a probe gave up twice");
+        // The first sixteen (a second apart from the start) all gave up, and then others began.
+        assert!(probes > PROBES, "{probes} probes given up");
     }
 
     #[tokio::test(start_paused = true)]

@@ -75,7 +75,9 @@ impl Baseline {
 /// the server applies, and shrinks by that (within bounds); a lag that stays high shrinks it a
 /// little, so the backlog drains; a falling one holds it. Samples of requests sent before a
 /// shrink tell nothing of the smaller window (the lag answers a round trip as long as itself
-/// late). Lag near the baseline lets the window grow again, one chunk per sample.
+/// late); those sent since are measured against the lag the backlog had grown to by it. While
+/// samples come, the window grows only as far as they allow: a quarter more (a chunk at
+/// least) with each one near the baseline.
 #[derive(Debug, Clone)]
 struct LagState {
     baseline: Baseline,
@@ -83,10 +85,10 @@ struct LagState {
     last_applied: Option<ApplyLag>,
     /// When the lag last shrank the window.
     shrank_at: Option<Instant>,
-    /// The most the window may grow to since the lag shrank or held it: raised by one with each
-    /// sample near the baseline, and forgotten once it reaches `--concurrency`. Latency's growth,
-    /// a chunk per window's worth of chunks, would otherwise refill the server's backlog long
-    /// before its lag could tell.
+    /// The most the window may grow to once samples come: raised by a quarter (a chunk at
+    /// least) with each sample near the baseline, lowered to the window when the lag is high,
+    /// and forgotten once it reaches `--concurrency`. Latency's growth, a chunk per window's
+    /// worth of chunks, would otherwise fill the server's backlog long before its lag could tell.
     ceiling: Option<f64>,
 }
 
@@ -102,6 +104,11 @@ const LAG_BACKOFF: f64 = 0.75;
 const LAG_BACKOFF_MOST: f64 = 0.5;
 /// What a lag that stays high leaves of it, so that the backlog drains.
 const LAG_DRAIN: f64 = 0.9;
+/// A lag that grows faster than this (seconds per second of sending) holds the window even
+/// below the threshold: the backlog has begun to build.
+const LAG_RISING: f64 = 0.2;
+/// How much higher each sample near the baseline lets the window grow (at least a chunk).
+const LAG_GROWTH: f64 = 0.25;
 
 impl LagState {
     /// How fast the lag grows, in seconds per second of sending, from the last sample applied
@@ -233,12 +240,16 @@ impl AdaptiveWindow {
             lag.last_applied = Some(*sample);
         }
         if !behind {
-            if sample.applied {
-                if let Some(ceiling) = lag.ceiling {
-                    let raised = ceiling + 1.0;
-                    lag.ceiling = (raised < self.max as f64).then_some(raised);
-                }
-            }
+            // From the first sample on, growth waits for the lag to say it did no harm: near
+            // the baseline and not rising fast.
+            let ceiling = lag.ceiling.unwrap_or(self.current);
+            let rising = trend.is_some_and(|growth| growth > LAG_RISING);
+            let raised = if sample.applied && !rising {
+                ceiling + (ceiling * LAG_GROWTH).max(1.0)
+            } else {
+                ceiling
+            };
+            lag.ceiling = (raised < self.max as f64).then_some(raised);
             return;
         }
         let factor = match trend {
@@ -254,9 +265,16 @@ impl AdaptiveWindow {
         };
         if factor < 1.0 {
             self.current = (self.current * factor).max(1.0);
-            lag.shrank_at = Some(sample.seen());
-            // Only samples of requests sent since tell how the smaller window does.
-            lag.last_applied = None;
+            let now = sample.seen();
+            lag.shrank_at = Some(now);
+            // Only samples of requests sent since tell how the smaller window does: they are
+            // measured against the lag the backlog had grown to by now, as the trend says.
+            let grown = sample.lag.mul_f64(1.0 + trend.unwrap_or(0.0).max(0.0));
+            lag.last_applied = Some(ApplyLag {
+                accepted: now,
+                lag: grown,
+                applied: true,
+            });
         }
         lag.ceiling = Some(lag.ceiling.map_or(self.current, |c| c.min(self.current)));
     }
@@ -554,18 +572,19 @@ mod tests {
             16,
         )
         .await;
-        // Sixteen chunks in flight at four times the apply rate build a backlog of about 10 s
+        // Sixteen chunks in flight at four times the apply rate build a backlog of a few seconds
         // before the first samples tell (a round trip as long as the lag); once it drained,
-        // the window keeps the lag near the threshold of its baseline (0.1 s × 2 + 0.5 s).
+        // the window keeps the lag within a few times the threshold of its baseline (0.1 s ×
+        // 2 + 0.5 s).
         let settled: Vec<_> = seen
             .iter()
             .filter(|(t, ..)| (Duration::from_secs(40)..slow_for).contains(t))
             .collect();
         let worst_start = seen.iter().map(|(.., lag)| *lag).max().unwrap();
-        assert!(worst_start < Duration::from_secs(15), "{worst_start:?}");
+        assert!(worst_start < Duration::from_secs(8), "{worst_start:?}");
         let worst_lag = settled.iter().map(|(.., lag)| *lag).max().unwrap();
         assert!(
-            worst_lag < Duration::from_secs(3),
+            worst_lag < Duration::from_secs(4),
             "the backlog grew to a lag of {worst_lag:?}"
         );
         let mean = settled.iter().map(|(_, w, _)| *w as f64).sum::<f64>() / settled.len() as f64;
