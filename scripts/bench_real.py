@@ -104,6 +104,7 @@ def cancel_scenario(a: argparse.Namespace, contender: str, run) -> dict:
     probe.start()
     time.sleep(a.idle_s)
     idle_end = t0 = time.monotonic()
+    load_before = os.getloadavg()[0]
     detail, expected = run(tag, since)
     # A contender expects what it was told the server took (the filter call: at most 20,000).
     cancelled = wait_cancelled(tag, len(ids) if expected is None else expected, a.cancel_timeout_s)
@@ -117,7 +118,8 @@ def cancel_scenario(a: argparse.Namespace, contender: str, run) -> dict:
         hh.cancel_ids(left)  # what a capped contender left behind
     return {"contender": contender, "runs": len(ids), "cancelled": cancelled, "secs": t1 - t0,
             "idle_p50": pct(idle, 50), "idle_p99": pct(idle, 99),
-            "during_p50": pct(during, 50), "during_p99": pct(during, 99), "detail": detail}
+            "during_p50": pct(during, 50), "during_p99": pct(during, 99),
+            "detail": f"{detail}; load {load_before:.1f} → {os.getloadavg()[0]:.1f}"}
 
 
 def retry(row: dict) -> int:

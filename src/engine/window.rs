@@ -619,4 +619,51 @@ mod tests {
         assert_eq!(w.allowed(), 16);
         assert!(!w.resizes().any());
     }
+
+    #[test]
+    fn a_rising_lag_shrinks_the_window_a_falling_one_holds_it_and_old_news_is_not_heard_twice() {
+        let mut w = AdaptiveWindow::new(16);
+        let start = Instant::now();
+        let at = |s: f64| start + Duration::from_secs_f64(s);
+        let applied = |accepted: f64, lag: f64| ApplyLag {
+            accepted: at(accepted),
+            lag: Duration::from_secs_f64(lag),
+            applied: true,
+        };
+        let awaited = |accepted: f64, lag: f64| ApplyLag {
+            applied: false,
+            ..applied(accepted, lag)
+        };
+        for _ in 0..200 {
+            w.observe(&ok(10));
+        }
+        assert_eq!(w.allowed(), 16);
+        // Baseline 0.1 s (threshold 0.7 s), then a lag that grows a second per second sent.
+        w.observe_apply_lag(&applied(0.0, 0.1));
+        w.observe_apply_lag(&applied(1.0, 0.5));
+        w.observe_apply_lag(&awaited(2.0, 1.5));
+        assert_eq!(w.allowed(), 8, "twice what the server applies: halved");
+        // Runs sent before that shrink, late as they are, say nothing of the smaller window.
+        w.observe_apply_lag(&applied(2.5, 2.5));
+        w.observe_apply_lag(&awaited(3.0, 2.0));
+        assert_eq!(w.allowed(), 8);
+        // Sent since: the lag falls from the 3 s the backlog had grown to: held.
+        w.observe_apply_lag(&applied(4.0, 2.0));
+        w.observe_apply_lag(&applied(5.0, 1.5));
+        for _ in 0..200 {
+            w.observe(&ok(10));
+        }
+        assert_eq!(w.allowed(), 8, "held while the backlog drains");
+        // Flat and high: a tenth off, so that it drains.
+        w.observe_apply_lag(&applied(6.0, 1.5));
+        assert_eq!(w.allowed(), 7);
+        // Back near the baseline: a quarter more per sample, none from latency alone.
+        for i in 0..3 {
+            w.observe_apply_lag(&applied(10.0 + f64::from(i), 0.1));
+        }
+        for _ in 0..200 {
+            w.observe(&ok(10));
+        }
+        assert!((11..=14).contains(&w.allowed()), "{}", w.allowed());
+    }
 }
