@@ -247,6 +247,11 @@ impl Caller {
         let _ = self.on_the_wire.subscribe().wait_for(|n| *n == 0).await;
     }
 
+    /// Requests per second the shared limiter grants now.
+    pub fn rate(&self) -> f64 {
+        self.limiter.rate()
+    }
+
     pub fn stats(&self) -> CallStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }

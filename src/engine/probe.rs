@@ -60,8 +60,11 @@ struct Probed {
 }
 
 /// The least time between the starts of two probes: without lag a probe costs one look, so
-/// this bounds what probing costs (a request a second).
+/// this bounds what probing costs (a request a second)...
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// ... and, at a low `--rate`, this share of the rate at most (at 5 requests/s, a probe every
+/// 4 s).
+const PROBE_SHARE: f64 = 0.05;
 /// Probes awaited at once, at most: a probe a second tells of a server 16 s behind.
 const PROBES: usize = 16;
 /// The first look, this long after the request was accepted.
@@ -91,14 +94,18 @@ impl ApplyProbe {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The server just accepted a request for `ids`: one of them is probed, unless one started
-    /// less than `PROBE_EVERY` ago or `PROBES` are awaited.
-    pub fn accepted(&self, ids: &[String]) {
+    /// The server just accepted a request of `caller`'s for `ids`: one of them is probed,
+    /// unless one started less than `PROBE_EVERY` ago (or `PROBE_SHARE` of the rate) or
+    /// `PROBES` are awaited.
+    pub fn accepted(&self, caller: &Caller, ids: &[String]) {
         let at = now();
+        let every = PROBE_EVERY.max(Duration::from_secs_f64(
+            (1.0 / (caller.rate() * PROBE_SHARE)).min(PROBE_FOR.as_secs_f64()),
+        ));
         let mut probing = self.probing();
         let recent = probing
             .last_started
-            .is_some_and(|last| at.saturating_duration_since(last) < PROBE_EVERY);
+            .is_some_and(|last| at.saturating_duration_since(last) < every);
         if probing.probed.len() >= PROBES || recent {
             return;
         }
@@ -202,8 +209,12 @@ mod tests {
     }
 
     fn caller() -> Caller {
+        caller_at(1000.0)
+    }
+
+    fn caller_at(rate: f64) -> Caller {
         Caller::new(
-            limiter(1000.0),
+            limiter(rate),
             RetryPolicy {
                 max_retries: 3,
                 min_delay: Duration::from_millis(1),
@@ -243,7 +254,7 @@ mod tests {
             });
             look.await;
             accepted_at.lock().unwrap().insert(ids[0].clone(), now());
-            probe.accepted(&ids);
+            probe.accepted(&caller, &ids);
             samples.extend(caller.stats().apply_lag);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -307,9 +318,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn at_a_low_rate_probing_takes_a_twentieth_of_it() {
+        let probe = ApplyProbe::new("test.apply");
+        let caller = caller_at(5.0);
+        let looks = AtomicU32::new(0);
+        let started = now();
+        let mut chunk = 0;
+        while now().saturating_duration_since(started) < Duration::from_secs(20) {
+            probe
+                .look(&caller, "test.look", |_| {
+                    looks.fetch_add(1, Ordering::Relaxed);
+                    async { Ok::<_, Busy>(Applied::Yes) }
+                })
+                .await;
+            probe.accepted(&caller, &[format!("run-{chunk}")]);
+            chunk += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // 5 requests/s: a probe every 4 s, each seen applied at its first look.
+        assert_eq!(looks.load(Ordering::Relaxed), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_failed_look_drops_the_probe_counts_as_pressure_and_is_not_repeated() {
         let probe = ApplyProbe::new("test.apply");
-        probe.accepted(&["run".to_string()]);
+        probe.accepted(&caller(), &["run".to_string()]);
         tokio::time::sleep(FIRST_LOOK).await;
         let caller = caller();
         let looks = AtomicU32::new(0);

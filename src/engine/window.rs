@@ -552,7 +552,7 @@ mod tests {
             let rate = apply_rate(start.elapsed());
             queue_free = queue_free.max(now) + Duration::from_secs_f64(RUNS_PER_CHUNK / rate);
             applied_at.insert(chunk.clone(), queue_free);
-            probe.accepted(&[chunk]);
+            probe.accepted(&caller, &[chunk]);
             let mut stats = ok(LATENCY.as_millis() as u64);
             stats.apply_lag = caller.stats().apply_lag;
             window.observe(&stats);

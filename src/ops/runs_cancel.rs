@@ -91,7 +91,7 @@ impl Operation for RunsCancel {
         let send = async {
             let answer = caller.call(CANCEL, true, || client.cancel(&ids)).await;
             if answer.0.is_ok() {
-                self.probe.accepted(&ids);
+                self.probe.accepted(caller, &ids);
             }
             answer
         };
