@@ -65,6 +65,15 @@ impl Limiter {
         }
     }
 
+    /// Takes a request slot if one is free now, without waiting; never after `stop`.
+    pub fn try_ready(&self) -> bool {
+        let governor = match self.governor.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        !*self.stopped.borrow() && governor.check().is_ok()
+    }
+
     /// No request slot is granted from now on.
     pub fn stop(&self) {
         self.stopped.send_replace(true);
@@ -313,19 +322,30 @@ impl Caller {
         result
     }
 
-    /// A read on the side of a unit of work that may as well be skipped when it fails: one
-    /// attempt, so that it never holds the work up with back-off. Its failure is pressure like
-    /// any other; its latency, another endpoint's, is not compared with the work's own.
+    /// A read on the side of a unit of work that may as well be skipped: sent only if a request
+    /// slot is free at once (`None` otherwise), and only once, so that it never holds the work
+    /// up, for a slot or with back-off. Its failure is pressure like any other; its latency,
+    /// another endpoint's, is not compared with the work's own.
     pub async fn look<T, E, Fut>(
         &self,
         endpoint: &'static str,
         f: impl FnOnce() -> Fut,
-    ) -> Result<T, E>
+    ) -> Option<Result<T, E>>
     where
         E: Failure,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.attempt(endpoint, false, f).await
+        if !self.limiter.try_ready() {
+            return None;
+        }
+        let started = Instant::now();
+        let result = {
+            let _sent = OnTheWire::new(&self.on_the_wire);
+            f().await
+        };
+        let answer = result.as_ref().map(|_| ()).map_err(|e| e as &dyn Failure);
+        self.record(endpoint, answer, started.elapsed(), false);
+        Some(result)
     }
 
     /// Calls `f` until it succeeds or fails for good. With `safe_to_repeat` false (a
