@@ -3,7 +3,8 @@
 Cancel: N QUEUED runs (itest-unserved, no worker serves them), fresh runs for each contender:
   - bulkops with its defaults (latency-aware window), and with fixed settings (--rate/--concurrency);
   - the Python SDK's bulk_cancel_by_filters_with_pagination with its defaults (--sdk);
-  - one filter-mode cancel call (Hatchet's own; it stops at 20,000).
+  - one filter-mode cancel call (Hatchet's own; it stops at 20,000);
+  - another bulkops binary with its defaults (--baseline BIN).
   Wall time until every run is listed CANCELLED, and the latency a probe client sees listing runs
   every 200 ms: p50/p99 during the job against an idle baseline taken just before it.
 Replay: F FAILED standalone + D FAILED three-task DAG runs (the e2e worker fails them, and lets the
@@ -104,6 +105,7 @@ def cancel_scenario(a: argparse.Namespace, contender: str, run) -> dict:
     probe.start()
     time.sleep(a.idle_s)
     idle_end = t0 = time.monotonic()
+    load_before = os.getloadavg()[0]
     detail, expected = run(tag, since)
     # A contender expects what it was told the server took (the filter call: at most 20,000).
     cancelled = wait_cancelled(tag, len(ids) if expected is None else expected, a.cancel_timeout_s)
@@ -117,7 +119,8 @@ def cancel_scenario(a: argparse.Namespace, contender: str, run) -> dict:
         hh.cancel_ids(left)  # what a capped contender left behind
     return {"contender": contender, "runs": len(ids), "cancelled": cancelled, "secs": t1 - t0,
             "idle_p50": pct(idle, 50), "idle_p99": pct(idle, 99),
-            "during_p50": pct(during, 50), "during_p99": pct(during, 99), "detail": detail}
+            "during_p50": pct(during, 50), "during_p99": pct(during, 99),
+            "detail": f"{detail}; load {load_before:.1f} → {os.getloadavg()[0]:.1f}"}
 
 
 def retry(row: dict) -> int:
@@ -168,7 +171,7 @@ def main() -> None:
                     help="the fixed bulkops settings the defaults are compared with")
     ap.add_argument("--sdk", action="store_true", help="also the SDK helpers (minutes each)")
     ap.add_argument("--baseline", metavar="BIN",
-                    help="also replay with this bulkops binary (an earlier build, e.g. main's), side by side")
+                    help="also cancel and replay with this bulkops binary (an earlier build, e.g. main's), side by side")
     ap.add_argument("--only", choices=["cancel", "replay"], help="one scenario")
     ap.add_argument("--idle-s", type=float, default=10.0)
     ap.add_argument("--cancel-timeout-s", type=float, default=600.0)
@@ -178,9 +181,9 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="bench-real-")
     started = dt.datetime.now(dt.timezone.utc)
 
-    def bulkops_cancel(extra: list[str]):
+    def bulkops_cancel(extra: list[str], binary: str | None = None):
         def run(tag, since):
-            secs, code, summary = bulkops(a.bin, work, [
+            secs, code, summary = bulkops(binary or a.bin, work, [
                 "runs", "cancel", "--since", hh.iso(since), "--status", "QUEUED",
                 "--workflow", "itest-unserved", "--metadata", f"itest={tag}", "--yes", *extra])
             return f"exit {code}, {summary.get('counts', {}).get('done', '?')} done, bulkops {secs:.1f} s", None
@@ -203,6 +206,10 @@ def main() -> None:
     if a.only in (None, "cancel"):
         cancels.append(cancel_scenario(a, "bulkops (defaults)", bulkops_cancel([])))
         cancels.append(cancel_scenario(a, f"bulkops `{a.fixed}`", bulkops_cancel(a.fixed.split())))
+        if a.baseline:
+            version = subprocess.run([a.baseline, "--version"], capture_output=True, text=True).stdout.strip()
+            cancels.append(cancel_scenario(a, f"baseline `{Path(a.baseline).name}` ({version}, defaults)",
+                                           bulkops_cancel([], binary=a.baseline)))
         if a.sdk:
             cancels.append(cancel_scenario(a, "SDK bulk_cancel_by_filters_with_pagination", sdk_cancel))
         cancels.append(cancel_scenario(a, "Hatchet filter-mode cancel", filter_cancel))

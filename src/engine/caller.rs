@@ -9,7 +9,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::{Answer, Failure, Meter, Unmetered};
+use super::{Answer, ApplyLag, Failure, Meter, Unmetered};
 
 /// The one process-wide ceiling on requests per second, shared by every executor and by
 /// enumeration and verification. Its rate can be changed while it is in use (`jobs retune`):
@@ -65,6 +65,15 @@ impl Limiter {
         }
     }
 
+    /// Takes a request slot if one is free now, without waiting; never after `stop`.
+    pub fn try_ready(&self) -> bool {
+        let governor = match self.governor.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        !*self.stopped.borrow() && governor.check().is_ok()
+    }
+
     /// No request slot is granted from now on.
     pub fn stop(&self) {
         self.stopped.send_replace(true);
@@ -109,6 +118,9 @@ pub struct CallStats {
     /// Responses that signal overload: 429, 5xx, timeouts, dropped connections.
     pub pressure: u32,
     pub slowest_ok: Option<Duration>,
+    /// How late the server applied what it accepted, when a look at a probed item said so
+    /// (see `ApplyProbe`).
+    pub apply_lag: Option<ApplyLag>,
 }
 
 /// What the requests of every caller that shares it met, added up: how hard the server pushed
@@ -244,21 +256,96 @@ impl Caller {
         let _ = self.on_the_wire.subscribe().wait_for(|n| *n == 0).await;
     }
 
+    /// Requests per second the shared limiter grants now.
+    pub fn rate(&self) -> f64 {
+        self.limiter.rate()
+    }
+
     pub fn stats(&self) -> CallStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn record(&self, endpoint: &'static str, result: Result<(), &dyn Failure>, took: Duration) {
+    /// `timed`: whether the answer's latency is the unit of work's own (a look at another
+    /// endpoint on the side is not, and would read as queueing if it were slower).
+    fn record(
+        &self,
+        endpoint: &'static str,
+        result: Result<(), &dyn Failure>,
+        took: Duration,
+        timed: bool,
+    ) {
         self.traffic.answered(result);
         self.meter.request(endpoint, result, took);
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
             match result {
-                Ok(()) => stats.slowest_ok = Some(stats.slowest_ok.map_or(took, |s| s.max(took))),
+                Ok(()) if timed => {
+                    stats.slowest_ok = Some(stats.slowest_ok.map_or(took, |s| s.max(took)))
+                }
                 Err(e) if e.is_pressure() => stats.pressure += 1,
-                Err(_) => {}
+                _ => {}
             }
         }
+    }
+
+    /// The server applied what `endpoint` accepted this late (or has not yet, this long after):
+    /// kept for the adaptive window, and an applied one told to the meter.
+    pub fn observe_apply_lag(&self, endpoint: &'static str, sample: ApplyLag) {
+        if sample.applied {
+            self.meter.apply_lag(endpoint, sample.lag);
+        }
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.apply_lag = Some(sample);
+        }
+    }
+
+    /// One attempt under the limiter, never repeated: `f` is sent when its slot comes and its
+    /// answer recorded like any other.
+    async fn attempt<T, E, Fut>(
+        &self,
+        endpoint: &'static str,
+        timed: bool,
+        f: impl FnOnce() -> Fut,
+    ) -> Result<T, E>
+    where
+        E: Failure,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.limiter.until_ready().await;
+        let started = Instant::now();
+        let result = {
+            let _sent = OnTheWire::new(&self.on_the_wire);
+            f().await
+        };
+        let answer = result.as_ref().map(|_| ()).map_err(|e| e as &dyn Failure);
+        self.record(endpoint, answer, started.elapsed(), timed);
+        result
+    }
+
+    /// A read on the side of a unit of work that may as well be skipped: sent only if a request
+    /// slot is free at once (`None` otherwise), and only once, so that it never holds the work
+    /// up, for a slot or with back-off. Its failure is pressure like any other; its latency,
+    /// another endpoint's, is not compared with the work's own.
+    pub async fn look<T, E, Fut>(
+        &self,
+        endpoint: &'static str,
+        f: impl FnOnce() -> Fut,
+    ) -> Option<Result<T, E>>
+    where
+        E: Failure,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if !self.limiter.try_ready() {
+            return None;
+        }
+        let started = Instant::now();
+        let result = {
+            let _sent = OnTheWire::new(&self.on_the_wire);
+            f().await
+        };
+        let answer = result.as_ref().map(|_| ()).map_err(|e| e as &dyn Failure);
+        self.record(endpoint, answer, started.elapsed(), false);
+        Some(result)
     }
 
     /// Calls `f` until it succeeds or fails for good. With `safe_to_repeat` false (a
@@ -283,17 +370,11 @@ impl Caller {
             .with_max_times(self.policy.max_retries)
             .with_jitter();
         let max_retry_after = self.policy.max_retry_after;
-        let result = (|| async {
-            self.limiter.until_ready().await;
-            attempts.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let result = {
-                let _sent = OnTheWire::new(&self.on_the_wire);
-                f().await
-            };
-            let answer = result.as_ref().map(|_| ()).map_err(|e| e as &dyn Failure);
-            self.record(endpoint, answer, started.elapsed());
-            result
+        let result = (|| {
+            self.attempt(endpoint, true, || {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                f()
+            })
         })
         .retry(backoff)
         .when(|e: &E| e.is_transient() && (safe_to_repeat || e.certainly_not_applied()))

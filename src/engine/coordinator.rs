@@ -969,6 +969,9 @@ mod tests {
         fn retry(&self, endpoint: &'static str) {
             self.hear(format!("retry {endpoint}"));
         }
+        fn apply_lag(&self, endpoint: &'static str, _: Duration) {
+            self.hear(format!("apply lag {endpoint}"));
+        }
         fn items(&self, operation: &'static str, state: ItemState, count: u64) {
             self.hear(format!("items {operation} {} {count}", state.as_str()));
         }

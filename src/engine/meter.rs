@@ -1,7 +1,8 @@
 //! What the engine tells whoever measures it (a Prometheus registry, or nothing): requests and
-//! their answers, retries, item outcomes, its rate and window, a run's end. It names no
-//! exporter and no backend: the endpoint is the name an operation gives its request, the
-//! operation the job's own name for it, and a failure speaks for itself through `Failure`.
+//! their answers, retries, how late the server applied what it accepted, item outcomes, its
+//! rate and window, a run's end. It names no exporter and no backend: the endpoint is the name
+//! an operation gives its request, the operation the job's own name for it, and a failure
+//! speaks for itself through `Failure`.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -16,6 +17,8 @@ pub trait Meter: Send + Sync + Debug {
     fn retry(&self, endpoint: &'static str);
     /// `count` items of an `operation` got `state` in the store.
     fn items(&self, operation: &'static str, state: ItemState, count: u64);
+    /// The server was seen to apply what `endpoint` accepted `lag` after it answered.
+    fn apply_lag(&self, endpoint: &'static str, lag: Duration);
     /// The requests per second `job` may make now.
     fn rate(&self, job: &str, operation: &'static str, per_second: f64);
     /// The chunks `job` may have in flight now.
@@ -36,6 +39,7 @@ pub struct Unmetered;
 impl Meter for Unmetered {
     fn request(&self, _: &'static str, _: Result<(), &dyn Failure>, _: Duration) {}
     fn retry(&self, _: &'static str) {}
+    fn apply_lag(&self, _: &'static str, _: Duration) {}
     fn items(&self, _: &'static str, _: ItemState, _: u64) {}
     fn rate(&self, _: &str, _: &'static str, _: f64) {}
     fn window(&self, _: &str, _: &'static str, _: usize) {}

@@ -1,8 +1,9 @@
 //! The engine: a Coordinator actor (a shell around the transition function in `machine.rs`)
 //! that enumerates into the store and hands chunks to Executor actors on credits (never
-//! `do_send` for work), a process-wide rate limiter, an adaptive concurrency window, retries,
-//! and a pacer for operations whose requests must be spaced. It knows no backend: operations
-//! come in through the `Operation` port, and their failures are read through `Failure`.
+//! `do_send` for work), a process-wide rate limiter, an adaptive concurrency window (fed by
+//! latency, refusals and the server's apply lag, which a probe samples), retries, and a pacer
+//! for operations whose requests must be spaced. It knows no backend: operations come in
+//! through the `Operation` port, and their failures are read through `Failure`.
 
 mod caller;
 mod coordinator;
@@ -12,6 +13,7 @@ mod machine;
 mod meter;
 mod operation;
 mod pacer;
+mod probe;
 mod progress;
 mod window;
 
@@ -21,6 +23,7 @@ pub use failure::{Answer, Failure};
 pub use meter::{tally, Meter, Unmetered};
 pub use operation::{OpError, Operation, Page, Resend, Sending};
 pub use pacer::{Delivery, Pacer, RequestSizes};
+pub use probe::{Applied, ApplyLag, ApplyProbe};
 pub use progress::{
     format_count, format_duration, format_rate, processed, rounded_rate, LineProgress, Lines,
     NoProgress, Progress, Stage, TtyProgress,

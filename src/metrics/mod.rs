@@ -32,6 +32,7 @@ const THROTTLED: &str = "bulkops_throttled_total";
 const RATE: &str = "bulkops_rate_per_second";
 const WINDOW: &str = "bulkops_window";
 const REQUEST_DURATION: &str = "bulkops_request_duration_seconds";
+const APPLY_LAG: &str = "bulkops_apply_lag_seconds";
 const JOB_DURATION: &str = "bulkops_job_duration_seconds";
 const LEASE_TAKEOVERS: &str = "bulkops_lease_takeovers_total";
 const CHUNKS_TAKEN_OVER: &str = "bulkops_chunks_taken_over_total";
@@ -40,6 +41,9 @@ const CHUNKS_TAKEN_OVER: &str = "bulkops_chunks_taken_over_total";
 const REQUEST_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
+/// From a server that applies at once (a probe's first look is 0.1 s after) to one a minute
+/// behind (where a probe gives up).
+const APPLY_LAG_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0];
 /// From a small cleanup to a day-long replay.
 const JOB_BUCKETS: [f64; 10] = [
     1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
@@ -93,10 +97,13 @@ impl Registry {
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &REQUEST_BUCKETS)
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(JOB_DURATION.into()), &JOB_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(APPLY_LAG.into()), &APPLY_LAG_BUCKETS)
             });
         // Only an empty bucket list is refused, and these are constants.
         let recorder = builder.unwrap_or_default().build_recorder();
-        let described: [(&'static str, Option<Unit>, &'static str); 10] = [
+        let described: [(&'static str, Option<Unit>, &'static str); 11] = [
             (ITEMS, None, "Items that got an outcome, by operation and outcome (sent: accepted, counted again once confirmed)"),
             (REQUESTS, None, "Requests answered or not, by endpoint and HTTP status (ok, a code, unanswered, unreadable)"),
             (RETRIES, None, "Requests made again after a transient failure, by endpoint"),
@@ -104,6 +111,7 @@ impl Registry {
             (RATE, None, "Requests per second the running jobs may make, by operation"),
             (WINDOW, None, "Chunks the running jobs may have in flight (the adaptive window), by operation"),
             (REQUEST_DURATION, Some(Unit::Seconds), "Time from sending a request to its answer, by endpoint"),
+            (APPLY_LAG, Some(Unit::Seconds), "Time from the server accepting a request to a probe seeing it applied, by endpoint (sampled: about one request a second)"),
             (JOB_DURATION, Some(Unit::Seconds), "Time a run of a job took, by operation and end (finished, interrupted)"),
             (LEASE_TAKEOVERS, None, "Jobs this process took over from a holder that was gone, by operation"),
             (CHUNKS_TAKEN_OVER, None, "Chunks another process took from this one after its lease on them ran out (a stall), by operation: their outcomes are that process's to record"),
@@ -111,7 +119,7 @@ impl Registry {
         for (name, unit, help) in described {
             match name {
                 RATE | WINDOW => recorder.describe_gauge(name.into(), unit, help.into()),
-                REQUEST_DURATION | JOB_DURATION => {
+                REQUEST_DURATION | APPLY_LAG | JOB_DURATION => {
                     recorder.describe_histogram(name.into(), unit, help.into())
                 }
                 _ => recorder.describe_counter(name.into(), unit, help.into()),
@@ -202,6 +210,11 @@ impl Meter for Registry {
 
     fn retry(&self, endpoint: &'static str) {
         self.record(|| ::metrics::counter!(RETRIES, "endpoint" => endpoint).increment(1));
+    }
+
+    fn apply_lag(&self, endpoint: &'static str, lag: Duration) {
+        self.record(|| ::metrics::histogram!(APPLY_LAG, "endpoint" => endpoint).record(lag));
+        self.keep_up();
     }
 
     fn items(&self, operation: &'static str, state: ItemState, count: u64) {

@@ -243,3 +243,24 @@ async fn an_address_in_use_is_refused_naming_the_flag_to_change() {
     assert!(message.contains("--metrics-addr"), "{message}");
     assert!(!message.contains('\n'));
 }
+
+#[test]
+fn apply_lags_are_a_histogram_by_endpoint() {
+    let registry = Registry::new();
+    registry.apply_lag(CANCEL, Duration::from_millis(80));
+    registry.apply_lag(CANCEL, Duration::from_millis(700));
+    registry.apply_lag(CANCEL, Duration::from_secs(12));
+    let text = registry.render();
+    let bucket = |le| {
+        let name = format!("{APPLY_LAG}_bucket");
+        value(&text, &name, &[("endpoint", CANCEL), ("le", le)])
+    };
+    assert_eq!(bucket("0.1"), Some(1.0), "{text}");
+    assert_eq!(bucket("1"), Some(2.0));
+    assert_eq!(bucket("10"), Some(2.0));
+    assert_eq!(bucket("20"), Some(3.0));
+    let sum = value(&text, &format!("{APPLY_LAG}_sum"), &[("endpoint", CANCEL)]);
+    assert!(sum.is_some_and(|s| (s - 12.78).abs() < 1e-9), "{text}");
+    let (_, types) = parse(&text);
+    assert_eq!(types.get(APPLY_LAG).map(String::as_str), Some("histogram"));
+}

@@ -9,7 +9,8 @@ use super::descriptor::{
 use super::run_selection::SliceScope;
 use super::CHUNK;
 use super::{outcome_for_all, request_failed, OpError, Operation, Page, RunSelection, Sending};
-use crate::engine::Caller;
+use crate::backend::hatchet::{HatchetClient, HatchetError};
+use crate::engine::{Applied, ApplyProbe, Caller};
 use crate::job::RunStatus;
 use crate::job::MAX_CHUNK_SIZE;
 use crate::store::{Item, ItemOutcome, ItemState};
@@ -35,15 +36,34 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 
 /// `bulkops runs cancel`: cancel by id in chunks (never the server-side filter, which stops at
 /// 20,000 runs). Cancel is idempotent, so chunks are simply resent after a crash. The server
-/// only queues a cancel, so outcomes are confirmed by re-listing.
+/// only queues a cancel, so outcomes are confirmed by re-listing; while chunks go out, a probe
+/// reads one cancelled run's details now and then until it shows CANCELLED, and the lag it
+/// measures holds the concurrency window back when the server falls behind.
 pub struct RunsCancel {
     selection: RunSelection,
+    probe: ApplyProbe,
 }
+
+const CANCEL: &str = "hatchet.tasks.cancel";
 
 impl RunsCancel {
     pub fn new(selection: RunSelection) -> Self {
-        RunsCancel { selection }
+        RunsCancel {
+            selection,
+            probe: ApplyProbe::new(CANCEL),
+        }
     }
+}
+
+/// Whether a run's details show its cancel applied: CANCELLED; still QUEUED or RUNNING is not
+/// yet; a run that finished otherwise, or is gone, never will.
+async fn cancel_applied(client: &HatchetClient, id: String) -> Result<Applied, HatchetError> {
+    let status = client.run_details(&id).await?.map(|d| d.run.status);
+    Ok(match status.map(|s| s.parse::<RunStatus>()) {
+        Some(Ok(RunStatus::Cancelled)) => Applied::Yes,
+        Some(Ok(status)) if status.is_active() => Applied::NotYet,
+        _ => Applied::Never,
+    })
 }
 
 #[async_trait]
@@ -68,9 +88,17 @@ impl Operation for RunsCancel {
     async fn execute(&self, caller: &Caller, items: &[Item]) -> Vec<ItemOutcome> {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let client = self.selection.client();
-        let (result, attempts) = caller
-            .call("hatchet.tasks.cancel", true, || client.cancel(&ids))
-            .await;
+        let send = async {
+            let answer = caller.call(CANCEL, true, || client.cancel(&ids)).await;
+            if answer.0.is_ok() {
+                self.probe.accepted(caller, &ids);
+            }
+            answer
+        };
+        let look = self.probe.look(caller, "hatchet.runs.details", |id| {
+            cancel_applied(client, id)
+        });
+        let ((result, attempts), ()) = tokio::join!(send, look);
         match result {
             Ok(_) => outcome_for_all(items, ItemState::Sent, None, Some(200), attempts),
             Err(e) => request_failed(items, &e, attempts, "cancel request", true),

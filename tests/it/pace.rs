@@ -186,3 +186,86 @@ fn verifying_cancels_a_server_applies_late_lists_a_slice_twice_a_round_not_three
         "{reads} external-ids reads in at most {rounds_at_most} rounds: {stats}"
     );
 }
+
+const DETAILS_ROUTE: &str = "GET /api/v1/stable/workflow-runs/{v1-workflow-run}";
+
+/// Requests the simulator saw, every route.
+fn all_requests(stats: &serde_json::Value) -> u64 {
+    stats["requests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|n| n.as_u64())
+        .sum()
+}
+
+#[test]
+fn cancel_against_a_server_that_applies_cancels_slowly_keeps_its_backlog_bounded() {
+    let sim = Sim::start_with(&["--cancel-delay-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    const RUNS: u64 = 60_000;
+    const APPLY_RATE: u64 = 2_000;
+    seed_runs(&sim, RUNS, "QUEUED", "wf", 48, 1, json!({}));
+    seed_runs(&sim, 300, "QUEUED", "other", 48, 1, json!({}));
+    // Answers in 200 ms however much is sent, and applies 2,000 cancels a second: chunks of 50
+    // send 250 runs a second per chunk in flight, so a window above 8 grows the backlog.
+    sim.faults(json!({"latency_ms": 200, "cancel_apply_rate": APPLY_RATE}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args([
+            "runs", "cancel", "--since", "3d", "-w", "wf", "--yes", "-o", "json",
+        ])
+        .args([
+            "--rate",
+            "10000",
+            "--concurrency",
+            "16",
+            "--chunk-size",
+            "50",
+        ]));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], RUNS);
+    assert_eq!(sim.count("wf", "CANCELLED"), RUNS);
+    assert_eq!(
+        sim.count("other", "QUEUED"),
+        300,
+        "a run that was not selected"
+    );
+    let stats = sim.stats();
+    let lag_max = stats["cancel_apply_lag_max_ms"].as_u64().unwrap();
+    // A window of 16, which latency alone allows, sends twice what the server applies: the lag
+    // grows for as long as the job sends, to half of RUNS / APPLY_RATE (15 s). The window the
+    // lag feeds finds the server behind within a few seconds and then keeps the lag bounded
+    // whatever the job's size (4.5 s in a run on a 2-core machine; 9 s without it at 40,000).
+    assert!(
+        lag_max < 1_000 * RUNS / APPLY_RATE / 4,
+        "the server's backlog reached a lag of {lag_max} ms: {stats}"
+    );
+}
+
+#[test]
+fn probing_a_server_that_applies_cancels_at_once_costs_a_few_requests_per_1000_runs() {
+    let sim = Sim::start_with(&["--cancel-delay-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    const RUNS: u64 = 30_000;
+    seed_runs(&sim, RUNS, "QUEUED", "wf", 48, 1, json!({}));
+    // A second a chunk, so that the job sends for long enough to probe a few times.
+    sim.faults(json!({"latency_ms": 20}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "cancel", "--since", "3d", "--yes", "-o", "json"])
+        .args(["--rate", "10000", "--chunk-size", "100"]));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(sim.count("wf", "CANCELLED"), RUNS);
+    let stats = sim.stats();
+    let looks = stats["requests"][DETAILS_ROUTE].as_u64().unwrap_or(0);
+    assert!(looks > 0, "no probe looked: {stats}");
+    let per_1000 = looks as f64 * 1000.0 / RUNS as f64;
+    assert!(
+        per_1000 <= 3.0,
+        "{looks} looks for {RUNS} runs ({per_1000:.1} per 1,000), of {} requests",
+        all_requests(&stats)
+    );
+}

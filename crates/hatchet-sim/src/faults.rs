@@ -43,6 +43,11 @@ pub struct FaultConfig {
     /// replayed), as Hatchet v0.104.7 loses the batches that miss its advisory lock
     /// (docs/hatchet-behaviour.md D3). 0 = applied at once, no lock.
     pub replay_apply_ms: u64,
+    /// Runs a second the engine applies accepted cancels at, in the order accepted (each no
+    /// sooner than `--cancel-delay-ms` after its request): a backlog, so the apply lag rises
+    /// with the load sent while the answers stay as fast. 0 = each cancel applied after the
+    /// delay, however many.
+    pub cancel_apply_rate: u64,
     /// Requests in flight the server serves at its base latency; 0 = no knee.
     pub latency_knee: usize,
     /// Added to every request for each request in flight beyond `latency_knee`: a server that

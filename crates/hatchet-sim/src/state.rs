@@ -3,7 +3,7 @@
 //! Everything belongs to the sim's one tenant. Runs are never deleted, so indexes into
 //! `Store::runs` stay valid; `order` keeps them newest first (`inserted_at DESC, id DESC`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -28,6 +28,7 @@ pub struct AppState {
     store: Mutex<Store>,
     faults: Mutex<FaultConfig>,
     requests: Mutex<RequestCounters>,
+    cancels: Mutex<CancelQueue>,
     /// `/api` requests being served now.
     in_flight: AtomicUsize,
 }
@@ -54,6 +55,7 @@ impl AppState {
             store: Mutex::new(Store::default()),
             faults: Mutex::new(FaultConfig::default()),
             requests: Mutex::new(RequestCounters::default()),
+            cancels: Mutex::new(CancelQueue::default()),
             in_flight: AtomicUsize::new(0),
         }
     }
@@ -89,6 +91,10 @@ impl AppState {
         lock(&self.requests)
     }
 
+    pub fn cancels(&self) -> MutexGuard<'_, CancelQueue> {
+        lock(&self.cancels)
+    }
+
     /// Notes that one read response carried `runs` runs (see `RequestCounters::max_runs_per_read`).
     pub fn record_read(&self, runs: usize) {
         let mut counters = self.requests();
@@ -113,6 +119,20 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.gauge.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Accepted cancels waiting for the engine when `cancel_apply_rate` limits it (see
+/// `routes::tasks::cancel`), and what the backlog came to.
+#[derive(Default)]
+pub struct CancelQueue {
+    /// Runs in the order their cancels were accepted, with when.
+    pub waiting: VecDeque<(usize, tokio::time::Instant)>,
+    /// Whether a task applies them now.
+    pub draining: bool,
+    /// The most runs that waited at once.
+    pub backlog_max: usize,
+    /// The longest a run waited from its cancel's acceptance to its application.
+    pub lag_max: Duration,
 }
 
 /// Per-route request counts for `/_sim/stats`.

@@ -526,6 +526,47 @@ async fn replay_apply_ms_applies_late_and_loses_a_request_that_meets_the_busy_lo
 }
 
 #[tokio::test]
+async fn cancel_apply_rate_applies_cancels_in_order_at_that_rate_and_the_lag_rises_with_the_load() {
+    let sim = spawn().await;
+    sim.seed(json!({"runs": 1_000, "status": "QUEUED", "workflow": "q"}))
+        .await;
+    let ids = sim.run_ids().await;
+    sim.control("/_sim/faults", Some(json!({"cancel_apply_rate": 1_000})))
+        .await;
+    let started = std::time::Instant::now();
+    // Two requests of 500: the server answers both at once and takes about a second to apply
+    // them, the first request's runs first.
+    let (first, second) = ids.split_at(500);
+    let (a, _) = sim.post(CANCEL, json!({"externalIds": first})).await;
+    let (b, _) = sim.post(CANCEL, json!({"externalIds": second})).await;
+    assert_eq!((a, b), (StatusCode::OK, StatusCode::OK));
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "answered at once"
+    );
+    let stats = sim.control("/_sim/stats", None).await;
+    assert!(stats["cancel_backlog"].as_u64().unwrap() > 500, "{stats}");
+    assert_eq!(sim.wait_status(&first[499], "CANCELLED").await, "CANCELLED");
+    assert_eq!(sim.status_of(&second[499]).await, "QUEUED", "in order");
+    assert_eq!(
+        sim.wait_status(&second[499], "CANCELLED").await,
+        "CANCELLED"
+    );
+    let took = started.elapsed();
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(2_500)).contains(&took),
+        "{took:?}"
+    );
+    let stats = sim.control("/_sim/stats", None).await;
+    assert_eq!(stats["cancel_backlog"], 0);
+    assert_eq!(stats["cancel_backlog_max"], 1_000);
+    let lag = stats["cancel_apply_lag_max_ms"].as_u64().unwrap();
+    // The last run waited for the 999 before it (the `--cancel-delay-ms` of 250 included).
+    assert!((900..2_500).contains(&lag), "{stats}");
+    assert_eq!(stats["runs_by_status"]["CANCELLED"], 1_000);
+}
+
+#[tokio::test]
 async fn latency_rises_with_the_requests_in_flight_beyond_the_knee() {
     let sim = spawn().await;
     sim.seed(json!({"runs": 1, "status": "FAILED", "workflow": "f"}))

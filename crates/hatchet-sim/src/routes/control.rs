@@ -130,7 +130,11 @@ pub async fn stats(State(state): State<Shared>) -> Json<Value> {
         wedged += u64::from(run.wedged);
     }
     let requests = state.requests();
+    let cancels = state.cancels();
     Json(json!({
+        "cancel_backlog": cancels.waiting.len(),
+        "cancel_backlog_max": cancels.backlog_max,
+        "cancel_apply_lag_max_ms": cancels.lag_max.as_millis() as u64,
         "runs_by_status": by_status,
         "runs_by_workflow": by_workflow,
         "mutating_requests": requests.mutating,

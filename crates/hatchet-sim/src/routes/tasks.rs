@@ -112,8 +112,9 @@ fn after(state: &Shared, delay: Duration, apply: impl FnOnce(&mut Store) + Send 
     });
 }
 
-/// Returns 200 at once; QUEUED/RUNNING runs flip to CANCELLED after `--cancel-delay-ms`.
-/// The response echoes the request's ids, unknown ones included.
+/// Returns 200 at once; QUEUED/RUNNING runs flip to CANCELLED after `--cancel-delay-ms`, or,
+/// with `cancel_apply_rate`, in the order accepted at that many runs a second. The response
+/// echoes the request's ids, unknown ones included.
 pub async fn cancel(State(state): State<Shared>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let (ids, flipping) = {
         let mut store = state.store();
@@ -122,12 +123,77 @@ pub async fn cancel(State(state): State<Shared>, body: Bytes) -> Result<Json<Val
         let ids: Vec<Uuid> = selection.named.iter().map(|&(id, _)| id).collect();
         (ids, flipping)
     };
-    if !flipping.is_empty() {
+    if state.faults().cancel_apply_rate > 0 {
+        queue_cancels(&state, flipping);
+    } else if !flipping.is_empty() {
         after(&state, state.cancel_delay, move |store| {
             store.finish_cancel(&flipping)
         });
     }
     Ok(Json(json!({ "ids": ids })))
+}
+
+/// How often the cancel backlog is worked off.
+const APPLY_TICK: Duration = Duration::from_millis(10);
+
+/// Puts accepted cancels in the backlog, and starts working it off if nothing does.
+fn queue_cancels(state: &Shared, runs: Vec<usize>) {
+    if runs.is_empty() {
+        return;
+    }
+    let now = tokio::time::Instant::now();
+    let start = {
+        let mut queue = state.cancels();
+        queue.waiting.extend(runs.into_iter().map(|run| (run, now)));
+        queue.backlog_max = queue.backlog_max.max(queue.waiting.len());
+        !std::mem::replace(&mut queue.draining, true)
+    };
+    if start {
+        tokio::spawn(apply_cancels(state.clone()));
+    }
+}
+
+/// Applies the backlog in order, `cancel_apply_rate` runs a second (all at once if it was set
+/// to 0 meanwhile), each no sooner than `--cancel-delay-ms` after its acceptance; ends once it
+/// is empty.
+async fn apply_cancels(state: Shared) {
+    let mut last = tokio::time::Instant::now();
+    let mut credit = 0.0;
+    loop {
+        tokio::time::sleep(APPLY_TICK).await;
+        let now = tokio::time::Instant::now();
+        let rate = state.faults().cancel_apply_rate;
+        credit += rate as f64 * (now - last).as_secs_f64();
+        last = now;
+        let (applying, empty) = {
+            let mut queue = state.cancels();
+            let due = queue
+                .waiting
+                .iter()
+                .take_while(|(_, accepted)| now >= *accepted + state.cancel_delay)
+                .count();
+            let n = if rate == 0 {
+                due
+            } else {
+                due.min(credit as usize)
+            };
+            credit -= n as f64;
+            // The oldest waited longest.
+            if let Some(&(_, oldest)) = queue.waiting.front().filter(|_| n > 0) {
+                queue.lag_max = queue.lag_max.max(now - oldest);
+            }
+            let applying: Vec<usize> = queue.waiting.drain(..n).map(|(run, _)| run).collect();
+            let empty = queue.waiting.is_empty();
+            if empty {
+                queue.draining = false;
+            }
+            (applying, empty)
+        };
+        state.store().finish_cancel(&applying);
+        if empty {
+            return;
+        }
+    }
 }
 
 /// Replays the selected runs (see `Store::accept_replay`: QUEUED ones are wedged, RUNNING ones
