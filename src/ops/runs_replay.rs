@@ -24,8 +24,8 @@ const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 /// The server replays a request in batches of about 100 tasks, and of concurrent batches all but
 /// one can lose its advisory lock and vanish (docs/hatchet-behaviour.md D16): a request carries
 /// at most this many tasks (a single bigger DAG run goes alone). Requests start at half of it and
-/// grow by a quarter while every one is seen applied; a loss halves them, down to 10 (the size
-/// that lost nothing even at a fixed second apart, D3).
+/// double while every one is seen applied; a loss halves them, down to 10 (the size that lost
+/// nothing even at a fixed second apart, D3), and they then grow back by a quarter.
 const REQUEST_TASKS: RequestSizes = RequestSizes {
     min: 10,
     start: 50,
@@ -33,14 +33,13 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
     max: 100,
 };
 
-/// The pause before each re-read that looks for the last request applied. Short: a re-read
-/// over runs created at one instant lists them all (up to 1,000 rows, over a second on a busy
-/// server), so the read itself sets the cadence, and the next request waits for nothing else.
-const APPLY_POLL: Duration = Duration::from_millis(100);
-/// How old the apply poll's read of the next request's runs may be for that request to go on it
-/// instead of reading them again: more than the default floor between requests, so that only a
-/// slower `--replay-interval` makes the request read afresh.
-const READ_AHEAD_MAX_AGE: Duration = Duration::from_millis(250);
+/// The pause before each look for the last request applied: one or two details calls (about
+/// 10 ms each on Hatchet v0.104.7), so the look can be frequent.
+const APPLY_POLL: Duration = Duration::from_millis(50);
+/// Once one run of a request shows replayed, how long its other probed run may take to show it
+/// too before the rest counts as lost: a request of at most 100 tasks is one batch, whose runs
+/// show at once, so a run still unchanged after this was in a batch the server dropped.
+const LOSS_GRACE: Duration = Duration::from_secs(1);
 
 /// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
 /// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
@@ -88,7 +87,8 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 /// and so is a run the server accepted but dropped before it is sent again, so nothing is
 /// replayed twice. Requests go one at a time through a closed-loop pacer, since the server loses
 /// replay batches that arrive while it still applies the previous one (D3): after each request
-/// its runs are re-read until a retry count has risen, and only then does the next go.
+/// the details of its first and last runs are read until their retry counts have risen, and only
+/// then does the next go.
 pub struct RunsReplay {
     selection: RunSelection,
     /// How long the server's lists may lag behind an accepted replay: an in-doubt chunk that
@@ -101,29 +101,21 @@ pub struct RunsReplay {
     watch: std::sync::Mutex<Watch>,
 }
 
-/// The accepted runs of the last replay request, and those of the one before not yet seen
-/// replayed when the last was let go.
+/// The accepted runs of the last replay request, and when it was answered.
 #[derive(Default)]
 struct Watch {
     last: Vec<Item>,
     sent_at: Option<tokio::time::Instant>,
-    before: Vec<Item>,
-    /// The last apply poll's read of the runs the next request may take, for its check.
-    ahead: Option<ReadAhead>,
 }
 
-/// The current state of some runs, read at one moment.
-struct ReadAhead {
-    at: tokio::time::Instant,
-    asked: HashSet<String>,
-    current: HashMap<String, RunSnapshot>,
-}
-
-impl ReadAhead {
-    /// The read, if it asked for every one of `items` and is at most `max_age` old.
-    fn covering(self, items: &[Item], max_age: Duration) -> Option<HashMap<String, RunSnapshot>> {
-        let fresh = self.at.elapsed() <= max_age;
-        (fresh && items.iter().all(|i| self.asked.contains(&i.id))).then_some(self.current)
+/// The runs whose details show whether a request was applied: its first and its last. The
+/// server takes a request's tasks in order in batches, so these two are in its first and its
+/// last batch.
+fn probes(accepted: &[Item]) -> Vec<Item> {
+    match accepted {
+        [] => Vec::new(),
+        [only] => vec![only.clone()],
+        [first, .., last] => vec![first.clone(), last.clone()],
     }
 }
 
@@ -181,6 +173,14 @@ fn baseline(item: &Item) -> Option<RunSnapshot> {
     item.payload
         .as_ref()
         .and_then(|p| serde_json::from_value(p.clone()).ok())
+}
+
+/// A run's id and creation time, as a re-read takes them.
+fn reread_keys(items: &[Item]) -> Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> {
+    items
+        .iter()
+        .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
+        .collect()
 }
 
 fn task_count(item: &Item) -> usize {
@@ -254,11 +254,30 @@ impl RunsReplay {
         caller: &Caller,
         items: &[Item],
     ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
-        let keys: Vec<_> = items
-            .iter()
-            .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
-            .collect();
-        self.selection.reread(caller, &keys).await
+        self.selection
+            .reread(caller, &reread_keys(items), &[])
+            .await
+    }
+
+    /// As `read_states`, for runs about to be sent, which are expected unchanged: the list takes
+    /// only their enumerated statuses (what left them is read by its details).
+    async fn read_before_send(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
+        let mut statuses: Vec<RunStatus> = Vec::new();
+        for item in items {
+            // A status this build cannot name is not filtered on: the list then takes them all.
+            match baseline(item).map(|b| b.status.parse::<RunStatus>()) {
+                Some(Ok(status)) if !statuses.contains(&status) => statuses.push(status),
+                Some(Ok(_)) => {}
+                _ => return self.read_states(caller, items).await,
+            }
+        }
+        self.selection
+            .reread(caller, &reread_keys(items), &statuses)
+            .await
     }
 
     /// Re-reads the items and decides each at `moment`: an outcome for each run whose fate is
@@ -330,71 +349,65 @@ impl RunsReplay {
 
     /// Waits until the last request shows applied, or `settle` has passed since it was sent:
     /// the closed loop's signal that the server is ready for the next request. A request of at
-    /// most 100 tasks is applied as one batch under the server's replay lock, so the first of its
-    /// runs seen replayed means the lock is free again; the rest show later (the lists lag), and
-    /// are looked at once more while the next request is awaited. Only the pace learns from it:
-    /// the runs' outcomes are verification's, their chunk being recorded already. Lost: none was
-    /// seen within `settle`, or runs of the request before were still unchanged once the last
-    /// showed applied; applied: all of the request before (if it was left open) or of the last
-    /// were seen. Each re-read also takes in `upcoming` (the runs the next request may take), and
-    /// the last one is kept for that request's check: one read per request, not two.
-    async fn last_request_applied(&self, caller: &Caller, upcoming: &[Item]) -> Delivery {
-        let Watch {
-            mut last,
-            sent_at,
-            mut before,
-            ahead: _,
-        } = std::mem::take(&mut *self.watch_lock());
-        let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
+    /// most 100 tasks is applied as one batch under the server's replay lock, so a run of it seen
+    /// replayed means the lock is free again: the look reads the details of its first and last
+    /// runs (two calls of about 10 ms, where a list over runs created at one instant reads up to
+    /// 1,000 rows in half a second to two). Only the pace learns from it: the runs' outcomes are
+    /// verification's, their chunk being recorded already, and verification's lists, the resend
+    /// rounds and the check before each request are the backstop whatever the look concludes.
+    /// Applied: both probes seen; lost: none seen within `settle`, or one still unchanged
+    /// `LOSS_GRACE` after the other showed (a dropped batch, D16).
+    async fn last_request_applied(&self, caller: &Caller) -> Delivery {
+        let Watch { last, sent_at } = std::mem::take(&mut *self.watch_lock());
+        let Some(sent_at) = sent_at else {
             return Delivery::Unknown;
         };
-        let (sent, before_left) = (last.len(), !before.is_empty());
+        let mut waiting = probes(&last);
+        if waiting.is_empty() {
+            return Delivery::Unknown;
+        }
         let deadline = sent_at + self.settle;
+        let mut first_seen: Option<tokio::time::Instant> = None;
         let mut polls = 0u32;
-        loop {
+        let delivery = loop {
             polls += 1;
             let now = tokio::time::Instant::now();
             tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
-            let looked_at: Vec<Item> = last.iter().chain(&before).cloned().collect();
-            let read: Vec<Item> = looked_at.iter().chain(upcoming).cloned().collect();
-            let Ok(current) = self.read_states(caller, &read).await else {
+            let ids: Vec<String> = waiting.iter().map(|i| i.id.clone()).collect();
+            let Ok(read) = self.selection.snapshots(caller, &ids).await else {
                 return Delivery::Unknown;
             };
-            let judged = Self::judge_read(&looked_at, &current, Moment::AfterSend);
-            self.watch_lock().ahead = Some(ReadAhead {
-                at: tokio::time::Instant::now(),
-                asked: read.into_iter().map(|i| i.id).collect(),
-                current,
-            });
-            let decided: HashSet<String> = judged
+            let current: HashMap<String, RunSnapshot> = read
                 .into_iter()
-                .filter(|(_, decided)| decided.is_some())
-                .map(|(item, _)| item.id)
+                .filter_map(|run| Some((run.id, run.snapshot?)))
                 .collect();
-            last.retain(|i| !decided.contains(&i.id));
-            before.retain(|i| !decided.contains(&i.id));
-            if last.len() < sent {
-                // One verdict per request: the one before's, if it was left open, else the last's.
-                let delivery = if !before.is_empty() {
-                    Delivery::Lost
-                } else if before_left || last.is_empty() {
-                    Delivery::Applied
-                } else {
-                    Delivery::Unknown
-                };
-                self.watch_lock().before = last;
-                tracing::debug!(
-                    waited_ms = sent_at.elapsed().as_millis() as u64,
-                    polls,
-                    ?delivery,
-                    "replay request seen applied"
-                );
-                return delivery;
+            let undecided: HashSet<String> =
+                Self::judge_read(&waiting, &current, Moment::AfterSend)
+                    .into_iter()
+                    .filter(|(_, decided)| decided.is_none())
+                    .map(|(item, _)| item.id)
+                    .collect();
+            let probed = waiting.len();
+            waiting.retain(|i| undecided.contains(&i.id));
+            if waiting.is_empty() {
+                break Delivery::Applied;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Delivery::Lost;
+            let now = tokio::time::Instant::now();
+            if waiting.len() < probed && first_seen.is_none() {
+                first_seen = Some(now);
             }
-        }
+            let dropped = first_seen.is_some_and(|seen| now >= seen + LOSS_GRACE);
+            if dropped || now >= deadline {
+                break Delivery::Lost;
+            }
+        };
+        tracing::debug!(
+            waited_ms = sent_at.elapsed().as_millis() as u64,
+            polls,
+            ?delivery,
+            "replay request seen applied"
+        );
+        delivery
     }
 
     fn watch_lock(&self) -> std::sync::MutexGuard<'_, Watch> {
@@ -441,14 +454,10 @@ impl RunsReplay {
         // Runs that changed since enumeration were replayed already (by someone else, or by a
         // request of this job the server ran late) or are active now: sending them would replay
         // twice, wedge them, or be ignored.
-        let ahead = self.watch_lock().ahead.take();
-        let current = match ahead.and_then(|read| read.covering(items, READ_AHEAD_MAX_AGE)) {
-            Some(current) => current,
-            None => match self.read_states(caller, items).await {
-                Ok(current) => current,
-                // Nothing was sent: a read that failed for transient reasons keeps them pending.
-                Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
-            },
+        let current = match self.read_before_send(caller, items).await {
+            Ok(current) => current,
+            // Nothing was sent: a read that failed for transient reasons keeps them pending.
+            Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
         };
         let judged = Self::judge_read(items, &current, Moment::BeforeSend);
         let (decided, to_send): (Vec<_>, Vec<_>) =
@@ -532,10 +541,9 @@ impl Operation for RunsReplay {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rest = items;
         while !rest.is_empty() {
-            let upcoming = first_request(rest, REQUEST_TASKS.max);
             let (sent, taken) = self
                 .pacer
-                .run(self.last_request_applied(caller, upcoming), |max_tasks| {
+                .run(self.last_request_applied(caller), |max_tasks| {
                     self.send_next(caller, rest, max_tasks)
                 })
                 .await;

@@ -83,7 +83,8 @@ fn replay_against_a_server_that_applies_late_sends_each_request_once_the_last_is
 }
 
 #[test]
-fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_replayed_once() {
+fn replay_requests_double_until_a_batch_is_lost_then_grow_by_steps_and_every_run_is_replayed_once()
+{
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -103,12 +104,14 @@ fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_repla
     assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
     assert_eq!(stats["replayed_runs"], 300);
     let sizes = replay_sizes(&stats);
-    // A loss shows once the next request is seen applied while runs of the lost one still are
-    // not: 50 and 75 go, 75 again (the first 75's loss shows), then each loss halves the next.
+    // The look reads the first and last run of a request: 50 goes and shows applied, so the
+    // size doubles; of 100 the last 40 are lost (its last run still unchanged a second after its
+    // first showed), which halves it and from then on it grows by 25: 50, 75 (15 lost); then the
+    // 25 left of the chunk, and the 55 lost ones resent in one request.
     assert_eq!(
-        sizes[..6],
-        [50, 75, 75, 37, 18, 43],
-        "grows by 25 while nothing is lost, halves at a loss: {sizes:?}"
+        sizes,
+        [50, 100, 50, 75, 25, 55],
+        "doubles while nothing is lost, halves at a loss, then grows by 25: {sizes:?}"
     );
     assert!(sizes.iter().all(|&n| n <= 100), "{sizes:?}");
     let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
@@ -142,6 +145,43 @@ fn replay_reads_the_runs_once_per_request_to_see_the_last_applied_and_check_the_
     // The look that sees a request applied also reads the runs the next one takes, which go on
     // that read: one re-read per request, besides enumeration's and verification's dozen or so
     // lists; a re-read before each request as well would make it two per request (75 here).
+    assert!(
+        lists <= replays + 16,
+        "{lists} lists for {replays} replays: {stats}"
+    );
+}
+
+const DETAILS_ROUTE: &str = "GET /api/v1/stable/workflow-runs/{v1-workflow-run}";
+
+#[test]
+fn replay_looks_for_the_last_request_applied_in_two_runs_details_not_in_a_list() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 1_000, "FAILED", "wf", 3, 1, json!({}));
+    // Each request takes the server 300 ms to apply, so the look polls several times a request;
+    // a request arriving meanwhile would be lost whole (D3).
+    sim.faults(json!({"replay_apply_ms": 300}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 1_000);
+    let stats = sim.stats();
+    assert_eq!(stats["dropped_replays"], 0, "a request met the busy lock");
+    assert_eq!(stats["max_replays_per_run"], 1);
+    assert_eq!(stats["replayed_runs"], 1_000);
+    let replays = stats["requests"][REPLAY_ROUTE].as_u64().unwrap();
+    let lists = stats["requests"][LIST_ROUTE].as_u64().unwrap();
+    let details = stats["requests"][DETAILS_ROUTE].as_u64().unwrap();
+    // The polls read details (two runs a request, at least 300 ms of 50 ms polls), and the only
+    // list a request costs is the check of its own runs before it goes, besides enumeration's
+    // and verification's dozen or so: a look that listed the runs would make several a request.
+    assert!(
+        details >= 2 * (replays - 1),
+        "{details} details calls for {replays} replays: {stats}"
+    );
     assert!(
         lists <= replays + 16,
         "{lists} lists for {replays} replays: {stats}"
