@@ -392,6 +392,41 @@ impl RunSelection {
         Ok(found)
     }
 
+    /// One list page over the creation span of these runs, of at most `limit` rows in
+    /// `statuses`, newest first, with the selection's workflows and metadata: the state of the
+    /// runs it shows, and whether it shows every run of the span in those statuses (a short
+    /// page), so that a run absent from it has left them.
+    pub async fn page_in_status(
+        &self,
+        caller: &Caller,
+        runs: &[(String, Option<DateTime<Utc>>)],
+        statuses: &[RunStatus],
+        limit: usize,
+    ) -> Result<(HashMap<String, RunSnapshot>, bool), HatchetError> {
+        let Some((since, until)) = creation_span(runs.iter().map(|(_, at)| at)) else {
+            return Ok((HashMap::new(), false));
+        };
+        let filter = RunFilter {
+            statuses: statuses.to_vec(),
+            ..self.filter.clone()
+        };
+        let limit = limit.clamp(REREAD_MIN_PAGE, LIST_PAGE);
+        let (result, _) = caller
+            .call("hatchet.runs.list", true, || {
+                self.client.list_runs(&filter, since, until, 0, limit)
+            })
+            .await;
+        let rows = result?.rows;
+        let complete = rows.len() < limit;
+        let asked: HashSet<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
+        let shown = rows
+            .iter()
+            .filter(|row| asked.contains(row.metadata.id.as_str()))
+            .map(|row| (row.metadata.id.clone(), RunSnapshot::of_summary(row)))
+            .collect();
+        Ok((shown, complete))
+    }
+
     /// The most runs one slice may hold.
     fn slice_cap(&self) -> usize {
         (self.target_per_slice * HARD_MAX_FACTOR).min(COUNTED_ROWS_MAX)

@@ -33,13 +33,14 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
     max: 100,
 };
 
-/// The pause before each look for the last request applied: one or two details calls (about
-/// 10 ms each on Hatchet v0.104.7), so the look can be frequent.
+/// The pause before each look for the last request applied. Short: the look is one list page of
+/// the runs still in their enumerated status (a few hundred rows, 70 to 300 ms on Hatchet
+/// v0.104.7), so the read itself sets the cadence.
 const APPLY_POLL: Duration = Duration::from_millis(50);
-/// Once one run of a request shows replayed, how long its other probed run may take to show it
-/// too before the rest counts as lost: a request of at most 100 tasks is one batch, whose runs
-/// show at once, so a run still unchanged after this was in a batch the server dropped.
-const LOSS_GRACE: Duration = Duration::from_secs(1);
+/// How old the look's read of the next request's runs may be for that request to go on it
+/// instead of reading them again: more than the default floor between requests, so that only a
+/// slower `--replay-interval` makes the request read afresh.
+const READ_AHEAD_MAX_AGE: Duration = Duration::from_millis(250);
 
 /// Hatchet v0.104.7 (Postgres message queue) answers 200 with every id even when it drops a
 /// replay batch (docs/hatchet-behaviour.md D3); runs still unchanged after `--verify-timeout`
@@ -87,8 +88,7 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
 /// and so is a run the server accepted but dropped before it is sent again, so nothing is
 /// replayed twice. Requests go one at a time through a closed-loop pacer, since the server loses
 /// replay batches that arrive while it still applies the previous one (D3): after each request
-/// the details of its first and last runs are read until their retry counts have risen, and only
-/// then does the next go.
+/// its runs are re-read until a retry count has risen, and only then does the next go.
 pub struct RunsReplay {
     selection: RunSelection,
     /// How long the server's lists may lag behind an accepted replay: an in-doubt chunk that
@@ -101,22 +101,42 @@ pub struct RunsReplay {
     watch: std::sync::Mutex<Watch>,
 }
 
-/// The accepted runs of the last replay request, and when it was answered.
+/// The accepted runs of the last replay request, and those of the one before not yet seen
+/// replayed when the last was let go.
 #[derive(Default)]
 struct Watch {
     last: Vec<Item>,
     sent_at: Option<tokio::time::Instant>,
+    before: Vec<Item>,
+    /// The last look's read of the runs the next request may take, for its check.
+    ahead: Option<ReadAhead>,
 }
 
-/// The runs whose details show whether a request was applied: its first and its last. The
-/// server takes a request's tasks in order in batches, so these two are in its first and its
-/// last batch.
-fn probes(accepted: &[Item]) -> Vec<Item> {
-    match accepted {
-        [] => Vec::new(),
-        [only] => vec![only.clone()],
-        [first, .., last] => vec![first.clone(), last.clone()],
+/// The current state of some runs, read at one moment.
+struct ReadAhead {
+    at: tokio::time::Instant,
+    current: HashMap<String, RunSnapshot>,
+}
+
+impl ReadAhead {
+    /// The read, if it shows every one of `items` and is at most `max_age` old.
+    fn covering(self, items: &[Item], max_age: Duration) -> Option<HashMap<String, RunSnapshot>> {
+        let fresh = self.at.elapsed() <= max_age;
+        (fresh && items.iter().all(|i| self.current.contains_key(&i.id))).then_some(self.current)
     }
+}
+
+/// The distinct enumerated statuses of `items`, or `None` if one has a status this build cannot
+/// name (then nothing may be filtered on it).
+fn enumerated_statuses(items: &[Item]) -> Option<Vec<RunStatus>> {
+    let mut statuses: Vec<RunStatus> = Vec::new();
+    for item in items {
+        let status = baseline(item)?.status.parse::<RunStatus>().ok()?;
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    Some(statuses)
 }
 
 /// What the current state of a run says about a replay.
@@ -266,15 +286,9 @@ impl RunsReplay {
         caller: &Caller,
         items: &[Item],
     ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
-        let mut statuses: Vec<RunStatus> = Vec::new();
-        for item in items {
-            // A status this build cannot name is not filtered on: the list then takes them all.
-            match baseline(item).map(|b| b.status.parse::<RunStatus>()) {
-                Some(Ok(status)) if !statuses.contains(&status) => statuses.push(status),
-                Some(Ok(_)) => {}
-                _ => return self.read_states(caller, items).await,
-            }
-        }
+        let Some(statuses) = enumerated_statuses(items) else {
+            return self.read_states(caller, items).await;
+        };
         self.selection
             .reread(caller, &reread_keys(items), &statuses)
             .await
@@ -349,65 +363,132 @@ impl RunsReplay {
 
     /// Waits until the last request shows applied, or `settle` has passed since it was sent:
     /// the closed loop's signal that the server is ready for the next request. A request of at
-    /// most 100 tasks is applied as one batch under the server's replay lock, so a run of it seen
-    /// replayed means the lock is free again: the look reads the details of its first and last
-    /// runs (two calls of about 10 ms, where a list over runs created at one instant reads up to
-    /// 1,000 rows in half a second to two). Only the pace learns from it: the runs' outcomes are
-    /// verification's, their chunk being recorded already, and verification's lists, the resend
-    /// rounds and the check before each request are the backstop whatever the look concludes.
-    /// Applied: both probes seen; lost: none seen within `settle`, or one still unchanged
-    /// `LOSS_GRACE` after the other showed (a dropped batch, D16).
-    async fn last_request_applied(&self, caller: &Caller) -> Delivery {
-        let Watch { last, sent_at } = std::mem::take(&mut *self.watch_lock());
-        let Some(sent_at) = sent_at else {
+    /// most 100 tasks is applied as one batch under the server's replay lock, so the first of its
+    /// runs seen replayed means the lock is free again; the rest show later (the lists lag, by
+    /// seconds under load), and are looked at once more while the next request is awaited. Only
+    /// the pace learns from it: the runs' outcomes are verification's, their chunk being recorded
+    /// already. Lost: none was seen within `settle`, or runs of the request before were still
+    /// unchanged once the last showed applied; applied: all of the request before (if it was left
+    /// open) or of the last were seen.
+    ///
+    /// Each look is one list page over the runs still in their enumerated statuses (runs created
+    /// at one instant share a span, and a list of all of them is 1,000 rows, half a second to
+    /// two): newest first, the request before's and the last's still unapplied runs come first,
+    /// then `upcoming` (the runs the next request may take), whose read is kept for that
+    /// request's check. A run absent from a page that holds every such run has left its status;
+    /// absent from a full page, its details tell (one call, for the first such run of the last
+    /// request).
+    async fn last_request_applied(&self, caller: &Caller, upcoming: &[Item]) -> Delivery {
+        let Watch {
+            mut last,
+            sent_at,
+            mut before,
+            ahead: _,
+        } = std::mem::take(&mut *self.watch_lock());
+        let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
             return Delivery::Unknown;
         };
-        let mut waiting = probes(&last);
-        if waiting.is_empty() {
-            return Delivery::Unknown;
-        }
+        let (sent, before_left) = (last.len(), !before.is_empty());
         let deadline = sent_at + self.settle;
-        let mut first_seen: Option<tokio::time::Instant> = None;
         let mut polls = 0u32;
-        let delivery = loop {
+        loop {
             polls += 1;
             let now = tokio::time::Instant::now();
             tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
-            let ids: Vec<String> = waiting.iter().map(|i| i.id.clone()).collect();
-            let Ok(read) = self.selection.snapshots(caller, &ids).await else {
+            let Ok((current, unseen)) = self.look(caller, &before, &last, upcoming).await else {
                 return Delivery::Unknown;
             };
-            let current: HashMap<String, RunSnapshot> = read
+            self.watch_lock().ahead = Some(ReadAhead {
+                at: tokio::time::Instant::now(),
+                current,
+            });
+            last.retain(|i| unseen.contains(&i.id));
+            before.retain(|i| unseen.contains(&i.id));
+            if last.len() < sent {
+                // One verdict per request: the one before's, if it was left open, else the last's.
+                let delivery = if !before.is_empty() {
+                    Delivery::Lost
+                } else if before_left || last.is_empty() {
+                    Delivery::Applied
+                } else {
+                    Delivery::Unknown
+                };
+                self.watch_lock().before = last;
+                tracing::debug!(
+                    waited_ms = sent_at.elapsed().as_millis() as u64,
+                    polls,
+                    ?delivery,
+                    "replay request seen applied"
+                );
+                return delivery;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Delivery::Lost;
+            }
+        }
+    }
+
+    /// One look for the last request applied, which also reads the runs of the one before not
+    /// seen yet and `upcoming`: the state of the upcoming runs it shows, and which of `before` and
+    /// `last` are not seen replayed (or otherwise decided) yet. A run counts as unseen only when
+    /// the page shows it unchanged (or, for the last request, its details do): a loss is told
+    /// from what is seen, and a run the page did not reach once the request showed applied
+    /// says nothing.
+    async fn look(
+        &self,
+        caller: &Caller,
+        before: &[Item],
+        last: &[Item],
+        upcoming: &[Item],
+    ) -> Result<(HashMap<String, RunSnapshot>, HashSet<String>), HatchetError> {
+        let sent: Vec<Item> = before.iter().chain(last).cloned().collect();
+        let asked: Vec<Item> = sent.iter().chain(upcoming).cloned().collect();
+        let Some(statuses) = enumerated_statuses(&asked) else {
+            // No status to list by: the runs' whole span, as verification reads it.
+            let current = self.read_states(caller, &asked).await?;
+            return Ok((current.clone(), Self::undecided(&sent, &current)));
+        };
+        // Room for as many rows again: runs of the span not asked for (of slices not reached
+        // yet, in a request that spans several) come first when they are newer.
+        let (mut current, complete) = self
+            .selection
+            .page_in_status(caller, &reread_keys(&asked), &statuses, asked.len() * 2)
+            .await?;
+        // Shown on the page, a run may still have been replayed (its status the same).
+        let mut unseen = Self::undecided(&sent, &current);
+        unseen.retain(|id| current.contains_key(id));
+        // Absent from a full page: gone past it, or out of its statuses. If nothing of the last
+        // request is seen otherwise, the first such run's details tell whether it was applied.
+        let (absent, shown): (Vec<&Item>, Vec<&Item>) = last
+            .iter()
+            .partition(|i| !complete && !current.contains_key(&i.id));
+        let seen_on_page = shown.iter().any(|i| !unseen.contains(&i.id));
+        if let (false, Some(first)) = (seen_on_page, absent.first()) {
+            let read: HashMap<String, RunSnapshot> = self
+                .selection
+                .snapshots(caller, std::slice::from_ref(&first.id))
+                .await?
                 .into_iter()
                 .filter_map(|run| Some((run.id, run.snapshot?)))
                 .collect();
-            let undecided: HashSet<String> =
-                Self::judge_read(&waiting, &current, Moment::AfterSend)
-                    .into_iter()
-                    .filter(|(_, decided)| decided.is_none())
-                    .map(|(item, _)| item.id)
-                    .collect();
-            let probed = waiting.len();
-            waiting.retain(|i| undecided.contains(&i.id));
-            if waiting.is_empty() {
-                break Delivery::Applied;
+            if !Self::undecided(std::slice::from_ref(*first), &read).is_empty() {
+                // Not applied yet: neither is the rest of its batch.
+                unseen.extend(absent.iter().map(|i| i.id.clone()));
             }
-            let now = tokio::time::Instant::now();
-            if waiting.len() < probed && first_seen.is_none() {
-                first_seen = Some(now);
-            }
-            let dropped = first_seen.is_some_and(|seen| now >= seen + LOSS_GRACE);
-            if dropped || now >= deadline {
-                break Delivery::Lost;
-            }
-        };
-        tracing::debug!(
-            waited_ms = sent_at.elapsed().as_millis() as u64,
-            polls,
-            ?delivery,
-            "replay request seen applied"
-        );
-        delivery
+        }
+        let upcoming_ids: HashSet<&str> = upcoming.iter().map(|i| i.id.as_str()).collect();
+        current.retain(|id, _| upcoming_ids.contains(id.as_str()));
+        Ok((current, unseen))
+    }
+
+    /// The ids of `items` whose state in `current` decides nothing after their request (unchanged,
+    /// or active with their replay under way).
+    fn undecided(items: &[Item], current: &HashMap<String, RunSnapshot>) -> HashSet<String> {
+        Self::judge_read(items, current, Moment::AfterSend)
+            .into_iter()
+            .filter(|(_, decided)| decided.is_none())
+            .map(|(item, _)| item.id)
+            .collect()
     }
 
     fn watch_lock(&self) -> std::sync::MutexGuard<'_, Watch> {
@@ -454,10 +535,14 @@ impl RunsReplay {
         // Runs that changed since enumeration were replayed already (by someone else, or by a
         // request of this job the server ran late) or are active now: sending them would replay
         // twice, wedge them, or be ignored.
-        let current = match self.read_before_send(caller, items).await {
-            Ok(current) => current,
-            // Nothing was sent: a read that failed for transient reasons keeps them pending.
-            Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
+        let ahead = self.watch_lock().ahead.take();
+        let current = match ahead.and_then(|read| read.covering(items, READ_AHEAD_MAX_AGE)) {
+            Some(current) => current,
+            None => match self.read_before_send(caller, items).await {
+                Ok(current) => current,
+                // Nothing was sent: a read that failed for transient reasons keeps them pending.
+                Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),
+            },
         };
         let judged = Self::judge_read(items, &current, Moment::BeforeSend);
         let (decided, to_send): (Vec<_>, Vec<_>) =
@@ -541,9 +626,10 @@ impl Operation for RunsReplay {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rest = items;
         while !rest.is_empty() {
+            let upcoming = first_request(rest, REQUEST_TASKS.max);
             let (sent, taken) = self
                 .pacer
-                .run(self.last_request_applied(caller), |max_tasks| {
+                .run(self.last_request_applied(caller, upcoming), |max_tasks| {
                     self.send_next(caller, rest, max_tasks)
                 })
                 .await;
