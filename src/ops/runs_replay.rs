@@ -37,6 +37,9 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
 /// the runs still in their enumerated status (a few hundred rows, 70 to 300 ms on Hatchet
 /// v0.104.7), so the read itself sets the cadence.
 const APPLY_POLL: Duration = Duration::from_millis(50);
+/// How many runs' details a look reads when its page does not tell whether the last request was
+/// applied: one round of parallel details calls.
+const DETAILS_SAMPLE: usize = 8;
 /// How old the look's read of the next request's runs may be for that request to go on it
 /// instead of reading them again: more than the default floor between requests, so that only a
 /// slower `--replay-interval` makes the request read afresh.
@@ -395,7 +398,8 @@ impl RunsReplay {
             polls += 1;
             let now = tokio::time::Instant::now();
             tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
-            let Ok((current, unseen)) = self.look(caller, &before, &last, upcoming).await else {
+            let looked = self.look(caller, &before, &last, upcoming, polls as usize - 1);
+            let Ok((current, unseen)) = looked.await else {
                 return Delivery::Unknown;
             };
             self.watch_lock().ahead = Some(ReadAhead {
@@ -428,7 +432,7 @@ impl RunsReplay {
         }
     }
 
-    /// One look for the last request applied, which also reads the runs of the one before not
+    /// One look (the `look`-th for this request) for the last request applied, which also reads the runs of the one before not
     /// seen yet and `upcoming`: the state of the upcoming runs it shows, and which of `before` and
     /// `last` are not seen replayed (or otherwise decided) yet. A run counts as unseen only when
     /// the page shows it unchanged (or, for the last request, its details do): a loss is told
@@ -440,6 +444,7 @@ impl RunsReplay {
         before: &[Item],
         last: &[Item],
         upcoming: &[Item],
+        look: usize,
     ) -> Result<(HashMap<String, RunSnapshot>, HashSet<String>), HatchetError> {
         let sent: Vec<Item> = before.iter().chain(last).cloned().collect();
         let asked: Vec<Item> = sent.iter().chain(upcoming).cloned().collect();
@@ -458,21 +463,31 @@ impl RunsReplay {
         let mut unseen = Self::undecided(&sent, &current);
         unseen.retain(|id| current.contains_key(id));
         // Absent from a full page: gone past it, or out of its statuses. If nothing of the last
-        // request is seen otherwise, the first such run's details tell whether it was applied.
+        // request is seen otherwise, the details of a few such runs tell whether it was applied
+        // (a few others each look: its runs show at different times, seconds apart).
         let (absent, shown): (Vec<&Item>, Vec<&Item>) = last
             .iter()
             .partition(|i| !complete && !current.contains_key(&i.id));
         let seen_on_page = shown.iter().any(|i| !unseen.contains(&i.id));
-        if let (false, Some(first)) = (seen_on_page, absent.first()) {
+        if !seen_on_page && !absent.is_empty() {
+            let start = look * DETAILS_SAMPLE % absent.len();
+            let sample: Vec<Item> = absent
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(DETAILS_SAMPLE.min(absent.len()))
+                .map(|i| (*i).clone())
+                .collect();
+            let ids: Vec<String> = sample.iter().map(|i| i.id.clone()).collect();
             let read: HashMap<String, RunSnapshot> = self
                 .selection
-                .snapshots(caller, std::slice::from_ref(&first.id))
+                .snapshots(caller, &ids)
                 .await?
                 .into_iter()
                 .filter_map(|run| Some((run.id, run.snapshot?)))
                 .collect();
-            if !Self::undecided(std::slice::from_ref(*first), &read).is_empty() {
-                // Not applied yet: neither is the rest of its batch.
+            if Self::undecided(&sample, &read).len() == sample.len() {
+                // None applied yet: neither is the rest of its batch.
                 unseen.extend(absent.iter().map(|i| i.id.clone()));
             }
         }
