@@ -478,15 +478,7 @@ impl RunsReplay {
                 .take(DETAILS_SAMPLE.min(absent.len()))
                 .map(|i| (*i).clone())
                 .collect();
-            let ids: Vec<String> = sample.iter().map(|i| i.id.clone()).collect();
-            let read: HashMap<String, RunSnapshot> = self
-                .selection
-                .snapshots(caller, &ids)
-                .await?
-                .into_iter()
-                .filter_map(|run| Some((run.id, run.snapshot?)))
-                .collect();
-            if Self::undecided(&sample, &read).len() == sample.len() {
+            if !self.any_seen(caller, &sample).await? {
                 // None applied yet: neither is the rest of its batch.
                 unseen.extend(absent.iter().map(|i| i.id.clone()));
             }
@@ -494,6 +486,33 @@ impl RunsReplay {
         let upcoming_ids: HashSet<&str> = upcoming.iter().map(|i| i.id.as_str()).collect();
         current.retain(|id, _| upcoming_ids.contains(id.as_str()));
         Ok((current, unseen))
+    }
+
+    /// Whether any of `sample` shows replayed (or otherwise decided), from their details: the
+    /// first alone, then the rest at once if that one came back within a poll's pause (a low
+    /// `--rate` is not spent on them).
+    async fn any_seen(&self, caller: &Caller, sample: &[Item]) -> Result<bool, HatchetError> {
+        let Some((first, rest)) = sample.split_first() else {
+            return Ok(false);
+        };
+        let started = tokio::time::Instant::now();
+        for part in [std::slice::from_ref(first), rest] {
+            let ids: Vec<String> = part.iter().map(|i| i.id.clone()).collect();
+            let read: HashMap<String, RunSnapshot> = self
+                .selection
+                .snapshots(caller, &ids)
+                .await?
+                .into_iter()
+                .filter_map(|run| Some((run.id, run.snapshot?)))
+                .collect();
+            if Self::undecided(part, &read).len() < part.len() {
+                return Ok(true);
+            }
+            if started.elapsed() > APPLY_POLL {
+                break;
+            }
+        }
+        Ok(false)
     }
 
     /// The ids of `items` whose state in `current` decides nothing after their request (unchanged,
