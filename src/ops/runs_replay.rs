@@ -33,10 +33,11 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
     max: 100,
 };
 
-/// The pause before each look for the last request applied. Short: the look is one list page of
-/// the runs still in their enumerated status (a few hundred rows, 70 to 300 ms on Hatchet
-/// v0.104.7), so the read itself sets the cadence.
-const APPLY_POLL: Duration = Duration::from_millis(50);
+/// The pause before each look for the last request applied (one list page of the runs still in
+/// their enumerated status, a few hundred rows, 70 to 300 ms on Hatchet v0.104.7). Not shorter:
+/// the looks load the same server that applies the replays, and at 50 ms, 15 to 31 looks a
+/// request, 1,200 runs took 51 s where at 250 ms they took 41 s (docs/benchmarks.md).
+const APPLY_POLL: Duration = Duration::from_millis(250);
 /// How many runs' details a look reads when its page does not tell whether the last request was
 /// applied: one round of parallel details calls.
 const DETAILS_SAMPLE: usize = 8;
