@@ -428,6 +428,11 @@ impl RunsReplay {
                 return delivery;
             }
             if tokio::time::Instant::now() >= deadline {
+                tracing::debug!(
+                    waited_ms = sent_at.elapsed().as_millis() as u64,
+                    polls,
+                    "replay request not seen applied within the settle time: counted as lost"
+                );
                 return Delivery::Lost;
             }
         }
