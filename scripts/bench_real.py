@@ -161,6 +161,25 @@ def replay_scenario(a: argparse.Namespace, contender: str, run) -> dict:
             **counts, "detail": detail}
 
 
+def earlier_cancel_table(text: str) -> list[str]:
+    """The cancel table of the section being replaced, when this run measured no cancel: kept, with
+    the date of the run that measured it."""
+    if BEGIN not in text or END not in text:
+        return []
+    old = text[text.index(BEGIN):text.index(END)].splitlines()
+    starts = [i for i, line in enumerate(old) if line.startswith("Cancel ")]
+    if not starts:
+        return []
+    table = []
+    for line in old[starts[0]:]:
+        if table and not line.strip() and table[-1].startswith("|"):
+            break
+        table.append(line)
+    when = next((line.split(" on ")[0] for line in old if line.startswith("Run ")), "an earlier run")
+    head = table[0].removesuffix(":")
+    return [f"{head} (from the run of {when.removeprefix('Run ')}, not run again):", *table[1:], ""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="the bulkops binary (release build)")
@@ -241,6 +260,8 @@ def main() -> None:
         if a.sdk:
             replays.append(replay_scenario(a, "SDK bulk_replay_by_filters_with_pagination", sdk_replay))
 
+    out = Path(a.out)
+    text = out.read_text() if out.exists() else "# Benchmarks\n"
     version = subprocess.run([a.bin, "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
@@ -259,6 +280,8 @@ def main() -> None:
             lines.append(f"| {c['contender']} | {c['cancelled']:,} | {c['secs']:.1f} | {c['cancelled'] / c['secs']:,.0f} "
                          f"| {c['idle_p50']:.1f} → {c['during_p50']:.1f} | {c['idle_p99']:.1f} → {c['during_p99']:.1f} | {c['detail']} |")
         lines.append("")
+    else:
+        lines += earlier_cancel_table(text)
     if replays:
         lines += [f"Replay {a.replay_runs:,} FAILED + {a.replay_dags} FAILED three-task DAG runs (runs/s over the "
                   "contender's own wall time; exactness read back from the server once the replays settled):", "",
@@ -270,8 +293,6 @@ def main() -> None:
         lines.append("")
     lines.append(END)
     section = "\n".join(lines) + "\n"
-    out = Path(a.out)
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
     if BEGIN in text and END in text:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
     else:

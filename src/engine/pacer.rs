@@ -7,8 +7,9 @@ use tokio::time::Instant;
 /// Paces one operation's mutating requests in a closed loop: one section at a time across the
 /// process, each starting once the server shows the previous one's request applied and at least
 /// `floor` after the previous one ended, so the next request goes as soon as the server is done
-/// with the last, not after a guessed interval. The size a request may have grows by a step
-/// while everything is seen applied and halves at the first loss. Unlike the
+/// with the last, not after a guessed interval. The size a request may have doubles while
+/// nothing has been lost (a slow start, as TCP's), halves at a loss, and from then on grows by a
+/// step up to the most: a server that lost a size once is approached again gently. Unlike the
 /// process-wide rate limiter it slows only what runs inside it, so enumeration and
 /// verification reads keep their own pace.
 pub struct Pacer {
@@ -42,6 +43,9 @@ pub enum Delivery {
 struct PacerState {
     ended: Option<Instant>,
     size: usize,
+    /// Below it the size doubles, from it on it grows by the step: the most at first, the size
+    /// a loss halved to after one.
+    threshold: usize,
 }
 
 impl Pacer {
@@ -54,6 +58,7 @@ impl Pacer {
             state: Mutex::new(PacerState {
                 ended: None,
                 size: sizes.start.clamp(min, max),
+                threshold: max,
             }),
         }
     }
@@ -71,11 +76,17 @@ impl Pacer {
     {
         let mut state = self.state.lock().await;
         let delivery = previous_applied.await;
-        state.size = match delivery {
-            Delivery::Applied => (state.size + self.sizes.step).min(self.sizes.max),
-            Delivery::Lost => (state.size / 2).max(self.sizes.min),
-            Delivery::Unknown => state.size,
-        };
+        match delivery {
+            Delivery::Applied if state.size < state.threshold => {
+                state.size = (state.size * 2).min(state.threshold);
+            }
+            Delivery::Applied => state.size = (state.size + self.sizes.step).min(self.sizes.max),
+            Delivery::Lost => {
+                state.size = (state.size / 2).max(self.sizes.min);
+                state.threshold = state.size;
+            }
+            Delivery::Unknown => {}
+        }
         if let Some(ended) = state.ended {
             tokio::time::sleep_until(ended + self.floor).await;
         }
@@ -155,38 +166,46 @@ mod tests {
         assert_eq!(third.await, Duration::from_millis(300 + 50));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_size_grows_while_everything_is_applied_and_halves_at_a_loss() {
-        let pacer = Pacer::new(Duration::ZERO, SIZES);
+    /// The sizes `pacer` gives sections that follow `deliveries` (each one the verdict on the
+    /// section before it).
+    async fn sizes_after(pacer: &Pacer, deliveries: &[Delivery]) -> Vec<usize> {
         let mut sizes = Vec::new();
-        let deliveries = [
-            Delivery::Applied,
-            Delivery::Applied,
-            Delivery::Applied,
-            Delivery::Unknown,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Applied,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Lost,
-            Delivery::Applied,
-        ];
-        for delivery in deliveries {
+        for &delivery in deliveries {
             sizes.push(
                 pacer
                     .run(async { delivery }, |size| async move { size })
                     .await,
             );
         }
+        sizes
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_size_doubles_until_a_loss_halves_it_then_grows_by_the_step() {
+        use Delivery::{Applied, Lost, Unknown};
+        let small_start = RequestSizes { start: 10, ..SIZES };
+        let pacer = Pacer::new(Duration::ZERO, small_start);
+        let deliveries = [
+            Applied, Applied, Unknown, Applied, Applied, Lost, Applied, Applied,
+        ];
         assert_eq!(
-            sizes,
-            vec![75, 100, 100, 100, 50, 25, 50, 25, 12, 6, 5, 5, 5, 5, 30],
-            "grows by the step up to the most, halves down to the least"
+            sizes_after(&pacer, &deliveries).await,
+            vec![20, 40, 40, 80, 100, 50, 75, 100],
+            "doubles up to the most while nothing is lost; after a loss, a step at a time"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_losses_the_size_grows_back_by_the_step_from_where_they_left_it() {
+        use Delivery::{Applied, Lost};
+        let pacer = Pacer::new(Duration::ZERO, SIZES);
+        let mut deliveries = vec![Applied, Lost, Lost, Applied, Lost];
+        deliveries.extend([Lost; 7]);
+        deliveries.push(Applied);
+        assert_eq!(
+            sizes_after(&pacer, &deliveries).await,
+            vec![100, 50, 25, 50, 25, 12, 6, 5, 5, 5, 5, 5, 30],
+            "halves down to the least, then steps up"
         );
     }
 }

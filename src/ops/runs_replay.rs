@@ -24,8 +24,8 @@ const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 /// The server replays a request in batches of about 100 tasks, and of concurrent batches all but
 /// one can lose its advisory lock and vanish (docs/hatchet-behaviour.md D16): a request carries
 /// at most this many tasks (a single bigger DAG run goes alone). Requests start at half of it and
-/// grow by a quarter while every one is seen applied; a loss halves them, down to 10 (the size
-/// that lost nothing even at a fixed second apart, D3).
+/// double while every one is seen applied; a loss halves them, down to 10 (the size that lost
+/// nothing even at a fixed second apart, D3), and they then grow back by a quarter.
 const REQUEST_TASKS: RequestSizes = RequestSizes {
     min: 10,
     start: 50,
@@ -33,11 +33,15 @@ const REQUEST_TASKS: RequestSizes = RequestSizes {
     max: 100,
 };
 
-/// The pause before each re-read that looks for the last request applied. Short: a re-read
-/// over runs created at one instant lists them all (up to 1,000 rows, over a second on a busy
-/// server), so the read itself sets the cadence, and the next request waits for nothing else.
-const APPLY_POLL: Duration = Duration::from_millis(100);
-/// How old the apply poll's read of the next request's runs may be for that request to go on it
+/// The pause before each look for the last request applied (one list page of the runs still in
+/// their enumerated status, a few hundred rows, 70 to 300 ms on Hatchet v0.104.7). Not shorter:
+/// the looks load the same server that applies the replays, and at 50 ms, 15 to 31 looks a
+/// request, 1,200 runs took 51 s where at 250 ms they took 41 s (docs/benchmarks.md).
+const APPLY_POLL: Duration = Duration::from_millis(250);
+/// How many runs' details a look reads when its page does not tell whether the last request was
+/// applied: one round of parallel details calls.
+const DETAILS_SAMPLE: usize = 8;
+/// How old the look's read of the next request's runs may be for that request to go on it
 /// instead of reading them again: more than the default floor between requests, so that only a
 /// slower `--replay-interval` makes the request read afresh.
 const READ_AHEAD_MAX_AGE: Duration = Duration::from_millis(250);
@@ -108,23 +112,35 @@ struct Watch {
     last: Vec<Item>,
     sent_at: Option<tokio::time::Instant>,
     before: Vec<Item>,
-    /// The last apply poll's read of the runs the next request may take, for its check.
+    /// The last look's read of the runs the next request may take, for its check.
     ahead: Option<ReadAhead>,
 }
 
 /// The current state of some runs, read at one moment.
 struct ReadAhead {
     at: tokio::time::Instant,
-    asked: HashSet<String>,
     current: HashMap<String, RunSnapshot>,
 }
 
 impl ReadAhead {
-    /// The read, if it asked for every one of `items` and is at most `max_age` old.
+    /// The read, if it shows every one of `items` and is at most `max_age` old.
     fn covering(self, items: &[Item], max_age: Duration) -> Option<HashMap<String, RunSnapshot>> {
         let fresh = self.at.elapsed() <= max_age;
-        (fresh && items.iter().all(|i| self.asked.contains(&i.id))).then_some(self.current)
+        (fresh && items.iter().all(|i| self.current.contains_key(&i.id))).then_some(self.current)
     }
+}
+
+/// The distinct enumerated statuses of `items`, or `None` if one has a status this build cannot
+/// name (then nothing may be filtered on it).
+fn enumerated_statuses(items: &[Item]) -> Option<Vec<RunStatus>> {
+    let mut statuses: Vec<RunStatus> = Vec::new();
+    for item in items {
+        let status = baseline(item)?.status.parse::<RunStatus>().ok()?;
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    Some(statuses)
 }
 
 /// What the current state of a run says about a replay.
@@ -181,6 +197,14 @@ fn baseline(item: &Item) -> Option<RunSnapshot> {
     item.payload
         .as_ref()
         .and_then(|p| serde_json::from_value(p.clone()).ok())
+}
+
+/// A run's id and creation time, as a re-read takes them.
+fn reread_keys(items: &[Item]) -> Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> {
+    items
+        .iter()
+        .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
+        .collect()
 }
 
 fn task_count(item: &Item) -> usize {
@@ -254,11 +278,24 @@ impl RunsReplay {
         caller: &Caller,
         items: &[Item],
     ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
-        let keys: Vec<_> = items
-            .iter()
-            .map(|i| (i.id.clone(), baseline(i).and_then(|b| b.created_at)))
-            .collect();
-        self.selection.reread(caller, &keys).await
+        self.selection
+            .reread(caller, &reread_keys(items), &[])
+            .await
+    }
+
+    /// As `read_states`, for runs about to be sent, which are expected unchanged: the list takes
+    /// only their enumerated statuses (what left them is read by its details).
+    async fn read_before_send(
+        &self,
+        caller: &Caller,
+        items: &[Item],
+    ) -> Result<HashMap<String, RunSnapshot>, HatchetError> {
+        let Some(statuses) = enumerated_statuses(items) else {
+            return self.read_states(caller, items).await;
+        };
+        self.selection
+            .reread(caller, &reread_keys(items), &statuses)
+            .await
     }
 
     /// Re-reads the items and decides each at `moment`: an outcome for each run whose fate is
@@ -331,13 +368,20 @@ impl RunsReplay {
     /// Waits until the last request shows applied, or `settle` has passed since it was sent:
     /// the closed loop's signal that the server is ready for the next request. A request of at
     /// most 100 tasks is applied as one batch under the server's replay lock, so the first of its
-    /// runs seen replayed means the lock is free again; the rest show later (the lists lag), and
-    /// are looked at once more while the next request is awaited. Only the pace learns from it:
-    /// the runs' outcomes are verification's, their chunk being recorded already. Lost: none was
-    /// seen within `settle`, or runs of the request before were still unchanged once the last
-    /// showed applied; applied: all of the request before (if it was left open) or of the last
-    /// were seen. Each re-read also takes in `upcoming` (the runs the next request may take), and
-    /// the last one is kept for that request's check: one read per request, not two.
+    /// runs seen replayed means the lock is free again; the rest show later (the lists lag, by
+    /// seconds under load), and are looked at once more while the next request is awaited. Only
+    /// the pace learns from it: the runs' outcomes are verification's, their chunk being recorded
+    /// already. Lost: none was seen within `settle`, or runs of the request before were still
+    /// unchanged once the last showed applied; applied: all of the request before (if it was left
+    /// open) or of the last were seen.
+    ///
+    /// Each look is one list page over the runs still in their enumerated statuses (runs created
+    /// at one instant share a span, and a list of all of them is 1,000 rows, half a second to
+    /// two): newest first, the request before's and the last's still unapplied runs come first,
+    /// then `upcoming` (the runs the next request may take), whose read is kept for that
+    /// request's check. A run absent from a page that holds every such run has left its status;
+    /// absent from a full page, its details tell (one call, for the first such run of the last
+    /// request).
     async fn last_request_applied(&self, caller: &Caller, upcoming: &[Item]) -> Delivery {
         let Watch {
             mut last,
@@ -355,24 +399,16 @@ impl RunsReplay {
             polls += 1;
             let now = tokio::time::Instant::now();
             tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
-            let looked_at: Vec<Item> = last.iter().chain(&before).cloned().collect();
-            let read: Vec<Item> = looked_at.iter().chain(upcoming).cloned().collect();
-            let Ok(current) = self.read_states(caller, &read).await else {
+            let looked = self.look(caller, &before, &last, upcoming, polls as usize - 1);
+            let Ok((current, unseen)) = looked.await else {
                 return Delivery::Unknown;
             };
-            let judged = Self::judge_read(&looked_at, &current, Moment::AfterSend);
             self.watch_lock().ahead = Some(ReadAhead {
                 at: tokio::time::Instant::now(),
-                asked: read.into_iter().map(|i| i.id).collect(),
                 current,
             });
-            let decided: HashSet<String> = judged
-                .into_iter()
-                .filter(|(_, decided)| decided.is_some())
-                .map(|(item, _)| item.id)
-                .collect();
-            last.retain(|i| !decided.contains(&i.id));
-            before.retain(|i| !decided.contains(&i.id));
+            last.retain(|i| unseen.contains(&i.id));
+            before.retain(|i| unseen.contains(&i.id));
             if last.len() < sent {
                 // One verdict per request: the one before's, if it was left open, else the last's.
                 let delivery = if !before.is_empty() {
@@ -392,9 +428,107 @@ impl RunsReplay {
                 return delivery;
             }
             if tokio::time::Instant::now() >= deadline {
+                tracing::debug!(
+                    waited_ms = sent_at.elapsed().as_millis() as u64,
+                    polls,
+                    "replay request not seen applied within the settle time: counted as lost"
+                );
                 return Delivery::Lost;
             }
         }
+    }
+
+    /// One look (the `look`-th for this request) for the last request applied, which also reads the runs of the one before not
+    /// seen yet and `upcoming`: the state of the upcoming runs it shows, and which of `before` and
+    /// `last` are not seen replayed (or otherwise decided) yet. A run counts as unseen only when
+    /// the page shows it unchanged (or, for the last request, its details do): a loss is told
+    /// from what is seen, and a run the page did not reach once the request showed applied
+    /// says nothing.
+    async fn look(
+        &self,
+        caller: &Caller,
+        before: &[Item],
+        last: &[Item],
+        upcoming: &[Item],
+        look: usize,
+    ) -> Result<(HashMap<String, RunSnapshot>, HashSet<String>), HatchetError> {
+        let sent: Vec<Item> = before.iter().chain(last).cloned().collect();
+        let asked: Vec<Item> = sent.iter().chain(upcoming).cloned().collect();
+        let Some(statuses) = enumerated_statuses(&asked) else {
+            // No status to list by: the runs' whole span, as verification reads it.
+            let current = self.read_states(caller, &asked).await?;
+            return Ok((current.clone(), Self::undecided(&sent, &current)));
+        };
+        // Room for as many rows again: runs of the span not asked for (of slices not reached
+        // yet, in a request that spans several) come first when they are newer.
+        let (mut current, complete) = self
+            .selection
+            .page_in_status(caller, &reread_keys(&asked), &statuses, asked.len() * 2)
+            .await?;
+        // Shown on the page, a run may still have been replayed (its status the same).
+        let mut unseen = Self::undecided(&sent, &current);
+        unseen.retain(|id| current.contains_key(id));
+        // Absent from a full page: gone past it, or out of its statuses. If nothing of the last
+        // request is seen otherwise, the details of a few such runs tell whether it was applied
+        // (a few others each look: its runs show at different times, seconds apart).
+        let (absent, shown): (Vec<&Item>, Vec<&Item>) = last
+            .iter()
+            .partition(|i| !complete && !current.contains_key(&i.id));
+        let seen_on_page = shown.iter().any(|i| !unseen.contains(&i.id));
+        if !seen_on_page && !absent.is_empty() {
+            let start = look * DETAILS_SAMPLE % absent.len();
+            let sample: Vec<Item> = absent
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(DETAILS_SAMPLE.min(absent.len()))
+                .map(|i| (*i).clone())
+                .collect();
+            if !self.any_seen(caller, &sample).await? {
+                // None applied yet: neither is the rest of its batch.
+                unseen.extend(absent.iter().map(|i| i.id.clone()));
+            }
+        }
+        let upcoming_ids: HashSet<&str> = upcoming.iter().map(|i| i.id.as_str()).collect();
+        current.retain(|id, _| upcoming_ids.contains(id.as_str()));
+        Ok((current, unseen))
+    }
+
+    /// Whether any of `sample` shows replayed (or otherwise decided), from their details: the
+    /// first alone, then the rest at once if that one came back within a poll's pause (a low
+    /// `--rate` is not spent on them).
+    async fn any_seen(&self, caller: &Caller, sample: &[Item]) -> Result<bool, HatchetError> {
+        let Some((first, rest)) = sample.split_first() else {
+            return Ok(false);
+        };
+        let started = tokio::time::Instant::now();
+        for part in [std::slice::from_ref(first), rest] {
+            let ids: Vec<String> = part.iter().map(|i| i.id.clone()).collect();
+            let read: HashMap<String, RunSnapshot> = self
+                .selection
+                .snapshots(caller, &ids)
+                .await?
+                .into_iter()
+                .filter_map(|run| Some((run.id, run.snapshot?)))
+                .collect();
+            if Self::undecided(part, &read).len() < part.len() {
+                return Ok(true);
+            }
+            if started.elapsed() > APPLY_POLL {
+                break;
+            }
+        }
+        Ok(false)
+    }
+
+    /// The ids of `items` whose state in `current` decides nothing after their request (unchanged,
+    /// or active with their replay under way).
+    fn undecided(items: &[Item], current: &HashMap<String, RunSnapshot>) -> HashSet<String> {
+        Self::judge_read(items, current, Moment::AfterSend)
+            .into_iter()
+            .filter(|(_, decided)| decided.is_none())
+            .map(|(item, _)| item.id)
+            .collect()
     }
 
     fn watch_lock(&self) -> std::sync::MutexGuard<'_, Watch> {
@@ -444,7 +578,7 @@ impl RunsReplay {
         let ahead = self.watch_lock().ahead.take();
         let current = match ahead.and_then(|read| read.covering(items, READ_AHEAD_MAX_AGE)) {
             Some(current) => current,
-            None => match self.read_states(caller, items).await {
+            None => match self.read_before_send(caller, items).await {
                 Ok(current) => current,
                 // Nothing was sent: a read that failed for transient reasons keeps them pending.
                 Err(e) => return request_failed(items, &e, 0, "re-read before the replay", false),

@@ -83,7 +83,8 @@ fn replay_against_a_server_that_applies_late_sends_each_request_once_the_last_is
 }
 
 #[test]
-fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_replayed_once() {
+fn replay_requests_double_until_a_batch_is_lost_then_grow_by_steps_and_every_run_is_replayed_once()
+{
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -104,11 +105,14 @@ fn replay_requests_shrink_at_the_first_loss_and_grow_back_and_every_run_is_repla
     assert_eq!(stats["replayed_runs"], 300);
     let sizes = replay_sizes(&stats);
     // A loss shows once the next request is seen applied while runs of the lost one still are
-    // not: 50 and 75 go, 75 again (the first 75's loss shows), then each loss halves the next.
+    // not: 50 goes and shows applied, so the size doubles; of 100 the last 40 are lost, which
+    // shows at the look after the next 100 (40 more lost) and halves the size: the 50 left of
+    // the chunk. The 80 lost are resent: the second 100's loss halves them again (25), then
+    // each request applied adds 25 (50, then the 5 left).
     assert_eq!(
-        sizes[..6],
-        [50, 75, 75, 37, 18, 43],
-        "grows by 25 while nothing is lost, halves at a loss: {sizes:?}"
+        sizes,
+        [50, 100, 100, 50, 25, 50, 5],
+        "doubles while nothing is lost, halves at a loss, then grows by 25: {sizes:?}"
     );
     assert!(sizes.iter().all(|&n| n <= 100), "{sizes:?}");
     let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
@@ -146,6 +150,34 @@ fn replay_reads_the_runs_once_per_request_to_see_the_last_applied_and_check_the_
         lists <= replays + 16,
         "{lists} lists for {replays} replays: {stats}"
     );
+}
+
+#[test]
+fn replay_against_a_server_that_applies_late_and_loses_big_batches_loses_nothing_to_its_lock() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    seed_runs(&sim, 1_000, "FAILED", "wf", 3, 1, json!({}));
+    // Each request takes the server 200 ms to apply under its lock, and of a request only the
+    // first 60 tasks are kept (D3, D16): the look polls several times a request, each a page of
+    // the runs still FAILED.
+    sim.faults(json!({"replay_apply_ms": 200, "replay_batch_tasks": 60}));
+    let ran = run(sim
+        .bulkops(&state)
+        .args(["runs", "replay", "--since", "1d", "--yes", "-o", "json"])
+        .args(["--verify-timeout", "2s"])
+        .env("BULKOPS_VERIFY_POLL", "200ms")
+        .env("BULKOPS_REPLAY_INTERVAL", FAST_REPLAYS));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(ran.summary()["counts"]["done"], 1_000);
+    let stats = sim.stats();
+    assert_eq!(stats["max_replays_per_run"], 1, "a run was replayed twice");
+    assert_eq!(stats["replayed_runs"], 1_000);
+    let sizes = replay_sizes(&stats);
+    // Every loss is a batch beyond the first 60 tasks: none is a request that met the lock.
+    let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();
+    assert_eq!(stats["dropped_replays"], lost, "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<u64>(), 1_000 + lost, "{sizes:?}");
 }
 
 const EXTERNAL_IDS_ROUTE: &str = "GET /api/v1/stable/tenants/{tenant}/workflow-runs/external-ids";
