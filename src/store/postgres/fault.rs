@@ -114,7 +114,10 @@ pub(super) fn lost_connection(e: &postgres::Error) -> bool {
             || *code == SqlState::CANNOT_CONNECT_NOW
             || code.code().starts_with("08")
     });
-    e.is_closed() || ended
+    // A reset socket (`Connection reset by peer` while a terminated backend's answer was read)
+    // comes as an I/O error before the client counts itself closed.
+    let reset = std::error::Error::source(e).is_some_and(|c| c.is::<std::io::Error>());
+    e.is_closed() || ended || reset
 }
 
 /// The error with its causes: the client library's own text ("db error", "error connecting to
