@@ -650,34 +650,9 @@ mod tests {
 
     use super::*;
     use crate::engine::Resend;
-    use crate::engine::{limiter, Answer, Failure, OpError, Page, Sending, Stage};
+    use crate::engine::{limiter, Failure, OpError, Page, Sending, Stage};
     use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
     use crate::store::{Begun, Item, NewItem, NewJob, SqliteStore};
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("never")]
-    struct Never;
-
-    impl Failure for Never {
-        fn is_transient(&self) -> bool {
-            false
-        }
-        fn certainly_not_applied(&self) -> bool {
-            true
-        }
-        fn is_pressure(&self) -> bool {
-            false
-        }
-        fn retry_after(&self) -> Option<Duration> {
-            None
-        }
-        fn answer(&self) -> Answer {
-            Answer::Refused
-        }
-        fn http_status(&self) -> Option<u16> {
-            None
-        }
-    }
 
     fn every(items: &[Item], state: ItemState) -> Vec<ItemOutcome> {
         items
@@ -846,7 +821,7 @@ mod tests {
                         self.on_the_wire.notify_one();
                         self.release.notified().await;
                     }
-                    Ok::<_, Never>(())
+                    Ok::<_, crate::engine::failure::Never>(())
                 })
                 .await;
             answer.map_err(|e| OpError::Backend(Box::new(e)))

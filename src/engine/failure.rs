@@ -30,3 +30,31 @@ pub trait Failure: std::error::Error + Send + Sync + 'static {
     /// The HTTP status the server answered with, if it answered at all.
     fn http_status(&self) -> Option<u16>;
 }
+
+/// A failure no test call meets: the error type of calls that always succeed.
+#[cfg(test)]
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+pub(crate) struct Never;
+
+#[cfg(test)]
+impl Failure for Never {
+    fn is_transient(&self) -> bool {
+        false
+    }
+    fn certainly_not_applied(&self) -> bool {
+        true
+    }
+    fn is_pressure(&self) -> bool {
+        false
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+    fn answer(&self) -> Answer {
+        Answer::Refused
+    }
+    fn http_status(&self) -> Option<u16> {
+        None
+    }
+}

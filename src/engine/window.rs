@@ -480,34 +480,6 @@ mod tests {
         use tokio::time::Instant as Virtual;
         const LATENCY: Duration = Duration::from_millis(100);
         const RUNS_PER_CHUNK: f64 = 100.0;
-        #[derive(Debug)]
-        struct Never;
-        impl std::fmt::Display for Never {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("never")
-            }
-        }
-        impl std::error::Error for Never {}
-        impl crate::engine::Failure for Never {
-            fn is_transient(&self) -> bool {
-                false
-            }
-            fn certainly_not_applied(&self) -> bool {
-                true
-            }
-            fn is_pressure(&self) -> bool {
-                false
-            }
-            fn retry_after(&self) -> Option<Duration> {
-                None
-            }
-            fn answer(&self) -> crate::engine::Answer {
-                crate::engine::Answer::Refused
-            }
-            fn http_status(&self) -> Option<u16> {
-                None
-            }
-        }
         let policy = RetryPolicy {
             max_retries: 0,
             min_delay: Duration::ZERO,
@@ -541,7 +513,7 @@ mod tests {
                 .look(&caller, "test.look", |id| {
                     let applied = applied_at.get(&id).is_some_and(|&at| Virtual::now() >= at);
                     async move {
-                        Ok::<_, Never>(if applied {
+                        Ok::<_, crate::engine::failure::Never>(if applied {
                             Applied::Yes
                         } else {
                             Applied::NotYet
