@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::lease::LEASE_TIMEOUT;
 use super::{
-    without_password, Begun, ChunkState, Item, ItemOutcome, ItemState, JobControl, JobState,
-    NewItem, NewJob, PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
+    without_password, Begun, ChunkState, Completion, Item, ItemOutcome, ItemState, JobControl,
+    JobState, NewItem, NewJob, PageCommit, PgStore, Sharing, SqliteStore, Store, StoreError,
 };
 use crate::job::{JobSpec, OperationKind, SelectorFields, Target, Window};
 
@@ -741,6 +741,7 @@ conformance! {
         a_held_chunk_is_left_alone_until_its_lease_passes,
         replicas_join_a_job_and_a_silent_one_is_swept_out_with_its_lease_and_chunks,
         processes_arriving_at_a_job_count_in_its_share_until_they_join_stand_by_or_fall_silent,
+        the_replica_holding_a_shared_job_completes_it_and_the_others_name_it,
 }
 
 // --- chunks shared by several processes (PostgreSQL) ---------------------------------------
@@ -1060,5 +1061,80 @@ fn passwords_are_taken_out_of_urls() {
     assert_eq!(
         without_password("post gres://u:p@"),
         "a PostgreSQL URL that cannot be read"
+    );
+}
+
+/// A replica whose part is done names the holder as the one finishing the job, so the holder
+/// must be the one: even when the replica's own items are the last to settle, a live holder
+/// completes the job, and only a gone one leaves it to whoever finds nothing open.
+fn the_replica_holding_a_shared_job_completes_it_and_the_others_name_it(place: &PgPlace) {
+    let mut a = place.pg(A);
+    let mut b = place.pg(B);
+    let t0 = Utc::now();
+    let id = enumerated_job(&mut a, 4, 2);
+    assert!(b.join_job(&id, B, t0).unwrap());
+    let send_a_chunk = |store: &mut PgStore| {
+        let chunk = store.take_chunks(&id, 0, 1, true).unwrap().remove(0);
+        let sent: Vec<ItemOutcome> = chunk
+            .items
+            .iter()
+            .map(|i| outcome(&i.id, ItemState::Sent))
+            .collect();
+        store.finish_chunk(&id, chunk.chunk, &sent).unwrap();
+        chunk.items
+    };
+    let (of_a, of_b) = (send_a_chunk(&mut a), send_a_chunk(&mut b));
+    let confirm = |store: &mut PgStore, items: &[Item]| {
+        let done: Vec<ItemOutcome> = items
+            .iter()
+            .map(|i| outcome(&i.id, ItemState::Done))
+            .collect();
+        store.record_outcomes(&id, &done).unwrap();
+    };
+    confirm(&mut a, &of_a);
+    assert_eq!(
+        a.complete_job(&id, A, t0).unwrap(),
+        Completion::Open,
+        "B's items are still sent: the holder waits for them"
+    );
+    confirm(&mut b, &of_b);
+    let holder_finishes = Completion::Elsewhere {
+        by: A.into(),
+        finished: false,
+    };
+    assert_eq!(
+        b.complete_job(&id, B, t0).unwrap(),
+        holder_finishes,
+        "B settled the last items, and the live holder, named to B, completes the job"
+    );
+    assert_eq!(a.job(&id).unwrap().unwrap().state, JobState::Running);
+    assert_eq!(a.complete_job(&id, A, t0).unwrap(), Completion::Completed);
+    assert_eq!(
+        b.complete_job(&id, B, t0).unwrap(),
+        Completion::Elsewhere {
+            by: A.into(),
+            finished: true
+        }
+    );
+
+    // A holder gone silent completes nothing: whoever finds nothing open does.
+    let id = {
+        let identity = "identity-gone-holder";
+        let id = created(&mut a, new_job(identity, 2), A, t0);
+        a.commit_page(&id, page(&names("other", 2), None, 0))
+            .unwrap();
+        id
+    };
+    assert!(b.join_job(&id, B, t0).unwrap());
+    let chunk = b.take_chunks(&id, 0, 1, false).unwrap().remove(0);
+    let done: Vec<ItemOutcome> = chunk
+        .items
+        .iter()
+        .map(|i| outcome(&i.id, ItemState::Done))
+        .collect();
+    b.finish_chunk(&id, chunk.chunk, &done).unwrap();
+    assert_eq!(
+        b.complete_job(&id, B, after_the_lease(t0)).unwrap(),
+        Completion::Completed
     );
 }

@@ -134,8 +134,9 @@ pub trait Store: Send {
     }
 
     /// Completes the job once, for the one replica that finds nothing left, in one transaction:
-    /// finished (and `Completed`) when no item is pending or sent; `Elsewhere` when another
-    /// replica finished it, or holds it while `owner` has nothing of its own left to judge;
+    /// finished (and `Completed`) when no item is pending or sent and no other live replica
+    /// holds the job; `Elsewhere` when another replica finished it, or holds it while `owner`
+    /// has nothing of its own left to judge (the holder completes it, as the others are told);
     /// else `Open`. Where jobs are not shared, the caller is the only process: the job is
     /// finished.
     fn complete_job(

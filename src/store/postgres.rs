@@ -1033,7 +1033,16 @@ impl Store for PgStore {
                 &[&id, &owner],
             )?;
             let (open, own_sent): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+            let holder = read_lease(tx, id, false)?.filter(|l| l.owner != owner && l.is_held(now));
             if !open {
+                // The replicas whose part ended before have named the live holder as the one
+                // finishing the job: it completes it at its next look, not the last to settle.
+                if let Some(lease) = holder {
+                    return Ok(Completion::Elsewhere {
+                        by: lease.owner,
+                        finished: false,
+                    });
+                }
                 tx.execute(
                     "UPDATE jobs SET state = 'finished', finished_at = $2, finished_by = $3 \
                      WHERE id = $1",
@@ -1044,15 +1053,13 @@ impl Store for PgStore {
             if own_sent {
                 return Ok(Completion::Open);
             }
-            match read_lease(tx, id, false)? {
-                Some(lease) if lease.owner != owner && lease.is_held(now) => {
-                    Ok(Completion::Elsewhere {
-                        by: lease.owner,
-                        finished: false,
-                    })
-                }
+            match holder {
+                Some(lease) => Ok(Completion::Elsewhere {
+                    by: lease.owner,
+                    finished: false,
+                }),
                 // The holder is gone: this replica holds the job from now on, and sees it out.
-                _ => {
+                None => {
                     let _ = take_lease(tx, id, owner, now)?;
                     Ok(Completion::Open)
                 }
