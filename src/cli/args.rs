@@ -347,8 +347,8 @@ pub struct SpreadArgs {
 /// Commands that send many items per request.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ChunkArgs {
-    /// Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 300 a chunk,
-    /// in requests of at most 100 tasks; scheduled at most 500]
+    /// Items per request (1 to 1000) [env: BULKOPS_CHUNK_SIZE] [default: 500; replay 100;
+    /// scheduled at most 500]
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<usize>,
 }

@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn chunk_sizes_and_concurrency_stay_within_each_operations_bounds() {
         let replay = descriptor(&OperationKind::RunsReplay).rules;
-        assert_eq!(replay.chunk_size(None), 300);
+        assert_eq!(replay.chunk_size(None), 100);
         assert_eq!(replay.chunk_size(Some(10_000)), crate::job::MAX_CHUNK_SIZE);
         assert_eq!(replay.concurrency(32), 1);
         assert!(replay.one_request_at_a_time());

@@ -23,14 +23,12 @@ const TIMEOUT_PER_TASK: Duration = Duration::from_millis(4);
 
 /// The server replays a request in batches of about 100 tasks, and of concurrent batches all but
 /// one can lose its advisory lock and vanish (docs/hatchet-behaviour.md D16): a request carries
-/// at most this many tasks (a single bigger DAG run goes alone). Requests start at the most: the
-/// closed loop sends one only once the last shows applied, so a batch never meets another under
-/// the lock whatever its size, and a smaller first one costs a whole wait (up to 5% of a job of
-/// 1,200 runs). A loss halves them, down to 10 (the size that lost nothing even at a fixed second
-/// apart, D3), and they then grow back by a quarter.
+/// at most this many tasks (a single bigger DAG run goes alone). Requests start at half of it and
+/// double while every one is seen applied; a loss halves them, down to 10 (the size that lost
+/// nothing even at a fixed second apart, D3), and they then grow back by a quarter.
 const REQUEST_TASKS: RequestSizes = RequestSizes {
     min: 10,
-    start: 100,
+    start: 50,
     step: 25,
     max: 100,
 };
@@ -55,17 +53,13 @@ const RESEND_ROUNDS: u32 = 3;
 const DROPPED: &str =
     "the server accepted the replay but never ran it (dropped): the run is unchanged since enumeration";
 
-/// 300 runs per chunk by default, sent as requests of at most 100 tasks: Hatchet silently drops
+/// 100 runs per chunk by default, sent as requests of at most 100 tasks: Hatchet silently drops
 /// replay batches that are big or that meet the previous one still being applied
-/// (docs/hatchet-behaviour.md D3); one request at a time, through the pacer. A request takes
-/// whole runs of one chunk, so a chunk's last request is short unless its runs fill requests
-/// exactly, and it costs a whole wait for the server: with three-task DAG runs (33 to a request)
-/// a chunk of 100 makes 4 requests where 3.03 would do, one of 300 makes 10 for 9.09. Bigger
-/// still, progress and the in-doubt span after a crash would come only every 10 s or more.
+/// (docs/hatchet-behaviour.md D3); one request at a time, through the pacer.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     default_statuses: &[RunStatus::Failed, RunStatus::Cancelled],
     rules: Rules {
-        chunk_default: 300,
+        chunk_default: 100,
         chunk_max: MAX_CHUNK_SIZE,
         concurrency_cap: Some(1),
         undo: Undo::Impossible,
@@ -120,8 +114,6 @@ struct Watch {
     before: Vec<Item>,
     /// The last look's read of the runs the next request may take, for its check.
     ahead: Option<ReadAhead>,
-    /// How long the last request seen applied took to show.
-    showed_after: Option<Duration>,
 }
 
 /// The current state of some runs, read at one moment.
@@ -396,22 +388,17 @@ impl RunsReplay {
             sent_at,
             mut before,
             ahead: _,
-            showed_after,
         } = std::mem::take(&mut *self.watch_lock());
         let (Some(sent_at), false) = (sent_at, last.is_empty()) else {
             return Delivery::Unknown;
         };
         let (sent, before_left) = (last.len(), !before.is_empty());
         let deadline = sent_at + self.settle;
-        // The first look waits half the time the last request took to show: the looks load the
-        // server that applies the replays, and one that comes too early only costs it.
-        let first_look = APPLY_POLL.max(showed_after.unwrap_or_default() / 2);
         let mut polls = 0u32;
         loop {
             polls += 1;
-            let pause = if polls == 1 { first_look } else { APPLY_POLL };
             let now = tokio::time::Instant::now();
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
+            tokio::time::sleep(APPLY_POLL.min(deadline.saturating_duration_since(now))).await;
             let looked = self.look(caller, &before, &last, upcoming, polls as usize - 1);
             let Ok((current, unseen)) = looked.await else {
                 return Delivery::Unknown;
@@ -431,10 +418,7 @@ impl RunsReplay {
                 } else {
                     Delivery::Unknown
                 };
-                let mut watch = self.watch_lock();
-                watch.before = last;
-                watch.showed_after = Some(sent_at.elapsed());
-                drop(watch);
+                self.watch_lock().before = last;
                 tracing::debug!(
                     waited_ms = sent_at.elapsed().as_millis() as u64,
                     polls,

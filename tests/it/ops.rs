@@ -103,15 +103,16 @@ fn replay_killed_at_random_moments_replays_every_eligible_run_exactly_once() {
 }
 
 #[test]
-fn replay_by_default_sends_requests_of_at_most_100_tasks_of_whole_runs_and_reports_dag_runs() {
+fn replay_by_default_sends_requests_of_at_most_100_tasks_growing_while_none_is_lost_and_reports_dag_runs(
+) {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     let seeded = sim.seed(json!({
-        "runs": 300, "status": "FAILED", "workflow": "dag", "dag_tasks": 3,
+        "runs": 100, "status": "FAILED", "workflow": "dag", "dag_tasks": 3,
         "created_from": crate::support::hours_ago(5), "created_to": crate::support::hours_ago(1),
     }));
-    assert_eq!(seeded["seeded"], 300);
+    assert_eq!(seeded["seeded"], 100);
     // As Hatchet: a request's tasks beyond the first 100 are lost (D16).
     sim.faults(json!({"replay_batch_tasks": 100}));
     let ran = run(sim
@@ -120,16 +121,17 @@ fn replay_by_default_sends_requests_of_at_most_100_tasks_of_whole_runs_and_repor
         .env("BULKOPS_VERIFY_POLL", "200ms"));
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     let summary = ran.summary();
-    assert_eq!(summary["counts"]["done"], 300, "{summary}");
+    assert_eq!(summary["counts"]["done"], 100, "{summary}");
     let stats = sim.stats();
     assert_eq!(stats["max_replays_per_run"], 1);
     assert_eq!(stats["dropped_replays"], 0);
-    // 300 three-task DAG runs in one chunk (300 runs by default), in requests of whole runs of at
-    // most 100 tasks from the first: nine of 33 runs and the 3 left, where chunks of 100 runs
-    // would have made twelve, a short one of a single run at the end of each.
-    let mut expected = vec![99; 9];
-    expected.push(9);
-    assert_eq!(stats["replay_request_tasks"], json!(expected), "{stats}");
+    // 100 three-task DAG runs in one chunk of 100 runs; requests of whole runs start at 50
+    // tasks and double while each is seen applied, up to 100: 16, 33, 33 and the 18 left.
+    assert_eq!(
+        stats["replay_request_tasks"],
+        json!([48, 99, 99, 54]),
+        "{stats}"
+    );
     // Re-reads found every run by listing its creation time (`metadata.createdAt`; a DAG row's
     // `createdAt` is its latest start, D13), not one details call per run.
     assert_eq!(stats["requests"][DETAILS_ROUTE], Value::Null, "{stats}");

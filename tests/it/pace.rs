@@ -77,12 +77,14 @@ fn replay_against_a_server_that_applies_late_sends_each_request_once_the_last_is
     assert_eq!(stats["dropped_replays"], 0, "a request met the busy lock");
     assert_eq!(stats["max_replays_per_run"], 1);
     assert_eq!(stats["replayed_runs"], 300);
-    // Nothing lost: every request takes the most, 100 tasks, from the first.
-    assert_eq!(replay_sizes(&stats), vec![100, 100, 100]);
+    // Nothing lost, so each request may be 25 tasks bigger than the last, up to 100; the 50 runs
+    // left of the first chunk of 100 go as one.
+    assert_eq!(replay_sizes(&stats), vec![50, 50, 100, 100]);
 }
 
 #[test]
-fn replay_requests_halve_at_a_lost_batch_then_grow_by_steps_and_every_run_is_replayed_once() {
+fn replay_requests_double_until_a_batch_is_lost_then_grow_by_steps_and_every_run_is_replayed_once()
+{
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
@@ -103,14 +105,14 @@ fn replay_requests_halve_at_a_lost_batch_then_grow_by_steps_and_every_run_is_rep
     assert_eq!(stats["replayed_runs"], 300);
     let sizes = replay_sizes(&stats);
     // A loss shows once the next request is seen applied while runs of the lost one still are
-    // not: of the first 100 the last 40 are lost, which shows at the look after the second 100
-    // (40 more lost) and halves the size to 50; that look finds the second's 40 lost too: 25.
-    // Each request applied then adds 25: the 25 left of the chunk, then the 80 lost are resent
-    // as 75 (15 lost again, which the 5 left show: halved) and the 15 of a last round.
+    // not: 50 goes and shows applied, so the size doubles; of 100 the last 40 are lost, which
+    // shows at the look after the next 100 (40 more lost) and halves the size: the 50 left of
+    // the chunk. The 80 lost are resent: the second 100's loss halves them again (25), then
+    // each request applied adds 25 (50, then the 5 left).
     assert_eq!(
         sizes,
-        [100, 100, 50, 25, 25, 75, 5, 15],
-        "halves at a loss, then grows by 25: {sizes:?}"
+        [50, 100, 100, 50, 25, 50, 5],
+        "doubles while nothing is lost, halves at a loss, then grows by 25: {sizes:?}"
     );
     assert!(sizes.iter().all(|&n| n <= 100), "{sizes:?}");
     let lost: u64 = sizes.iter().map(|&n| n.saturating_sub(60)).sum();

@@ -185,13 +185,11 @@ fn a_run_replayed_by_someone_else_after_enumeration_is_skipped_and_not_sent() {
     let state = dir.path().join("state.db");
     seed_runs(&sim, 200, "FAILED", "wf", 10, 1, json!({}));
 
-    // Requests 3 s apart, a chunk of 50 runs each: the other replay lands between two of this
-    // job's requests, once the first chunk is recorded.
+    // Requests 3 s apart: the other replay lands between two of this job's requests.
     let mut elsewhere = 0;
     let ran = after_progress(
         sim.bulkops(&state)
             .args(replay_args())
-            .args(["--chunk-size", "50"])
             .env("BULKOPS_VERIFY_POLL", "100ms")
             .env("BULKOPS_REPLAY_INTERVAL", "3s"),
         Duration::from_secs(120),
