@@ -80,6 +80,8 @@ def bulkops(binary: str, work: str, args: list[str], env: dict[str, str] | None 
     p = subprocess.run(cmd, env={**base, **(env or {})}, capture_output=True, text=True,
                        stdin=subprocess.DEVNULL)
     secs = time.monotonic() - t0
+    # Its log beside the state (RUST_LOG=bulkops=debug shows each replay request and its wait).
+    Path(state).with_suffix(".log").write_text(p.stderr)
     try:
         summary = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -202,6 +204,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench-real-")
+    print(f"bulkops state and logs: {work}", file=sys.stderr)
     started = dt.datetime.now(dt.timezone.utc)
 
     def bulkops_cancel(extra: list[str], binary: str | None = None):
