@@ -206,6 +206,11 @@ fn outcome(id: &str, state: ItemState) -> ItemOutcome {
     }
 }
 
+/// The same outcome for each of `items`.
+fn outcomes(items: &[Item], state: ItemState) -> Vec<ItemOutcome> {
+    items.iter().map(|i| outcome(&i.id, state)).collect()
+}
+
 fn ids(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.id.as_str()).collect()
 }
@@ -769,11 +774,7 @@ fn two_takers_at_once_never_take_the_same_chunk(place: &PgPlace) {
                             return mine;
                         }
                         for chunk in taken {
-                            let done: Vec<ItemOutcome> = chunk
-                                .items
-                                .iter()
-                                .map(|i| outcome(&i.id, ItemState::Done))
-                                .collect();
+                            let done = outcomes(&chunk.items, ItemState::Done);
                             store.finish_chunk(&id, chunk.chunk, &done).unwrap();
                             mine.push(chunk.chunk);
                         }
@@ -1075,20 +1076,13 @@ fn the_replica_holding_a_shared_job_completes_it_and_the_others_name_it(place: &
     assert!(b.join_job(&id, B, t0).unwrap());
     let send_a_chunk = |store: &mut PgStore| {
         let chunk = store.take_chunks(&id, 0, 1, true).unwrap().remove(0);
-        let sent: Vec<ItemOutcome> = chunk
-            .items
-            .iter()
-            .map(|i| outcome(&i.id, ItemState::Sent))
-            .collect();
+        let sent = outcomes(&chunk.items, ItemState::Sent);
         store.finish_chunk(&id, chunk.chunk, &sent).unwrap();
         chunk.items
     };
     let (of_a, of_b) = (send_a_chunk(&mut a), send_a_chunk(&mut b));
     let confirm = |store: &mut PgStore, items: &[Item]| {
-        let done: Vec<ItemOutcome> = items
-            .iter()
-            .map(|i| outcome(&i.id, ItemState::Done))
-            .collect();
+        let done = outcomes(items, ItemState::Done);
         store.record_outcomes(&id, &done).unwrap();
     };
     confirm(&mut a, &of_a);
@@ -1127,11 +1121,7 @@ fn the_replica_holding_a_shared_job_completes_it_and_the_others_name_it(place: &
     };
     assert!(b.join_job(&id, B, t0).unwrap());
     let chunk = b.take_chunks(&id, 0, 1, false).unwrap().remove(0);
-    let done: Vec<ItemOutcome> = chunk
-        .items
-        .iter()
-        .map(|i| outcome(&i.id, ItemState::Done))
-        .collect();
+    let done = outcomes(&chunk.items, ItemState::Done);
     b.finish_chunk(&id, chunk.chunk, &done).unwrap();
     assert_eq!(
         b.complete_job(&id, B, after_the_lease(t0)).unwrap(),

@@ -1033,16 +1033,19 @@ impl Store for PgStore {
                 &[&id, &owner],
             )?;
             let (open, own_sent): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+            if own_sent {
+                return Ok(Completion::Open);
+            }
+            // A live holder is the one the replicas whose part ended were told finishes the job:
+            // it completes it at its next look, whoever settles the last items.
             let holder = read_lease(tx, id, false)?.filter(|l| l.owner != owner && l.is_held(now));
+            if let Some(lease) = holder {
+                return Ok(Completion::Elsewhere {
+                    by: lease.owner,
+                    finished: false,
+                });
+            }
             if !open {
-                // The replicas whose part ended before have named the live holder as the one
-                // finishing the job: it completes it at its next look, not the last to settle.
-                if let Some(lease) = holder {
-                    return Ok(Completion::Elsewhere {
-                        by: lease.owner,
-                        finished: false,
-                    });
-                }
                 tx.execute(
                     "UPDATE jobs SET state = 'finished', finished_at = $2, finished_by = $3 \
                      WHERE id = $1",
@@ -1050,20 +1053,9 @@ impl Store for PgStore {
                 )?;
                 return Ok(Completion::Completed);
             }
-            if own_sent {
-                return Ok(Completion::Open);
-            }
-            match holder {
-                Some(lease) => Ok(Completion::Elsewhere {
-                    by: lease.owner,
-                    finished: false,
-                }),
-                // The holder is gone: this replica holds the job from now on, and sees it out.
-                None => {
-                    let _ = take_lease(tx, id, owner, now)?;
-                    Ok(Completion::Open)
-                }
-            }
+            // The holder is gone: this replica holds the job from now on, and sees it out.
+            let _ = take_lease(tx, id, owner, now)?;
+            Ok(Completion::Open)
         })
     }
 
