@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,29 @@ class Probe(threading.Thread):
 
     def between(self, t0: float, t1: float) -> list[float]:
         return [ms for at, ms in self.samples if t0 <= at <= t1]
+
+
+class Cpu:
+    """The machine's CPU (all cores) from /proc/stat, and the CPU time of this process and its
+    children: what a stretch of the run kept busy, and how much of it was the contender (bulkops
+    runs as a child, the SDK helper in this process)."""
+
+    def __init__(self) -> None:
+        self.busy, self.total, self.children = self.read()
+
+    @staticmethod
+    def read() -> tuple[int, int, float]:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        own = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
+        return sum(ticks) - idle, sum(ticks), own
+
+    def since(self) -> tuple[float, float]:
+        """(% of the machine busy since this was made, CPU seconds of this process and its children
+        since then)."""
+        busy, total, children = self.read()
+        return 100 * (busy - self.busy) / max(1, total - self.total), children - self.children
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -156,15 +180,18 @@ def replay_scenario(a: argparse.Namespace, contender: str, run) -> dict:
     since = hh.utcnow() - dt.timedelta(minutes=1)
     # How long the server takes to run these runs once, from their trigger until all show FAILED: a
     # replay runs each of them again, so this is the most it could replay in the same time.
-    t0 = time.monotonic()
+    t0, cpu = time.monotonic(), Cpu()
     ids = hh.trigger("fail", a.replay_runs, tag, flag=tag) + hh.trigger_dag("fail", a.replay_dags, tag, flag=tag)
     hh.wait_for_count(tag, "FAILED", len(ids), timeout=900, interval=0.5)
-    fresh_secs = time.monotonic() - t0
+    fresh_secs, (fresh_busy, _) = time.monotonic() - t0, cpu.since()
     hh.set_flag(tag)  # the replays find the flag and complete
+    cpu = Cpu()
     secs, detail = run(tag, since)
+    busy, client_cpu = cpu.since()
     counts = replay_exactness(tag, ids, a.replay_timeout_s)
     return {"contender": contender, "runs": len(ids), "secs": secs, "runs_per_s": len(ids) / secs,
-            "fresh_per_s": len(ids) / fresh_secs, **counts, "detail": detail}
+            "fresh_per_s": len(ids) / fresh_secs, "fresh_busy": fresh_busy, "busy": busy,
+            "client_cpu": client_cpu, **counts, "detail": detail}
 
 
 def earlier_cancel_table(text: str) -> list[str]:
@@ -293,12 +320,15 @@ def main() -> None:
         lines += [f"Replay {a.replay_runs:,} FAILED + {a.replay_dags} FAILED three-task DAG runs (runs/s over the "
                   "contender's own wall time; exactness read back from the server once the replays settled; the "
                   "server's own pace: the same runs, just before, from their trigger until all showed FAILED, the most "
-                  "a replay that runs each of them again could reach):", "",
-                  "| contender | runs | wall time (s) | runs/s | server's own pace (runs/s) | replayed once | never | more than once | notes |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "a replay that runs each of them again could reach; the machine's CPU busy, both cores, while the runs "
+                  "first ran and while the contender replayed them, and the contender's own CPU time, a part of that):", "",
+                  "| contender | runs | wall time (s) | runs/s | server's own pace (runs/s) | CPU busy: own pace → replay (%) "
+                  "| contender's CPU (s) | replayed once | never | more than once | notes |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in replays:
             lines.append(f"| {r['contender']} | {r['runs']:,} | {r['secs']:.1f} | {r['runs_per_s']:.1f} "
-                         f"| {r['fresh_per_s']:.1f} | {r['once']:,} "
+                         f"| {r['fresh_per_s']:.1f} | {r['fresh_busy']:.0f} → {r['busy']:.0f} "
+                         f"| {r['client_cpu']:.2f} | {r['once']:,} "
                          f"| {r['never']:,} | {r['twice']:,} | {r['detail']} |")
         lines.append("")
     lines.append(END)
