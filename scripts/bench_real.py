@@ -14,7 +14,8 @@ Replay: F FAILED standalone + D FAILED three-task DAG runs (the e2e worker fails
   - the SDK's bulk_replay_by_filters_with_pagination with its defaults (--sdk);
   - another bulkops binary with its defaults, e.g. a build of main to compare against (--baseline BIN).
   Runs/s over bulkops' wall time, and exactness on the server: runs (and DAG tasks) replayed
-  exactly once, never, or more than once.
+  exactly once, never, or more than once; the machine's CPU busy while the runs first ran and while
+  they were replayed, and the contender's own CPU time (whose cores set the pace).
 Writes a section at the end of docs/benchmarks.md (or --out), replacing an earlier one. Not a test:
 numbers on a shared machine are for comparison within one run.
 """
