@@ -72,7 +72,7 @@ class Cpu:
     runs as a child, the SDK helper in this process)."""
 
     def __init__(self) -> None:
-        self.busy, self.total, self.children = self.read()
+        self.busy, self.total, self.own = self.read()
 
     @staticmethod
     def read() -> tuple[int, int, float]:
@@ -85,8 +85,8 @@ class Cpu:
     def since(self) -> tuple[float, float]:
         """(% of the machine busy since this was made, CPU seconds of this process and its children
         since then)."""
-        busy, total, children = self.read()
-        return 100 * (busy - self.busy) / max(1, total - self.total), children - self.children
+        busy, total, own = self.read()
+        return 100 * (busy - self.busy) / max(1, total - self.total), own - self.own
 
 
 def pct(xs: list[float], p: float) -> float:
